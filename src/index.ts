@@ -1,0 +1,57 @@
+/**
+ * Houndsight for Effect: trace agents (trails, sniffs, barks, collars) and leash sensitive
+ * actions behind a remote policy gate.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * One agent run end to end.
+ *
+ * @since 0.1.0
+ */
+export * as Trail from "./services/Trail.js"
+
+/**
+ * One recorded step of an agent.
+ *
+ * @since 0.1.0
+ */
+export * as Sniff from "./services/Sniff.js"
+
+/**
+ * Typed custom events.
+ *
+ * @since 0.1.0
+ */
+export * as Bark from "./services/Bark.js"
+
+/**
+ * Where finished records go.
+ *
+ * @since 0.1.0
+ */
+export * as Recorder from "./services/Recorder.js"
+
+/**
+ * The in-memory Recorder.
+ *
+ * @since 0.1.0
+ */
+export * as Memory from "./layers/Memory.js"
+
+/**
+ * Wire records of contract v1.
+ *
+ * @since 0.1.0
+ */
+export * as Wire from "./schema/index.js"
+
+export {
+  /**
+   * Wraps an Effect-returning function so each call is a sniff.
+   *
+   * @since 0.1.0
+   */
+  collar
+} from "./services/Collar.js"

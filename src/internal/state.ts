@@ -1,0 +1,233 @@
+/**
+ * The mutable state behind a trail and its steps, and how the current step travels.
+ *
+ * The trail travels in the Context (a requirement in `R`). The current step travels in a
+ * per-fiber *holder* kept in one FiberRef: a sniff reads the holder once, swaps `current` in
+ * place on entry and back on exit (no FiberRef write, no Context copy), and a forked fiber gets
+ * a snapshot of its parent's holder at fork time (the FiberRef's `fork`), so children find the
+ * right parent across `Effect.all`, `Effect.forEach` and `Effect.fork`. See BENCHMARKS.md for
+ * the figures behind this choice.
+ *
+ * @internal
+ */
+import type * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import type { Event, StepLayer, Tokens } from "../schema/Common.js"
+import type { LeashSummary, StepRecord } from "../schema/StepRecord.js"
+import type { TrailRecord } from "../schema/TrailRecord.js"
+import type { RecorderShape } from "../services/Recorder.js"
+import { describeCause } from "./describe.js"
+import { maxRecordBytes, recordTruncated, toJsonSafe, toJsonSafeAttributes } from "./jsonSafe.js"
+
+/** A fresh record id (UUID v4, from the platform's crypto: Node, Bun, Deno, edge). */
+export const newId = (): string => globalThis.crypto.randomUUID()
+
+/** Owner value of a holder that a forked fiber may claim. */
+export const UNOWNED = -1
+/** Owner value of the FiberRef's initial holder, which is never claimed. */
+const SHARED = -2
+
+/** The per-fiber holder of the current step. */
+export interface Holder {
+  owner: number
+  current: StepState | undefined
+}
+
+/** Where the current step lives. */
+export const currentStep: FiberRef.FiberRef<Holder> = FiberRef.unsafeMake<Holder>(
+  { owner: SHARED, current: undefined },
+  {
+    fork: (parent) => ({ owner: UNOWNED, current: parent.current }),
+    join: (parent) => parent
+  }
+)
+
+const mutable = <A>(a: A): { -readonly [K in keyof A]: A[K] } => a as { -readonly [K in keyof A]: A[K] }
+
+/** The state of an open trail. */
+export class TrailState {
+  readonly id: string = newId()
+  readonly link: string
+  readonly agent: string
+  readonly startedAt: number
+  seq = 0
+  costUsd = 0
+  hasCost = false
+  tokensIn = 0
+  tokensOut = 0
+  hasTokens = false
+  events: Array<Event> = []
+  output: unknown = undefined
+  hasOutput = false
+  ended = false
+  readonly payload: unknown
+
+  constructor(
+    readonly recorder: RecorderShape,
+    readonly clock: Clock.Clock,
+    readonly trigger: string,
+    payload: unknown,
+    readonly tags: Readonly<Record<string, string>> | undefined
+  ) {
+    this.agent = recorder.agent
+    this.link = `${recorder.endpoint}/trails/${this.id}`
+    this.startedAt = clock.unsafeCurrentTimeMillis()
+    this.payload = toJsonSafe(payload).value
+  }
+
+  get recording(): boolean {
+    return this.recorder.enabled
+  }
+
+  now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  record(status: TrailRecord["status"], endedAt?: number): TrailRecord {
+    const r = mutable<TrailRecord>({
+      id: this.id,
+      agent: this.agent,
+      trigger: this.trigger,
+      payload: this.payload,
+      status,
+      startedAt: new Date(this.startedAt),
+      events: this.events.slice()
+    })
+    if (this.hasOutput) r.output = this.output
+    if (endedAt !== undefined) r.endedAt = new Date(endedAt)
+    if (this.hasCost) r.costUsd = this.costUsd
+    if (this.hasTokens) r.tokens = { input: this.tokensIn, output: this.tokensOut }
+    if (this.tags !== undefined) r.tags = this.tags
+    return r
+  }
+
+  end(exit: Exit.Exit<unknown, unknown>): void {
+    if (this.ended) return
+    this.ended = true
+    const status = Exit.isSuccess(exit) ? "ok" : describeCause(exit.cause).status
+    this.recorder.offerTrail(this.record(status, this.now()))
+  }
+
+  addEvent(event: Event): void {
+    this.events.push(event)
+  }
+
+  setOutput(value: unknown): void {
+    this.output = toJsonSafe(value).value
+    this.hasOutput = true
+  }
+}
+
+/** The state of an open step. */
+export class StepState {
+  readonly id: string = newId()
+  readonly seq: number
+  readonly startedAt: number
+  input: unknown = undefined
+  inputBytes = -1
+  output: unknown = undefined
+  outputBytes = -1
+  costUsd: number | undefined = undefined
+  tokens: { input: number; output: number } | undefined = undefined
+  events: Array<Event> | undefined = undefined
+  leash: LeashSummary | undefined = undefined
+  ended = false
+
+  constructor(
+    readonly trail: TrailState,
+    readonly parentId: string | null,
+    readonly name: string,
+    readonly layer: StepLayer
+  ) {
+    this.seq = ++trail.seq
+    this.startedAt = trail.now()
+  }
+
+  setInput(value: unknown): void {
+    const safe = toJsonSafe(value)
+    this.input = safe.value
+    this.inputBytes = safe.bytes
+  }
+
+  setOutput(value: unknown): void {
+    const safe = toJsonSafe(value)
+    this.output = safe.value
+    this.outputBytes = safe.bytes
+  }
+
+  addCost(usd: number): void {
+    this.costUsd = (this.costUsd ?? 0) + usd
+  }
+
+  addTokens(tokens: Tokens): void {
+    if (this.tokens === undefined) this.tokens = { input: tokens.input, output: tokens.output }
+    else {
+      this.tokens.input += tokens.input
+      this.tokens.output += tokens.output
+    }
+  }
+
+  addEvent(event: Event): void {
+    if (this.events === undefined) this.events = [event]
+    else this.events.push(event)
+  }
+
+  /** Ends the step with a failure cause (`error`, or `interrupted` for an interruption). */
+  endCause(cause: Cause.Cause<unknown>): void {
+    const d = describeCause(cause)
+    this.finish(d.status, d.status === "error" ? d.error : undefined)
+  }
+
+  finish(status: StepRecord["status"], error: { type: string; message: string } | undefined): void {
+    if (this.ended) return
+    this.ended = true
+    const trail = this.trail
+    const r = mutable<StepRecord>({
+      id: this.id,
+      trailId: trail.id,
+      parentId: this.parentId,
+      seq: this.seq,
+      name: this.name,
+      layer: this.layer,
+      status,
+      startedAt: new Date(this.startedAt),
+      endedAt: new Date(trail.now()),
+      events: this.events ?? []
+    })
+    if (this.inputBytes >= 0) r.input = this.input
+    if (this.outputBytes >= 0) r.output = this.output
+    if (this.inputBytes + this.outputBytes > maxRecordBytes) {
+      // drop the larger field first, then the other if still too big
+      if (this.inputBytes >= this.outputBytes) {
+        r.input = recordTruncated("input", this.inputBytes)
+        if (this.outputBytes > maxRecordBytes) r.output = recordTruncated("output", this.outputBytes)
+      } else {
+        r.output = recordTruncated("output", this.outputBytes)
+        if (this.inputBytes > maxRecordBytes) r.input = recordTruncated("input", this.inputBytes)
+      }
+    }
+    if (this.costUsd !== undefined) {
+      r.costUsd = this.costUsd
+      trail.costUsd += this.costUsd
+      trail.hasCost = true
+    }
+    if (this.tokens !== undefined) {
+      r.tokens = this.tokens
+      trail.tokensIn += this.tokens.input
+      trail.tokensOut += this.tokens.output
+      trail.hasTokens = true
+    }
+    if (error !== undefined) r.error = error
+    if (this.leash !== undefined) r.leash = this.leash
+    trail.recorder.offerStep(r)
+  }
+}
+
+/** An event with JSON-safe attributes, stamped by the trail's clock. */
+export const makeEvent = (trail: TrailState, name: string, attributes: unknown): Event => ({
+  name,
+  at: new Date(trail.now()),
+  attributes: toJsonSafeAttributes(attributes).value as Record<string, unknown>
+})

@@ -1,0 +1,135 @@
+/**
+ * Building blocks shared by every wire record of the Houndsight contract v1: timestamps, ids,
+ * token counts, events, step layers and the snake_case key mapping.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+/**
+ * An instant: a `Date` in TypeScript, an ISO-8601 UTC string with milliseconds on the wire
+ * (`2026-11-24T09:00:00.000Z`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Timestamp: Schema.Schema<Date, string> = Schema.transform(
+  Schema.String.pipe(
+    Schema.pattern(isoPattern, {
+      message: () => "expected an ISO-8601 UTC time with milliseconds, like 2026-11-24T09:00:00.000Z"
+    })
+  ),
+  Schema.DateFromSelf.pipe(Schema.validDate()),
+  { strict: true, decode: (s) => new Date(s), encode: (d) => d.toISOString() }
+).annotations({ identifier: "Timestamp" })
+
+/**
+ * A client-generated record id: a UUID (v4 or v7), so every write is idempotent.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Id = Schema.UUID.annotations({
+  identifier: "Id",
+  message: () => "expected a UUID (v4 or v7)"
+})
+
+/**
+ * A non-empty string of at most `max` characters.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const BoundedString = (max: number) =>
+  Schema.String.pipe(
+    Schema.minLength(1, { message: () => "expected a non-empty string" }),
+    Schema.maxLength(max, { message: () => `expected at most ${max} characters` })
+  )
+
+/**
+ * An amount of money in US dollars: a finite number, zero or more.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Usd = Schema.Number.pipe(
+  Schema.finite({ message: () => "expected a finite number of US dollars" }),
+  Schema.nonNegative({ message: () => "expected zero or more US dollars" })
+).annotations({ identifier: "Usd" })
+
+/**
+ * Token counts of a model call: whole numbers, zero or more.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Tokens = Schema.Struct({
+  input: Schema.NonNegativeInt,
+  output: Schema.NonNegativeInt
+}).annotations({ identifier: "Tokens" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Tokens = typeof Tokens.Type
+
+/**
+ * A JSON value as it travels: anything already made JSON-safe by the SDK.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Json: Schema.Schema<unknown> = Schema.Unknown
+
+/**
+ * A timed event (a bark) on a step or a trail.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Event = Schema.Struct({
+  name: BoundedString(256),
+  at: Timestamp,
+  attributes: Schema.Record({ key: Schema.String, value: Json })
+}).annotations({ identifier: "Event" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Event = typeof Event.Type
+
+/**
+ * The layers a step can belong to. A leash's review step is always `review`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StepLayer = Schema.Literal("plan", "retrieve", "reason", "execute", "review", "respond").annotations({
+  identifier: "StepLayer",
+  message: () => "expected one of plan, retrieve, reason, execute, review, respond"
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type StepLayer = typeof StepLayer.Type
+
+/**
+ * Turns a key of any style into snake_case: `amountUsd` → `amount_usd`, `URLPath` → `url_path`,
+ * `merchant-country` → `merchant_country`. Keys already in snake_case are unchanged.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const snakeCase = (key: string): string =>
+  key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .toLowerCase()

@@ -1,0 +1,45 @@
+/**
+ * A bypass flag (DESIGN.md section 6): a step that skipped or ignored the gate.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { Id } from "./Common.js"
+
+/**
+ * The three kinds of bypass.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FlagKind = Schema.Literal("unleashed_action", "ignored_decision", "reused_approval").annotations({
+  identifier: "FlagKind"
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FlagKind = typeof FlagKind.Type
+
+/**
+ * A flag names its kind, the trail, the offending step's id and `seq`, and the review step it
+ * refers to (when there is one).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Flag = Schema.Struct({
+  kind: FlagKind,
+  trailId: Schema.propertySignature(Id).pipe(Schema.fromKey("trail_id")),
+  stepId: Schema.propertySignature(Id).pipe(Schema.fromKey("step_id")),
+  seq: Schema.Int,
+  actionName: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("action_name")),
+  reviewStepId: Schema.optional(Id).pipe(Schema.fromKey("review_step_id"))
+}).annotations({ identifier: "Flag" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Flag extends Schema.Schema.Type<typeof Flag> {}

@@ -1,0 +1,85 @@
+/**
+ * The state of a leash as the gate reports it: pending, or decided with the decision.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { Id, Json, Timestamp } from "./Common.js"
+
+/**
+ * The decision values a gate can write: a reviewer's three, `blocked` by a floor rule, and
+ * `timeout` for a leash that expired or was cancelled.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const GateDecisionValue = Schema.Literal("approved", "modified", "rejected", "blocked", "timeout").annotations({
+  identifier: "GateDecisionValue",
+  message: () => "expected one of approved, modified, rejected, blocked, timeout"
+})
+
+/**
+ * The decision stored on a decided leash.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const GateDecision = Schema.Struct({
+  decision: GateDecisionValue,
+  reason: Schema.String,
+  modifiedPayload: Schema.optional(Json).pipe(Schema.fromKey("modified_payload")),
+  decidedBy: Schema.optional(Schema.String).pipe(Schema.fromKey("decided_by")),
+  decidedAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("decided_at")),
+  traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link"))
+}).annotations({ identifier: "GateDecision" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GateDecision extends Schema.Schema.Type<typeof GateDecision> {}
+
+/**
+ * A leash still waiting for a decision.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PendingLeash = Schema.Struct({
+  leashId: Schema.propertySignature(Id).pipe(Schema.fromKey("leash_id")),
+  status: Schema.Literal("pending"),
+  traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link"))
+}).annotations({ identifier: "PendingLeash" })
+
+/**
+ * A leash with its decision.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DecidedLeash = Schema.Struct({
+  leashId: Schema.propertySignature(Id).pipe(Schema.fromKey("leash_id")),
+  status: Schema.Literal("decided"),
+  decision: GateDecision
+}).annotations({ identifier: "DecidedLeash" })
+
+/**
+ * The answer of the leash endpoints: `{leash_id, status: "pending", trace_link}` or
+ * `{leash_id, status: "decided", decision}`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LeashState = Schema.Union(PendingLeash, DecidedLeash).annotations({ identifier: "LeashState" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LeashState = typeof LeashState.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LeashStateWire = typeof LeashState.Encoded

@@ -1,0 +1,159 @@
+/**
+ * The rules file: the sensitive-action list (used by the bypass audit) and the floor rules the
+ * server runs when a leash is created. One schema, shared by the server and the SDK's audit.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * An action pattern: an exact name, or `prefix.*` for every name starting with `prefix.`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ActionPattern = Schema.String.pipe(
+  Schema.filter((s) =>
+    /^[^*\s]+(\.\*)?$/.test(s) ||
+    `expected an action name or "prefix.*", got ${JSON.stringify(s)}`
+  )
+).annotations({ identifier: "ActionPattern" })
+
+/**
+ * The comparison operators of a condition.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Operator = Schema.Literal(">", ">=", "<", "<=", "==", "!=", "contains", "in").annotations({
+  identifier: "Operator",
+  message: () => "expected one of >, >=, <, <=, ==, !=, contains, in"
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Operator = typeof Operator.Type
+
+const Scalar = Schema.Union(Schema.String, Schema.Number, Schema.Boolean)
+
+/**
+ * One condition on a risk signal (named in snake_case, as it is on the wire).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Condition = Schema.Struct({
+  signal: Schema.String.pipe(Schema.minLength(1)),
+  op: Operator,
+  value: Schema.Union(Scalar, Schema.Array(Scalar))
+}).pipe(
+  Schema.filter((c) => {
+    if (c.op === "in") return Array.isArray(c.value) || { path: ["value"], message: "`in` needs a list value" }
+    if (Array.isArray(c.value)) return { path: ["value"], message: `\`${c.op}\` needs a single value, not a list` }
+    if ([">", ">=", "<", "<="].includes(c.op) && typeof c.value !== "number") {
+      return { path: ["value"], message: `\`${c.op}\` needs a number` }
+    }
+    return true
+  })
+).annotations({ identifier: "Condition" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Condition = typeof Condition.Type
+
+/**
+ * A floor rule: when every condition holds for an action matching `action`, the leash is
+ * `blocked` at once with `reason`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FloorRule = Schema.Struct({
+  action: ActionPattern,
+  reason: Schema.String.pipe(Schema.minLength(1)),
+  when: Schema.Array(Condition)
+}).annotations({ identifier: "FloorRule" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FloorRule = typeof FloorRule.Type
+
+/**
+ * The whole rules file.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RulesFile = Schema.Struct({
+  sensitive: Schema.optionalWith(Schema.Array(ActionPattern), { default: () => [] }),
+  rules: Schema.optionalWith(Schema.Array(FloorRule), { default: () => [] })
+}).annotations({ identifier: "RulesFile" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RulesFile = typeof RulesFile.Type
+
+/**
+ * Whether an action name matches a pattern (`stripe.*` matches `stripe.charge`, not `stripe`).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const matches = (pattern: string, actionName: string): boolean =>
+  pattern.endsWith(".*") ? actionName.startsWith(pattern.slice(0, -1)) : pattern === actionName
+
+const compare = (signal: unknown, op: Operator, value: unknown): boolean => {
+  if (signal === undefined || signal === null) return false
+  switch (op) {
+    case ">":
+      return typeof signal === "number" && signal > (value as number)
+    case ">=":
+      return typeof signal === "number" && signal >= (value as number)
+    case "<":
+      return typeof signal === "number" && signal < (value as number)
+    case "<=":
+      return typeof signal === "number" && signal <= (value as number)
+    case "==":
+      return signal === value
+    case "!=":
+      return signal !== value
+    case "contains":
+      return Array.isArray(signal) && signal.includes(value)
+    case "in":
+      return Array.isArray(value) && value.includes(signal)
+  }
+}
+
+/**
+ * The first floor rule that fires for an action and its (snake_case) risk signals, if any.
+ * A signal that is missing never satisfies a condition.
+ *
+ * @since 0.1.0
+ * @category evaluation
+ */
+export const firstFiring = (
+  rules: RulesFile,
+  actionName: string,
+  signals: Readonly<Record<string, unknown>>
+): FloorRule | undefined =>
+  rules.rules.find((rule) =>
+    matches(rule.action, actionName) &&
+    rule.when.every((c) => Object.hasOwn(signals, c.signal) && compare(signals[c.signal], c.op, c.value))
+  )
+
+/**
+ * Whether an action is on the sensitive list.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isSensitive = (rules: RulesFile, actionName: string): boolean =>
+  rules.sensitive.some((p) => matches(p, actionName))
