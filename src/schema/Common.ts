@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
 const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -15,14 +16,24 @@ const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
  * @since 0.1.0
  * @category schemas
  */
-export const Timestamp: Schema.Schema<Date, string> = Schema.transform(
+export const Timestamp: Schema.Schema<Date, string> = Schema.transformOrFail(
   Schema.String.pipe(
     Schema.pattern(isoPattern, {
       message: () => "expected an ISO-8601 UTC time with milliseconds, like 2026-11-24T09:00:00.000Z"
     })
   ),
-  Schema.DateFromSelf.pipe(Schema.validDate()),
-  { strict: true, decode: (s) => new Date(s), encode: (d) => d.toISOString() }
+  Schema.DateFromSelf.pipe(Schema.validDate({ message: () => "expected a valid date" })),
+  {
+    strict: true,
+    decode: (s, _, ast) => {
+      const date = new Date(s)
+      // `new Date` rolls an impossible day over (2026-02-30 becomes 2026-03-02): refuse it instead.
+      return Number.isNaN(date.getTime()) || date.toISOString() !== s
+        ? ParseResult.fail(new ParseResult.Type(ast, s, `expected a real calendar time, got ${JSON.stringify(s)}`))
+        : ParseResult.succeed(date)
+    },
+    encode: (d) => ParseResult.succeed(d.toISOString())
+  }
 ).annotations({ identifier: "Timestamp" })
 
 /**
@@ -103,6 +114,28 @@ export const Event = Schema.Struct({
 export type Event = typeof Event.Type
 
 /**
+ * A message annotation for a union of literals: `expected one of a, b, c, got "x"`. It overrides
+ * the default (one line per literal), so a bad value gives one clear line naming what is allowed.
+ *
+ * @since 0.1.0
+ * @category annotations
+ */
+export const oneOf = (allowed: ReadonlyArray<string>) => (issue: ParseResult.ParseIssue) => ({
+  message: `expected one of ${allowed.join(", ")}, got ${formatActual(issue.actual)}`,
+  override: true
+})
+
+const formatActual = (actual: unknown): string => {
+  if (actual === undefined) return "nothing"
+  try {
+    const text = JSON.stringify(actual)
+    return text === undefined ? String(actual) : text.length > 80 ? `${text.slice(0, 77)}...` : text
+  } catch {
+    return String(actual)
+  }
+}
+
+/**
  * The layers a step can belong to. A leash's review step is always `review`.
  *
  * @since 0.1.0
@@ -110,7 +143,7 @@ export type Event = typeof Event.Type
  */
 export const StepLayer = Schema.Literal("plan", "retrieve", "reason", "execute", "review", "respond").annotations({
   identifier: "StepLayer",
-  message: () => "expected one of plan, retrieve, reason, execute, review, respond"
+  message: oneOf(["plan", "retrieve", "reason", "execute", "review", "respond"])
 })
 
 /**

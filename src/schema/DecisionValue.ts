@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { oneOf } from "./Common.js"
 
 /**
  * `approved` and `modified` allow the action; every other value is fail-closed.
@@ -21,7 +22,7 @@ export const DecisionValue = Schema.Literal(
   "async"
 ).annotations({
   identifier: "DecisionValue",
-  message: () => "expected one of approved, modified, rejected, blocked, timeout, error, async"
+  message: oneOf(["approved", "modified", "rejected", "blocked", "timeout", "error", "async"])
 })
 
 /**

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { Id } from "./Common.js"
+import { Id, oneOf } from "./Common.js"
 
 /**
  * The three kinds of bypass.
@@ -13,7 +13,8 @@ import { Id } from "./Common.js"
  * @category schemas
  */
 export const FlagKind = Schema.Literal("unleashed_action", "ignored_decision", "reused_approval").annotations({
-  identifier: "FlagKind"
+  identifier: "FlagKind",
+  message: oneOf(["unleashed_action", "ignored_decision", "reused_approval"])
 })
 
 /**
@@ -33,7 +34,7 @@ export const Flag = Schema.Struct({
   kind: FlagKind,
   trailId: Schema.propertySignature(Id).pipe(Schema.fromKey("trail_id")),
   stepId: Schema.propertySignature(Id).pipe(Schema.fromKey("step_id")),
-  seq: Schema.Int,
+  seq: Schema.Int.pipe(Schema.positive({ message: () => "expected a whole number from 1" })),
   actionName: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("action_name")),
   reviewStepId: Schema.optional(Id).pipe(Schema.fromKey("review_step_id"))
 }).annotations({ identifier: "Flag" })

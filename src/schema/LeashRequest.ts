@@ -40,7 +40,9 @@ export const LeashRequest = Schema.Struct({
   stepId: Schema.propertySignature(Id).pipe(Schema.fromKey("step_id")),
   agent: BoundedString(256),
   actionName: Schema.propertySignature(BoundedString(256)).pipe(Schema.fromKey("action_name")),
-  actionSummary: Schema.propertySignature(Schema.String.pipe(Schema.maxLength(4096))).pipe(
+  actionSummary: Schema.propertySignature(Schema.String.pipe(
+    Schema.maxLength(4096, { message: () => "expected an action summary of at most 4096 characters" })
+  )).pipe(
     Schema.fromKey("action_summary")
   ),
   riskSignals: Schema.propertySignature(RiskSignals).pipe(Schema.fromKey("risk_signals")),

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { Id, Json, Timestamp } from "./Common.js"
+import { Id, Json, Timestamp, oneOf } from "./Common.js"
 
 /**
  * The decision values a gate can write: a reviewer's three, `blocked` by a floor rule, and
@@ -15,11 +15,11 @@ import { Id, Json, Timestamp } from "./Common.js"
  */
 export const GateDecisionValue = Schema.Literal("approved", "modified", "rejected", "blocked", "timeout").annotations({
   identifier: "GateDecisionValue",
-  message: () => "expected one of approved, modified, rejected, blocked, timeout"
+  message: oneOf(["approved", "modified", "rejected", "blocked", "timeout"])
 })
 
 /**
- * The decision stored on a decided leash.
+ * The decision stored on a decided leash. A `modified` decision carries `modified_payload`.
  *
  * @since 0.1.0
  * @category schemas
@@ -31,7 +31,12 @@ export const GateDecision = Schema.Struct({
   decidedBy: Schema.optional(Schema.String).pipe(Schema.fromKey("decided_by")),
   decidedAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("decided_at")),
   traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link"))
-}).annotations({ identifier: "GateDecision" })
+}).pipe(
+  Schema.filter((d) =>
+    d.decision !== "modified" || d.modifiedPayload !== undefined ||
+    { path: ["modified_payload"], message: "a modified decision needs modified_payload" }
+  )
+).annotations({ identifier: "GateDecision" })
 
 /**
  * @since 0.1.0

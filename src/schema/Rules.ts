@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { oneOf } from "./Common.js"
 
 /**
  * An action pattern: an exact name, or `prefix.*` for every name starting with `prefix.`.
@@ -27,7 +28,7 @@ export const ActionPattern = Schema.String.pipe(
  */
 export const Operator = Schema.Literal(">", ">=", "<", "<=", "==", "!=", "contains", "in").annotations({
   identifier: "Operator",
-  message: () => "expected one of >, >=, <, <=, ==, !=, contains, in"
+  message: oneOf([">", ">=", "<", "<=", "==", "!=", "contains", "in"])
 })
 
 /**
@@ -85,15 +86,21 @@ export const FloorRule = Schema.Struct({
 export type FloorRule = typeof FloorRule.Type
 
 /**
- * The whole rules file.
+ * The whole rules file. Unknown keys are refused at every level, so a typo cannot silently
+ * drop a rule.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const RulesFile = Schema.Struct({
-  sensitive: Schema.optionalWith(Schema.Array(ActionPattern), { default: () => [] }),
-  rules: Schema.optionalWith(Schema.Array(FloorRule), { default: () => [] })
-}).annotations({ identifier: "RulesFile" })
+  sensitive: Schema.optionalWith(Schema.Array(ActionPattern), { default: () => [], exact: true }),
+  rules: Schema.optionalWith(Schema.Array(FloorRule), { default: () => [], exact: true })
+}).annotations({
+  identifier: "RulesFile",
+  // A misspelt key ("rule", "condition") would otherwise be dropped in silence and leave an
+  // action unguarded: refuse unknown keys anywhere in the file.
+  parseOptions: { onExcessProperty: "error" }
+})
 
 /**
  * @since 0.1.0

@@ -4,8 +4,8 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { BoundedString, Event, Id, Json, StepLayer, Timestamp, Tokens, Usd } from "./Common.js"
-import { DecisionValue } from "./DecisionValue.js"
+import { BoundedString, Event, Id, Json, StepLayer, Timestamp, Tokens, Usd, oneOf } from "./Common.js"
+import { DecisionValue, isApproving } from "./DecisionValue.js"
 
 /**
  * How a step ended.
@@ -15,7 +15,7 @@ import { DecisionValue } from "./DecisionValue.js"
  */
 export const StepStatus = Schema.Literal("ok", "error", "interrupted").annotations({
   identifier: "StepStatus",
-  message: () => "expected one of ok, error, interrupted"
+  message: oneOf(["ok", "error", "interrupted"])
 })
 
 /**
@@ -30,7 +30,8 @@ export const StepError = Schema.Struct({
 }).annotations({ identifier: "StepError" })
 
 /**
- * The leash summary carried by a review step.
+ * The leash summary carried by a review step. `approved` must agree with `decision`: the bypass
+ * audit trusts it.
  *
  * @since 0.1.0
  * @category schemas
@@ -41,7 +42,14 @@ export const LeashSummary = Schema.Struct({
   decision: DecisionValue,
   approved: Schema.Boolean,
   reason: Schema.String
-}).annotations({ identifier: "LeashSummary" })
+}).pipe(
+  Schema.filter((summary) =>
+    summary.approved === isApproving(summary.decision) || {
+      path: ["approved"],
+      message: `a ${summary.decision} decision has approved: ${isApproving(summary.decision)}`
+    }
+  )
+).annotations({ identifier: "LeashSummary" })
 
 /**
  * @since 0.1.0

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { BoundedString, Event, Id, Json, Timestamp, Tokens, Usd } from "./Common.js"
+import { BoundedString, Event, Id, Json, Timestamp, Tokens, Usd, oneOf } from "./Common.js"
 
 /**
  * The status of a trail: `running` while it is open, then one terminal status.
@@ -15,7 +15,7 @@ import { BoundedString, Event, Id, Json, Timestamp, Tokens, Usd } from "./Common
  */
 export const TrailStatus = Schema.Literal("running", "ok", "error", "interrupted").annotations({
   identifier: "TrailStatus",
-  message: () => "expected one of running, ok, error, interrupted"
+  message: oneOf(["running", "ok", "error", "interrupted"])
 })
 
 /**
