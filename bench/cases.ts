@@ -1,0 +1,238 @@
+/**
+ * The benchmark cases. Each operation is built anew inside an Effect program (as user code
+ * builds it) and run by the same loop, so every case pays the same loop and event-loop yields;
+ * the `loop` case measures exactly that and is subtracted to give net costs.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Schema from "effect/Schema"
+import { Bark, collar, Recorder, Sniff, Trail } from "houndsight"
+import type { MemoryStoreShape } from "../src/layers/Memory.js"
+import { runStepContext, runStepLocally } from "./altSniff.js"
+import { type BenchCase, loop, yieldToEventLoop } from "./harness.js"
+import type { OtelPeer } from "./otel.js"
+
+/**
+ * What the cases run against.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CaseEnv {
+  /** The in-memory store behind the runtime's Recorder (cleared after every run). */
+  readonly store: MemoryStoreShape
+  /** The OpenTelemetry peer. */
+  readonly otel: OtelPeer
+}
+
+class BenchService extends Context.Tag("houndsight-bench/BenchService")<BenchService, { readonly n: number }>() {}
+
+const benchRef = FiberRef.unsafeMake<number>(0)
+
+const discarding: Recorder.RecorderShape = {
+  agent: "bench",
+  endpoint: "http://127.0.0.1:7411",
+  enabled: true,
+  offerTrail: () => {},
+  offerStep: () => {}
+}
+
+const trail = Trail.run({ trigger: "bench", payload: {} })
+
+const CacheHit = Bark.define("cache_hit", Schema.Struct({ key: Schema.String }))
+
+const tool = collar("lookup", { layer: "execute" }, (query: string) => Effect.succeed(query.length))
+
+const chunk: ReadonlyArray<number> = Array.from({ length: 1000 }, (_, i) => i)
+
+/** `n` operations as chunks of 1,000 run by `Effect.forEach` with concurrency 8. */
+const forEach8 = <R>(n: number, op: () => Effect.Effect<void, never, R>): Effect.Effect<void, never, R> =>
+  Effect.gen(function*() {
+    for (let done = 0; done < n; done += 1000) {
+      yield* Effect.forEach(chunk, op, { concurrency: 8, discard: true })
+      yield* yieldToEventLoop
+    }
+  })
+
+/**
+ * Every case, in table order.
+ *
+ * @since 0.1.0
+ * @category cases
+ */
+export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Recorder>> => {
+  const clear = () => Effect.runPromise(env.store.clear)
+  const otel = env.otel
+  const sniff = () => Sniff.run("s", { layer: "execute" }, Effect.void)
+  return [
+    {
+      id: "loop",
+      title: "Effect.void (the loop itself: baseline)",
+      stepsPerOp: 0,
+      program: (n) => loop(n, () => Effect.void)
+    },
+    {
+      id: "sniff",
+      title: "houndsight Sniff.run around Effect.void (Memory recorder)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => trail(loop(n, sniff)),
+      afterRun: clear
+    },
+    {
+      id: "sniff.discard",
+      title: "houndsight Sniff.run around Effect.void (discarding recorder)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => trail(loop(n, sniff)).pipe(Effect.provideService(Recorder.Recorder, discarding))
+    },
+    {
+      id: "withSpan",
+      title: "Effect.withSpan around Effect.void (default tracer)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => loop(n, () => Effect.withSpan(Effect.void, "s"))
+    },
+    {
+      id: "withSpan.noStack",
+      title: "Effect.withSpan, captureStackTrace: false",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => loop(n, () => Effect.withSpan(Effect.void, "s", { captureStackTrace: false }))
+    },
+    {
+      id: "otel",
+      title: "OpenTelemetry span (start, Effect.void, end; BatchSpanProcessor)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) =>
+        loop(n, () =>
+          Effect.suspend(() => {
+            const span = otel.tracer.startSpan("s")
+            return Effect.map(Effect.void, () => {
+              span.end()
+              otel.ended()
+            })
+          })),
+      afterRun: otel.check
+    },
+    {
+      id: "otel.onExit",
+      title: "OpenTelemetry span ended in Effect.onExit (failure-safe)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) =>
+        loop(n, () =>
+          Effect.suspend(() => {
+            const span = otel.tracer.startSpan("s")
+            return Effect.onExit(Effect.void, () =>
+              Effect.sync(() => {
+                span.end()
+                otel.ended()
+              }))
+          })),
+      afterRun: otel.check
+    },
+    {
+      id: "onExit",
+      title: "Effect.onExit alone",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) => loop(n, () => Effect.onExit(Effect.void, () => Effect.void))
+    },
+    {
+      id: "provideService",
+      title: "Effect.provideService alone",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) => loop(n, () => Effect.provideService(Effect.void, BenchService, { n: 1 }))
+    },
+    {
+      id: "locally",
+      title: "FiberRef Effect.locally alone",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) => loop(n, () => Effect.locally(Effect.void, benchRef, 1))
+    },
+    {
+      id: "alt.context",
+      title: "alternative sniff: step in the Context (provideService + onExit)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => trail(loop(n, () => runStepContext("s", "execute", Effect.void))),
+      afterRun: clear
+    },
+    {
+      id: "alt.locally",
+      title: "alternative sniff: step in a FiberRef (Effect.locally + onExit)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => trail(loop(n, () => runStepLocally("s", "execute", Effect.void))),
+      afterRun: clear
+    },
+    {
+      id: "collar",
+      title: "collar-wrapped call (input = args, output = result)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => trail(loop(n, () => Effect.asVoid(tool("forecast")))),
+      afterRun: clear
+    },
+    {
+      id: "bark",
+      title: "Bark.emit inside one open sniff",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) =>
+        trail(Sniff.run("s", { layer: "execute" }, loop(n, () => Bark.emit("cache_hit", { key: "k" })))),
+      afterRun: clear
+    },
+    {
+      id: "bark.typed",
+      title: "typed bark (Bark.define + Schema) inside one open sniff",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) => trail(Sniff.run("s", { layer: "execute" }, loop(n, () => CacheHit({ key: "k" })))),
+      afterRun: clear
+    },
+    {
+      id: "cost",
+      title: "Sniff.cost inside one open sniff",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) => trail(Sniff.run("s", { layer: "execute" }, loop(n, () => Sniff.cost(0.0001)))),
+      afterRun: clear
+    },
+    {
+      id: "nested3",
+      title: "nested sniffs, depth 3 (one op = 3 sniffs)",
+      baseline: "loop",
+      stepsPerOp: 3,
+      program: (n) =>
+        trail(loop(n, () =>
+          Sniff.run(
+            "a",
+            { layer: "plan" },
+            Sniff.run("b", { layer: "reason" }, Sniff.run("c", { layer: "execute" }, Effect.void))
+          ))),
+      afterRun: clear
+    },
+    {
+      id: "forEach8",
+      title: "Effect.void under Effect.forEach, concurrency 8 (baseline)",
+      stepsPerOp: 0,
+      program: (n) => forEach8(n, () => Effect.void)
+    },
+    {
+      id: "forEach8.sniff",
+      title: "Sniff.run under Effect.forEach, concurrency 8",
+      baseline: "forEach8",
+      stepsPerOp: 1,
+      program: (n) => trail(forEach8(n, sniff)),
+      afterRun: clear
+    }
+  ]
+}

@@ -1,0 +1,104 @@
+/**
+ * `npm run bench`: measures what a houndsight sniff costs per step next to Effect's `withSpan`,
+ * an OpenTelemetry JS span and the Effect building blocks a sniff could be made of, all in one
+ * process, in rotated rounds. Prints a Markdown table and writes bench/results.json.
+ *
+ * Environment:
+ * - `BENCH_QUICK=1`: a fast run (few, short rounds) to check that everything works.
+ * - `BENCH_ONLY=sniff,withSpan`: run only these cases (for profiling); results.json is not written.
+ * - `BENCH_ROUNDS=n`: override the number of measured rounds.
+ *
+ * Profile a case: `BENCH_ONLY=sniff node --import tsx --cpu-prof --cpu-prof-dir=/tmp/prof bench/index.ts`
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { Memory } from "houndsight"
+import { readFileSync, writeFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { makeCases } from "./cases.js"
+import { type BenchConfig, runBench } from "./harness.js"
+import { makeOtelPeer } from "./otel.js"
+import { comparisons, machine, resultsJson, table } from "./report.js"
+import { verifyDesigns } from "./verify.js"
+
+const versionOf = (pkg: string): string => {
+  try {
+    const file = new URL(`../node_modules/${pkg}/package.json`, import.meta.url)
+    return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version
+  } catch {
+    return "unknown"
+  }
+}
+
+const readConfig = (): BenchConfig & { readonly quick: boolean } => {
+  const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] === "true"
+  const base = quick ? { rounds: 5, targetMs: 10, warmupMs: 30 } : { rounds: 25, targetMs: 50, warmupMs: 250 }
+  const roundsEnv = process.env["BENCH_ROUNDS"]
+  if (roundsEnv === undefined) return { quick, ...base }
+  const rounds = Number(roundsEnv)
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
+    throw new Error(`bench: BENCH_ROUNDS must be a whole number from 1 to 1000, got ${JSON.stringify(roundsEnv)}`)
+  }
+  return { quick, ...base, rounds }
+}
+
+const main = async (): Promise<void> => {
+  const config = readConfig()
+  const m = machine({
+    effect: versionOf("effect"),
+    "@opentelemetry/sdk-trace-base": versionOf("@opentelemetry/sdk-trace-base"),
+    "@opentelemetry/api": versionOf("@opentelemetry/api")
+  })
+  console.log(
+    `houndsight bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ` +
+      `${config.rounds} rounds of ~${config.targetMs} ms per case${config.quick ? " (quick)" : ""}`
+  )
+
+  await Effect.runPromise(verifyDesigns)
+
+  const runtime = ManagedRuntime.make(Memory.layer({ agent: "bench" }))
+  const store = await runtime.runPromise(Memory.MemoryStore)
+  const otel = makeOtelPeer()
+  let cases = makeCases({ store, otel })
+  const only = process.env["BENCH_ONLY"]
+  if (only !== undefined && only !== "") {
+    const wanted = only.split(",").map((s) => s.trim())
+    const unknown = wanted.filter((id) => !cases.some((c) => c.id === id))
+    if (unknown.length > 0) {
+      throw new Error(
+        `bench: BENCH_ONLY names unknown case(s) ${unknown.join(", ")}; known: ${cases.map((c) => c.id).join(", ")}`
+      )
+    }
+    // keep the baselines of the chosen cases so net figures still make sense
+    const keep = new Set(wanted.flatMap((id) => [id, cases.find((c) => c.id === id)!.baseline ?? id]))
+    cases = cases.filter((c) => keep.has(c.id))
+  }
+
+  const started = performance.now()
+  const result = await runBench(runtime, cases, config, (line) => console.log(line))
+  const seconds = (performance.now() - started) / 1000
+  await otel.check()
+  await otel.shutdown()
+  await runtime.dispose()
+
+  console.log(`\n${table(result)}\n\n${comparisons(result)}\n`)
+  const counts = otel.counts()
+  console.log(
+    `OpenTelemetry: ${counts.ended} spans ended, ${counts.exported} exported, ${counts.dropped} dropped. ` +
+      `Measured in ${seconds.toFixed(1)} s.`
+  )
+  if (only !== undefined && only !== "") {
+    console.log("BENCH_ONLY is set: bench/results.json was not written.")
+    return
+  }
+  const file = fileURLToPath(new URL("./results.json", import.meta.url))
+  writeFileSync(file, resultsJson(m, config, result, { otelSpans: counts, seconds }))
+  console.log(`Wrote ${file}`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error)
+  process.exitCode = 1
+})
