@@ -1,0 +1,565 @@
+/**
+ * The live layer: records go to a Houndsight server through the exporter (DESIGN.md section 4).
+ *
+ * `layer(options)` takes the settings in code; `layerConfig()` reads them from the environment
+ * through `Config` (`HOUNDSIGHT_API_KEY`, `HOUNDSIGHT_AGENT`, `HOUNDSIGHT_ENDPOINT`,
+ * `HOUNDSIGHT_ENABLED`). Both check every setting first: a missing key, a key that is not an
+ * agent key, or a malformed endpoint fails layer construction with a `HoundsightConfigError`
+ * that names the setting and what to do. The exporter runs in the layer's Scope: closing the
+ * Scope flushes it (see docs/exporter.md for each way of running Effect).
+ *
+ * HTTP goes through `FetchHttpClient` by default, so the SDK runs on Node, Bun, Deno and edge
+ * runtimes; pass `httpClient` to use another `HttpClient` layer.
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Redacted } from "effect"
+ * import { Houndsight, Sniff, Trail } from "houndsight"
+ *
+ * const agent = Sniff.run("plan", { layer: "plan" }, Effect.succeed("ok")).pipe(
+ *   Trail.run({ trigger: "cron", payload: {} })
+ * )
+ *
+ * // settings in code
+ * const live = Houndsight.layer({
+ *   apiKey: Redacted.make("sk-hnd-..."),
+ *   agent: "sales-pipeline",
+ *   endpoint: "http://127.0.0.1:7411"
+ * })
+ *
+ * // or from HOUNDSIGHT_API_KEY, HOUNDSIGHT_AGENT, HOUNDSIGHT_ENDPOINT, HOUNDSIGHT_ENABLED
+ * NodeRuntime.runMain(agent.pipe(Effect.provide(Houndsight.layerConfig())))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as internal from "../internal/exporter.js"
+import { maxIngestBytes } from "../schema/Ingest.js"
+import { defaults, Exporter, type ExporterShape, type ExporterStats } from "../services/Exporter.js"
+import { HoundsightConfigError } from "../services/HoundsightError.js"
+import { Recorder, type RecorderShape, type Redact, withRedact } from "../services/Recorder.js"
+
+/**
+ * The local server's default address.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultEndpoint = "http://127.0.0.1:7411"
+
+/**
+ * Settings of the live layer. Only `apiKey` and `agent` are required; the exporter options
+ * default to the numbers of DESIGN.md section 4 (`Exporter.defaults`) and exist so tests and
+ * unusual deployments can tune them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HoundsightOptions {
+  /** The agent key (`sk-hnd-…`). A reviewer key (`rv-hnd-…`) is refused: an agent may not approve itself. */
+  readonly apiKey: Redacted.Redacted<string>
+  /** The agent's name, written on every trail (1 to 256 characters). */
+  readonly agent: string
+  /** The server's base URL; default `http://127.0.0.1:7411`. A path prefix is kept. */
+  readonly endpoint?: string | URL | undefined
+  /** `false` turns tracing into a no-op (the exporter does not run); default `true`. */
+  readonly enabled?: boolean | undefined
+  /** Applied to every record before it is queued. */
+  readonly redact?: Redact | undefined
+  /** The HTTP client; default `FetchHttpClient.layer`. */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
+  /** Ordinary queue bound in records; default 2,048. */
+  readonly maxQueue?: number | undefined
+  /** Audit lane bound in records (trails and review steps); default 10,000. */
+  readonly maxAuditQueue?: number | undefined
+  /** Most records per batch; default 512. */
+  readonly maxBatchRecords?: number | undefined
+  /** Most bytes per batch body; default 1 MiB, at most 5 MiB (the server's limit). */
+  readonly maxBatchBytes?: number | undefined
+  /** Longest a record waits before its batch is sent; default 1 second. */
+  readonly flushInterval?: Duration.DurationInput | undefined
+  /** Longest one request may take; default 10 seconds. */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** First back-off step after a retryable failure; default 500 ms (doubling, full jitter). */
+  readonly retryBaseDelay?: Duration.DurationInput | undefined
+  /** Largest back-off step; default 30 seconds. */
+  readonly retryMaxDelay?: Duration.DurationInput | undefined
+  /** How long closing the Scope may take to flush; default 5 seconds. */
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Settings after `validate`: every default filled in, the endpoint normalised (no trailing
+ * slash), durations in milliseconds. The key stays `Redacted`. This is what the live services
+ * (the exporter, and the gate) are built from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ValidatedOptions {
+  readonly apiKey: Redacted.Redacted<string>
+  readonly agent: string
+  /** Base URL without a trailing slash, such as `http://127.0.0.1:7411`. */
+  readonly endpoint: string
+  readonly enabled: boolean
+  readonly redact: Redact | undefined
+  readonly httpClient: Layer.Layer<HttpClient.HttpClient>
+  readonly maxQueue: number
+  readonly maxAuditQueue: number
+  readonly maxBatchRecords: number
+  readonly maxBatchBytes: number
+  readonly flushIntervalMillis: number
+  readonly requestTimeoutMillis: number
+  readonly retryBaseDelayMillis: number
+  readonly retryMaxDelayMillis: number
+  readonly shutdownTimeoutMillis: number
+}
+
+/** Names the settings in errors: option names for `layer`, variable names where `layerConfig` read them. */
+type Names = Readonly<Record<"apiKey" | "agent" | "endpoint" | "enabled", string>>
+
+const optionNames: Names = { apiKey: "apiKey", agent: "agent", endpoint: "endpoint", enabled: "enabled" }
+
+const agentKeyPrefix = "sk-hnd-"
+const reviewerKeyPrefix = "rv-hnd-"
+
+class Invalid {
+  constructor(readonly error: HoundsightConfigError) {}
+}
+
+const missing = (setting: string, message: string): never => {
+  throw new Invalid(new HoundsightConfigError({ setting, reason: "Missing", message }))
+}
+
+const invalid = (setting: string, message: string): never => {
+  throw new Invalid(new HoundsightConfigError({ setting, reason: "Invalid", message }))
+}
+
+/** Text safe to quote back in an error: never anything that looks like a key. */
+const quote = (text: string): string => {
+  if (text.includes(agentKeyPrefix) || text.includes(reviewerKeyPrefix)) return "(a value that contains a key)"
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 117)}...` : text)
+}
+
+const checkKey = (value: unknown, name: string): Redacted.Redacted<string> => {
+  const keyHelp = "an agent key from your Houndsight server (it starts with sk-hnd-)"
+  if (value === undefined || value === null) {
+    return missing(name, `${name} is not set: set it to ${keyHelp}.`)
+  }
+  let text: string
+  if (Redacted.isRedacted(value)) {
+    const inner: unknown = Redacted.value(value)
+    if (typeof inner !== "string") return invalid(name, `${name} must hold a string: ${keyHelp}.`)
+    text = inner
+  } else if (typeof value === "string") {
+    text = value
+  } else {
+    return invalid(
+      name,
+      `${name} must be a Redacted string: pass Redacted.make(key), or read it with Config.redacted.`
+    )
+  }
+  if (text.length === 0) return missing(name, `${name} is empty: set it to ${keyHelp}.`)
+  if (/\s/.test(text)) {
+    return invalid(
+      name,
+      `${name} contains whitespace (often a trailing newline from a secrets file): remove it; ${keyHelp} has none.`
+    )
+  }
+  if (text.startsWith(reviewerKeyPrefix)) {
+    return invalid(
+      name,
+      `${name} is a reviewer key (rv-hnd-…). The SDK runs with an agent key (sk-hnd-…) only, so an agent can ` +
+        `never approve its own leash: create an agent key on the server and use it here.`
+    )
+  }
+  if (!text.startsWith(agentKeyPrefix) || text.length === agentKeyPrefix.length) {
+    return invalid(name, `${name} is not a Houndsight agent key: use ${keyHelp}.`)
+  }
+  return Redacted.isRedacted(value) ? (value as Redacted.Redacted<string>) : Redacted.make(text)
+}
+
+const checkAgent = (value: unknown, name: string): string => {
+  const help = `name the agent that records, like "sales-pipeline" (1 to 256 characters): trails are grouped by it`
+  if (value === undefined || value === null || value === "") return missing(name, `${name} is not set: ${help}.`)
+  if (typeof value !== "string") return invalid(name, `${name} must be a string: ${help}.`)
+  if (value.length > 256) return invalid(name, `${name} is ${value.length} characters long: ${help}.`)
+  return value
+}
+
+const checkEndpoint = (value: unknown, name: string): string => {
+  if (value === undefined || value === null) return defaultEndpoint
+  const example = "the Houndsight server's base URL, like http://127.0.0.1:7411 or https://houndsight.example.com"
+  let text: string
+  if (value instanceof URL) text = value.href
+  else if (typeof value === "string") text = value.trim()
+  else return invalid(name, `${name} must be a string or a URL: ${example}.`)
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return invalid(name, `${name} is not a URL (got ${quote(text)}): set it to ${example}.`)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return invalid(name, `${name} must use http or https (got ${quote(url.protocol)}): set it to ${example}.`)
+  }
+  if (url.username !== "" || url.password !== "") {
+    return invalid(
+      name,
+      `${name} must not carry a user name or password: the key goes in the API key setting. Set it to ${example}.`
+    )
+  }
+  if (url.search !== "" || url.hash !== "") {
+    return invalid(name, `${name} must not have a query or a fragment (got ${quote(text)}): set it to ${example}.`)
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`
+}
+
+const checkEnabled = (value: unknown, name: string): boolean => {
+  if (value === undefined || value === null) return true
+  if (typeof value === "boolean") return value
+  return invalid(name, `${name} must be true or false.`)
+}
+
+const checkRedact = (value: unknown): Redact | undefined => {
+  if (value === undefined || value === null) return undefined
+  const hook = value as Redact
+  if (
+    typeof value !== "object" ||
+    (hook.trail !== undefined && typeof hook.trail !== "function") ||
+    (hook.step !== undefined && typeof hook.step !== "function")
+  ) {
+    return invalid("redact", "redact must be an object { trail?, step? } of functions that take a record and return it.")
+  }
+  return hook
+}
+
+const checkHttpClient = (value: unknown): Layer.Layer<HttpClient.HttpClient> => {
+  if (value === undefined || value === null) return FetchHttpClient.layer
+  if (!Layer.isLayer(value)) {
+    return invalid("httpClient", "httpClient must be a Layer providing HttpClient, such as FetchHttpClient.layer.")
+  }
+  return value as Layer.Layer<HttpClient.HttpClient>
+}
+
+const checkCount = (value: unknown, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
+  if (value === undefined || value === null) return fallback
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+    return invalid(
+      name,
+      `${name} must be a whole number from 1 to ${max.toLocaleString("en-US")} (got ${
+        quote(String(value))
+      }); leave it out for the default, ${fallback.toLocaleString("en-US")}.`
+    )
+  }
+  return value
+}
+
+const checkDuration = (value: unknown, name: string, fallback: number): number => {
+  if (value === undefined || value === null) return fallback
+  const decoded = Duration.decodeUnknown(value)
+  if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
+    return invalid(
+      name,
+      `${name} must be a finite, positive duration such as "500 millis" or Duration.seconds(2) (got ${
+        quote(String(value))
+      }); leave it out for the default, ${fallback} ms.`
+    )
+  }
+  return Duration.toMillis(decoded.value)
+}
+
+const validateWith = (options: HoundsightOptions, names: Names): ValidatedOptions => {
+  if (options === null || typeof options !== "object") {
+    return invalid("options", "Houndsight.layer needs options { apiKey, agent, endpoint? }.")
+  }
+  const o = options as Partial<HoundsightOptions>
+  const retryBaseDelayMillis = checkDuration(o.retryBaseDelay, "retryBaseDelay", defaults.retryBaseDelayMillis)
+  const retryMaxDelayMillis = checkDuration(o.retryMaxDelay, "retryMaxDelay", defaults.retryMaxDelayMillis)
+  if (retryMaxDelayMillis < retryBaseDelayMillis) {
+    invalid("retryMaxDelay", `retryMaxDelay (${retryMaxDelayMillis} ms) must not be shorter than retryBaseDelay (${retryBaseDelayMillis} ms).`)
+  }
+  return {
+    apiKey: checkKey(o.apiKey, names.apiKey),
+    agent: checkAgent(o.agent, names.agent),
+    endpoint: checkEndpoint(o.endpoint, names.endpoint),
+    enabled: checkEnabled(o.enabled, names.enabled),
+    redact: checkRedact(o.redact),
+    httpClient: checkHttpClient(o.httpClient),
+    maxQueue: checkCount(o.maxQueue, "maxQueue", defaults.maxQueue),
+    maxAuditQueue: checkCount(o.maxAuditQueue, "maxAuditQueue", defaults.maxAuditQueue),
+    maxBatchRecords: checkCount(o.maxBatchRecords, "maxBatchRecords", defaults.maxBatchRecords),
+    maxBatchBytes: checkCount(o.maxBatchBytes, "maxBatchBytes", defaults.maxBatchBytes, maxIngestBytes),
+    flushIntervalMillis: checkDuration(o.flushInterval, "flushInterval", defaults.flushIntervalMillis),
+    requestTimeoutMillis: checkDuration(o.requestTimeout, "requestTimeout", defaults.requestTimeoutMillis),
+    retryBaseDelayMillis,
+    retryMaxDelayMillis,
+    shutdownTimeoutMillis: checkDuration(o.shutdownTimeout, "shutdownTimeout", defaults.shutdownTimeoutMillis)
+  }
+}
+
+const validateEffect = (options: HoundsightOptions, names: Names): Effect.Effect<ValidatedOptions, HoundsightConfigError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(validateWith(options, names))
+    } catch (error) {
+      if (error instanceof Invalid) return Effect.fail(error.error)
+      throw error
+    }
+  })
+
+/**
+ * Checks the settings of the live layer and fills in the defaults. Fails with a
+ * `HoundsightConfigError` naming the first wrong setting and what to do; the key is never part
+ * of the message. Other live services that talk to the server (the gate) build on the result.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { Houndsight } from "houndsight"
+ *
+ * const endpoint = Houndsight.validate({ apiKey: Redacted.make("sk-hnd-abc"), agent: "sales-pipeline" }).pipe(
+ *   Effect.map((validated) => validated.endpoint) // "http://127.0.0.1:7411"
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (options: HoundsightOptions): Effect.Effect<ValidatedOptions, HoundsightConfigError> =>
+  validateEffect(options, optionNames)
+
+const parseBoolean = (text: string): boolean | undefined => {
+  switch (text.trim().toLowerCase()) {
+    case "true":
+    case "1":
+    case "yes":
+    case "on":
+      return true
+    case "false":
+    case "0":
+    case "no":
+    case "off":
+      return false
+    default:
+      return undefined
+  }
+}
+
+const nonEmpty = (value: Option.Option<string>): Option.Option<string> =>
+  Option.filter(value, (s) => s.trim().length > 0)
+
+/**
+ * Reads the settings from `Config` (the environment by default) and validates them. Values set
+ * in the environment win; `options` fills in what the environment does not set, and carries
+ * what the environment cannot (`redact`, `httpClient`, the exporter options). An empty variable
+ * counts as unset.
+ *
+ * | variable | setting |
+ * |---|---|
+ * | `HOUNDSIGHT_API_KEY` | `apiKey` (read with `Config.redacted`) |
+ * | `HOUNDSIGHT_AGENT` | `agent` |
+ * | `HOUNDSIGHT_ENDPOINT` | `endpoint` |
+ * | `HOUNDSIGHT_ENABLED` | `enabled`: true/false, 1/0, yes/no, on/off |
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Houndsight } from "houndsight"
+ *
+ * const endpoint = Houndsight.validateConfig({ agent: "sales-pipeline" }).pipe(Effect.map((v) => v.endpoint))
+ * ```
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateConfig = (
+  options: Partial<HoundsightOptions> = {}
+): Effect.Effect<ValidatedOptions, HoundsightConfigError> =>
+  Effect.gen(function*() {
+    const read = <A>(name: string, config: Config.Config<A>) =>
+      Effect.mapError(
+        config,
+        (error) =>
+          new HoundsightConfigError({
+            setting: name,
+            reason: "Invalid",
+            message: `${name} could not be read: ${String(error).replace(/^\(?Invalid data at [^)]*\)?:?\s*/, "")}`
+          })
+      )
+    const apiKey = yield* read(
+      "HOUNDSIGHT_API_KEY",
+      Config.option(Config.redacted("HOUNDSIGHT_API_KEY")).pipe(
+        Config.map(Option.filter((key) => Redacted.value(key).length > 0))
+      )
+    )
+    const agent = nonEmpty(yield* read("HOUNDSIGHT_AGENT", Config.option(Config.string("HOUNDSIGHT_AGENT"))))
+    const endpoint = nonEmpty(yield* read("HOUNDSIGHT_ENDPOINT", Config.option(Config.string("HOUNDSIGHT_ENDPOINT"))))
+    const enabledText = nonEmpty(yield* read("HOUNDSIGHT_ENABLED", Config.option(Config.string("HOUNDSIGHT_ENABLED"))))
+    let enabled: boolean | undefined = options.enabled
+    if (Option.isSome(enabledText)) {
+      enabled = parseBoolean(enabledText.value)
+      if (enabled === undefined) {
+        return yield* new HoundsightConfigError({
+          setting: "HOUNDSIGHT_ENABLED",
+          reason: "Invalid",
+          message: `HOUNDSIGHT_ENABLED must be true or false (got ${quote(enabledText.value)}).`
+        })
+      }
+    }
+    const names: Names = {
+      apiKey: Option.isSome(apiKey) || options.apiKey === undefined ? "HOUNDSIGHT_API_KEY" : "apiKey",
+      agent: Option.isSome(agent) || options.agent === undefined ? "HOUNDSIGHT_AGENT" : "agent",
+      endpoint: Option.isSome(endpoint) ? "HOUNDSIGHT_ENDPOINT" : "endpoint",
+      enabled: Option.isSome(enabledText) ? "HOUNDSIGHT_ENABLED" : "enabled"
+    }
+    const merged = {
+      ...options,
+      apiKey: Option.getOrUndefined(apiKey) ?? options.apiKey,
+      agent: Option.getOrUndefined(agent) ?? options.agent,
+      endpoint: Option.getOrUndefined(endpoint) ?? options.endpoint,
+      enabled
+    } as HoundsightOptions
+    return yield* validateEffect(merged, names)
+  })
+
+const zeroStats: ExporterStats = {
+  offered: 0,
+  exported: 0,
+  retried: 0,
+  dropped: 0,
+  droppedByReason: {
+    queue_full: 0,
+    audit_lost: 0,
+    invalid: 0,
+    too_large: 0,
+    rejected: 0,
+    shutdown: 0,
+    unconfirmed: 0
+  },
+  rejectedByStatus: {},
+  auditLost: 0,
+  queued: 0,
+  inFlight: 0,
+  closed: false
+}
+
+/** The exporter of a disabled layer: nothing is ever offered, so there is nothing to send. */
+const idleExporter: ExporterShape = {
+  flush: Effect.void,
+  stats: Effect.succeed(zeroStats),
+  unsafeStats: () => zeroStats
+}
+
+const ignore = (): void => {}
+
+/**
+ * The Recorder and the Exporter from validated settings, given an `HttpClient`. With
+ * `enabled: false` the Recorder is a no-op and no exporter runs.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerExporter = (
+  validated: ValidatedOptions
+): Layer.Layer<Recorder | Exporter, never, HttpClient.HttpClient> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    if (!validated.enabled) {
+      const recorder: RecorderShape = {
+        agent: validated.agent,
+        endpoint: validated.endpoint,
+        enabled: false,
+        offerTrail: ignore,
+        offerStep: ignore
+      }
+      return Context.make(Recorder, recorder).pipe(Context.add(Exporter, idleExporter))
+    }
+    const { exporter, offers } = yield* internal.make(validated)
+    const recorder = withRedact({
+      agent: validated.agent,
+      endpoint: validated.endpoint,
+      enabled: true,
+      offerTrail: offers.offerTrail,
+      offerStep: offers.offerStep
+    }, validated.redact)
+    return Context.make(Recorder, recorder).pipe(Context.add(Exporter, exporter))
+  }))
+
+/**
+ * Every live service built from validated settings, sharing one `HttpClient`. This is the one
+ * place to add another service that talks to the server (the gate): merge its layer here.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerValidated = (
+  validated: ValidatedOptions
+): Layer.Layer<Recorder | Exporter, never, HttpClient.HttpClient> => layerExporter(validated)
+
+const fromValidated = (
+  validated: Effect.Effect<ValidatedOptions, HoundsightConfigError>
+): Layer.Layer<Recorder | Exporter, HoundsightConfigError> =>
+  Layer.unwrapEffect(Effect.map(validated, (v) => layerValidated(v).pipe(Layer.provide(v.httpClient))))
+
+/**
+ * The live layer from settings in code. Fails to build with a `HoundsightConfigError` when a
+ * setting is missing or wrong.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { Houndsight, Trail } from "houndsight"
+ *
+ * const program = Trail.run({ trigger: "cron", payload: {} }, Effect.void).pipe(
+ *   Effect.provide(Houndsight.layer({ apiKey: Redacted.make("sk-hnd-..."), agent: "nightly-report" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: HoundsightOptions): Layer.Layer<Recorder | Exporter, HoundsightConfigError> =>
+  fromValidated(validate(options))
+
+/**
+ * The live layer from the environment (see `validateConfig` for the variables and how `options`
+ * fill in what is unset).
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Houndsight, Trail } from "houndsight"
+ *
+ * Trail.run({ trigger: "cron", payload: {} }, Effect.void).pipe(
+ *   Effect.provide(Houndsight.layerConfig()),
+ *   NodeRuntime.runMain
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Partial<HoundsightOptions> = {}
+): Layer.Layer<Recorder | Exporter, HoundsightConfigError> => fromValidated(validateConfig(options))
+
+export {
+  /**
+   * The error of a missing or wrong setting (see `HoundsightError.ts`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  HoundsightConfigError
+} from "../services/HoundsightError.js"

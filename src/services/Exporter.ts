@@ -1,0 +1,232 @@
+/**
+ * The exporter sends trail and step records to the Houndsight server in batches, from a fiber of
+ * its own, so recording never suspends the agent. `Houndsight.layer` provides it; closing the
+ * layer's Scope flushes it. This module is how a user talks to it: force a flush, read its
+ * counters, and find its metrics.
+ *
+ * Every record offered ends in exactly one place: it is exported (the collector answered 2xx),
+ * dropped for a reason, still queued, or in the request in flight. So at any instant
+ * `offered = exported + dropped + queued + inFlight`, and once the exporter is closed
+ * `offered = exported + dropped`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Exporter } from "houndsight"
+ *
+ * // end of a serverless handler: send what is queued before the platform freezes the process
+ * const beforeReturning = Exporter.flush.pipe(Effect.timeoutOption("2 seconds"))
+ *
+ * const report = Effect.gen(function*() {
+ *   const stats = yield* Exporter.stats
+ *   yield* Effect.log(`exported ${stats.exported}, dropped ${stats.dropped}`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+
+/**
+ * Why a record was not delivered.
+ *
+ * - `queue_full`: the ordinary queue (2,048) was full when the record was offered; the newest
+ *   record is the one dropped.
+ * - `audit_lost`: the audit lane (trail records and review steps, 10,000) was full.
+ * - `invalid`: the record does not encode to the wire schema (usually a `redact` hook that
+ *   returned something that is not a record).
+ * - `too_large`: the collector answered 413 to a batch of this one record.
+ * - `rejected`: the collector answered another non-retryable status (400, 401, 403, 422 …); see
+ *   `rejectedByStatus`.
+ * - `shutdown`: never sent: still queued when the shutdown deadline passed, or offered after the
+ *   exporter closed.
+ * - `unconfirmed`: in the request in flight when the shutdown deadline passed; the collector may
+ *   or may not have stored it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DropReason = "queue_full" | "audit_lost" | "invalid" | "too_large" | "rejected" | "shutdown" | "unconfirmed"
+
+/**
+ * Every drop reason, in a fixed order.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const dropReasons: ReadonlyArray<DropReason> = [
+  "queue_full",
+  "audit_lost",
+  "invalid",
+  "too_large",
+  "rejected",
+  "shutdown",
+  "unconfirmed"
+]
+
+/**
+ * A snapshot of the exporter's counters. Counts are of records, not requests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExporterStats {
+  /** Records handed to the exporter (after `redact`). */
+  readonly offered: number
+  /** Records the collector acknowledged with a 2xx. */
+  readonly exported: number
+  /** Records sent again: after a retryable failure, or as half of a batch split after a 413. */
+  readonly retried: number
+  /** Records lost, all reasons together. */
+  readonly dropped: number
+  /** Records lost, by reason. */
+  readonly droppedByReason: Readonly<Record<DropReason, number>>
+  /** Records lost with reason `rejected`, by HTTP status (`"401"`, `"422"` …). */
+  readonly rejectedByStatus: Readonly<Record<string, number>>
+  /** Audit records (trails and review steps) lost because the audit lane was full. */
+  readonly auditLost: number
+  /** Records waiting to be sent. */
+  readonly queued: number
+  /** Records in the batch being sent (including while it waits to be retried). */
+  readonly inFlight: number
+  /** `true` once the layer's Scope has closed. */
+  readonly closed: boolean
+}
+
+/**
+ * What the exporter service offers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExporterShape {
+  /**
+   * Sends everything queued now, without waiting for the flush interval, and waits until each of
+   * those records is exported or dropped. It retries like any send, so while the collector is
+   * down it waits: bound it with `Effect.timeoutOption`. Interrupting it does not stop the send.
+   */
+  readonly flush: Effect.Effect<void>
+  /** The counters, read as an Effect. */
+  readonly stats: Effect.Effect<ExporterStats>
+  /** The counters, read synchronously. */
+  readonly unsafeStats: () => ExporterStats
+}
+
+/**
+ * The service tag of the exporter. `Houndsight.layer` and `Houndsight.layerConfig` provide it.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Exporter extends Context.Tag("houndsight/Exporter")<Exporter, ExporterShape>() {}
+
+/**
+ * Forces a flush and waits for it (see `ExporterShape.flush`). Without an `Exporter` in the
+ * context (the in-memory and test layers) there is nothing to send and it returns at once.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Exporter } from "houndsight"
+ *
+ * const done = Exporter.flush.pipe(Effect.timeoutOption("2 seconds"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const flush: Effect.Effect<void> = Effect.flatMap(
+  Effect.serviceOption(Exporter),
+  (exporter) => Option.isSome(exporter) ? exporter.value.flush : Effect.void
+)
+
+/**
+ * The exporter's counters.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Exporter } from "houndsight"
+ *
+ * const lost = Effect.map(Exporter.stats, (stats) => stats.droppedByReason.audit_lost)
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stats: Effect.Effect<ExporterStats, never, Exporter> = Effect.flatMap(Exporter, (exporter) => exporter.stats)
+
+/**
+ * The numbers of DESIGN.md section 4, the defaults of the layer's exporter options.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults = {
+  /** Ordinary queue bound (records). */
+  maxQueue: 2048,
+  /** Audit lane bound (records): trail records and review steps. */
+  maxAuditQueue: 10_000,
+  /** Most records in one batch. */
+  maxBatchRecords: 512,
+  /** Most bytes in one batch body: 1 MiB. */
+  maxBatchBytes: 1024 * 1024,
+  /** Longest a record waits before its batch is sent. */
+  flushIntervalMillis: 1000,
+  /** Longest one request may take. */
+  requestTimeoutMillis: 10_000,
+  /** First back-off step after a retryable failure (full jitter, doubling). */
+  retryBaseDelayMillis: 500,
+  /** Largest back-off step. */
+  retryMaxDelayMillis: 30_000,
+  /** How long closing the Scope may take to flush and wait for the request in flight. */
+  shutdownTimeoutMillis: 5000
+} as const
+
+/**
+ * Records the collector acknowledged with a 2xx.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const exportedRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_exported_records", {
+  description: "Houndsight records the collector acknowledged",
+  incremental: true
+})
+
+/**
+ * Records lost, tagged `reason` (see `DropReason`) and, for `rejected`, `status`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const droppedRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_dropped_records", {
+  description: "Houndsight records lost, by reason",
+  incremental: true
+})
+
+/**
+ * Records sent again after a retryable failure or a 413 split.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const retriedRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_retried_records", {
+  description: "Houndsight records sent again after a retryable failure or a 413 split",
+  incremental: true
+})
+
+/**
+ * Audit records (trails and review steps) lost because the audit lane was full. They are also
+ * counted in `droppedRecords` with reason `audit_lost`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const auditLostRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_audit_lost_records", {
+  description: "Houndsight audit records lost because the audit lane was full",
+  incremental: true
+})
