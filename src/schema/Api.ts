@@ -19,7 +19,21 @@
  *
  * Every error answer is `{"error": {"code", "message"}}` (see `ApiError`). `HttpApi` also lists
  * its own `HttpApiDecodeError` (400, a different body): a server built on `HttpApiBuilder` maps it
- * to `ApiError.BadRequest` with `ApiError.fromDecodeError`, so the wire keeps one error shape.
+ * to `ApiError.BadRequest` with `ApiError.fromDecodeError`, so the wire keeps one error shape:
+ *
+ * ```ts
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+ * import type { HttpApp } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { Wire } from "houndsight"
+ *
+ * const DecodeErrorsAsBadRequest = HttpApiBuilder.middleware(Wire.Api.HoundsightApi, (app) =>
+ *   Effect.mapError(app as HttpApp.Default<unknown>, (e) =>
+ *     e instanceof HttpApiDecodeError ? Wire.ApiError.fromDecodeError(e) : e
+ *   ) as HttpApp.Default<Wire.ApiError.BadRequest>
+ * )
+ * ```
  *
  * The SDK's own client does **not** use `HttpApiClient` with this description: it calls plain
  * `HttpClient` and decodes with the same record schemas, because it must classify every status
@@ -208,14 +222,12 @@ export class AgentGroup extends HttpApiGroup.make("agent")
     HttpApiEndpoint.post("ingest", "/v1/ingest")
       .setPayload(IngestBatch)
       .addSuccess(IngestAccepted, { status: 202 })
-      .addError(ApiError.BadRequestBody)
       .addError(ApiError.PayloadTooLargeBody)
   )
   .add(
     HttpApiEndpoint.post("createLeash", "/v1/leashes")
       .setPayload(LeashRequest)
       .addSuccess(LeashState)
-      .addError(ApiError.BadRequestBody)
       .addError(ApiError.PayloadTooLargeBody)
       .addError(ApiError.UnprocessableBody)
   )
@@ -224,14 +236,12 @@ export class AgentGroup extends HttpApiGroup.make("agent")
       .setPath(LeashPath)
       .setUrlParams(GetLeashParams)
       .addSuccess(LeashState)
-      .addError(ApiError.BadRequestBody)
       .addError(ApiError.NotFoundBody)
   )
   .add(
     HttpApiEndpoint.post("cancelLeash", "/v1/leashes/:leash_id/cancel")
       .setPath(LeashPath)
       .addSuccess(LeashState)
-      .addError(ApiError.BadRequestBody)
       .addError(ApiError.NotFoundBody)
   )
   .middleware(AgentAuth)
@@ -249,7 +259,6 @@ export class ReviewerGroup extends HttpApiGroup.make("reviewer")
       .setPath(LeashPath)
       .setPayload(ReviewerDecision)
       .addSuccess(LeashState)
-      .addError(ApiError.BadRequestBody)
       .addError(ApiError.NotFoundBody)
       .addError(ApiError.ConflictBody)
       .addError(ApiError.PayloadTooLargeBody)
@@ -258,33 +267,29 @@ export class ReviewerGroup extends HttpApiGroup.make("reviewer")
     HttpApiEndpoint.get("listTrails", "/v1/trails")
       .setUrlParams(TrailListParams)
       .addSuccess(TrailList)
-      .addError(ApiError.BadRequestBody)
   )
   .add(
     HttpApiEndpoint.get("getTrail", "/v1/trails/:id")
       .setPath(TrailPath)
       .addSuccess(TrailDetail)
-      .addError(ApiError.BadRequestBody)
       .addError(ApiError.NotFoundBody)
   )
   .add(
     HttpApiEndpoint.get("listLeashes", "/v1/leashes")
       .setUrlParams(LeashListParams)
       .addSuccess(PendingLeashList)
-      .addError(ApiError.BadRequestBody)
   )
   .add(
     HttpApiEndpoint.get("listFlags", "/v1/flags")
       .setUrlParams(FlagListParams)
       .addSuccess(FlagList)
-      .addError(ApiError.BadRequestBody)
   )
   .middleware(ReviewerAuth)
 {}
 
 /**
- * The whole API of contract v1. Every endpoint may also answer 500 (`internal`) or 503
- * (`unavailable`), never for bad input.
+ * The whole API of contract v1. Every endpoint may answer 400 (`bad_request`: a path, query or
+ * body that does not decode), 500 (`internal`) or 503 (`unavailable`); never a 5xx for bad input.
  *
  * @since 0.1.0
  * @category api
@@ -293,6 +298,7 @@ export class HoundsightApi extends HttpApi.make("houndsight")
   .add(HealthGroup)
   .add(AgentGroup)
   .add(ReviewerGroup)
+  .addError(ApiError.BadRequestBody)
   .addError(ApiError.InternalServerErrorBody)
   .addError(ApiError.ServiceUnavailableBody)
 {}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Wire } from "houndsight"
+import { fromWire, ids, rejectWire, t0, t1, toWire } from "./helpers.js"
+
+const trail: Wire.TrailRecord = {
+  id: ids.trail,
+  agent: "billing-bot",
+  trigger: "cron",
+  payload: {},
+  status: "ok",
+  startedAt: new Date(t0),
+  endedAt: new Date(t1),
+  events: []
+}
+
+describe("TrailList", () => {
+  it("sends trail summaries with their counts in snake_case", () => {
+    const list: Wire.TrailList = {
+      trails: [{
+        id: ids.trail,
+        agent: "billing-bot",
+        trigger: "cron",
+        status: "ok",
+        startedAt: new Date(t0),
+        endedAt: new Date(t1),
+        costUsd: 0.5,
+        tokens: { input: 1, output: 2 },
+        stepCount: 4,
+        flagCount: 1
+      }]
+    }
+    const wire = toWire(Wire.TrailList, list)
+    expect(wire.trails[0]).toEqual({
+      id: ids.trail,
+      agent: "billing-bot",
+      trigger: "cron",
+      status: "ok",
+      started_at: t0,
+      ended_at: t1,
+      cost_usd: 0.5,
+      tokens: { input: 1, output: 2 },
+      step_count: 4,
+      flag_count: 1
+    })
+    expect(fromWire(Wire.TrailList, wire)).toEqual(list)
+  })
+})
+
+describe("TrailDetail", () => {
+  it("carries the trail, its steps and its flags", () => {
+    const detail: Wire.TrailDetail = {
+      trail,
+      steps: [{
+        id: ids.step,
+        trailId: ids.trail,
+        parentId: null,
+        seq: 1,
+        name: "email.send",
+        layer: "execute",
+        status: "ok",
+        startedAt: new Date(t0),
+        endedAt: new Date(t1),
+        events: []
+      }],
+      flags: [{ kind: "unleashed_action", trailId: ids.trail, stepId: ids.step, seq: 1, actionName: "email.send" }]
+    }
+    const wire = toWire(Wire.TrailDetail, detail)
+    expect(wire.trail.started_at).toBe(t0)
+    expect(wire.steps[0].trail_id).toBe(ids.trail)
+    expect(wire.flags[0]).toEqual({
+      kind: "unleashed_action",
+      trail_id: ids.trail,
+      step_id: ids.step,
+      seq: 1,
+      action_name: "email.send"
+    })
+    expect(fromWire(Wire.TrailDetail, wire)).toEqual(detail)
+  })
+
+  it("has trail null while only the steps have arrived", () => {
+    expect(fromWire(Wire.TrailDetail, { trail: null, steps: [], flags: [] }).trail).toBeNull()
+    expect(rejectWire(Wire.TrailDetail, { steps: [], flags: [] }).paths).toEqual(["trail"])
+  })
+})
+
+describe("PendingLeashList", () => {
+  it("lists pending leashes with the request the reviewer judges", () => {
+    const list: Wire.PendingLeashList = {
+      leashes: [{
+        leashId: ids.leash,
+        status: "pending",
+        traceLink: `http://127.0.0.1:7411/leashes/${ids.leash}`,
+        createdAt: new Date(t0),
+        expiresAt: new Date(t1),
+        request: {
+          leashId: ids.leash,
+          trailId: ids.trail,
+          stepId: ids.review,
+          agent: "billing-bot",
+          actionName: "stripe.charge",
+          actionSummary: "charge",
+          riskSignals: { amount_usd: 10 },
+          payload: { cents: 1000 },
+          timeoutSeconds: 1.25,
+          blocking: false
+        }
+      }]
+    }
+    const wire = toWire(Wire.PendingLeashList, list)
+    expect(Object.keys(wire.leashes[0]).sort()).toEqual(
+      ["created_at", "expires_at", "leash_id", "request", "status", "trace_link"]
+    )
+    expect(wire.leashes[0].request).toMatchObject({ leash_id: ids.leash, risk_signals: { amount_usd: 10 } })
+    expect(fromWire(Wire.PendingLeashList, wire)).toEqual(list)
+  })
+})
+
+describe("FlagList and Health", () => {
+  it("are {flags} and {status: ok}", () => {
+    expect(toWire(Wire.FlagList, { flags: [] })).toEqual({ flags: [] })
+    expect(toWire(Wire.Health, { status: "ok" as const })).toEqual({ status: "ok" })
+  })
+})
+
+describe("ListLimit", () => {
+  it("reads a whole number from 1 to 500 from the query string", () => {
+    expect(fromWire(Wire.ListLimit, "1")).toBe(1)
+    expect(fromWire(Wire.ListLimit, "500")).toBe(500)
+    expect(rejectWire(Wire.ListLimit, "0").tree).toContain("expected a limit from 1 to 500")
+    expect(rejectWire(Wire.ListLimit, "501").tree).toContain("expected a limit from 1 to 500")
+    expect(rejectWire(Wire.ListLimit, "2.5").tree).toContain("expected a whole number")
+  })
+})
