@@ -1,7 +1,8 @@
 /**
  * The benchmark cases. Each operation is built anew inside an Effect program (as user code
  * builds it) and run by the same loop, so every case pays the same loop and event-loop yields;
- * the `loop` case measures exactly that and is subtracted to give net costs.
+ * the `loop` case measures exactly that and is subtracted to give net costs. Cases that record
+ * run against the runtime's Recorder (the batching one of ./recorder.ts) unless they say so.
  *
  * @since 0.1.0
  */
@@ -9,11 +10,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Schema from "effect/Schema"
-import { Bark, collar, Recorder, Sniff, Trail } from "houndsight"
-import type { MemoryStoreShape } from "../src/layers/Memory.js"
+import { Bark, collar, type Memory, Recorder, Sniff, Trail } from "../src/index.js"
 import { runStepContext, runStepLocally } from "./altSniff.js"
 import { type BenchCase, loop, yieldToEventLoop } from "./harness.js"
 import type { OtelPeer } from "./otel.js"
+import { discarding } from "./recorder.js"
 
 /**
  * What the cases run against.
@@ -22,8 +23,8 @@ import type { OtelPeer } from "./otel.js"
  * @category models
  */
 export interface CaseEnv {
-  /** The in-memory store behind the runtime's Recorder (cleared after every run). */
-  readonly store: MemoryStoreShape
+  /** An in-memory recorder and its store (cleared after every run). */
+  readonly memory: ReturnType<typeof Memory.make>
   /** The OpenTelemetry peer. */
   readonly otel: OtelPeer
 }
@@ -32,14 +33,6 @@ class BenchService extends Context.Tag("houndsight-bench/BenchService")<BenchSer
 
 const benchRef = FiberRef.unsafeMake<number>(0)
 
-const discarding: Recorder.RecorderShape = {
-  agent: "bench",
-  endpoint: "http://127.0.0.1:7411",
-  enabled: true,
-  offerTrail: () => {},
-  offerStep: () => {}
-}
-
 const trail = Trail.run({ trigger: "bench", payload: {} })
 
 const CacheHit = Bark.define("cache_hit", Schema.Struct({ key: Schema.String }))
@@ -47,6 +40,17 @@ const CacheHit = Bark.define("cache_hit", Schema.Struct({ key: Schema.String }))
 const tool = collar("lookup", { layer: "execute" }, (query: string) => Effect.succeed(query.length))
 
 const chunk: ReadonlyArray<number> = Array.from({ length: 1000 }, (_, i) => i)
+
+/**
+ * `n` operations in sniffs of 1,000 (so events recorded on the open sniff stay bounded, as they
+ * are when a real step emits a few); the one sniff per 1,000 operations is negligible.
+ */
+const inSniffs = <R>(n: number, op: () => Effect.Effect<void, never, R>) =>
+  Effect.gen(function*() {
+    for (let done = 0; done < n; done += 1000) {
+      yield* Sniff.run("s", { layer: "execute" }, loop(1000, op))
+    }
+  })
 
 /** `n` operations as chunks of 1,000 run by `Effect.forEach` with concurrency 8. */
 const forEach8 = <R>(n: number, op: () => Effect.Effect<void, never, R>): Effect.Effect<void, never, R> =>
@@ -64,7 +68,8 @@ const forEach8 = <R>(n: number, op: () => Effect.Effect<void, never, R>): Effect
  * @category cases
  */
 export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Recorder>> => {
-  const clear = () => Effect.runPromise(env.store.clear)
+  const clear = () => Effect.runPromise(env.memory.store.clear)
+  const discard = discarding()
   const otel = env.otel
   const sniff = () => Sniff.run("s", { layer: "execute" }, Effect.void)
   return [
@@ -76,18 +81,25 @@ export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Record
     },
     {
       id: "sniff",
-      title: "houndsight Sniff.run around Effect.void (Memory recorder)",
+      title: "houndsight Sniff.run around Effect.void (batching recorder, 512)",
       baseline: "loop",
       stepsPerOp: 1,
-      program: (n) => trail(loop(n, sniff)),
-      afterRun: clear
+      program: (n) => trail(loop(n, sniff))
     },
     {
       id: "sniff.discard",
       title: "houndsight Sniff.run around Effect.void (discarding recorder)",
       baseline: "loop",
       stepsPerOp: 1,
-      program: (n) => trail(loop(n, sniff)).pipe(Effect.provideService(Recorder.Recorder, discarding))
+      program: (n) => trail(loop(n, sniff)).pipe(Effect.provideService(Recorder.Recorder, discard))
+    },
+    {
+      id: "sniff.memory",
+      title: "houndsight Sniff.run around Effect.void (Memory recorder, keeps every record)",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => trail(loop(n, sniff)).pipe(Effect.provideService(Recorder.Recorder, env.memory.recorder)),
+      afterRun: clear
     },
     {
       id: "withSpan",
@@ -162,49 +174,42 @@ export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Record
       title: "alternative sniff: step in the Context (provideService + onExit)",
       baseline: "loop",
       stepsPerOp: 1,
-      program: (n) => trail(loop(n, () => runStepContext("s", "execute", Effect.void))),
-      afterRun: clear
+      program: (n) => trail(loop(n, () => runStepContext("s", "execute", Effect.void)))
     },
     {
       id: "alt.locally",
       title: "alternative sniff: step in a FiberRef (Effect.locally + onExit)",
       baseline: "loop",
       stepsPerOp: 1,
-      program: (n) => trail(loop(n, () => runStepLocally("s", "execute", Effect.void))),
-      afterRun: clear
+      program: (n) => trail(loop(n, () => runStepLocally("s", "execute", Effect.void)))
     },
     {
       id: "collar",
       title: "collar-wrapped call (input = args, output = result)",
       baseline: "loop",
       stepsPerOp: 1,
-      program: (n) => trail(loop(n, () => Effect.asVoid(tool("forecast")))),
-      afterRun: clear
+      program: (n) => trail(loop(n, () => Effect.asVoid(tool("forecast"))))
     },
     {
       id: "bark",
-      title: "Bark.emit inside one open sniff",
+      title: "Bark.emit inside an open sniff",
       baseline: "loop",
       stepsPerOp: 0,
-      program: (n) =>
-        trail(Sniff.run("s", { layer: "execute" }, loop(n, () => Bark.emit("cache_hit", { key: "k" })))),
-      afterRun: clear
+      program: (n) => trail(inSniffs(n, () => Bark.emit("cache_hit", { key: "k" })))
     },
     {
       id: "bark.typed",
-      title: "typed bark (Bark.define + Schema) inside one open sniff",
+      title: "typed bark (Bark.define + Schema) inside an open sniff",
       baseline: "loop",
       stepsPerOp: 0,
-      program: (n) => trail(Sniff.run("s", { layer: "execute" }, loop(n, () => CacheHit({ key: "k" })))),
-      afterRun: clear
+      program: (n) => trail(inSniffs(n, () => CacheHit({ key: "k" })))
     },
     {
       id: "cost",
-      title: "Sniff.cost inside one open sniff",
+      title: "Sniff.cost inside an open sniff",
       baseline: "loop",
       stepsPerOp: 0,
-      program: (n) => trail(Sniff.run("s", { layer: "execute" }, loop(n, () => Sniff.cost(0.0001)))),
-      afterRun: clear
+      program: (n) => trail(inSniffs(n, () => Sniff.cost(0.0001)))
     },
     {
       id: "nested3",
@@ -217,8 +222,7 @@ export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Record
             "a",
             { layer: "plan" },
             Sniff.run("b", { layer: "reason" }, Sniff.run("c", { layer: "execute" }, Effect.void))
-          ))),
-      afterRun: clear
+          )))
     },
     {
       id: "forEach8",
@@ -231,8 +235,7 @@ export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Record
       title: "Sniff.run under Effect.forEach, concurrency 8",
       baseline: "forEach8",
       stepsPerOp: 1,
-      program: (n) => trail(forEach8(n, sniff)),
-      afterRun: clear
+      program: (n) => trail(forEach8(n, sniff))
     }
   ]
 }

@@ -13,13 +13,15 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { Memory } from "houndsight"
+import { Memory, Recorder } from "../src/index.js"
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { makeCases } from "./cases.js"
 import { type BenchConfig, runBench } from "./harness.js"
 import { makeOtelPeer } from "./otel.js"
+import { batching } from "./recorder.js"
 import { comparisons, machine, resultsJson, table } from "./report.js"
 import { verifyDesigns } from "./verify.js"
 
@@ -34,7 +36,7 @@ const versionOf = (pkg: string): string => {
 
 const readConfig = (): BenchConfig & { readonly quick: boolean } => {
   const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] === "true"
-  const base = quick ? { rounds: 5, targetMs: 10, warmupMs: 30 } : { rounds: 25, targetMs: 50, warmupMs: 250 }
+  const base = quick ? { rounds: 5, targetMs: 10, warmupMs: 30 } : { rounds: 31, targetMs: 50, warmupMs: 250 }
   const roundsEnv = process.env["BENCH_ROUNDS"]
   if (roundsEnv === undefined) return { quick, ...base }
   const rounds = Number(roundsEnv)
@@ -58,10 +60,10 @@ const main = async (): Promise<void> => {
 
   await Effect.runPromise(verifyDesigns)
 
-  const runtime = ManagedRuntime.make(Memory.layer({ agent: "bench" }))
-  const store = await runtime.runPromise(Memory.MemoryStore)
+  const recorder = batching()
+  const runtime = ManagedRuntime.make(Layer.succeed(Recorder.Recorder, recorder))
   const otel = makeOtelPeer()
-  let cases = makeCases({ store, otel })
+  let cases = makeCases({ memory: Memory.make({ agent: "bench" }), otel })
   const only = process.env["BENCH_ONLY"]
   if (only !== undefined && only !== "") {
     const wanted = only.split(",").map((s) => s.trim())
@@ -94,7 +96,10 @@ const main = async (): Promise<void> => {
     return
   }
   const file = fileURLToPath(new URL("./results.json", import.meta.url))
-  writeFileSync(file, resultsJson(m, config, result, { otelSpans: counts, seconds }))
+  writeFileSync(
+    file,
+    resultsJson(m, config, result, { otelSpans: counts, batchingRecorderReceived: recorder.received(), seconds })
+  )
   console.log(`Wrote ${file}`)
 }
 

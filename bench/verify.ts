@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { Memory, Sniff, Trail } from "houndsight"
+import { Memory, Sniff, Trail } from "../src/index.js"
 import type { StepLayer } from "../src/schema/Common.js"
 import { runStepContext, runStepLocally } from "./altSniff.js"
 
