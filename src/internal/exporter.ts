@@ -189,6 +189,13 @@ export const parseRetryAfter = (value: string | undefined, now: number): number 
   return Math.min(Math.max(0, millis), maxRetryAfterMillis)
 }
 
+/**
+ * The back-off before retry number `attempt + 1`: full jitter, a uniform draw `random` in [0, 1)
+ * times `base` doubled `attempt` times, capped at `max` (500 ms, 1 s, 2 s … 30 s by default).
+ */
+export const backoffDelay = (attempt: number, base: number, max: number, random: number): number =>
+  random * Math.min(max, base * 2 ** Math.min(attempt, 52))
+
 /** How one attempt ended. */
 type Outcome =
   | { readonly _tag: "Ok" }
@@ -369,7 +376,9 @@ export const make = (
       return Effect.all(logs, { discard: true })
     }
 
-    const reportLoop: Effect.Effect<void> = Effect.suspend(unreportedLogs).pipe(
+    // yields first, so a burst of drops in one tick is reported as one line
+    const reportLoop: Effect.Effect<void> = Effect.yieldNow().pipe(
+      Effect.zipRight(Effect.suspend(unreportedLogs)),
       Effect.zipRight(Effect.sleep(1000)),
       Effect.zipRight(Effect.suspend(() => {
         if (
@@ -465,7 +474,10 @@ export const make = (
     }
 
     const backoff = (attempt: number): Effect.Effect<number> =>
-      Random.nextRange(0, Math.min(settings.retryMaxDelayMillis, settings.retryBaseDelayMillis * 2 ** attempt))
+      Effect.map(
+        Random.next,
+        (r) => backoffDelay(attempt, settings.retryBaseDelayMillis, settings.retryMaxDelayMillis, r)
+      )
 
     /** One request; `inRequest` counts its records while it is open (unconfirmed if cut at shutdown). */
     const post = (payload: string, n: number): Effect.Effect<Outcome> =>

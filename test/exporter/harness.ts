@@ -21,9 +21,11 @@ export interface Live {
 export const start = (
   collector: Collector,
   options: Partial<Houndsight.HoundsightOptions> = {}
-): Effect.Effect<Live> =>
+): Effect.Effect<Live, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
+    // a failing test still closes the layer (closing twice is harmless)
+    yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
     const context = yield* Layer.buildWithScope(
       Houndsight.layer({ apiKey: Redacted.make(apiKey), agent: "test-agent", endpoint: collector.url, ...options }),
       scope
