@@ -69,3 +69,31 @@ export * as Houndsight from "./layers/Houndsight.js"
  * @since 0.1.0
  */
 export * as Exporter from "./services/Exporter.js"
+
+/**
+ * Ask the gate before a sensitive action: `Leash.request`, `Leash.await`, the `Leash` transport tag.
+ *
+ * @since 0.1.0
+ */
+export * as Leash from "./services/Leash.js"
+
+/**
+ * The Decision a leash ends with: seven values, `Decision.match`, `Decision.isApproved`.
+ *
+ * @since 0.1.0
+ */
+export * as Decision from "./services/Decision.js"
+
+/**
+ * The bypass audit: flags actions that skipped or ignored the gate.
+ *
+ * @since 0.1.0
+ */
+export * as Audit from "./services/Audit.js"
+
+/**
+ * The gate over HTTP (the `Leash` transport for a Houndsight server).
+ *
+ * @since 0.1.0
+ */
+export * as HttpGate from "./layers/HttpGate.js"

@@ -121,3 +121,25 @@ export const runStep = <A, E, R>(
       return body
     })
   )
+
+/**
+ * Opens a leaf step of `trail` without making it current (nothing runs inside it), with the
+ * fiber's current step as its parent: the leash's review step, whose id must be known before the
+ * gate is asked and whose output is set before it ends. The caller ends it with `finish` (or
+ * `endCause`). Returns undefined when the trail does not record; a corrected name or layer comes
+ * back as `problem` for the caller to log.
+ */
+export const openLeafStep = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  trail: TrailState,
+  name: string,
+  layer: StepLayer,
+  input: unknown
+): { readonly step: StepState; readonly problem: string | undefined } | undefined => {
+  if (!trail.recording) return undefined
+  const checked = checkStep(name, layer)
+  const parent = currentStepOf(fiber, trail)
+  const step = new StepState(trail, parent !== undefined ? parent.id : null, checked.name, checked.layer)
+  if (input !== undefined) step.setInput(input)
+  return { step, problem: checked.problem }
+}

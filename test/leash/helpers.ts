@@ -1,0 +1,100 @@
+/**
+ * Shared helpers of the leash tests: run a leash in a trail on the test layer, and check the
+ * one review step every leash call records.
+ */
+import { expect } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import type { Decision, Wire } from "houndsight"
+import { Leash, Trail } from "houndsight"
+import { type FakeGate, HoundsightTest, Memory } from "houndsight/test"
+
+/** Runs `self` inside a trail. */
+export const inTrail = <A, E, R>(self: Effect.Effect<A, E, R>) => Trail.run({ trigger: "test", payload: {} }, self)
+
+/** What a leash program left behind. */
+export interface Ran<A> {
+  readonly exit: Exit.Exit<A, unknown>
+  readonly steps: ReadonlyArray<Wire.StepRecord>
+  readonly reviews: ReadonlyArray<Wire.StepRecord>
+  readonly requests: ReadonlyArray<Wire.LeashRequest>
+  readonly cancelled: ReadonlyArray<string>
+}
+
+/** Runs `self` in a trail with a fake gate and the in-memory recorder. */
+export const withFake = <A, E>(
+  gate: FakeGate.FakeGate,
+  self: Effect.Effect<A, E, any>,
+  memory: Memory.MemoryOptions = {}
+): Effect.Effect<Ran<A>> =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(inTrail(self))
+    return {
+      exit,
+      steps: yield* HoundsightTest.steps,
+      reviews: yield* HoundsightTest.reviewSteps,
+      requests: yield* HoundsightTest.requests,
+      cancelled: yield* HoundsightTest.cancelled
+    } as Ran<A>
+  }).pipe(Effect.provide(HoundsightTest.layer({ ...memory, gate }))) as Effect.Effect<Ran<A>>
+
+/** Runs `self` in a trail with a hand-made gate transport and the in-memory recorder. */
+export const withGate = <A, E>(
+  gate: Leash.Gate,
+  self: Effect.Effect<A, E, any>,
+  memory: Memory.MemoryOptions = {}
+) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(inTrail(self))
+    const store = yield* Memory.MemoryStore
+    const steps = [...(yield* store.steps)].sort((a, b) => a.seq - b.seq)
+    return { exit, steps, reviews: steps.filter((s) => s.layer === "review") }
+  }).pipe(
+    Effect.provide(Layer.merge(Memory.layer(memory), Layer.succeed(Leash.Leash, gate)))
+  ) as Effect.Effect<{
+    exit: Exit.Exit<A, unknown>
+    steps: ReadonlyArray<Wire.StepRecord>
+    reviews: ReadonlyArray<Wire.StepRecord>
+  }>
+
+/** The success value of an exit, or a test failure. */
+export const value = <A>(exit: Exit.Exit<A, unknown>): A => {
+  if (Exit.isFailure(exit)) throw new Error(`expected a success, got a failure: ${String(exit.cause)}`)
+  return exit.value
+}
+
+/**
+ * Checks the one review step of a leash call: named after the action, `review` layer, the
+ * decision in wire form as output, the leash summary, and `status` (`ok` unless interrupted).
+ */
+export const expectOneReview = (
+  reviews: ReadonlyArray<Wire.StepRecord>,
+  decision: Decision.Decision<unknown>,
+  options: { readonly status?: "ok" | "interrupted"; readonly modifiedPayload?: unknown } = {}
+): Wire.StepRecord => {
+  expect(reviews).toHaveLength(1)
+  const step = reviews[0]!
+  const output: Record<string, unknown> = {
+    decision: decision.decision,
+    approved: decision.approved,
+    reason: decision.reason
+  }
+  if (decision.decision === "modified") {
+    output["modified_payload"] = "modifiedPayload" in options ? options.modifiedPayload : decision.modifiedPayload
+  }
+  output["leash_id"] = decision.leashId
+  output["trace_link"] = decision.traceLink
+  expect(step).toMatchObject({
+    name: decision.actionName,
+    layer: "review",
+    status: options.status ?? "ok",
+    leash: {
+      leashId: decision.leashId,
+      actionName: decision.actionName,
+      decision: decision.decision,
+      approved: decision.approved,
+      reason: decision.reason
+    }
+  })
+  expect(step.output).toStrictEqual(output)
+  return step
+}
