@@ -133,7 +133,10 @@ export const maxWaitSeconds = 30
 export const WaitSeconds = Schema.NumberFromString.pipe(
   Schema.int({ message: () => "expected a whole number of seconds" }),
   Schema.clamp(0, maxWaitSeconds)
-).annotations({ identifier: "WaitSeconds" })
+).annotations({
+  identifier: "WaitSeconds",
+  description: "whole seconds to hold the request until the leash is decided, clamped to 0-30"
+})
 
 /**
  * `{leash_id}` in a leash path.

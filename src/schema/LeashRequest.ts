@@ -41,7 +41,7 @@ export const LeashRequest = Schema.Struct({
   agent: BoundedString(256),
   actionName: Schema.propertySignature(BoundedString(256)).pipe(Schema.fromKey("action_name")),
   actionSummary: Schema.propertySignature(Schema.String.pipe(
-    Schema.maxLength(4096, { message: () => "expected an action summary of at most 4096 characters" })
+    Schema.maxLength(4096, { message: () => "expected action_summary to be at most 4096 characters" })
   )).pipe(
     Schema.fromKey("action_summary")
   ),

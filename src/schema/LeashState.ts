@@ -75,7 +75,10 @@ export const DecidedLeash = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const LeashState = Schema.Union(PendingLeash, DecidedLeash).annotations({ identifier: "LeashState" })
+export const LeashState = Schema.Union(PendingLeash, DecidedLeash).annotations({
+  identifier: "LeashState",
+  description: "The leash's state: pending, or decided with its decision"
+})
 
 /**
  * @since 0.1.0

@@ -67,7 +67,7 @@ describe("LeashRequest", () => {
     expect(rejectWire(Wire.LeashRequest, { ...wire, action_name: "" }).paths).toEqual(["action_name"])
     expect(rejectWire(Wire.LeashRequest, { ...wire, blocking: "yes" }).paths).toEqual(["blocking"])
     expect(rejectWire(Wire.LeashRequest, { ...wire, action_summary: "x".repeat(4097) }).tree).toContain(
-      "expected an action summary of at most 4096 characters"
+      "expected action_summary to be at most 4096 characters"
     )
     const amount = rejectWire(Wire.LeashRequest, { ...wire, risk_signals: { amount_usd: "12000" } })
     expect(amount.paths).toEqual(["risk_signals.amount_usd"])
