@@ -96,7 +96,7 @@ export const captureLogs = (): { readonly lines: Array<Line>; readonly provide: 
 }
 
 /** Ids of records, in order. */
-export const ids = (records: ReadonlyArray<{ readonly id: string }>): Array<string> => records.map((r) => r.id)
+export const ids = (records: ReadonlyArray<{ readonly id?: unknown }>): Array<string> => records.map((r) => String(r.id))
 
 /** `offered = exported + dropped + queued + inFlight`. */
 export const balanced = (stats: Exporter.ExporterStats): boolean =>
