@@ -8,6 +8,12 @@
  * optimized code), which measured the GC, not the case. Runs are long enough (about `targetMs`)
  * that a case pays mostly for its own garbage, and rotation spreads the rest.
  *
+ * The figure is the process's CPU time (`process.cpuUsage()`, user + system) per operation, not
+ * wall time: on a shared machine the wall clock also counts the time the process waited for a
+ * core, which swung single runs by 10× while other builds ran; CPU time does not, and it still
+ * counts the garbage collector's helper threads, a real cost of the case. Wall time is kept in
+ * results.json beside it.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
@@ -45,7 +51,7 @@ export interface BenchCase<R> {
 export interface BenchConfig {
   /** Measured rounds (every case once per round). */
   readonly rounds: number
-  /** Target wall time of one case in one round, in milliseconds. */
+  /** Target CPU time of one case in one round, in milliseconds. */
   readonly targetMs: number
   /** Warm-up time per case, in milliseconds, before calibration. */
   readonly warmupMs: number
@@ -76,11 +82,15 @@ export interface CaseResult {
   readonly baseline: string | undefined
   /** Operations per round. */
   readonly ops: number
-  /** µs per operation, one value per round. */
+  /** CPU µs per operation, one value per round. */
   readonly perRound: ReadonlyArray<number>
-  /** µs per operation over the rounds. */
+  /** Wall-clock µs per operation, one value per round. */
+  readonly wallPerRound: ReadonlyArray<number>
+  /** CPU µs per operation over the rounds. */
   readonly usPerOp: Summary
-  /** µs per operation minus the baseline's, paired round by round. */
+  /** Wall-clock µs per operation over the rounds. */
+  readonly wallUsPerOp: Summary
+  /** CPU µs per operation minus the baseline's, paired round by round. */
   readonly netUsPerOp: Summary | undefined
 }
 
@@ -92,7 +102,7 @@ export interface CaseResult {
  */
 export interface BenchResult {
   readonly cases: ReadonlyArray<CaseResult>
-  /** `ratios[a][b]`: a's µs/op divided by b's, paired round by round. */
+  /** `ratios[a][b]`: a's CPU µs/op divided by b's, paired round by round. */
   readonly ratios: Readonly<Record<string, Readonly<Record<string, Summary>>>>
 }
 
@@ -136,17 +146,25 @@ export const loop = <R>(n: number, op: () => Effect.Effect<void, never, R>): Eff
     }
   })
 
+/** CPU and wall-clock µs per operation of one run. */
+interface Timing {
+  readonly cpu: number
+  readonly wall: number
+}
+
 const timeRun = async <R>(
   runtime: ManagedRuntime.ManagedRuntime<R, never>,
   c: BenchCase<R>,
   n: number
-): Promise<number> => {
+): Promise<Timing> => {
   const program = c.program(n)
-  const start = performance.now()
+  const wallStart = performance.now()
+  const cpuStart = process.cpuUsage()
   await runtime.runPromise(program)
-  const elapsed = performance.now() - start
+  const cpu = process.cpuUsage(cpuStart)
+  const wall = performance.now() - wallStart
   if (c.afterRun !== undefined) await c.afterRun()
-  return (elapsed * 1000) / n
+  return { cpu: (cpu.user + cpu.system) / n, wall: (wall * 1000) / n }
 }
 
 /** Round `r`'s order: rotated by r, reversed on odd rounds. */
@@ -188,7 +206,7 @@ export const runBench = async <R>(
     let us = Infinity
     let runs = 0
     while (runs < 5 || performance.now() < deadline) {
-      us = Math.min(us, await timeRun(runtime, c, 1000))
+      us = Math.min(us, (await timeRun(runtime, c, 1000)).cpu)
       runs++
     }
     const n = Math.min(1_000_000, Math.max(1000, Math.round((config.targetMs * 1000) / us / 1000) * 1000))
@@ -198,9 +216,12 @@ export const runBench = async <R>(
   }
 
   const perRound = new Map<string, Array<number>>(cases.map((c) => [c.id, []]))
+  const wallPerRound = new Map<string, Array<number>>(cases.map((c) => [c.id, []]))
   for (let r = 0; r < config.rounds; r++) {
     for (const c of orderOf(cases, r)) {
-      perRound.get(c.id)!.push(await timeRun(runtime, c, ops.get(c.id)!))
+      const t = await timeRun(runtime, c, ops.get(c.id)!)
+      perRound.get(c.id)!.push(t.cpu)
+      wallPerRound.get(c.id)!.push(t.wall)
     }
     log(`  round ${r + 1}/${config.rounds}`)
   }
@@ -225,7 +246,9 @@ export const runBench = async <R>(
       baseline: c.baseline,
       ops: ops.get(c.id)!,
       perRound: xs,
+      wallPerRound: wallPerRound.get(c.id)!,
       usPerOp: summarize(xs),
+      wallUsPerOp: summarize(wallPerRound.get(c.id)!),
       netUsPerOp: base === undefined ? undefined : summarize(xs.map((x, i) => x - base[i]!))
     }
   })

@@ -36,7 +36,7 @@ const versionOf = (pkg: string): string => {
 
 const readConfig = (): BenchConfig & { readonly quick: boolean } => {
   const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] === "true"
-  const base = quick ? { rounds: 5, targetMs: 10, warmupMs: 30 } : { rounds: 31, targetMs: 50, warmupMs: 250 }
+  const base = quick ? { rounds: 5, targetMs: 10, warmupMs: 30 } : { rounds: 25, targetMs: 40, warmupMs: 250 }
   const roundsEnv = process.env["BENCH_ROUNDS"]
   if (roundsEnv === undefined) return { quick, ...base }
   const rounds = Number(roundsEnv)

@@ -56,7 +56,7 @@ export const headToHead: ReadonlyArray<readonly [string, string]> = [
   ["forEach8.sniff", "forEach8"]
 ]
 
-/** Table columns "× peer": this case's µs/op divided by the peer's, round by round. */
+/** Table columns "× peer": this case's CPU µs/op divided by the peer's, round by round. */
 const tablePeers: ReadonlyArray<readonly [string, string]> = [
   ["sniff", "× sniff"],
   ["withSpan", "× withSpan"],
@@ -75,14 +75,23 @@ const times = (s: Summary | undefined): string => (s === undefined ? "" : `${s.m
  */
 export const table = (result: BenchResult): string => {
   const present = tablePeers.filter(([id]) => result.ratios[id] !== undefined)
-  const head = ["case", "what one op is", "µs/op (median)", "min–max", "net µs/op", ...present.map(([, h]) => h)]
+  const head = [
+    "case",
+    "what one op is",
+    "CPU µs/op (median)",
+    "min–max",
+    "net µs/op",
+    ...present.map(([, h]) => h),
+    "wall µs/op"
+  ]
   const rows = result.cases.map((c) => [
     `\`${c.id}\``,
     c.title,
     us(c.usPerOp.median),
     range(c.usPerOp),
     c.netUsPerOp === undefined ? "" : us(c.netUsPerOp.median),
-    ...present.map(([peer]) => (peer === c.id ? "1×" : times(result.ratios[c.id]?.[peer])))
+    ...present.map(([peer]) => (peer === c.id ? "1×" : times(result.ratios[c.id]?.[peer]))),
+    us(c.wallUsPerOp.median)
   ])
   const line = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
   return [line(head), line(head.map((_, i) => (i < 2 ? "---" : "---:"))), ...rows.map(line)].join("\n")
@@ -122,7 +131,7 @@ export const resultsJson = (
       date: new Date().toISOString(),
       machine: m,
       config,
-      unit: "µs per operation",
+      unit: "µs per operation: perRound/usPerOp/netUsPerOp/ratios are process CPU time, wall* are wall-clock time",
       cases: result.cases,
       ratios: result.ratios,
       ...extra
