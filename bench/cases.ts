@@ -10,7 +10,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Schema from "effect/Schema"
-import { Bark, collar, type Memory, Recorder, Sniff, Trail } from "../src/index.js"
+import { Bark, collar, Recorder, Sniff, Trail } from "../src/index.js"
 import { runStepContext, runStepLocally } from "./altSniff.js"
 import { type BenchCase, loop, yieldToEventLoop } from "./harness.js"
 import type { OtelPeer } from "./otel.js"
@@ -23,8 +23,6 @@ import { discarding } from "./recorder.js"
  * @category models
  */
 export interface CaseEnv {
-  /** An in-memory recorder and its store (cleared after every run). */
-  readonly memory: ReturnType<typeof Memory.make>
   /** The OpenTelemetry peer. */
   readonly otel: OtelPeer
 }
@@ -68,7 +66,6 @@ const forEach8 = <R>(n: number, op: () => Effect.Effect<void, never, R>): Effect
  * @category cases
  */
 export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Recorder>> => {
-  const clear = () => Effect.runPromise(env.memory.store.clear)
   const discard = discarding()
   const otel = env.otel
   const sniff = () => Sniff.run("s", { layer: "execute" }, Effect.void)
@@ -92,14 +89,6 @@ export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Record
       baseline: "loop",
       stepsPerOp: 1,
       program: (n) => trail(loop(n, sniff)).pipe(Effect.provideService(Recorder.Recorder, discard))
-    },
-    {
-      id: "sniff.memory",
-      title: "houndsight Sniff.run around Effect.void (Memory recorder, keeps every record)",
-      baseline: "loop",
-      stepsPerOp: 1,
-      program: (n) => trail(loop(n, sniff)).pipe(Effect.provideService(Recorder.Recorder, env.memory.recorder)),
-      afterRun: clear
     },
     {
       id: "withSpan",

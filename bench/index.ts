@@ -15,7 +15,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { Memory, Recorder } from "../src/index.js"
+import { Recorder } from "../src/index.js"
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { makeCases } from "./cases.js"
@@ -63,7 +63,7 @@ const main = async (): Promise<void> => {
   const recorder = batching()
   const runtime = ManagedRuntime.make(Layer.succeed(Recorder.Recorder, recorder))
   const otel = makeOtelPeer()
-  let cases = makeCases({ memory: Memory.make({ agent: "bench" }), otel })
+  let cases = makeCases({ otel })
   const only = process.env["BENCH_ONLY"]
   if (only !== undefined && only !== "") {
     const wanted = only.split(",").map((s) => s.trim())

@@ -8,7 +8,8 @@
  *
  * The in-memory `Memory` recorder keeps every record until it is cleared; with tens of thousands
  * of steps per run that measures the garbage collector promoting them to the old generation
- * (it tripled the per-step figure), so it has its own case and is not the default.
+ * (about 4× the per-step figure when run alone), and the old-generation garbage it leaves is
+ * then collected during whichever case runs next, so it is not a case (see BENCHMARKS.md).
  *
  * @since 0.1.0
  */
