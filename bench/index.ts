@@ -4,7 +4,8 @@
  * process, in rotated rounds. Prints a Markdown table and writes bench/results.json.
  *
  * Environment:
- * - `BENCH_QUICK=1`: a fast run (few, short rounds) to check that everything works.
+ * - `BENCH_QUICK=1`: a fast run (few, short rounds) to check that everything works; it writes
+ *   bench/results.quick.json, so the figures of the last full run stay in bench/results.json.
  * - `BENCH_ONLY=sniff,withSpan`: run only these cases (for profiling); results.json is not written.
  * - `BENCH_ROUNDS=n`: override the number of measured rounds.
  *
@@ -95,7 +96,8 @@ const main = async (): Promise<void> => {
     console.log("BENCH_ONLY is set: bench/results.json was not written.")
     return
   }
-  const file = fileURLToPath(new URL("./results.json", import.meta.url))
+  // a quick run does not overwrite the figures of the last full run
+  const file = fileURLToPath(new URL(config.quick ? "./results.quick.json" : "./results.json", import.meta.url))
   writeFileSync(
     file,
     resultsJson(m, config, result, { otelSpans: counts, batchingRecorderReceived: recorder.received(), seconds })
