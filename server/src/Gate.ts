@@ -1,0 +1,303 @@
+/**
+ * The gate: the life of a leash on the server (DESIGN.md section 2).
+ *
+ * - **Create** is idempotent by `leash_id`: a retry with the same body (compared as canonical
+ *   JSON) answers the current state; a different body is `422 idempotency_conflict`, naming the
+ *   first field that differs. Floor rules run once, at creation: the first rule that fires
+ *   answers `decided` / `blocked` at once, `decided_by: "floor_rule"`.
+ * - **Expiry** happens at `created + timeout_seconds` and never depends on a polling loop: every
+ *   read and every decision checks the deadline first (a due leash becomes `timeout`, "expired",
+ *   `decided_at` = the deadline), and a timer per pending leash writes the expiry and wakes held
+ *   long-polls at that instant.
+ * - **Decide** is a compare-and-set in SQLite: of many concurrent decisions exactly one wins;
+ *   the others, and any decision on a leash already decided, expired or cancelled, get
+ *   `409 already_decided`.
+ * - **Cancel** turns a pending leash into `timeout`, "cancelled by the agent"; on a leash that
+ *   is no longer pending it answers the current state.
+ * - **Long-poll**: `get(id, waitSeconds)` holds until the leash is decided (woken by whoever
+ *   wrote the decision), the wait is over, or the leash expires.
+ *
+ * @since 0.1.0
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { Wire } from "houndsight"
+import * as Canonical from "./Canonical.js"
+import { leashLink, PublicUrl } from "./PublicUrl.js"
+import { Rules } from "./Rules.js"
+import { type Decided, type LeashRow, Store } from "./Store.js"
+import { Waiters } from "./Waiters.js"
+
+/**
+ * The reason of a leash that expired without a decision.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const expiredReason = "expired"
+
+/**
+ * The reason of a leash the agent cancelled.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const cancelledReason = "cancelled by the agent"
+
+/**
+ * `decided_by` of a leash a floor rule blocked.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const floorRuleDecider = "floor_rule"
+
+/**
+ * The gate.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
+  /** `POST /v1/leashes`: `raw` is the parsed body, compared as canonical JSON on a retry. */
+  readonly create: (
+    request: Wire.LeashRequest,
+    raw: unknown
+  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.Unprocessable | SqlError>
+  /** `GET /v1/leashes/{id}?wait_seconds=N`. */
+  readonly get: (leashId: string, waitSeconds: number) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
+  /** `POST /v1/leashes/{id}/cancel`; `by` names the key that cancelled. */
+  readonly cancel: (leashId: string, by: string) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
+  /** `POST /v1/leashes/{id}/decision`; `by` names the reviewer key. */
+  readonly decide: (
+    leashId: string,
+    decision: Wire.ReviewerDecision,
+    by: string
+  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | Wire.ApiError.Conflict | SqlError>
+  /** `GET /v1/leashes?status=pending`. */
+  readonly pending: (limit: number) => Effect.Effect<Wire.PendingLeashList, SqlError>
+  /** Answers every held long-poll now and every later one at once (the server is stopping). */
+  readonly shutdown: Effect.Effect<void>
+}>() {}
+
+const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
+
+/** Timers fire this long after the deadline, so the deadline has surely passed on the clock. */
+const timerSlackMillis = 2
+
+const iso = (millis: number): string => new Date(millis).toISOString()
+
+const noLongerPending = (leashId: string, d: Decided): string => {
+  if (d.decision === "timeout" && d.reason === expiredReason) {
+    return `leash ${leashId} expired at ${iso(d.decidedAt)} without a decision; the agent got a timeout`
+  }
+  if (d.decision === "timeout" && d.reason === cancelledReason) {
+    return `leash ${leashId} was cancelled by the agent at ${iso(d.decidedAt)}`
+  }
+  if (d.decision === "blocked" && d.decidedBy === floorRuleDecider) {
+    return `leash ${leashId} was blocked by a floor rule at ${iso(d.decidedAt)}: ${d.reason}`
+  }
+  return `leash ${leashId} was already decided: ${d.decision}${d.decidedBy === undefined ? "" : ` by ${d.decidedBy}`} at ${
+    iso(d.decidedAt)
+  }`
+}
+
+/**
+ * The gate on the store, the rules and the wake-up registry. Scoped: the expiry timers live in
+ * the scope, and every pending leash found at startup gets its timer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const store = yield* Store
+  const rules = yield* Rules
+  const waiters = yield* Waiters
+  const base = yield* PublicUrl
+  const timers = yield* FiberMap.make<string>()
+  let closing = false
+
+  const toState = (row: LeashRow): Wire.LeashState => {
+    const traceLink = leashLink(base, row.leashId)
+    const d = row.decision
+    if (row.status === "pending" || d === undefined) return { leashId: row.leashId, status: "pending", traceLink }
+    return {
+      leashId: row.leashId,
+      status: "decided",
+      decision: {
+        decision: d.decision,
+        reason: d.reason,
+        ...(d.modifiedPayload !== undefined ? { modifiedPayload: JSON.parse(d.modifiedPayload) as unknown } : {}),
+        ...(d.decidedBy !== undefined ? { decidedBy: d.decidedBy } : {}),
+        decidedAt: new Date(d.decidedAt),
+        traceLink
+      }
+    }
+  }
+
+  const settled = (leashId: string) =>
+    Effect.zipRight(waiters.wake(leashId), FiberMap.remove(timers, leashId))
+
+  /** The stored leash, expired first if its deadline has passed. */
+  const current = (leashId: string): Effect.Effect<Option.Option<LeashRow>, SqlError> =>
+    Effect.gen(function*() {
+      const row = yield* store.leash(leashId)
+      if (Option.isNone(row) || row.value.status !== "pending") return row
+      const now = yield* Clock.currentTimeMillis
+      if (now < row.value.expiresAt) return row
+      if (yield* store.expire(leashId, now)) yield* waiters.wake(leashId)
+      return yield* store.leash(leashId)
+    })
+
+  const found = (leashId: string) =>
+    Effect.flatMap(current(leashId), (row) =>
+      Option.match(row, {
+        onNone: () =>
+          Effect.fail(
+            new Wire.ApiError.NotFound({
+              message: `no leash ${leashId}: create it first with POST /v1/leashes`
+            })
+          ),
+        onSome: Effect.succeed
+      }))
+
+  const expireWhenDue = (leashId: string, expiresAt: number) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* Effect.sleep(Duration.millis(Math.max(0, expiresAt - now) + timerSlackMillis))
+      const expired = yield* store.expire(leashId, yield* Clock.currentTimeMillis)
+      if (expired) yield* waiters.wake(leashId)
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause)
+      )
+    )
+
+  const arm = (leashId: string, expiresAt: number) => FiberMap.run(timers, leashId, expireWhenDue(leashId, expiresAt))
+
+  for (const { expiresAt, leashId } of yield* Effect.orDie(store.pendingExpiries)) {
+    yield* arm(leashId, expiresAt)
+  }
+
+  const create = (request: Wire.LeashRequest, raw: unknown) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const canonical = Canonical.stringify(raw)
+      const rule = Wire.Rules.firstFiring(rules.file, request.actionName, request.riskSignals)
+      const expiresAt = now + Math.max(1, Math.round(request.timeoutSeconds * 1000))
+      const decision: Decided | undefined = rule === undefined ? undefined : {
+        decision: "blocked",
+        reason: rule.reason,
+        modifiedPayload: undefined,
+        decidedBy: floorRuleDecider,
+        decidedAt: now
+      }
+      const existing = yield* store.insertLeash({
+        leashId: request.leashId,
+        request: canonical,
+        createdAt: now,
+        expiresAt,
+        decision
+      })
+      if (Option.isSome(existing)) {
+        if (existing.value.request !== canonical) {
+          const where = Canonical.firstDifference(JSON.parse(existing.value.request), JSON.parse(canonical))
+          return yield* new Wire.ApiError.Unprocessable({
+            code: "idempotency_conflict",
+            message: `leash ${request.leashId} already exists with a different body (first difference: ${where}); ` +
+              "a retry must send the same body, and a new request needs a new leash_id"
+          })
+        }
+        const row = yield* current(request.leashId)
+        return toState(Option.getOrElse(row, () => existing.value))
+      }
+      if (decision === undefined) yield* arm(request.leashId, expiresAt)
+      return toState({ leashId: request.leashId, request: canonical, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
+    })
+
+  const get = (leashId: string, waitSeconds: number) =>
+    Effect.scoped(Effect.gen(function*() {
+      const wait = closing ? 0 : waitSeconds
+      const signal = wait > 0 ? yield* waiters.subscribe(leashId) : Effect.void
+      const row = yield* found(leashId)
+      if (row.status !== "pending" || wait <= 0) return toState(row)
+      const now = yield* Clock.currentTimeMillis
+      const holdMillis = Math.min(wait * 1000, row.expiresAt - now + timerSlackMillis)
+      yield* Effect.timeoutOption(signal, Duration.millis(Math.max(0, holdMillis)))
+      return toState(yield* found(leashId))
+    }))
+
+  const write = (leashId: string, decided: Decided, now: number) =>
+    Effect.tap(store.decide(leashId, decided, now), (won) => (won ? settled(leashId) : Effect.void))
+
+  const cancel = (leashId: string, by: string) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* write(leashId, {
+        decision: "timeout",
+        reason: cancelledReason,
+        modifiedPayload: undefined,
+        decidedBy: by,
+        decidedAt: now
+      }, now)
+      return toState(yield* found(leashId))
+    })
+
+  const decide = (leashId: string, body: Wire.ReviewerDecision, by: string) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const won = yield* write(leashId, {
+        decision: body.decision,
+        reason: body.reason,
+        modifiedPayload: body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload),
+        decidedBy: by,
+        decidedAt: now
+      }, now)
+      const row = yield* found(leashId)
+      if (won) return toState(row)
+      if (row.decision === undefined) {
+        // Pending, yet the write lost: only possible when the deadline is exactly now.
+        return yield* new Wire.ApiError.Conflict({ message: `leash ${leashId} reached its deadline; it has expired` })
+      }
+      return yield* new Wire.ApiError.Conflict({ message: noLongerPending(leashId, row.decision) })
+    })
+
+  const pending = (limit: number) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      for (const leashId of yield* store.expireDue(now)) yield* settled(leashId)
+      const rows = yield* store.pending(now, limit)
+      return {
+        leashes: rows.map((row): Wire.PendingLeashItem => ({
+          leashId: row.leashId,
+          status: "pending",
+          traceLink: leashLink(base, row.leashId),
+          createdAt: new Date(row.createdAt),
+          expiresAt: new Date(row.expiresAt),
+          request: decodeRequest(JSON.parse(row.request))
+        }))
+      }
+    })
+
+  const shutdown = Effect.suspend(() => {
+    closing = true
+    return waiters.wakeAll
+  })
+
+  return Gate.of({ create, get, cancel, decide, pending, shutdown })
+})
+
+/**
+ * The gate as a scoped layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Gate, never, Store | Rules | Waiters | PublicUrl> = Layer.scoped(Gate, make)

@@ -1,0 +1,61 @@
+/**
+ * The handler of every endpoint of `Wire.Api.HoundsightApi`, by group and name. Decoding,
+ * auth, status codes and error answers are done by `Http`; these only do the work.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpApi from "@effect/platform/HttpApi"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { Audit, Wire } from "houndsight"
+import { Gate } from "./Gate.js"
+import type * as Http from "./Http.js"
+import { Rules } from "./Rules.js"
+import { Store } from "./Store.js"
+
+/**
+ * The groups of the contract's API description.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Groups = typeof Wire.Api.HoundsightApi extends HttpApi.HttpApi<any, infer G, any, any> ? G : never
+
+/**
+ * Builds the handlers on the gate, the store and the rules.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Store | Rules> = Effect.gen(function*() {
+  const gate = yield* Gate
+  const store = yield* Store
+  const rules = yield* Rules
+  const flagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => Audit.flags(steps, rules.file)
+
+  return {
+    health: {
+      healthz: () => Effect.succeed({ status: "ok" as const })
+    },
+    agent: {
+      ingest: ({ payload }) => store.ingest(payload, flagsOf),
+      createLeash: ({ payload, rawPayload }) => gate.create(payload, rawPayload),
+      getLeash: ({ path, urlParams }) => gate.get(path.leashId, urlParams.waitSeconds ?? 0),
+      cancelLeash: ({ path }) => Effect.flatMap(Wire.Api.Caller, (caller) => gate.cancel(path.leashId, caller.name))
+    },
+    reviewer: {
+      decideLeash: ({ path, payload }) =>
+        Effect.flatMap(Wire.Api.Caller, (caller) => gate.decide(path.leashId, payload, caller.name)),
+      listTrails: ({ urlParams }) => Effect.map(store.trails(urlParams.limit), (trails) => ({ trails })),
+      getTrail: ({ path }) =>
+        Effect.flatMap(store.trail(path.id), (detail) =>
+          Option.match(detail, {
+            onNone: () =>
+              Effect.fail(new Wire.ApiError.NotFound({ message: `no trail ${path.id}: no record or step of it has arrived` })),
+            onSome: Effect.succeed
+          })),
+      listLeashes: ({ urlParams }) => gate.pending(urlParams.limit),
+      listFlags: ({ urlParams }) => Effect.map(store.flags(urlParams.trailId, urlParams.limit), (flags) => ({ flags }))
+    }
+  }
+})

@@ -1,0 +1,426 @@
+/**
+ * The HTTP front of the server, built from the contract's own `HttpApi` description
+ * (`Wire.Api.HoundsightApi`): every route (method and path), who may call it (the group's auth
+ * middleware), how its path, query and body decode, and its success status and encoding come
+ * from that description, so the server and the SDK's contract cannot drift. A handler is needed
+ * for every endpoint, by group and name, or the server does not type-check.
+ *
+ * It is built on `HttpRouter` rather than `HttpApiBuilder` because the contract asks for things
+ * `HttpApiBuilder` does not do: a `413` over 5 MiB, and a `400` with the one error shape
+ * `{"error": {"code", "message"}}` naming the field for *every* bad input (a body that is not
+ * JSON would otherwise be a 500 with an empty body). Errors are turned into answers in one
+ * place, `toResponse`:
+ *
+ * | failure | answer |
+ * |---|---|
+ * | no route for the method and path | `404 not_found`, naming the methods the path takes |
+ * | no key, unknown key / agent key on a reviewer route | `401 unauthorized` / `403 forbidden` |
+ * | body over 5 MiB | `413 payload_too_large` |
+ * | body not UTF-8 or not JSON | `400 invalid_json` |
+ * | path, query or body does not decode | `400 bad_request`, naming each field |
+ * | a handler's `ApiError` | its status and code |
+ * | storage busy | `503 unavailable` with `Retry-After: 1` |
+ * | anything else | `500 internal` (logged); never for bad input |
+ *
+ * @since 0.1.0
+ */
+import type * as HttpApi from "@effect/platform/HttpApi"
+import { reflect } from "@effect/platform/HttpApi"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Wire } from "houndsight"
+import { type Holder, Keys } from "./Keys.js"
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a handler gets: the decoded path, query and body (as the endpoint declares them), the
+ * body as parsed JSON before decoding (`rawPayload`), and the request. The caller is the
+ * `Wire.Api.Caller` service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Request<Endpoint extends HttpApiEndpoint.HttpApiEndpoint.Any> =
+  & HttpApiEndpoint.HttpApiEndpoint.Request<Endpoint>
+  & { readonly rawPayload: unknown }
+
+/**
+ * The failures a handler may answer with: an API error, or anything else (a 500, or a 503 for a
+ * busy database).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HandlerError = Wire.ApiError.ApiError | { readonly _tag: "SqlError" }
+
+/**
+ * One endpoint's handler.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Handler<Endpoint extends HttpApiEndpoint.HttpApiEndpoint.Any, R> = (
+  request: Request<Endpoint>
+) => Effect.Effect<HttpApiEndpoint.HttpApiEndpoint.Success<Endpoint>, HandlerError, R | Wire.Api.Caller>
+
+/**
+ * A handler for every endpoint of every group, by group name and endpoint name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Handlers<Groups extends HttpApiGroup.HttpApiGroup.Any, R> = {
+  readonly [G in Groups as HttpApiGroup.HttpApiGroup.Name<G>]: {
+    readonly [E in HttpApiGroup.HttpApiGroup.Endpoints<G> as HttpApiEndpoint.HttpApiEndpoint.Name<E>]: Handler<E, R>
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+const statusByTag: Record<string, number> = Wire.ApiError.statusByTag
+
+const isApiError = (u: unknown): u is Wire.ApiError.ApiError =>
+  typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" && u._tag in statusByTag &&
+  "code" in u && "message" in u
+
+/**
+ * A JSON error answer: `{"error": {"code", "message"}}` with the error's status.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const errorResponse = (error: Wire.ApiError.ApiError): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(Wire.ErrorBody.make(error.code, error.message), {
+    status: Wire.ApiError.statusOf(error),
+    ...(error._tag === "ServiceUnavailable" ? { headers: { "retry-after": "1" } } : {})
+  })
+
+const isBusy = (error: unknown): boolean => {
+  let cause: unknown = error
+  for (let i = 0; i < 4 && typeof cause === "object" && cause !== null; i++) {
+    const code = (cause as { code?: unknown }).code
+    if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") return true
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/**
+ * Turns any failure of a request into its answer (the one place where errors become HTTP).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const toResponse = (
+  cause: Cause.Cause<unknown>,
+  request: HttpServerRequest.HttpServerRequest
+): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (isApiError(error)) return Effect.succeed(errorResponse(error))
+    if (typeof error === "object" && error !== null && "_tag" in error) {
+      if (error._tag === "RouteNotFound") return Effect.succeed(errorResponse(routeNotFound(request)))
+      if (error._tag === "SqlError" && isBusy(error)) {
+        return Effect.succeed(errorResponse(
+          new Wire.ApiError.ServiceUnavailable({ message: "the database is busy; try again in a moment" })
+        ))
+      }
+    }
+  }
+  return Effect.as(
+    Effect.logError(`${request.method} ${request.url} failed`, cause),
+    errorResponse(
+      new Wire.ApiError.InternalServerError({
+        message: `the server failed while answering ${request.method} ${pathOf(request.url)}; see the server's log`
+      })
+    )
+  )
+}
+
+const pathOf = (url: string): string => {
+  const i = url.indexOf("?")
+  return i === -1 ? url : url.slice(0, i)
+}
+
+// The routes of the API, for "which methods does this path take?" on a 404.
+let knownRoutes: ReadonlyArray<{ readonly method: string; readonly pattern: RegExp }> = []
+
+const patternOf = (path: string): RegExp =>
+  new RegExp(`^${path.split("/").map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`)
+
+const routeNotFound = (request: HttpServerRequest.HttpServerRequest): Wire.ApiError.NotFound => {
+  const path = pathOf(request.url)
+  const methods = [...new Set(knownRoutes.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+  return new Wire.ApiError.NotFound({
+    message: methods.length > 0
+      ? `${request.method} ${path} is not an endpoint: ${path} takes ${methods.join(", ")}`
+      : `no endpoint ${request.method} ${path}: see the endpoints of contract v1 (GET /healthz, POST /v1/ingest, /v1/leashes, …)`
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth
+// ---------------------------------------------------------------------------------------------
+
+type Access = "public" | "agent" | "reviewer"
+
+const accessOf = (
+  middleware: ReadonlySet<unknown>,
+  where: string
+): Access => {
+  let access: Access = "public"
+  for (const m of middleware) {
+    if (m === Wire.Api.ReviewerAuth) access = "reviewer"
+    else if (m === Wire.Api.AgentAuth) access = access === "reviewer" ? access : "agent"
+    else throw new Error(`houndsight-server: ${where} uses a middleware the server does not implement`)
+  }
+  return access
+}
+
+const bearer = /^Bearer\s+(\S+)\s*$/i
+
+const authenticate = (
+  access: Exclude<Access, "public">,
+  request: HttpServerRequest.HttpServerRequest
+): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden, Keys> =>
+  Effect.flatMap(Keys, (keys): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden> => {
+    const header = request.headers["authorization"]
+    if (header === undefined || header.trim() === "") {
+      return Effect.fail(
+        new Wire.ApiError.Unauthorized({
+          message: `missing Authorization: Bearer <key> header: ${
+            access === "reviewer" ? "this endpoint needs a reviewer key (rv-hnd-…)" : "use an agent key (sk-hnd-…)"
+          }`
+        })
+      )
+    }
+    const match = bearer.exec(header)
+    if (match === null) {
+      return Effect.fail(
+        new Wire.ApiError.Unauthorized({ message: "the Authorization header must be `Bearer <key>`" })
+      )
+    }
+    const holder = keys.lookup(match[1]!)
+    if (Option.isNone(holder)) {
+      return Effect.fail(
+        new Wire.ApiError.Unauthorized({
+          message: "unknown key: this server does not know it (the server prints its keys when it starts)"
+        })
+      )
+    }
+    const role = holder.value.role
+    if (access === "reviewer" && !Wire.canReview(role)) {
+      return Effect.fail(
+        new Wire.ApiError.Forbidden({
+          message: "an agent key may not decide leashes or read the dashboard: use a reviewer key (rv-hnd-…)"
+        })
+      )
+    }
+    if (access === "agent" && !Wire.canActAsAgent(role)) {
+      return Effect.fail(new Wire.ApiError.Forbidden({ message: `a ${role} key may not call agent endpoints` }))
+    }
+    return Effect.succeed(holder.value)
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The largest body the server reads: 5 MiB (`Wire.maxIngestBytes`), for every endpoint.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxBodyBytes = Wire.maxIngestBytes
+
+const tooLarge = (size: string) =>
+  new Wire.ApiError.PayloadTooLarge({
+    message: `the body is ${size}; the limit is 5 MiB (${maxBodyBytes} bytes): send smaller batches`
+  })
+
+const readBody = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    const length = request.headers["content-length"]
+    if (length !== undefined && /^\d+$/.test(length) && Number(length) > maxBodyBytes) {
+      return yield* tooLarge(`${length} bytes`)
+    }
+    const chunks = yield* request.stream.pipe(
+      Stream.mapError((error) =>
+        new Wire.ApiError.BadRequest({ message: `the body could not be read (${error.description ?? error.reason})` })
+      ),
+      Stream.runFoldEffect(
+        { size: 0, chunks: Chunk.empty<Uint8Array>() },
+        (acc, chunk) =>
+          acc.size + chunk.length > maxBodyBytes
+            ? Effect.fail(tooLarge(`over ${maxBodyBytes} bytes`))
+            : Effect.succeed({ size: acc.size + chunk.length, chunks: Chunk.append(acc.chunks, chunk) })
+      )
+    )
+    return Buffer.concat(Chunk.toReadonlyArray(chunks.chunks))
+  })
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+const readJson = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.flatMap(readBody(request), (bytes) => {
+    if (bytes.length === 0) {
+      return Effect.fail(
+        new Wire.ApiError.BadRequest({ code: "invalid_json", message: "the body is empty: send a JSON object" })
+      )
+    }
+    let text: string
+    try {
+      text = utf8.decode(bytes)
+    } catch {
+      return Effect.fail(new Wire.ApiError.BadRequest({ code: "invalid_json", message: "the body is not UTF-8 text" }))
+    }
+    try {
+      return Effect.succeed(JSON.parse(text) as unknown)
+    } catch (e) {
+      return Effect.fail(
+        new Wire.ApiError.BadRequest({
+          code: "invalid_json",
+          message: `the body is not JSON (${e instanceof Error ? e.message : String(e)})`
+        })
+      )
+    }
+  })
+
+const decodeWith = (schema: Schema.Schema<any, any, any>, where: "path" | "query" | "body", input: unknown) =>
+  Effect.mapError(
+    Schema.decodeUnknown(schema as Schema.Schema<unknown, unknown, never>, { errors: "all", onExcessProperty: "ignore" })(
+      input
+    ),
+    (error) => {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const message = Wire.ApiError.describeIssues(issues)
+      return new Wire.ApiError.BadRequest({ message: where === "body" ? message : `${where}: ${message}` })
+    }
+  )
+
+// ---------------------------------------------------------------------------------------------
+// Router
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One served endpoint, as the router found it in the API description.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Route {
+  readonly group: string
+  readonly name: string
+  readonly method: HttpMethod.HttpMethod
+  readonly path: string
+  readonly access: Access
+  readonly status: number
+}
+
+/**
+ * The routes an API description declares, in declaration order.
+ *
+ * @since 0.1.0
+ * @category reflection
+ */
+export const routesOf = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>
+): ReadonlyArray<Route & { readonly endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps }> => {
+  const routes: Array<Route & { readonly endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps }> = []
+  reflect(api, {
+    onGroup: () => {},
+    onEndpoint: ({ endpoint, group, middleware }) => {
+      const where = `${group.identifier}.${endpoint.name}`
+      routes.push({
+        group: group.identifier,
+        name: endpoint.name,
+        method: endpoint.method,
+        path: endpoint.path,
+        access: accessOf(middleware, where),
+        status: HttpApiSchema.getStatusSuccess(endpoint.successSchema),
+        endpoint: endpoint as unknown as HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
+      })
+    }
+  })
+  return routes
+}
+
+/**
+ * The HTTP app serving `api` with `handlers`. Every failure is answered by `toResponse`; the app
+ * itself never fails.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, AR, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, AR>,
+  handlers: Handlers<Groups, R>
+): Effect.Effect<HttpApp.Default<never, Exclude<R, Wire.Api.Caller> | Keys>> => {
+  const routes = routesOf(api)
+  knownRoutes = routes.map((r) => ({ method: r.method, pattern: patternOf(r.path) }))
+  const table = handlers as unknown as Record<string, Record<string, (request: any) => Effect.Effect<any, any, any>>>
+  for (const group of Object.keys(table)) {
+    for (const name of Object.keys(table[group]!)) {
+      if (!routes.some((r) => r.group === group && r.name === name)) {
+        throw new Error(`houndsight-server: a handler ${group}.${name} has no endpoint in the API description`)
+      }
+    }
+  }
+  let router = HttpRouter.empty as HttpRouter.HttpRouter<unknown, unknown>
+  for (const route of routes) {
+    const handler = table[route.group]?.[route.name]
+    if (handler === undefined) {
+      throw new Error(`houndsight-server: no handler for ${route.group}.${route.name} (${route.method} ${route.path})`)
+    }
+    const { endpoint } = route
+    const serve = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const caller: Holder = route.access === "public"
+        ? { role: "agent", name: "anonymous" }
+        : yield* authenticate(route.access, request)
+      const args: Record<string, unknown> = { request, rawPayload: undefined }
+      if (Option.isSome(endpoint.pathSchema)) {
+        const context = yield* HttpRouter.RouteContext
+        args.path = yield* decodeWith(endpoint.pathSchema.value, "path", context.params)
+      }
+      if (Option.isSome(endpoint.urlParamsSchema)) {
+        const search = yield* HttpServerRequest.ParsedSearchParams
+        args.urlParams = yield* decodeWith(endpoint.urlParamsSchema.value, "query", search)
+      }
+      if (Option.isSome(endpoint.payloadSchema)) {
+        const raw = yield* readJson(request)
+        args.rawPayload = raw
+        args.payload = yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+      }
+      const value = yield* Effect.provideService(handler(args), Wire.Api.Caller, caller)
+      const body = yield* Effect.orDie(Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)(value))
+      return HttpServerResponse.unsafeJson(body, { status: route.status })
+    })
+    router = HttpRouter.route(route.method)(route.path as HttpRouter.PathInput, serve)(router) as HttpRouter.HttpRouter<unknown, unknown>
+  }
+  return Effect.map(HttpRouter.toHttpApp(router), (app) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.catchAllCause(app, (cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : toResponse(cause, request)
+      )) as HttpApp.Default<never, Exclude<R, Wire.Api.Caller> | Keys>)
+}

@@ -1,0 +1,93 @@
+/**
+ * The database schema, created and upgraded by `@effect/sql` migrations. A migration, once
+ * released, is never edited: a change to the schema is a new numbered migration.
+ *
+ * | table | holds |
+ * |---|---|
+ * | `keys` | the API keys the server generated, with their role |
+ * | `meta` | server facts (`last_start`, the sensitive list the flags were computed with) |
+ * | `trails` | one row per trail id: the winning trail record (`NULL` while only its steps have arrived) |
+ * | `steps` | step records, first one per id wins, with the columns the audit reads |
+ * | `flags` | bypass flags, recomputed per trail whenever a batch touches it |
+ * | `leashes` | leash requests (canonical JSON), their state and decision |
+ *
+ * @since 0.1.0
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+
+const initial = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE keys (
+    key TEXT PRIMARY KEY NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('agent', 'reviewer')),
+    created_at TEXT NOT NULL
+  )`
+  yield* sql`CREATE TABLE meta (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+  )`
+  yield* sql`CREATE TABLE trails (
+    id TEXT PRIMARY KEY NOT NULL,
+    record TEXT,
+    status TEXT,
+    sort_key TEXT NOT NULL
+  )`
+  yield* sql`CREATE INDEX trails_by_sort_key ON trails (sort_key DESC, id)`
+  yield* sql`CREATE TABLE steps (
+    id TEXT PRIMARY KEY NOT NULL,
+    trail_id TEXT NOT NULL,
+    parent_id TEXT,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    layer TEXT NOT NULL,
+    status TEXT NOT NULL,
+    leash TEXT,
+    record TEXT NOT NULL
+  )`
+  yield* sql`CREATE INDEX steps_by_trail ON steps (trail_id, seq)`
+  yield* sql`CREATE TABLE flags (
+    trail_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    action_name TEXT NOT NULL,
+    review_step_id TEXT,
+    PRIMARY KEY (trail_id, step_id)
+  )`
+  yield* sql`CREATE TABLE leashes (
+    leash_id TEXT PRIMARY KEY NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'decided')),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    decision TEXT,
+    reason TEXT,
+    modified_payload TEXT,
+    decided_by TEXT,
+    decided_at INTEGER
+  )`
+  yield* sql`CREATE INDEX leashes_by_status ON leashes (status, expires_at)`
+})
+
+/**
+ * Every migration, by `<id>_<name>`.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrations = {
+  "0001_initial": initial
+}
+
+/**
+ * Brings the database up to the latest migration.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const run = Migrator.make({})({
+  loader: Migrator.fromRecord(migrations),
+  table: "houndsight_migrations"
+})

@@ -1,0 +1,218 @@
+/**
+ * The whole local gate server as one layer: rules, database, keys, store, gate and the HTTP
+ * front, bound to a port. Startup failures are one `StartupError` naming the problem (a bad
+ * rules file, a database that cannot be opened or written, a port in use).
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Server } from "houndsight-server"
+ *
+ * const program = Effect.gen(function*() {
+ *   const info = yield* Server.ServerInfo
+ *   console.log(`listening on ${info.url}`)
+ * }).pipe(Effect.provide(Server.layer({ port: 0, db: ":memory:" })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { Audit, Wire } from "houndsight"
+import * as Http from "node:http"
+import * as Database from "./Database.js"
+import * as Gate from "./Gate.js"
+import * as Handlers from "./Handlers.js"
+import * as HttpFront from "./Http.js"
+import * as Keys from "./Keys.js"
+import * as PublicUrl from "./PublicUrl.js"
+import * as Rules from "./Rules.js"
+import { describeCause, StartupError } from "./ServerError.js"
+import * as Store from "./Store.js"
+import * as Waiters from "./Waiters.js"
+
+/**
+ * The default port.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPort = 7411
+
+/**
+ * The default address to bind: loopback only.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultHost = "127.0.0.1"
+
+/**
+ * How to run the server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The port (default 7411; 0 picks a free one). */
+  readonly port?: number | undefined
+  /** The address to bind (default `127.0.0.1`). */
+  readonly host?: string | undefined
+  /** The SQLite file (default `.houndsight/houndsight.db`; its folder is created). */
+  readonly db?: string | undefined
+  /** A rules file to load. */
+  readonly rules?: string | undefined
+  /** Rules given in code instead of a file (tests). */
+  readonly rulesFile?: Wire.Rules.RulesFile | undefined
+  /** The base of trace links and the dashboard (default `http://{host}:{port}`). */
+  readonly publicUrl?: string | undefined
+  /** Keys from the environment (`HOUNDSIGHT_AGENT_KEY`, `HOUNDSIGHT_REVIEWER_KEY`). */
+  readonly keys?: Keys.Options | undefined
+}
+
+/**
+ * What a running server tells its user.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Info {
+  /** Where the API answers, such as `http://127.0.0.1:7411`. */
+  readonly url: string
+  /** The dashboard and the base of trace links. */
+  readonly publicUrl: string
+  readonly port: number
+  readonly db: string
+  readonly rulesPath: string | undefined
+  readonly rules: Wire.Rules.RulesFile
+  readonly keys: ReadonlyArray<Keys.KnownKey>
+}
+
+/**
+ * The running server's facts.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ServerInfo extends Context.Tag("houndsight-server/ServerInfo")<ServerInfo, Info>() {}
+
+/** The node server behind the HttpServer, for closing idle connections at shutdown. */
+class NodeServer extends Context.Tag("houndsight-server/NodeServer")<NodeServer, Http.Server>() {}
+
+const portError = (host: string, port: number, cause: unknown): StartupError => {
+  let inner: unknown = cause
+  while (typeof inner === "object" && inner !== null && "cause" in inner && typeof (inner as any).code !== "string") {
+    inner = (inner as { cause: unknown }).cause
+  }
+  const code = typeof inner === "object" && inner !== null ? (inner as { code?: unknown }).code : undefined
+  const message = code === "EADDRINUSE"
+    ? `port ${port} on ${host} is already in use (is another houndsight-server running?): stop it, or choose another port with --port`
+    : code === "EACCES"
+    ? `no permission to listen on ${host}:${port}: choose a port above 1024 with --port`
+    : code === "EADDRNOTAVAIL" || code === "ENOTFOUND"
+    ? `cannot listen on ${host}: it is not an address of this machine`
+    : `cannot listen on ${host}:${port} (${describeCause(inner)})`
+  return new StartupError({ reason: "Port", message })
+}
+
+const httpServerLayer = (host: string, port: number) =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const server = Http.createServer()
+    const httpServer = yield* NodeHttpServer.make(() => server, { host, port }).pipe(
+      Effect.mapError((error) => portError(host, port, error))
+    )
+    return Context.make(HttpServer.HttpServer, httpServer).pipe(Context.add(NodeServer, server))
+  }))
+
+const publicUrlLayer = (options: Options, host: string) =>
+  Layer.effect(
+    PublicUrl.PublicUrl,
+    Effect.map(HttpServer.HttpServer, (server) => {
+      if (options.publicUrl !== undefined) return PublicUrl.normalize(options.publicUrl)
+      const address = server.address
+      return address._tag === "TcpAddress" ? `http://${urlHost(host)}:${address.port}` : `http://${urlHost(host)}`
+    })
+  )
+
+const urlHost = (host: string): string =>
+  host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+
+/** Recomputes every trail's flags when the sensitive list changed since the last start. */
+const refreshFlags = Effect.gen(function*() {
+  const store = yield* Store.Store
+  const rules = yield* Rules.Rules
+  const sensitive = JSON.stringify(rules.file.sensitive)
+  const previous = yield* store.getMeta("sensitive")
+  if (Option.isSome(previous) && previous.value === sensitive) return
+  yield* store.recomputeAllFlags((steps) => Audit.flags(steps, rules.file))
+  yield* store.setMeta("sensitive", sensitive)
+}).pipe(
+  Effect.mapError((cause) =>
+    new StartupError({ reason: "Database", message: `cannot recompute the bypass flags (${describeCause(cause)})` })
+  )
+)
+
+/** Serves the API; on shutdown, answers held long-polls first so the server closes at once. */
+const serveLayer = Layer.scopedDiscard(Effect.gen(function*() {
+  const handlers = yield* Handlers.make
+  const app = yield* HttpFront.make(Wire.Api.HoundsightApi, handlers)
+  yield* HttpServer.serveEffect(app)
+  const gate = yield* Gate.Gate
+  const server = yield* NodeServer
+  yield* Effect.addFinalizer(() =>
+    Effect.andThen(gate.shutdown, Effect.sync(() => server.closeIdleConnections()))
+  )
+}))
+
+/**
+ * The server: binds the port, opens the database, loads the rules and keys, and serves.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<ServerInfo | Gate.Gate | Store.Store | Waiters.Waiters, StartupError> => {
+  const host = options.host ?? defaultHost
+  const port = options.port ?? defaultPort
+  const db = options.db ?? Database.defaultPath
+  const rules = options.rulesFile !== undefined ? Rules.layerFile(options.rulesFile) : Rules.layer(options.rules)
+  // Built in this order, so the first problem found is reported: rules, database, port.
+  const storage = Layer.mergeAll(Store.layer, Keys.layer(options.keys ?? {})).pipe(
+    Layer.provideMerge(Database.layer(db))
+  )
+  const stored = Layer.provideMerge(
+    Layer.effectDiscard(refreshFlags),
+    Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer), rules)
+  )
+  const bound = Layer.provideMerge(httpServerLayer(host, port), stored)
+  const withUrl = Layer.provideMerge(publicUrlLayer(options, host), bound)
+  const withGate = Layer.provideMerge(Gate.layer, withUrl)
+  const info = Layer.effect(
+    ServerInfo,
+    Effect.gen(function*() {
+      const server = yield* HttpServer.HttpServer
+      const keys = yield* Keys.Keys
+      const r = yield* Rules.Rules
+      const publicUrl = yield* PublicUrl.PublicUrl
+      const address = server.address
+      const boundPort = address._tag === "TcpAddress" ? address.port : port
+      return {
+        url: `http://${urlHost(host)}:${boundPort}`,
+        publicUrl,
+        port: boundPort,
+        db,
+        rulesPath: r.path,
+        rules: r.file,
+        keys: keys.known
+      }
+    })
+  )
+  const ready = Layer.mergeAll(info, serveLayer)
+  return Layer.provideMerge(ready, withGate).pipe(
+    Layer.map((context) => context as Context.Context<ServerInfo | Gate.Gate | Store.Store | Waiters.Waiters>)
+  )
+}
