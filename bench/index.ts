@@ -3,13 +3,18 @@
  * an OpenTelemetry JS span and the Effect building blocks a sniff could be made of, all in one
  * process, in rotated rounds. Prints a Markdown table and writes bench/results.json.
  *
+ * Run by tsx, it first compiles src/ and bench/ to JavaScript (./compile.ts says why) and
+ * measures in a child `node` process running that output, as users run houndsight.
+ *
  * Environment:
  * - `BENCH_QUICK=1`: a fast run (few, short rounds) to check that everything works; it writes
  *   bench/results.quick.json, so the figures of the last full run stay in bench/results.json.
  * - `BENCH_ONLY=sniff,withSpan`: run only these cases (for profiling); results.json is not written.
  * - `BENCH_ROUNDS=n`: override the number of measured rounds.
- *
- * Profile a case: `BENCH_ONLY=sniff node --import tsx --cpu-prof --cpu-prof-dir=/tmp/prof bench/index.ts`
+ * - `BENCH_PROFILE=/tmp/prof`: run the measuring process under `node --cpu-prof` and write the
+ *   profile into that directory (open it in Chrome DevTools or speedscope).
+ * - `BENCH_SOURCE=1`: measure the TypeScript sources under tsx instead (slower houndsight; see
+ *   ./compile.ts); results.json is not written.
  *
  * @since 0.1.0
  */
@@ -17,7 +22,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { Recorder } from "../src/index.js"
+import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { makeCases } from "./cases.js"
 import { type BenchConfig, runBench } from "./harness.js"
@@ -26,9 +33,15 @@ import { batching } from "./recorder.js"
 import { comparisons, machine, resultsJson, table } from "./report.js"
 import { verifyDesigns } from "./verify.js"
 
+/** The project root: given by the parent to a compiled run, else the parent of bench/. */
+const root: string = process.env["BENCH_ROOT"] ?? fileURLToPath(new URL("..", import.meta.url))
+
+/** `tsx` (TypeScript sources) or `compiled` (JavaScript, as users run it). */
+const mode: "tsx" | "compiled" = import.meta.url.endsWith(".ts") ? "tsx" : "compiled"
+
 const versionOf = (pkg: string): string => {
   try {
-    const file = new URL(`../node_modules/${pkg}/package.json`, import.meta.url)
+    const file = join(root, "node_modules", pkg, "package.json")
     return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version
   } catch {
     return "unknown"
@@ -47,7 +60,24 @@ const readConfig = (): BenchConfig & { readonly quick: boolean } => {
   return { quick, ...base, rounds }
 }
 
+/** Compiles the bench and runs it in a child `node` process; resolves to its exit code. */
+const compileAndRun = async (): Promise<number> => {
+  const { compileBench } = await import("./compile.js")
+  const entry = compileBench(root, join(root, "node_modules", ".cache", "houndsight-bench"))
+  const profile = process.env["BENCH_PROFILE"]
+  const args = profile === undefined || profile === "" ? [entry] : ["--cpu-prof", `--cpu-prof-dir=${profile}`, entry]
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, BENCH_ROOT: root } })
+    child.on("error", reject)
+    child.on("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
+  })
+}
+
 const main = async (): Promise<void> => {
+  if (mode === "tsx" && process.env["BENCH_SOURCE"] !== "1") {
+    process.exitCode = await compileAndRun()
+    return
+  }
   const config = readConfig()
   const m = machine({
     effect: versionOf("effect"),
@@ -55,7 +85,7 @@ const main = async (): Promise<void> => {
     "@opentelemetry/api": versionOf("@opentelemetry/api")
   })
   console.log(
-    `houndsight bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ` +
+    `houndsight bench (${mode}): node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ` +
       `${config.rounds} rounds of ~${config.targetMs} ms per case${config.quick ? " (quick)" : ""}`
   )
 
@@ -92,15 +122,20 @@ const main = async (): Promise<void> => {
     `OpenTelemetry: ${counts.ended} spans ended, ${counts.exported} exported, ${counts.dropped} dropped. ` +
       `Measured in ${seconds.toFixed(1)} s.`
   )
-  if (only !== undefined && only !== "") {
-    console.log("BENCH_ONLY is set: bench/results.json was not written.")
+  if ((only !== undefined && only !== "") || mode === "tsx") {
+    console.log(`${mode === "tsx" ? "Measured under tsx" : "BENCH_ONLY is set"}: bench/results.json was not written.`)
     return
   }
   // a quick run does not overwrite the figures of the last full run
-  const file = fileURLToPath(new URL(config.quick ? "./results.quick.json" : "./results.json", import.meta.url))
+  const file = join(root, "bench", config.quick ? "results.quick.json" : "results.json")
   writeFileSync(
     file,
-    resultsJson(m, config, result, { otelSpans: counts, batchingRecorderReceived: recorder.received(), seconds })
+    resultsJson(m, config, result, {
+      mode,
+      otelSpans: counts,
+      batchingRecorderReceived: recorder.received(),
+      seconds
+    })
   )
   console.log(`Wrote ${file}`)
 }
