@@ -253,6 +253,9 @@ const authenticate = (
  */
 export const maxBodyBytes = Wire.maxIngestBytes
 
+/** How much of an oversized body without a Content-Length is read and dropped before the connection is cut. */
+const maxDrainBytes = 64 * 1024 * 1024
+
 const tooLarge = (size: string) =>
   new Wire.ApiError.PayloadTooLarge({
     message: `the body is ${size}; the limit is 5 MiB (${maxBodyBytes} bytes): send smaller batches`
@@ -264,19 +267,23 @@ const readBody = (request: HttpServerRequest.HttpServerRequest) =>
     if (length !== undefined && /^\d+$/.test(length) && Number(length) > maxBodyBytes) {
       return yield* tooLarge(`${length} bytes`)
     }
-    const chunks = yield* request.stream.pipe(
+    // Past the limit the rest of the body is still read (and dropped), up to `maxDrainBytes`, so
+    // the client gets the 413 instead of a reset connection.
+    const read = yield* request.stream.pipe(
       Stream.mapError((error) =>
         new Wire.ApiError.BadRequest({ message: `the body could not be read (${error.description ?? error.reason})` })
       ),
       Stream.runFoldEffect(
         { size: 0, chunks: Chunk.empty<Uint8Array>() },
-        (acc, chunk) =>
-          acc.size + chunk.length > maxBodyBytes
-            ? Effect.fail(tooLarge(`over ${maxBodyBytes} bytes`))
-            : Effect.succeed({ size: acc.size + chunk.length, chunks: Chunk.append(acc.chunks, chunk) })
+        (acc, chunk) => {
+          const size = acc.size + chunk.length
+          if (size > maxDrainBytes) return Effect.fail(tooLarge(`over ${maxDrainBytes} bytes`))
+          return Effect.succeed({ size, chunks: size > maxBodyBytes ? acc.chunks : Chunk.append(acc.chunks, chunk) })
+        }
       )
     )
-    return Buffer.concat(Chunk.toReadonlyArray(chunks.chunks))
+    if (read.size > maxBodyBytes) return yield* tooLarge(`${read.size} bytes`)
+    return Buffer.concat(Chunk.toReadonlyArray(read.chunks))
   })
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })

@@ -1,0 +1,191 @@
+/**
+ * Shared helpers of the server tests: a server on 127.0.0.1, port 0, with a temporary database;
+ * a plain `fetch` client; and wire records to send.
+ */
+import { Context, Effect, Layer, Redacted, type Scope } from "effect"
+import type { Wire } from "houndsight"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Server } from "../src/index.js"
+import type { StartupError } from "../src/ServerError.js"
+
+/** A temporary folder, removed with the scope. */
+export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "houndsight-server-test-"))),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/** A running test server. */
+export interface Running {
+  readonly url: string
+  readonly agentKey: string
+  readonly reviewerKey: string
+  readonly info: Server.Info
+  readonly db: string
+  readonly context: Context.Context<Server.ServerInfo>
+  /** Calls the server with the agent key. */
+  readonly agent: Client
+  /** Calls the server with the reviewer key. */
+  readonly reviewer: Client
+  /** Calls the server with no key. */
+  readonly anonymous: Client
+}
+
+/** Starts a server in the scope (closed with it). */
+export const startServer = (
+  options: Server.Options = {}
+): Effect.Effect<Running, StartupError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const db = options.db ?? Path.join(yield* tempDir, "houndsight.db")
+    const context = yield* Layer.build(Server.layer({ port: 0, ...options, db }))
+    const info = Context.get(context, Server.ServerInfo)
+    const keyOf = (role: Wire.KeyRole) => Redacted.value(info.keys.find((k) => k.role === role)!.key)
+    const agentKey = keyOf("agent")
+    const reviewerKey = keyOf("reviewer")
+    return {
+      url: info.url,
+      agentKey,
+      reviewerKey,
+      info,
+      db,
+      context,
+      agent: client(info.url, agentKey),
+      reviewer: client(info.url, reviewerKey),
+      anonymous: client(info.url, undefined)
+    }
+  })
+
+/** An answer of the server. */
+export interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  /** The body parsed as JSON (`undefined` when it is not JSON). */
+  readonly body: any
+}
+
+/** What to send. */
+export interface Send {
+  /** A value sent as JSON, or a string sent as is. */
+  readonly body?: unknown
+  readonly headers?: Record<string, string>
+}
+
+/** A client bound to a key. */
+export interface Client {
+  readonly get: (path: string, send?: Send) => Effect.Effect<Answer>
+  readonly post: (path: string, send?: Send) => Effect.Effect<Answer>
+  readonly request: (method: string, path: string, send?: Send) => Effect.Effect<Answer>
+}
+
+/** A `fetch` client for `base`, with `key` as the bearer key. */
+export const client = (base: string, key: string | undefined): Client => {
+  const request = (method: string, path: string, send: Send = {}) =>
+    Effect.promise(async (signal) => {
+      const headers: Record<string, string> = { ...send.headers }
+      if (key !== undefined) headers["authorization"] = `Bearer ${key}`
+      let body: string | undefined
+      if (send.body !== undefined) {
+        body = typeof send.body === "string" ? send.body : JSON.stringify(send.body)
+        headers["content-type"] ??= "application/json"
+      }
+      const response = await fetch(`${base}${path}`, { method, headers, body: body ?? null, signal })
+      const text = await response.text()
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        parsed = undefined
+      }
+      return { status: response.status, headers: response.headers, text, body: parsed } satisfies Answer
+    })
+  return {
+    request,
+    get: (path, send) => request("GET", path, send),
+    post: (path, send) => request("POST", path, send)
+  }
+}
+
+/** A fresh UUID (v4). */
+export const uuid = (): string => Crypto.randomUUID()
+
+/** An ISO time `offsetMillis` after a fixed instant. */
+export const at = (offsetMillis = 0): string => new Date(Date.UTC(2026, 10, 24, 9, 0, 0) + offsetMillis).toISOString()
+
+/** A trail record on the wire. */
+export const trailRecord = (overrides: Record<string, unknown> = {}): Wire.TrailRecordWire =>
+  ({
+    id: uuid(),
+    agent: "billing-bot",
+    trigger: "user_message",
+    payload: { text: "charge cus_42" },
+    status: "running",
+    started_at: at(),
+    events: [],
+    ...overrides
+  }) as Wire.TrailRecordWire
+
+/** A step record on the wire. */
+export const stepRecord = (
+  trailId: string,
+  seq: number,
+  name: string,
+  overrides: Record<string, unknown> = {}
+): Wire.StepRecordWire =>
+  ({
+    id: uuid(),
+    trail_id: trailId,
+    parent_id: null,
+    seq,
+    name,
+    layer: "execute",
+    status: "ok",
+    started_at: at(seq * 1000),
+    ended_at: at(seq * 1000 + 500),
+    events: [],
+    ...overrides
+  }) as Wire.StepRecordWire
+
+/** A leash's review step on the wire, for `decision`. */
+export const reviewStep = (
+  trailId: string,
+  seq: number,
+  actionName: string,
+  decision: Wire.DecisionValue,
+  overrides: Record<string, unknown> = {}
+): Wire.StepRecordWire => {
+  const approved = decision === "approved" || decision === "modified"
+  const leashId = uuid()
+  return stepRecord(trailId, seq, actionName, {
+    layer: "review",
+    input: { action_summary: `do ${actionName}`, risk_signals: {}, payload: {} },
+    output: {
+      decision,
+      approved,
+      reason: decision,
+      leash_id: leashId,
+      trace_link: `http://127.0.0.1:7411/leashes/${leashId}`,
+      ...(decision === "modified" ? { modified_payload: {} } : {})
+    },
+    leash: { leash_id: leashId, action_name: actionName, decision, approved, reason: decision },
+    ...overrides
+  })
+}
+
+/** A leash request on the wire. */
+export const leashRequest = (overrides: Record<string, unknown> = {}): Wire.LeashRequestWire =>
+  ({
+    leash_id: uuid(),
+    trail_id: uuid(),
+    step_id: uuid(),
+    agent: "billing-bot",
+    action_name: "stripe.charge",
+    action_summary: "Charge cus_42 $120.00",
+    risk_signals: { amount_usd: 120, data_categories: ["payment"] },
+    payload: { customer: "cus_42", amount_usd: 120 },
+    timeout_seconds: 300,
+    blocking: true,
+    ...overrides
+  }) as Wire.LeashRequestWire
