@@ -14,21 +14,30 @@
  *
  * @since 0.1.0
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join, relative } from "node:path"
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { dirname, join, relative, resolve } from "node:path"
 import ts from "typescript"
 
-const sources = (dir: string): Array<string> =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) return sources(path)
-    return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [path] : []
-  })
+const relativeImport = /(?:\bfrom|\bimport)\s*\(?\s*"(\.{1,2}\/[^"]+)\.js"/g
+
+/** The entry file and every file it reaches through relative imports (`./x.js` → `./x.ts`). */
+const reachable = (entry: string): Array<string> => {
+  const seen = new Set<string>()
+  const visit = (file: string): void => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const match of readFileSync(file, "utf8").matchAll(relativeImport)) {
+      visit(resolve(dirname(file), `${match[1]}.ts`))
+    }
+  }
+  visit(entry)
+  return Array.from(seen)
+}
 
 /**
- * Transpiles `src/` and `bench/` of `root` into `outDir` (emptied first) and returns the path
- * of the compiled bench entry point. A file with a syntax error stops with its name and the
- * error.
+ * Transpiles bench/index.ts of `root` and every file it imports (in bench/ and src/) into
+ * `outDir` (emptied first) and returns the path of the compiled entry point. A file with a
+ * syntax error stops with its name and the error.
  *
  * @since 0.1.0
  * @category building
@@ -46,7 +55,7 @@ export const compileBench = (root: string, outDir: string): string => {
   // the output must be ESM, like the project (package.json "type": "module")
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, "package.json"), JSON.stringify({ type: "module", private: true }) + "\n")
-  for (const file of [...sources(join(root, "src")), ...sources(join(root, "bench"))]) {
+  for (const file of reachable(join(root, "bench", "index.ts"))) {
     const out = ts.transpileModule(readFileSync(file, "utf8"), {
       compilerOptions,
       fileName: file,
