@@ -234,16 +234,31 @@ const noDecision = (call: Call, last: string | undefined): Outcome<never> =>
       : `no decision in ${seconds(call.timeoutSeconds * 1000)} s; last failure: ${last}`
   )
 
-/** Fails with a transient GateError when `self` takes longer than `millis`. */
-const limit = <A>(self: Effect.Effect<A, GateError>, millis: number): Effect.Effect<A, GateError> =>
+/**
+ * Fails with a transient GateError when `self` takes longer than its own limit, or than the time
+ * left before the deadline, whichever comes first.
+ */
+const limit = <A>(self: Effect.Effect<A, GateError>, own: number, remaining: number): Effect.Effect<A, GateError> =>
   Effect.timeoutFail(self, {
-    duration: Math.max(0, millis),
-    onTimeout: () => new GateError({ reason: "Transient", message: `the gate did not answer within ${seconds(millis)} s` })
+    duration: Math.max(0, Math.min(own, remaining)),
+    onTimeout: () =>
+      new GateError({
+        reason: "Transient",
+        message: own <= remaining
+          ? `the gate did not answer within ${seconds(own)} s`
+          : "the gate did not answer before the deadline"
+      })
   })
 
-/** A full-jitter back-off delay for the `n`-th consecutive failure (0-based). */
+/**
+ * A full-jitter back-off delay for the `n`-th consecutive failure (0-based), in whole
+ * milliseconds (so clock arithmetic stays exact and a sleep clipped to the deadline ends on it).
+ */
 const backoff = (n: number): Effect.Effect<number> =>
-  Random.nextRange(0, Math.min(backoffCapMillis, backoffBaseMillis * 2 ** Math.min(n, 20)))
+  Effect.map(
+    Random.nextRange(0, Math.min(backoffCapMillis, backoffBaseMillis * 2 ** Math.min(n, 20))),
+    Math.floor
+  )
 
 /**
  * After a transient failure: sleeps the back-off (or the server's `Retry-After`), clipped to the
@@ -267,7 +282,7 @@ const pause = (
         ))
       }
       // "retry now" still waits a little, so a gate that keeps saying so cannot make a busy loop
-      return Effect.as(Effect.sleep(Math.min(Math.max(retryAfterMillis, minRetryAfterMillis), left)), undefined)
+      return Effect.as(Effect.sleep(Math.min(Math.max(Math.ceil(retryAfterMillis), minRetryAfterMillis), left)), undefined)
     }
     return Effect.flatMap(backoff(n), (delay) => {
       const d = Math.min(delay, call.deadline - now(call))
@@ -321,7 +336,7 @@ const createPhase = (call: Call, leash: NewLeash): Effect.Effect<LeashState | Ou
     while (true) {
       const remaining = call.deadline - now(call)
       if (remaining <= 0) return noDecision(call, last)
-      const result = yield* Effect.either(limit(call.gate.create(leash), Math.min(attemptMillis, remaining)))
+      const result = yield* Effect.either(limit(call.gate.create(leash), attemptMillis, remaining))
       if (Either.isRight(result)) return result.right
       const e = result.left
       if (e.reason !== "Transient") return errorOutcome(call, e.message)
@@ -342,7 +357,7 @@ const pollPhase = <P>(call: Call): Effect.Effect<Outcome<P>> =>
       const wait = Math.min(longPollMaxSeconds, Math.floor(remaining / 1000))
       const started = now(call)
       const result = yield* Effect.either(
-        limit(call.gate.poll(call.leashId, wait), Math.min(wait * 1000 + longPollGraceMillis, remaining))
+        limit(call.gate.poll(call.leashId, wait), wait * 1000 + longPollGraceMillis, remaining)
       )
       if (Either.isRight(result)) {
         const state = result.right
@@ -443,7 +458,7 @@ const runCall = <P>(
     actionName: options.actionName,
     traceLink: `${trail.recorder.endpoint}/leashes/${options.leashId}`,
     timeoutSeconds: options.timeoutSeconds,
-    deadline: start + options.timeoutSeconds * 1000,
+    deadline: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
     schema: options.schema
   }
   const { cancelOnInterrupt, run } = body(call, step)

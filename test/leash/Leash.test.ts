@@ -449,7 +449,7 @@ describe("Leash.request retries and deadline (hand-made transports)", () => {
       expect(at).toBe(3_500)
       expect(decision).toMatchObject({
         decision: "timeout",
-        reason: "no decision in 3.5 s; last failure: the gate did not answer within 3.5 s"
+        reason: "no decision in 3.5 s; last failure: the gate did not answer before the deadline"
       })
     }))
 

@@ -12,8 +12,8 @@ import { type FakeGate, HoundsightTest, Memory } from "houndsight/test"
 export const inTrail = <A, E, R>(self: Effect.Effect<A, E, R>) => Trail.run({ trigger: "test", payload: {} }, self)
 
 /** What a leash program left behind. */
-export interface Ran<A> {
-  readonly exit: Exit.Exit<A, unknown>
+export interface Ran<A, E = unknown> {
+  readonly exit: Exit.Exit<A, E>
   readonly steps: ReadonlyArray<Wire.StepRecord>
   readonly reviews: ReadonlyArray<Wire.StepRecord>
   readonly requests: ReadonlyArray<Wire.LeashRequest>
@@ -23,9 +23,9 @@ export interface Ran<A> {
 /** Runs `self` in a trail with a fake gate and the in-memory recorder. */
 export const withFake = <A, E>(
   gate: FakeGate.FakeGate,
-  self: Effect.Effect<A, E, any>,
+  self: Effect.Effect<A, E, Trail.Trail | Leash.Leash>,
   memory: Memory.MemoryOptions = {}
-): Effect.Effect<Ran<A>> =>
+): Effect.Effect<Ran<A, E>> =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(inTrail(self))
     return {
@@ -34,13 +34,13 @@ export const withFake = <A, E>(
       reviews: yield* HoundsightTest.reviewSteps,
       requests: yield* HoundsightTest.requests,
       cancelled: yield* HoundsightTest.cancelled
-    } as Ran<A>
-  }).pipe(Effect.provide(HoundsightTest.layer({ ...memory, gate }))) as Effect.Effect<Ran<A>>
+    } satisfies Ran<A, E>
+  }).pipe(Effect.provide(HoundsightTest.layer({ ...memory, gate })))
 
 /** Runs `self` in a trail with a hand-made gate transport and the in-memory recorder. */
 export const withGate = <A, E>(
   gate: Leash.Gate,
-  self: Effect.Effect<A, E, any>,
+  self: Effect.Effect<A, E, Trail.Trail | Leash.Leash>,
   memory: Memory.MemoryOptions = {}
 ) =>
   Effect.gen(function*() {
@@ -48,13 +48,7 @@ export const withGate = <A, E>(
     const store = yield* Memory.MemoryStore
     const steps = [...(yield* store.steps)].sort((a, b) => a.seq - b.seq)
     return { exit, steps, reviews: steps.filter((s) => s.layer === "review") }
-  }).pipe(
-    Effect.provide(Layer.merge(Memory.layer(memory), Layer.succeed(Leash.Leash, gate)))
-  ) as Effect.Effect<{
-    exit: Exit.Exit<A, unknown>
-    steps: ReadonlyArray<Wire.StepRecord>
-    reviews: ReadonlyArray<Wire.StepRecord>
-  }>
+  }).pipe(Effect.provide(Layer.merge(Memory.layer(memory), Layer.succeed(Leash.Leash, gate))))
 
 /** The success value of an exit, or a test failure. */
 export const value = <A>(exit: Exit.Exit<A, unknown>): A => {

@@ -1,0 +1,393 @@
+/**
+ * Leash.request and Leash.await over real sockets, against a programmable gate on loopback:
+ * every decision value, retries, Retry-After, 4xx, transport faults, bodies that do not decode,
+ * `blocking: false`, and interruption. Each test checks the decision, its reason and the one
+ * review step.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Redacted, Schema } from "effect"
+import { FetchHttpClient } from "@effect/platform"
+import { HttpGate, Leash, Memory, type Trail } from "houndsight"
+import type { Decision, Wire } from "houndsight"
+import { expectOneReview, inTrail, value } from "./helpers.js"
+import {
+  apiKey,
+  closedPort,
+  decided,
+  errorBody,
+  liveLayer,
+  pending,
+  type Reply,
+  type Script,
+  type Seen,
+  startGate
+} from "./gateServer.js"
+
+const charge = {
+  actionName: "stripe.charge",
+  actionSummary: "Charge cus_42 $120.00",
+  riskSignals: { amountUsd: 120 },
+  payload: { customer: "cus_42", amountUsd: 120 },
+  timeoutSeconds: 2
+} as const
+
+const Charge = Schema.Struct({ customer: Schema.String, amountUsd: Schema.Number })
+
+/** Runs `self` in a trail against the gate at `url`; returns its exit and the review steps. */
+const live = <A, E>(url: string, self: Effect.Effect<A, E, Trail.Trail | Leash.Leash>) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(inTrail(self))
+    const store = yield* Memory.MemoryStore
+    const steps = [...(yield* store.steps)].sort((a, b) => a.seq - b.seq)
+    return { exit, reviews: steps.filter((s) => s.layer === "review") }
+  }).pipe(Effect.provide(liveLayer(url)))
+
+/** Answers creates with `create(n)` and polls with `poll(n)`. */
+const routes = (handlers: {
+  readonly create?: (seen: Seen, n: number) => Reply | Promise<Reply>
+  readonly poll?: (seen: Seen, n: number) => Reply | Promise<Reply>
+  readonly cancel?: (seen: Seen, n: number) => Reply | Promise<Reply>
+}): Script =>
+(seen, n) => {
+  const handler = seen.route === "create"
+    ? handlers.create
+    : seen.route === "poll"
+    ? handlers.poll
+    : seen.route === "cancel"
+    ? handlers.cancel
+    : undefined
+  return handler === undefined ? { status: 404, json: errorBody("not_found", `no route ${seen.path}`) } : handler(seen, n)
+}
+
+/** A script that answers the `n`-th create with `replies[n]` (the last one repeats). */
+const creates = (...replies: ReadonlyArray<(seen: Seen) => Reply>): Script =>
+  routes({ create: (seen, n) => replies[Math.min(n, replies.length - 1)]!(seen) })
+
+const ok = (json: (id: string | undefined) => unknown) => (seen: Seen): Reply => ({ status: 200, json: json(seen.leashId) })
+
+const checkDecision = (
+  ran: { exit: Exit.Exit<Decision.Decision<unknown>, unknown>; reviews: ReadonlyArray<Wire.StepRecord> },
+  expected: { decision: Decision.Decision["decision"]; reason: string | RegExp },
+  url: string
+) => {
+  const decision = value(ran.exit)
+  expect(decision.decision).toBe(expected.decision)
+  if (typeof expected.reason === "string") expect(decision.reason).toBe(expected.reason)
+  else expect(decision.reason).toMatch(expected.reason)
+  expect(decision.traceLink).toBe(`${url}/leashes/${decision.leashId}`)
+  expectOneReview(ran.reviews, decision)
+  return decision
+}
+
+describe("HttpGate: each decision value over real sockets", () => {
+  const cases: ReadonlyArray<{
+    name: string
+    script: Script
+    options?: Record<string, unknown>
+    decision: Decision.Decision["decision"]
+    reason: string | RegExp
+  }> = [
+    { name: "approved", script: creates(ok((id) => decided(id, "approved", "looks fine"))), decision: "approved", reason: "looks fine" },
+    {
+      name: "modified",
+      script: creates(ok((id) => decided(id, "modified", "capped", { modified_payload: { customer: "cus_42", amountUsd: 100 } }))),
+      options: { payloadSchema: Charge },
+      decision: "modified",
+      reason: "capped"
+    },
+    { name: "rejected", script: creates(ok((id) => decided(id, "rejected", "not this customer"))), decision: "rejected", reason: "not this customer" },
+    {
+      name: "blocked",
+      script: creates(ok((id) => decided(id, "blocked", "charges over $10,000 need finance"))),
+      decision: "blocked",
+      reason: "charges over $10,000 need finance"
+    },
+    {
+      name: "timeout (expired server-side)",
+      script: routes({ create: ok(pending), poll: ok((id) => decided(id, "timeout", "expired")) }),
+      decision: "timeout",
+      reason: "expired"
+    },
+    {
+      name: "error (400)",
+      script: creates(() => ({ status: 400, json: errorBody("bad_request", "action_summary: expected a string") })),
+      decision: "error",
+      reason: "the gate answered 400 bad_request: action_summary: expected a string"
+    },
+    {
+      name: "async (blocking: false)",
+      script: creates(ok(pending)),
+      options: { blocking: false },
+      decision: "async",
+      reason: /Leash\.await/
+    }
+  ]
+  for (const c of cases) {
+    it.live(c.name, () =>
+      Effect.gen(function*() {
+        const gate = yield* startGate(c.script)
+        const ran = yield* live(gate.url, Leash.request({ ...charge, ...c.options } as typeof charge))
+        const decision = checkDecision(ran, c, gate.url)
+        if (decision.decision === "modified") {
+          expect(decision.modifiedPayload).toStrictEqual({ customer: "cus_42", amountUsd: 100 })
+        }
+        const [create] = gate.of("create")
+        expect(create!.authorization).toBe(`Bearer ${apiKey}`)
+        expect(JSON.parse(create!.body)).toMatchObject({
+          leash_id: decision.leashId,
+          step_id: ran.reviews[0]!.id,
+          action_name: "stripe.charge",
+          risk_signals: { amount_usd: 120 },
+          timeout_seconds: 2,
+          blocking: c.options?.["blocking"] ?? true
+        })
+      }).pipe(Effect.scoped))
+  }
+})
+
+describe("HttpGate: retries and the deadline", () => {
+  it.live("5xx, then success: the same body on every attempt", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(
+        () => ({ status: 503, json: errorBody("unavailable", "restarting") }),
+        () => ({ status: 502, text: "<html>bad gateway</html>" }),
+        ok((id) => decided(id, "approved", "fine"))
+      ))
+      const ran = yield* live(gate.url, Leash.request(charge))
+      checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
+      const bodies = gate.of("create").map((s) => s.body)
+      expect(bodies).toHaveLength(3)
+      expect(new Set(bodies).size).toBe(1)
+    }).pipe(Effect.scoped))
+
+  it.live("5xx until the deadline: timeout naming the last failure", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(() => ({ status: 503, json: errorBody("unavailable", "down for maintenance") })))
+      const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 1 }))
+      checkDecision(ran, {
+        decision: "timeout",
+        reason: "no decision in 1 s; last failure: the gate answered 503 unavailable: down for maintenance"
+      }, gate.url)
+      expect(gate.of("create").length).toBeGreaterThan(1)
+    }).pipe(Effect.scoped))
+
+  it.live("408 with Retry-After in seconds: waits that long, then retries", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(
+        () => ({ status: 408, json: errorBody("request_timeout", "slow"), headers: { "retry-after": "1" } }),
+        ok((id) => decided(id, "approved", "fine"))
+      ))
+      const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 3 }))
+      checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
+      const [first, second] = gate.of("create")
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(950)
+    }).pipe(Effect.scoped))
+
+  it.live("429 with Retry-After as an HTTP date: waits until then, then retries", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(
+        () => ({
+          status: 429,
+          json: errorBody("rate_limited", "slow down"),
+          headers: { "retry-after": new Date(Date.now() + 2000).toUTCString() }
+        }),
+        ok((id) => decided(id, "approved", "fine"))
+      ))
+      const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 4 }))
+      checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
+      const [first, second] = gate.of("create")
+      // an HTTP date has whole seconds: the wait is between 1 and 2 s, never the 250 ms back-off
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(900)
+    }).pipe(Effect.scoped))
+
+  it.live("Retry-After beyond the deadline: timeout at once, without another attempt", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(() => ({
+        status: 503,
+        json: errorBody("unavailable", "maintenance"),
+        headers: { "retry-after": "120" }
+      })))
+      const ran = yield* live(gate.url, Leash.request(charge))
+      checkDecision(ran, {
+        decision: "timeout",
+        reason: "no decision in 2 s: the gate asked to retry in 120 s (the gate answered 503 unavailable: maintenance), past the deadline"
+      }, gate.url)
+      expect(gate.of("create")).toHaveLength(1)
+    }).pipe(Effect.scoped))
+})
+
+describe("HttpGate: the gate says the request is wrong", () => {
+  for (
+    const [status, code] of [
+      [400, "bad_request"],
+      [401, "unauthorized"],
+      [404, "not_found"],
+      [409, "conflict"],
+      [422, "leash_conflict"]
+    ] as const
+  ) {
+    it.live(`${status}: error with the status and the server's message, no retry`, () =>
+      Effect.gen(function*() {
+        const gate = yield* startGate(creates(() => ({ status, json: errorBody(code, `the server says ${code}`) })))
+        const ran = yield* live(gate.url, Leash.request(charge))
+        checkDecision(ran, { decision: "error", reason: `the gate answered ${status} ${code}: the server says ${code}` }, gate.url)
+        expect(gate.of("create")).toHaveLength(1)
+      }).pipe(Effect.scoped))
+  }
+})
+
+describe("HttpGate: transport faults", () => {
+  it.live("connection refused until the deadline: timeout naming ECONNREFUSED", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const url = `http://127.0.0.1:${port}`
+      const ran = yield* live(url, Leash.request({ ...charge, timeoutSeconds: 1 }))
+      checkDecision(ran, { decision: "timeout", reason: /^no decision in 1 s; last failure: could not reach the gate at .*ECONNREFUSED/ }, url)
+    }))
+
+  it.live("reset mid-request, then success: approved", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(() => ({ reset: true }), ok((id) => decided(id, "approved", "fine"))))
+      const ran = yield* live(gate.url, Leash.request(charge))
+      checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
+      expect(gate.of("create")).toHaveLength(2)
+    }).pipe(Effect.scoped))
+
+  it.live("a gate that never answers: timeout at the deadline, the attempt cut there", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(() => ({ hang: true })))
+      const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 1 }))
+      checkDecision(ran, { decision: "timeout", reason: "no decision in 1 s; last failure: the gate did not answer before the deadline" }, gate.url)
+      expect(gate.of("create")).toHaveLength(1)
+    }).pipe(Effect.scoped))
+})
+
+describe("HttpGate: answers that do not decode", () => {
+  it.live("a 2xx that is not JSON: error", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(() => ({ status: 200, text: "<html>proxy login</html>" })))
+      const ran = yield* live(gate.url, Leash.request(charge))
+      checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not JSON: "<html>proxy login<\/html>"/ }, gate.url)
+    }).pipe(Effect.scoped))
+
+  it.live("a 2xx that is not a leash state: error with the decode error", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(ok((id) => ({ leash_id: id, status: "approved" }))))
+      const ran = yield* live(gate.url, Leash.request(charge))
+      const decision = checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not a leash state/ }, gate.url)
+      expect(decision.reason).toContain("status")
+    }).pipe(Effect.scoped))
+
+  it.live("a modified payload that fails payloadSchema: error", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(ok((id) => decided(id, "modified", "edited", { modified_payload: { customer: 7 } }))))
+      const ran = yield* live(gate.url, Leash.request({ ...charge, payloadSchema: Charge }))
+      const decision = value(ran.exit)
+      expect(decision.decision).toBe("error")
+      expect(decision.reason).toMatch(/^the reviewer's modified payload does not match payloadSchema/)
+      expectOneReview(ran.reviews, decision, { modifiedPayload: { customer: 7 } })
+    }).pipe(Effect.scoped))
+})
+
+describe("HttpGate: waiting", () => {
+  it.live("a pending leash is long-polled until the reviewer decides", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(routes({
+        create: ok(pending),
+        poll: (seen) =>
+          new Promise<Reply>((resolve) => setTimeout(() => resolve({ status: 200, json: decided(seen.leashId, "approved", "ok by alice") }), 200))
+      }))
+      const ran = yield* live(gate.url, Leash.request(charge))
+      checkDecision(ran, { decision: "approved", reason: "ok by alice" }, gate.url)
+      const [poll] = gate.of("poll")
+      expect(Number(poll!.query.get("wait_seconds"))).toBeGreaterThanOrEqual(1)
+      expect(Number(poll!.query.get("wait_seconds"))).toBeLessThanOrEqual(2)
+      expect(poll!.authorization).toBe(`Bearer ${apiKey}`)
+    }).pipe(Effect.scoped))
+
+  it.live("blocking: false, then Leash.await: async, then the decision, one review step each", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(routes({
+        create: ok(pending),
+        poll: ok((id) => decided(id, "rejected", "not today"))
+      }))
+      const ran = yield* live(
+        gate.url,
+        Effect.gen(function*() {
+          const first = yield* Leash.request({ ...charge, blocking: false })
+          const second = yield* Leash.await(first, { timeoutSeconds: 2 })
+          return [first, second] as const
+        })
+      )
+      const [first, second] = value(ran.exit)
+      expect(first).toMatchObject({ decision: "async", approved: false })
+      expect(second).toMatchObject({ decision: "rejected", reason: "not today", leashId: first.leashId })
+      expect(ran.reviews).toHaveLength(2)
+      expectOneReview([ran.reviews[0]!], first)
+      expectOneReview([ran.reviews[1]!], second)
+      expect(gate.of("poll")[0]!.leashId).toBe(first.leashId)
+    }).pipe(Effect.scoped))
+
+  it.live("interrupted while waiting: the review step is recorded and the leash cancelled", () =>
+    Effect.gen(function*() {
+      const polling = yield* Deferred.make<void>()
+      const gate = yield* startGate(routes({
+        create: ok(pending),
+        poll: () => {
+          Effect.runSync(Deferred.succeed(polling, undefined))
+          return { hang: true }
+        },
+        cancel: ok((id) => decided(id, "timeout", "cancelled by the agent"))
+      }))
+      const ran = yield* live(
+        gate.url,
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(Leash.request(charge))
+          yield* Deferred.await(polling)
+          return yield* Fiber.interrupt(fiber)
+        })
+      )
+      expect(Exit.isInterrupted(value(ran.exit))).toBe(true)
+      expect(ran.reviews).toHaveLength(1)
+      expect(ran.reviews[0]).toMatchObject({
+        status: "interrupted",
+        output: { decision: "timeout", approved: false, reason: "interrupted" },
+        leash: { decision: "timeout", reason: "interrupted" }
+      })
+      const [cancel] = gate.of("cancel")
+      expect(cancel!.leashId).toBe(JSON.parse(gate.of("create")[0]!.body).leash_id)
+      expect(cancel!.authorization).toBe(`Bearer ${apiKey}`)
+    }).pipe(Effect.scoped))
+})
+
+describe("HttpGate.layer", () => {
+  it.effect("refuses a reviewer key, so an agent cannot approve itself", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        HttpGate.make({ endpoint: "http://127.0.0.1:7411", apiKey: Redacted.make("rv-hnd-reviewer") }).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+      )
+      expect(Exit.isFailure(exit) && String(exit.cause)).toContain("not an agent key")
+      expect(String(exit)).not.toContain("rv-hnd-reviewer")
+    }))
+
+  it.effect("refuses an endpoint that is not an http(s) URL", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        HttpGate.make({ endpoint: "127.0.0.1:7411", apiKey: Redacted.make(apiKey) }).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+      )
+      expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/must be http:\/\/ or https:\/\/|is not a URL/)
+    }))
+
+  it("reads Retry-After in both forms", () => {
+    const now = Date.parse("2026-11-24T09:00:00.000Z")
+    expect(HttpGate.parseRetryAfter("3", now)).toBe(3000)
+    expect(HttpGate.parseRetryAfter("Tue, 24 Nov 2026 09:00:05 GMT", now)).toBe(5000)
+    expect(HttpGate.parseRetryAfter("Tue, 24 Nov 2026 08:00:00 GMT", now)).toBe(0)
+    expect(HttpGate.parseRetryAfter("soon", now)).toBeUndefined()
+    expect(HttpGate.parseRetryAfter("-1", now)).toBeUndefined()
+  })
+})
