@@ -120,18 +120,26 @@ class Lane {
   }
 }
 
-/** A record encoded to wire JSON. */
+/** A record encoded to wire JSON; `bytes` is its UTF-8 length once measured (-1 before). */
 interface Encoded {
   readonly kind: Kind
   readonly audit: boolean
   readonly json: string
-  readonly bytes: number
+  bytes: number
+}
+
+const exactBytes = (item: Encoded): number => {
+  if (item.bytes < 0) item.bytes = utf8Length(item.json)
+  return item.bytes
 }
 
 const kindName = (kind: Kind): string => (kind === TRAIL ? "trail" : "step")
 
 /** UTF-8 length of a string, without encoding it. */
+const asciiOnly = /^[\x00-\x7f]*$/
+
 export const utf8Length = (s: string): number => {
+  if (asciiOnly.test(s)) return s.length
   let bytes = 0
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
@@ -166,7 +174,7 @@ const encode = (record: unknown, kind: Kind, audit: boolean): Encoded | string =
       : encodeStep(record as StepRecord)
     if (Either.isLeft(result)) return result.left.message
     const json = JSON.stringify(result.right)
-    return { kind, audit, json, bytes: utf8Length(json) }
+    return { kind, audit, json, bytes: -1 }
   } catch (error) {
     return error instanceof Error ? error.message : String(error)
   }
@@ -433,7 +441,10 @@ export const make = (
     const assemble = (): { readonly batch: Batch; readonly invalid: ReadonlyArray<string> } => {
       const items: Array<Encoded> = []
       const invalid: Array<string> = []
+      // sizes are bounded by 3 bytes a UTF-16 unit until that bound nears the limit; only then is
+      // every record measured exactly (most batches never are)
       let bytes = bodyOverhead
+      let exact = false
       while (items.length < settings.maxBatchRecords) {
         let next: Encoded
         if (carry !== undefined) {
@@ -454,13 +465,20 @@ export const make = (
           }
           next = encoded
         }
+        let add = exact ? exactBytes(next) + 1 : next.json.length * 3 + 1
+        if (!exact && bytes + add > settings.maxBatchBytes) {
+          exact = true
+          bytes = bodyOverhead
+          for (const item of items) bytes += exactBytes(item) + 1
+          add = exactBytes(next) + 1
+        }
         // a record alone larger than the byte bound is still sent, alone: the server decides (413)
-        if (items.length > 0 && bytes + next.bytes + 1 > settings.maxBatchBytes) {
+        if (items.length > 0 && bytes + add > settings.maxBatchBytes) {
           carry = next
           break
         }
         items.push(next)
-        bytes += next.bytes + 1
+        bytes += add
       }
       const c = carry as Encoded | undefined
       return {
@@ -538,7 +556,7 @@ export const make = (
                 drop("too_large", 1)
                 yield* Effect.logError(
                   `houndsight: the collector at ${settings.endpoint} refused a single ${kindName(items[0]!.kind)} record ` +
-                    `of ${items[0]!.bytes} bytes as too large (413); it is dropped (too_large).`
+                    `of ${exactBytes(items[0]!)} bytes as too large (413); it is dropped (too_large).`
                 )
                 return
               }

@@ -55,6 +55,20 @@ describe("batches", () => {
       yield* live.close
     }))
 
+  it.scopedLive("measure the 1 MiB in UTF-8 bytes, not characters", () =>
+    Effect.gen(function*() {
+      const c = yield* collector()
+      const live = yield* start(c, noTimer)
+      const euros = "€".repeat(70 * 1024) // 3 bytes a character: ~215 KB a record
+      yield* Effect.sync(() => {
+        for (let i = 0; i < 10; i++) live.recorder.offerStep(stepRecord({ input: euros }))
+      })
+      yield* live.exporter.flush
+      for (const r of c.requests) expect(r.bytes).toBeLessThanOrEqual(1024 * 1024)
+      expect(sizes(c.requests)).toEqual([4, 4, 2])
+      yield* live.close
+    }))
+
   it.scopedLive("are sent when the flush interval passes, with the records that waited together", () =>
     Effect.gen(function*() {
       const c = yield* collector()
