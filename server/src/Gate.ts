@@ -27,6 +27,7 @@ import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Wire } from "houndsight"
 import * as Canonical from "./Canonical.js"
@@ -70,7 +71,7 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
   readonly create: (
     request: Wire.LeashRequest,
     raw: unknown
-  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.Unprocessable | SqlError>
+  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.BadRequest | Wire.ApiError.Unprocessable | SqlError>
   /** `GET /v1/leashes/{id}?wait_seconds=N`. */
   readonly get: (leashId: string, waitSeconds: number) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
   /** `POST /v1/leashes/{id}/cancel`; `by` names the key that cancelled. */
@@ -88,6 +89,7 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
 }>() {}
 
 const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
+const encodeSignals = Schema.encode(Wire.RiskSignals)
 
 /** Timers fire this long after the deadline, so the deadline has surely passed on the clock. */
 const timerSlackMillis = 2
@@ -190,7 +192,15 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const canonical = Canonical.stringify(raw)
-      const rule = Wire.Rules.firstFiring(rules.file, request.actionName, request.riskSignals)
+      // Rules see the signals as the contract names them, in snake_case, whatever the client sent.
+      const signals = yield* Effect.mapError(
+        encodeSignals(request.riskSignals),
+        (error) =>
+          new Wire.ApiError.BadRequest({
+            message: `risk_signals: ${Wire.ApiError.describeIssues(ParseResult.ArrayFormatter.formatErrorSync(error))}`
+          })
+      )
+      const rule = Wire.Rules.firstFiring(rules.file, request.actionName, signals)
       const expiresAt = now + Math.max(1, Math.round(request.timeoutSeconds * 1000))
       const decision: Decided | undefined = rule === undefined ? undefined : {
         decision: "blocked",

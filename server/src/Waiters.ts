@@ -34,7 +34,7 @@ export class Waiters extends Context.Tag("houndsight-server/Waiters")<Waiters, {
   readonly wake: (leashId: string) => Effect.Effect<void>
   /** Wakes every subscriber of every leash (shutdown). */
   readonly wakeAll: Effect.Effect<void>
-  /** How many leashes have subscribers (for tests). */
+  /** How many subscriptions are held, over all leashes (for tests and diagnostics). */
   readonly size: Effect.Effect<number>
 }>() {}
 
@@ -76,7 +76,11 @@ export const make = Effect.sync(() => {
       ),
     wake: (leashId) => Effect.asVoid(wake(leashId)),
     wakeAll: Effect.suspend(() => Effect.forEach([...entries.keys()], wake, { discard: true })),
-    size: Effect.sync(() => entries.size)
+    size: Effect.sync(() => {
+      let n = 0
+      for (const entry of entries.values()) n += entry.count
+      return n
+    })
   })
 })
 
