@@ -6,7 +6,7 @@
  */
 import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Context, Effect, Layer, Redacted, Tracer } from "effect"
+import { ConfigProvider, Context, Effect, Layer, ManagedRuntime, Redacted, Tracer } from "effect"
 import { Exporter, Houndsight, Recorder, Sniff, Trail } from "houndsight"
 import { inspect } from "node:util"
 import { accept, collector, errorReply } from "../exporter/collector.js"
@@ -323,5 +323,32 @@ describe("layerConfig", () => {
       yield* Exporter.flush.pipe(Effect.provide(context))
       expect((yield* Exporter.stats.pipe(Effect.provide(context))).offered).toBe(0)
       expect(c.requests).toHaveLength(0)
+    }))
+})
+
+describe("flushing in each way of running Effect (docs/exporter.md)", () => {
+  const agent = Sniff.run("step", { layer: "execute" }, Effect.void).pipe(Trail.run({ trigger: "cron", payload: {} }))
+  const options = (url: string) => ({ apiKey: key, agent: "a", endpoint: url, flushInterval: "60 seconds" as const })
+
+  it.scopedLive("Effect.runPromise settles after the layer's Scope closed and flushed", () =>
+    Effect.gen(function*() {
+      const c = yield* collector()
+      yield* Effect.promise(() => Effect.runPromise(agent.pipe(Effect.provide(Houndsight.layer(options(c.url))))))
+      expect(c.delivered().trails).toHaveLength(2)
+      expect(c.delivered().steps).toHaveLength(1)
+    }))
+
+  it.scopedLive("ManagedRuntime: runPromise(Exporter.flush) sends now; dispose() flushes the rest", () =>
+    Effect.gen(function*() {
+      const c = yield* collector()
+      const runtime = ManagedRuntime.make(Houndsight.layer(options(c.url)))
+      yield* Effect.promise(() => runtime.runPromise(agent))
+      expect(c.requests).toHaveLength(0) // the interval is a minute: nothing sent yet
+      yield* Effect.promise(() => runtime.runPromise(Exporter.flush.pipe(Effect.timeoutOption("2 seconds"))))
+      expect(c.delivered().steps).toHaveLength(1)
+      yield* Effect.promise(() => runtime.runPromise(agent))
+      yield* Effect.promise(() => runtime.dispose())
+      expect(c.delivered().steps).toHaveLength(2)
+      expect(c.delivered().trails).toHaveLength(4)
     }))
 })
