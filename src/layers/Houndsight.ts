@@ -72,7 +72,10 @@ export interface HoundsightOptions {
   readonly agent: string
   /** The server's base URL; default `http://127.0.0.1:7411`. A path prefix is kept. */
   readonly endpoint?: string | URL | undefined
-  /** `false` turns tracing into a no-op (the exporter does not run); default `true`. */
+  /**
+   * `false` turns tracing into a no-op (the exporter does not run); default `true`. The key is
+   * still required and checked: the gate still runs.
+   */
   readonly enabled?: boolean | undefined
   /** Applied to every record before it is queued. */
   readonly redact?: Redact | undefined
