@@ -122,15 +122,23 @@ export const block = (reason = "blocked by the fake gate's floor rule"): FakeGat
   make("FakeGate.block", () => ({ decision: "blocked", reason }))
 
 /**
- * Approves every leash with edits: `payload`, or a function of the request.
+ * Approves every leash with edits: `payload`, or a function of the request (which sees the
+ * payload as sent).
+ *
+ * @example
+ * ```ts
+ * import { FakeGate } from "houndsight/test"
+ *
+ * const capped = FakeGate.modify((request) => ({ ...(request.payload as object), amountUsd: 100 }), "capped")
+ * ```
  *
  * @since 0.1.0
  * @category gates
  */
-export const modify = (
-  payload: unknown,
-  reason = "modified by the fake gate"
-): FakeGate =>
+export const modify: {
+  (edit: (request: LeashRequest) => unknown, reason?: string): FakeGate
+  (payload: unknown, reason?: string): FakeGate
+} = (payload: unknown, reason = "modified by the fake gate"): FakeGate =>
   make("FakeGate.modify", (request) => ({
     decision: "modified",
     modifiedPayload: typeof payload === "function" ? (payload as (r: LeashRequest) => unknown)(request) : payload,

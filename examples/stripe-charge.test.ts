@@ -1,0 +1,106 @@
+/**
+ * Tests of the charge example with fake gates: it charges when approved (with the reviewer's
+ * edits when modified), never when rejected, blocked or timed out, logs the leash's link on a
+ * timeout, and never bypasses the gate.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Logger, Ref, TestClock } from "effect"
+import { FakeGate, HoundsightTest } from "houndsight/test"
+import { billingAgent, type Charge, Payments } from "./stripe-charge.js"
+
+const invoice: Charge = { customer: "cus_42", amountUsd: 120, description: "November invoice" }
+
+const rules = { sensitive: ["stripe.*"] }
+
+/** The test layer with `gate`, and a fake payment provider that remembers every charge. */
+const setup = (gate: FakeGate.FakeGate) =>
+  Effect.gen(function*() {
+    const charges = yield* Ref.make<ReadonlyArray<Charge>>([])
+    const logs = yield* Ref.make<ReadonlyArray<string>>([])
+    const payments = Layer.succeed(Payments, {
+      charge: (c) => Effect.as(Ref.update(charges, (all) => [...all, c]), { chargeId: "ch_1" })
+    })
+    const logger = Logger.make(({ message }) => {
+      const text = Array.isArray(message) ? message.join(" ") : String(message)
+      Effect.runSync(Ref.update(logs, (all) => [...all, text]))
+    })
+    const layer = Layer.mergeAll(
+      HoundsightTest.layer({ gate }),
+      payments,
+      Logger.replace(Logger.defaultLogger, logger)
+    )
+    return { charges, logs, layer }
+  })
+
+describe("billing agent", () => {
+  it.effect("charges the amount asked for when the gate approves", () =>
+    Effect.gen(function*() {
+      const { charges, layer } = yield* setup(FakeGate.approveAll)
+      const outcome = yield* billingAgent(invoice).pipe(Effect.provide(layer))
+      expect(outcome).toStrictEqual({ charged: true, chargeId: "ch_1", amountUsd: 120 })
+      expect(yield* Ref.get(charges)).toStrictEqual([invoice])
+    }))
+
+  it.effect("charges the reviewer's edited amount when the gate modifies the charge", () =>
+    Effect.gen(function*() {
+      const { charges, layer } = yield* setup(FakeGate.modify({ ...invoice, amountUsd: 100 }, "capped"))
+      const outcome = yield* billingAgent(invoice).pipe(Effect.provide(layer))
+      expect(outcome).toMatchObject({ charged: true, amountUsd: 100 })
+      expect(yield* Ref.get(charges)).toStrictEqual([{ ...invoice, amountUsd: 100 }])
+    }))
+
+  it.effect("does not charge when the reviewer rejects, or a floor rule blocks", () =>
+    Effect.gen(function*() {
+      for (const gate of [FakeGate.rejectAll, FakeGate.block("over the daily limit")]) {
+        const { charges, layer } = yield* setup(gate)
+        const outcome = yield* billingAgent(invoice).pipe(Effect.provide(layer))
+        expect(outcome.charged).toBe(false)
+        expect(yield* Ref.get(charges)).toStrictEqual([])
+      }
+    }))
+
+  it.effect("does not charge when the reviewer's edit is not a valid charge", () =>
+    Effect.gen(function*() {
+      const { charges, layer } = yield* setup(FakeGate.modify({ ...invoice, amountUsd: -5 }))
+      const outcome = yield* billingAgent(invoice).pipe(Effect.provide(layer))
+      expect(outcome).toMatchObject({ charged: false, decision: "error" })
+      expect(yield* Ref.get(charges)).toStrictEqual([])
+    }))
+
+  it.effect("does not charge when no decision comes in 600 s, and logs the leash's link", () =>
+    Effect.gen(function*() {
+      const { charges, layer, logs } = yield* setup(FakeGate.neverAnswers)
+      const fiber = yield* Effect.fork(
+        Effect.gen(function*() {
+          const outcome = yield* billingAgent(invoice)
+          const [review] = yield* HoundsightTest.reviewSteps
+          return { outcome, review }
+        }).pipe(Effect.provide(layer))
+      )
+      yield* TestClock.adjust("600 seconds")
+      const { outcome, review } = yield* Fiber.join(fiber)
+      expect(outcome).toStrictEqual({ charged: false, decision: "timeout", reason: "no decision in 600 s" })
+      expect(yield* Ref.get(charges)).toStrictEqual([])
+      const link = (review!.output as { trace_link: string }).trace_link
+      expect(link).toMatch(/^http:\/\/127\.0\.0\.1:7411\/leashes\/[0-9a-f-]{36}$/)
+      expect(yield* Ref.get(logs)).toContainEqual(`no decision on charging cus_42 in time; see ${link}`)
+    }))
+
+  it.effect("asks the gate with the charge and its amount as a risk signal, and never bypasses it", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* setup(FakeGate.approveAll)
+      const { flags, requests } = yield* Effect.gen(function*() {
+        yield* billingAgent(invoice)
+        return { requests: yield* HoundsightTest.requests, flags: yield* HoundsightTest.flags(rules) }
+      }).pipe(Effect.provide(layer))
+      expect(requests).toHaveLength(1)
+      expect(requests[0]).toMatchObject({
+        actionName: "stripe.charge",
+        actionSummary: "Charge cus_42 $120.00: November invoice",
+        riskSignals: { amount_usd: 120, customer_id: "cus_42" },
+        payload: invoice,
+        timeoutSeconds: 600
+      })
+      expect(flags).toStrictEqual([])
+    }))
+})

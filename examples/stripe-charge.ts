@@ -1,0 +1,124 @@
+/**
+ * The charge example: an agent that charges a customer only when the gate approves, with the
+ * reviewer's edits when they changed the charge, and that logs the leash's dashboard link when
+ * no decision came in time. Its tests (`stripe-charge.test.ts`) run it against fake gates.
+ *
+ * Against a Houndsight server (the gate and the records):
+ *
+ *   HOUNDSIGHT_ENDPOINT=http://127.0.0.1:7411 HOUNDSIGHT_API_KEY=sk-hnd-... \
+ *     HOUNDSIGHT_AGENT=billing-agent npx tsx examples/stripe-charge.ts
+ *
+ * Without a key it runs on the test layer, with a fake reviewer that caps charges at $100:
+ *
+ *   npx tsx examples/stripe-charge.ts
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { NodeRuntime } from "@effect/platform-node"
+import { Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Decision, Houndsight, HttpGate, Leash, Sniff, Trail } from "houndsight"
+import { FakeGate, HoundsightTest } from "houndsight/test"
+
+/** A charge, as the agent asks for it and as a reviewer may edit it. */
+export const Charge = Schema.Struct({
+  customer: Schema.String,
+  amountUsd: Schema.Number.pipe(Schema.positive()),
+  description: Schema.String
+})
+
+/** @category models */
+export interface Charge extends Schema.Schema.Type<typeof Charge> {}
+
+/** The payment provider: Stripe in production, an in-memory fake in the tests. */
+export class Payments extends Context.Tag("example/Payments")<Payments, {
+  readonly charge: (charge: Charge) => Effect.Effect<{ readonly chargeId: string }>
+}>() {}
+
+/** What the agent did. */
+export type Outcome =
+  | { readonly charged: true; readonly chargeId: string; readonly amountUsd: number }
+  | { readonly charged: false; readonly decision: Decision.Decision["decision"]; readonly reason: string }
+
+/** The action itself: a step named like the leash, so the bypass audit pairs them. */
+const charge = (c: Charge) =>
+  Effect.flatMap(Payments, (payments) => payments.charge(c)).pipe(
+    Effect.map(({ chargeId }): Outcome => ({ charged: true, chargeId, amountUsd: c.amountUsd })),
+    Sniff.run("stripe.charge", { layer: "execute", input: c })
+  )
+
+const notCharged = (decision: Decision.Decision<Charge>): Effect.Effect<Outcome> =>
+  Effect.succeed<Outcome>({ charged: false, decision: decision.decision, reason: decision.reason })
+
+/** Asks the gate, then charges only on `approved` (as asked) or `modified` (as edited). */
+export const chargeCustomer = (request: Charge) =>
+  Effect.gen(function*() {
+    const decision = yield* Leash.request({
+      actionName: "stripe.charge",
+      actionSummary: `Charge ${request.customer} $${request.amountUsd.toFixed(2)}: ${request.description}`,
+      riskSignals: { amountUsd: request.amountUsd, customerId: request.customer },
+      payload: request,
+      payloadSchema: Charge,
+      timeoutSeconds: 600
+    })
+    return yield* Decision.match(decision, {
+      approved: () => charge(request),
+      modified: (d) => charge(d.modifiedPayload),
+      rejected: notCharged,
+      blocked: notCharged,
+      error: (d) => Effect.zipRight(Effect.logError(`charge not sent: ${d.reason} (${d.traceLink})`), notCharged(d)),
+      timeout: (d) =>
+        Effect.zipRight(
+          Effect.logWarning(`no decision on charging ${request.customer} in time; see ${d.traceLink}`),
+          notCharged(d)
+        ),
+      // only with blocking: false, which this agent does not use
+      async: notCharged
+    })
+  })
+
+/** The agent: one trail per invoice. */
+export const billingAgent = (request: Charge) =>
+  chargeCustomer(request).pipe(Trail.run({ trigger: "invoice_due", payload: request }))
+
+/** A payment provider that only logs. */
+const loggingPayments = Layer.succeed(Payments, {
+  charge: (c) => Effect.as(Effect.log(`charged ${c.customer} $${c.amountUsd}`), { chargeId: `ch_${Date.now()}` })
+})
+
+const invoice: Charge = { customer: "cus_42", amountUsd: 120, description: "November invoice" }
+
+/** Live: the gate and the records on a Houndsight server; the Scope's close flushes the records. */
+const live = Effect.gen(function*() {
+  const outcome = yield* billingAgent(invoice)
+  yield* Effect.log(JSON.stringify(outcome))
+}).pipe(
+  Effect.provide(Layer.mergeAll(
+    Houndsight.layerConfig({ agent: "billing-agent" }),
+    HttpGate.layer({
+      endpoint: process.env["HOUNDSIGHT_ENDPOINT"] ?? Houndsight.defaultEndpoint,
+      apiKey: Redacted.make(process.env["HOUNDSIGHT_API_KEY"] ?? "")
+    }).pipe(Layer.provide(FetchHttpClient.layer)),
+    loggingPayments
+  ))
+)
+
+/** Offline: a fake reviewer that caps every charge at $100, then the recorded steps. */
+const offline = Effect.gen(function*() {
+  const outcome = yield* billingAgent(invoice)
+  yield* Effect.log(JSON.stringify(outcome))
+  console.log(JSON.stringify(yield* HoundsightTest.steps, null, 2))
+}).pipe(
+  Effect.provide(Layer.merge(
+    HoundsightTest.layer({
+      agent: "billing-agent",
+      gate: FakeGate.modify((request) => ({
+        ...(request.payload as Charge),
+        amountUsd: Math.min(100, (request.payload as Charge).amountUsd)
+      }), "capped at $100 until the customer confirms")
+    }),
+    loggingPayments
+  ))
+)
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  NodeRuntime.runMain(process.env["HOUNDSIGHT_API_KEY"] ? live : offline)
+}
