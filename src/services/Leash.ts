@@ -461,7 +461,15 @@ const runCall = <P>(
     deadline: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
     schema: options.schema
   }
-  const { cancelOnInterrupt, run } = body(call, step)
+  let made: ReturnType<typeof body>
+  try {
+    made = body(call, step)
+  } catch (e) {
+    // a user schema that throws while encoding the payload: still one Decision, one review step
+    const reason = `the leash could not be built, so the gate was not asked: ${describeError(e).message}`
+    made = { run: Effect.succeed(errorOutcome(call, reason)), cancelOnInterrupt: () => false }
+  }
+  const { cancelOnInterrupt, run } = made
   const warn = opened?.problem === undefined ? Effect.void : Effect.logWarning(`houndsight: ${opened.problem}`)
   return warn.pipe(
     Effect.zipRight(Effect.exit(restore(total(call, run)))),

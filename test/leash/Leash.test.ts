@@ -584,3 +584,22 @@ describe("Decision", () => {
   })
 
 })
+
+describe("Leash.request with a payload schema that throws", () => {
+  it.effect("still yields a Decision (error) and one review step", () =>
+    Effect.gen(function*() {
+      const Throwing = Schema.transform(Schema.String, Schema.String, {
+        strict: true,
+        decode: (s) => s,
+        encode: () => {
+          throw new RangeError("cannot encode")
+        }
+      })
+      const ran = yield* withFake(FakeGate.approveAll, Leash.request({ ...charge, payload: "x", payloadSchema: Throwing }))
+      const decision = value(ran.exit)
+      expect(decision.decision).toBe("error")
+      expect(decision.reason).toContain("cannot encode")
+      expect(ran.requests).toHaveLength(0)
+      expectOneReview(ran.reviews, decision)
+    }))
+})
