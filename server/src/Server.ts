@@ -26,6 +26,7 @@ import * as Option from "effect/Option"
 import { Audit, Wire } from "houndsight"
 import * as Http from "node:http"
 import * as Database from "./Database.js"
+import * as Dashboard from "./dashboard/Dashboard.js"
 import * as Gate from "./Gate.js"
 import * as Handlers from "./Handlers.js"
 import * as HttpFront from "./Http.js"
@@ -160,7 +161,7 @@ const refreshFlags = Effect.gen(function*() {
 /** Serves the API; on shutdown, answers held long-polls first so the server closes at once. */
 const serveLayer = Layer.scopedDiscard(Effect.gen(function*() {
   const handlers = yield* Handlers.make
-  const app = yield* HttpFront.make(Wire.Api.HoundsightApi, handlers)
+  const app = yield* Dashboard.mount(yield* HttpFront.make(Wire.Api.HoundsightApi, handlers))
   yield* HttpServer.serveEffect(app)
   const gate = yield* Gate.Gate
   const server = yield* NodeServer
