@@ -5,7 +5,7 @@
  * review step.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Redacted, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Redacted, Schema, Tracer } from "effect"
 import { FetchHttpClient } from "@effect/platform"
 import { HttpGate, Leash, Memory, type Trail } from "houndsight"
 import type { Decision, Wire } from "houndsight"
@@ -171,34 +171,33 @@ describe("HttpGate: retries and the deadline", () => {
       expect(gate.of("create").length).toBeGreaterThan(1)
     }).pipe(Effect.scoped))
 
-  it.live("408 with Retry-After in seconds: waits that long, then retries", () =>
-    Effect.gen(function*() {
-      const gate = yield* startGate(creates(
-        () => ({ status: 408, json: errorBody("request_timeout", "slow"), headers: { "retry-after": "1" } }),
-        ok((id) => decided(id, "approved", "fine"))
-      ))
-      const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 3 }))
-      checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
-      const [first, second] = gate.of("create")
-      expect(second!.at - first!.at).toBeGreaterThanOrEqual(950)
-    }).pipe(Effect.scoped))
-
-  it.live("429 with Retry-After as an HTTP date: waits until then, then retries", () =>
-    Effect.gen(function*() {
-      const gate = yield* startGate(creates(
-        () => ({
-          status: 429,
-          json: errorBody("rate_limited", "slow down"),
-          headers: { "retry-after": new Date(Date.now() + 2000).toUTCString() }
-        }),
-        ok((id) => decided(id, "approved", "fine"))
-      ))
-      const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 4 }))
-      checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
-      const [first, second] = gate.of("create")
-      // an HTTP date has whole seconds: the wait is between 1 and 2 s, never the 250 ms back-off
-      expect(second!.at - first!.at).toBeGreaterThanOrEqual(900)
-    }).pipe(Effect.scoped))
+  for (
+    const [status, form] of [
+      [408, "seconds"],
+      [408, "date"],
+      [429, "seconds"],
+      [429, "date"]
+    ] as const
+  ) {
+    it.live(`${status} with Retry-After as ${form === "seconds" ? "seconds" : "an HTTP date"}: waits that long, then retries`, () =>
+      Effect.gen(function*() {
+        const gate = yield* startGate(creates(
+          () => ({
+            status,
+            json: errorBody(status === 408 ? "request_timeout" : "rate_limited", "try later"),
+            // an HTTP date has whole seconds: 2 s ahead is a wait between 1 and 2 s
+            headers: { "retry-after": form === "seconds" ? "1" : new Date(Date.now() + 2000).toUTCString() }
+          }),
+          ok((id) => decided(id, "approved", "fine"))
+        ))
+        const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 4 }))
+        checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
+        const [first, second] = gate.of("create")
+        // never the 250 ms back-off: the server's wait
+        expect(second!.at - first!.at).toBeGreaterThanOrEqual(900)
+        expect(second!.body).toBe(first!.body)
+      }).pipe(Effect.scoped))
+  }
 
   it.live("Retry-After beyond the deadline: timeout at once, without another attempt", () =>
     Effect.gen(function*() {
@@ -357,6 +356,30 @@ describe("HttpGate: waiting", () => {
       const [cancel] = gate.of("cancel")
       expect(cancel!.leashId).toBe(JSON.parse(gate.of("create")[0]!.body).leash_id)
       expect(cancel!.authorization).toBe(`Bearer ${apiKey}`)
+    }).pipe(Effect.scoped))
+})
+
+describe("HttpGate: its own calls", () => {
+  it.live("are not traced and carry no trace headers, even inside the agent's spans", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(routes({ create: ok(pending), poll: ok((id) => decided(id, "approved", "fine")) }))
+      const native = yield* Effect.tracer
+      const spans: Array<string> = []
+      const recording = Tracer.make({
+        span: (name, ...rest) => {
+          spans.push(name)
+          return native.span(name, ...rest)
+        },
+        context: (f, fiber) => native.context(f, fiber)
+      })
+      const ran = yield* live(gate.url, Leash.request(charge).pipe(Effect.withSpan("agent.charge"))).pipe(
+        Effect.withTracer(recording)
+      )
+      checkDecision(ran, { decision: "approved", reason: "fine" }, gate.url)
+      expect(spans).toStrictEqual(["agent.charge"])
+      for (const seen of gate.seen()) {
+        expect(Object.keys(seen.headers).filter((h) => h === "traceparent" || h.startsWith("b3"))).toStrictEqual([])
+      }
     }).pipe(Effect.scoped))
 })
 

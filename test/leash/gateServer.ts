@@ -19,6 +19,7 @@ export interface Seen {
   readonly path: string
   readonly query: URLSearchParams
   readonly authorization: string | undefined
+  readonly headers: http.IncomingHttpHeaders
   readonly body: string
   /** `Date.now()` when the request arrived. */
   readonly at: number
@@ -78,6 +79,7 @@ export const startGate = (script: Script) =>
             path: url.pathname,
             query: url.searchParams,
             authorization: req.headers.authorization,
+            headers: req.headers,
             body,
             at: Date.now(),
             leashId: id
