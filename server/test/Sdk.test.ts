@@ -28,16 +28,13 @@ const agentLayer = (s: Running, apiKey = s.agentKey) =>
   )
 
 /** Runs `self` in a trail on the agent layer; answers its exit and its review steps. */
-const asAgent = <A, E>(s: Running, self: Effect.Effect<A, E, any>, apiKey?: string) =>
+const asAgent = <A, E>(s: Running, self: Effect.Effect<A, E, Trail.Trail | Leash.Leash>, apiKey?: string) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(Trail.run({ trigger: "test", payload: {} }, self))
     const store = yield* Memory.MemoryStore
     const reviews = (yield* store.steps).filter((st) => st.layer === "review")
-    return { exit: exit as Exit.Exit<A, E>, reviews }
-  }).pipe(Effect.provide(agentLayer(s, apiKey))) as Effect.Effect<{
-    exit: Exit.Exit<A, E>
-    reviews: ReadonlyArray<Wire.StepRecord>
-  }>
+    return { exit, reviews }
+  }).pipe(Effect.provide(agentLayer(s, apiKey)))
 
 /** Waits until the server lists one pending leash, then decides it as the reviewer. */
 const decideWhenPending = (s: Running, body: Record<string, unknown>) =>
@@ -123,7 +120,8 @@ describe("Leash.request against the local server", () => {
       const ran = yield* asAgent(s, Leash.request({ ...charge, timeoutSeconds: 1 }))
       const decision = success(ran.exit)
       expect(decision).toMatchObject({ decision: "timeout", approved: false })
-      const state = yield* s.agent.get(`/v1/leashes/${decision.leashId}`)
+      // the agent's own deadline may end its wait a moment before the server's: wait for the expiry
+      const state = yield* s.agent.get(`/v1/leashes/${decision.leashId}?wait_seconds=10`)
       expect(state.body.decision).toMatchObject({ decision: "timeout", reason: "expired" })
     }))
 
