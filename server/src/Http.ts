@@ -131,14 +131,15 @@ const isBusy = (error: unknown): boolean => {
  */
 export const toResponse = (
   cause: Cause.Cause<unknown>,
-  request: HttpServerRequest.HttpServerRequest
+  request: HttpServerRequest.HttpServerRequest,
+  routes: ReadonlyArray<Pick<Route, "method" | "path">> = []
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
     const error = failure.value
     if (isApiError(error)) return Effect.succeed(errorResponse(error))
     if (typeof error === "object" && error !== null && "_tag" in error) {
-      if (error._tag === "RouteNotFound") return Effect.succeed(errorResponse(routeNotFound(request)))
+      if (error._tag === "RouteNotFound") return Effect.succeed(errorResponse(routeNotFound(request, routes)))
       if (error._tag === "SqlError" && isBusy(error)) {
         return Effect.succeed(errorResponse(
           new Wire.ApiError.ServiceUnavailable({ message: "the database is busy; try again in a moment" })
@@ -161,15 +162,15 @@ const pathOf = (url: string): string => {
   return i === -1 ? url : url.slice(0, i)
 }
 
-// The routes of the API, for "which methods does this path take?" on a 404.
-let knownRoutes: ReadonlyArray<{ readonly method: string; readonly pattern: RegExp }> = []
-
 const patternOf = (path: string): RegExp =>
   new RegExp(`^${path.split("/").map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`)
 
-const routeNotFound = (request: HttpServerRequest.HttpServerRequest): Wire.ApiError.NotFound => {
+const routeNotFound = (
+  request: HttpServerRequest.HttpServerRequest,
+  routes: ReadonlyArray<Pick<Route, "method" | "path">>
+): Wire.ApiError.NotFound => {
   const path = pathOf(request.url)
-  const methods = [...new Set(knownRoutes.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+  const methods = [...new Set(routes.filter((r) => patternOf(r.path).test(path)).map((r) => r.method))]
   return new Wire.ApiError.NotFound({
     message: methods.length > 0
       ? `${request.method} ${path} is not an endpoint: ${path} takes ${methods.join(", ")}`
@@ -384,7 +385,6 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
   handlers: Handlers<Groups, R>
 ): Effect.Effect<HttpApp.Default<never, Exclude<R, Wire.Api.Caller> | Keys>> => {
   const routes = routesOf(api)
-  knownRoutes = routes.map((r) => ({ method: r.method, pattern: patternOf(r.path) }))
   const table = handlers as unknown as Record<string, Record<string, (request: any) => Effect.Effect<any, any, any>>>
   for (const group of Object.keys(table)) {
     for (const name of Object.keys(table[group]!)) {
@@ -428,6 +428,6 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
   return Effect.map(HttpRouter.toHttpApp(router), (app) =>
     Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
       Effect.catchAllCause(app, (cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : toResponse(cause, request)
+        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : toResponse(cause, request, routes)
       )) as HttpApp.Default<never, Exclude<R, Wire.Api.Caller> | Keys>)
 }

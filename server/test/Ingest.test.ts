@@ -7,7 +7,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { Audit, Wire } from "houndsight"
 import { maxBodyBytes } from "../src/Http.js"
-import { reviewStep, startServer, stepRecord, trailRecord, uuid } from "./helpers.js"
+import * as Path from "node:path"
+import { reviewStep, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
 
 describe("POST /v1/ingest", () => {
   it.scopedLive("accepts new records and counts a repeated batch as duplicates", () =>
@@ -274,6 +275,21 @@ describe("bypass flags", () => {
         [older.id, 1]
       ])
       expect((yield* s.reviewer.get("/v1/flags?limit=1")).body.flags).toHaveLength(1)
+    }))
+
+  it.scopedLive("are recomputed for every stored trail when the sensitive list changed since the last start", () =>
+    Effect.gen(function*() {
+      const db = Path.join(yield* tempDir, "flags.db")
+      const trail = trailRecord()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const s = yield* startServer({ db, rulesFile: { sensitive: [], rules: [] } })
+        yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: [stepRecord(trail.id, 1, "email.send")] } })
+        expect((yield* s.reviewer.get("/v1/flags")).body.flags).toStrictEqual([])
+      }))
+      const s = yield* startServer({ db, rulesFile: rules })
+      expect((yield* s.reviewer.get("/v1/flags")).body.flags).toMatchObject([
+        { kind: "unleashed_action", trail_id: trail.id, seq: 1, action_name: "email.send" }
+      ])
     }))
 
   it.scopedLive("a step that wraps its own leash is not flagged; a non-sensitive action with no review never is", () =>

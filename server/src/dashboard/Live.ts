@@ -1,0 +1,114 @@
+/**
+ * The dashboard's live view: what changed, told to every open page over server-sent events.
+ *
+ * Changes are published by whoever makes them: the dashboard's own decisions, and the API's
+ * writes, which the dashboard sees as they pass through it (a created, decided or cancelled
+ * leash; an ingested batch). Each open page's `/events` stream answers a change with a fresh
+ * snapshot of what it shows (rendered on the server, escaped like every page), so a page never
+ * has to guess, and a missed change is repaired by the next one or by the periodic snapshot
+ * (which also catches leashes that expired on their own).
+ *
+ * Streams end when the server stops, so shutdown never waits on an open page.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+
+/**
+ * What changed: the leashes (pending or decided), or the trails (records arrived).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Topic = "leashes" | "trails"
+
+/**
+ * The change feed of one server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Live {
+  /** Tells every open page that `topic` changed. */
+  readonly publish: (topic: Topic) => Effect.Effect<void>
+  /**
+   * `leashes` at once, then the changes from then on (subscribed before the first element, so
+   * nothing between the first snapshot and the next is missed), in batches of distinct topics
+   * gathered over a few milliseconds, and `leashes` again every `refreshMillis`. Ends when the
+   * server stops.
+   */
+  readonly changes: (refreshMillis: number) => Stream.Stream<ReadonlyArray<Topic>>
+}
+
+/** Changes that arrive this close together are answered with one snapshot. */
+const gatherMillis = 25
+
+/**
+ * A change feed that ends its streams when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Live, never, Scope.Scope> = Effect.gen(function*() {
+  const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<Topic>(), PubSub.shutdown)
+  const closing = yield* Deferred.make<void>()
+  yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
+  return {
+    publish: (topic) => Effect.asVoid(PubSub.publish(pubsub, topic)),
+    changes: (refreshMillis) =>
+      Stream.unwrapScoped(Effect.map(PubSub.subscribe(pubsub), (subscription) =>
+        Stream.fromQueue(subscription).pipe(
+          Stream.merge(Stream.tick(`${refreshMillis} millis`).pipe(Stream.drop(1), Stream.as<Topic>("leashes"))),
+          Stream.groupedWithin(64, `${gatherMillis} millis`),
+          Stream.map((topics): ReadonlyArray<Topic> => [...new Set(Chunk.toReadonlyArray(topics))]),
+          Stream.prepend(Chunk.of<ReadonlyArray<Topic>>(["leashes"]))
+        ))).pipe(Stream.interruptWhen(Deferred.await(closing)))
+  }
+})
+
+const leashWrite = /^\/v1\/leashes(?:\/[^/]+\/(?:decision|cancel))?\/?$/
+
+/**
+ * Which topic an API answer changed, if any: a successful `POST /v1/leashes`, a decision or a
+ * cancel change the leashes; a successful ingest changes the trails.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const topicOf = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): Topic | undefined => {
+  if (request.method !== "POST" || response.status < 200 || response.status >= 300) return undefined
+  const q = request.url.indexOf("?")
+  const path = q === -1 ? request.url : request.url.slice(0, q)
+  if (leashWrite.test(path)) return "leashes"
+  if (path === "/v1/ingest" || path === "/v1/ingest/") return "trails"
+  return undefined
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * One server-sent event: `event: name` and the data as one JSON line.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const event = (name: string, data: unknown): Uint8Array =>
+  encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
+
+/**
+ * The first bytes of a stream: how long the browser waits before reconnecting.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const preamble = (retryMillis: number): Uint8Array => encoder.encode(`retry: ${retryMillis}\n\n`)
