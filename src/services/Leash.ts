@@ -48,7 +48,7 @@ import * as Schema from "effect/Schema"
 import { describeError } from "../internal/describe.js"
 import { toJsonSafe } from "../internal/jsonSafe.js"
 import { newId, type StepState, type TrailState } from "../internal/state.js"
-import { openLeafStep, trailOf } from "../internal/step.js"
+import { checkStep, openLeafStep, trailOf } from "../internal/step.js"
 import { LeashRequest, maxTimeoutSeconds } from "../schema/LeashRequest.js"
 import type { GateDecision, LeashState } from "../schema/LeashState.js"
 import type { RiskSignals } from "../schema/RiskSignals.js"
@@ -448,6 +448,8 @@ const runCall = <P>(
   }
 ): Effect.Effect<Decision.Decision<P>> => {
   const clock = clockOf(fiber)
+  // the name as recorded (a corrected one when it is empty or too long: the record must stay valid)
+  const recordedName = checkStep(options.actionName, "review").name
   const opened = openLeafStep(fiber, trail, options.actionName, "review", options.input)
   const step = opened?.step
   const start = clock.unsafeCurrentTimeMillis()
@@ -455,7 +457,7 @@ const runCall = <P>(
     gate,
     clock,
     leashId: options.leashId,
-    actionName: options.actionName,
+    actionName: recordedName,
     traceLink: `${trail.recorder.endpoint}/leashes/${options.leashId}`,
     timeoutSeconds: options.timeoutSeconds,
     deadline: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
@@ -498,6 +500,8 @@ const runCall = <P>(
     })
   )
 }
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const getGate = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Gate =>
   Context.unsafeGet(fiber.currentContext as Context.Context<Leash>, Leash)
@@ -545,7 +549,7 @@ const requestImpl = <P>(options: LooseOptions): Effect.Effect<Decision.Decision<
           let created = false
           const stepId = step?.id ?? newId()
           // build the body once: every retry sends exactly these bytes
-          const built = build(call, trail, stepId, o, blocking, timeoutProblem)
+          const built = build(call, trail, stepId, actionName, o, blocking, timeoutProblem)
           if (step !== undefined) step.setInput(built.input)
           if ("problem" in built) {
             return { run: Effect.succeed(errorOutcome(call, built.problem)), cancelOnInterrupt: () => false }
@@ -583,6 +587,7 @@ const build = (
   call: Call,
   trail: TrailState,
   stepId: string,
+  actionName: string,
   o: LooseOptions,
   blocking: unknown,
   timeoutProblem: string | undefined
@@ -608,7 +613,7 @@ const build = (
     trailId: trail.id,
     stepId,
     agent: trail.agent,
-    actionName: call.actionName,
+    actionName,
     actionSummary: o.actionSummary as string,
     riskSignals: (o.riskSignals ?? {}) as Record<string, unknown>,
     payload: toJsonSafe(payload).value,
@@ -646,13 +651,18 @@ const awaitImpl = <P>(
       const gate = getGate(fiber)
       const o = options ?? {}
       const fromDecision = leash !== null && typeof leash === "object"
-      const leashId = fromDecision ? String(leash.leashId) : String(leash)
+      const given = fromDecision ? String(leash.leashId) : String(leash)
+      const validId = uuid.test(given)
+      // a record's leash id must be a UUID: a bad one is named in the reason, not recorded
+      const leashId = validId ? given : newId()
       const actionName = fromDecision ? String(leash.actionName) : o.actionName
       const timeoutProblem = checkTimeout(o.timeoutSeconds, "Leash.await")
       const timeoutSeconds = timeoutProblem === undefined ? o.timeoutSeconds ?? defaultTimeoutSeconds : defaultTimeoutSeconds
       const problem = timeoutProblem ??
         (typeof actionName === "string" && actionName.length > 0
-          ? undefined
+          ? validId
+            ? undefined
+            : `Leash.await: ${JSON.stringify(given)} is not a leash id (a UUID); pass the Decision of the request or its leashId`
           : "Leash.await: pass the Decision of the request, or the leash id with { actionName }, so the review step is named after the action")
       return runCall<P>(
         fiber,
@@ -663,7 +673,7 @@ const awaitImpl = <P>(
           actionName: actionName ?? "(unnamed)",
           timeoutSeconds,
           schema: o.payloadSchema,
-          input: { leash_id: leashId }
+          input: { leash_id: given }
         },
         restore,
         (call) =>

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Deferred, Effect, Fiber, Schema, TestClock } from "effect"
 import { Decision, Leash, Sniff } from "houndsight"
 import { FakeGate } from "houndsight/test"
-import { expectOneReview, value, withFake, withGate } from "./helpers.js"
+import { expectOneReview, expectWireValid, value, withFake, withGate } from "./helpers.js"
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -522,8 +522,28 @@ describe("Leash.request input checks", () => {
         expect(ran.requests).toHaveLength(0)
         expect(ran.reviews).toHaveLength(1)
         expect(ran.reviews[0]!.leash).toMatchObject({ decision: "error", approved: false })
+        expectWireValid(ran.reviews[0]!)
       }))
   }
+
+  it.effect("an empty action name is recorded as \"(unnamed)\", so the review step still reaches the server", () =>
+    Effect.gen(function*() {
+      const ran = yield* withFake(FakeGate.approveAll, Leash.request({ ...charge, actionName: "" }))
+      const decision = value(ran.exit)
+      expect(decision).toMatchObject({ decision: "error", actionName: "(unnamed)" })
+      expect(ran.reviews[0]).toMatchObject({ name: "(unnamed)", leash: { actionName: "(unnamed)" } })
+      expectWireValid(ran.reviews[0]!)
+    }))
+
+  it.effect("Leash.await with a leash id that is not a UUID: error naming it, and a valid review step", () =>
+    Effect.gen(function*() {
+      const ran = yield* withFake(FakeGate.approveAll, Leash.await("leash-42", { actionName: "stripe.charge" }))
+      const decision = value(ran.exit)
+      expect(decision.decision).toBe("error")
+      expect(decision.reason).toContain("\"leash-42\" is not a leash id")
+      const review = expectOneReview(ran.reviews, decision)
+      expect(review.input).toStrictEqual({ leash_id: "leash-42" })
+    }))
 
   it.effect("a payload that does not encode with payloadSchema: error without asking the gate", () =>
     Effect.gen(function*() {

@@ -3,9 +3,9 @@
  * one review step every leash call records.
  */
 import { expect } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
-import type { Decision, Wire } from "houndsight"
-import { Leash, Trail } from "houndsight"
+import { Effect, Either, Exit, Layer, Schema } from "effect"
+import type { Decision } from "houndsight"
+import { Leash, Trail, Wire } from "houndsight"
 import { type FakeGate, HoundsightTest, Memory } from "houndsight/test"
 
 /** Runs `self` inside a trail. */
@@ -50,6 +50,12 @@ export const withGate = <A, E>(
     return { exit, steps, reviews: steps.filter((s) => s.layer === "review") }
   }).pipe(Effect.provide(Layer.merge(Memory.layer(memory), Layer.succeed(Leash.Leash, gate))))
 
+/** Checks that a step record encodes to the wire contract (the exporter drops one that does not). */
+export const expectWireValid = (step: Wire.StepRecord): void => {
+  const encoded = Schema.encodeEither(Wire.StepRecord)(step)
+  if (Either.isLeft(encoded)) throw new Error(`the step record does not encode: ${encoded.left.message}`)
+}
+
 /** The success value of an exit, or a test failure. */
 export const value = <A>(exit: Exit.Exit<A, unknown>): A => {
   if (Exit.isFailure(exit)) throw new Error(`expected a success, got a failure: ${String(exit.cause)}`)
@@ -90,5 +96,6 @@ export const expectOneReview = (
     }
   })
   expect(step.output).toStrictEqual(output)
+  expectWireValid(step)
   return step
 }

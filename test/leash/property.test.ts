@@ -12,6 +12,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, FastCheck as fc, Fiber, Layer, Redacted, TestClock } from "effect"
 import { HttpGate, Leash, Memory, Trail } from "houndsight"
+import { expectWireValid } from "./helpers.js"
 
 type Answer =
   | { readonly kind: "status"; readonly status: number; readonly retryAfter?: number; readonly asDate?: boolean }
@@ -171,6 +172,7 @@ it.effect.prop(
       expect(reviews).toHaveLength(1)
       expect(reviews[0]!.leash).toMatchObject({ decision: decision.decision, approved: decision.approved })
       expect((reviews[0]!.output as { decision: string }).decision).toBe(decision.decision)
+      expectWireValid(reviews[0]!)
 
       // approved only if the gate's last answer said approved or modified
       if (decision.approved) {
