@@ -324,7 +324,8 @@ const pick = (fields: Fields): Fields => ({
 /**
  * The Decision in the shape of the `DecisionRecord` schema (a review step's `output`, once
  * encoded): `modifiedPayload` is the payload as the gate sent it (`wirePayload`), not the decoded
- * value, so the record stays JSON.
+ * value, so the record stays JSON. An `error` given a `wirePayload` (a reviewer's edit that did
+ * not match the payload schema) keeps it too, so the trace shows what was refused.
  *
  * @since 0.1.0
  * @category conversions
@@ -337,9 +338,11 @@ export const toRecord = (decision: Decision<unknown>, wirePayload?: unknown): De
     leashId: decision.leashId,
     traceLink: decision.traceLink
   }
-  return decision.decision === "modified"
-    ? { ...base, modifiedPayload: wirePayload === undefined ? decision.modifiedPayload : wirePayload }
-    : base
+  if (decision.decision === "modified") {
+    return { ...base, modifiedPayload: wirePayload === undefined ? decision.modifiedPayload : wirePayload }
+  }
+  // an edit that was refused (it did not match the payload schema) stays visible in the trace
+  return wirePayload === undefined ? base : { ...base, modifiedPayload: wirePayload }
 }
 
 /**

@@ -78,9 +78,8 @@ export const expectOneReview = (
     approved: decision.approved,
     reason: decision.reason
   }
-  if (decision.decision === "modified") {
-    output["modified_payload"] = "modifiedPayload" in options ? options.modifiedPayload : decision.modifiedPayload
-  }
+  if ("modifiedPayload" in options) output["modified_payload"] = options.modifiedPayload
+  else if (decision.decision === "modified") output["modified_payload"] = decision.modifiedPayload
   output["leash_id"] = decision.leashId
   output["trace_link"] = decision.traceLink
   expect(step).toMatchObject({
