@@ -1,17 +1,597 @@
 /**
- * The reviewer dashboard, mounted in front of the API: its pages answer `/`, `/login`,
- * `/leashes/…`, `/trails/…`, `/flags`, `/events` and `/assets/…`; every other request goes to
- * the API unchanged.
+ * The reviewer dashboard, mounted in front of the API: its pages answer the paths below, and
+ * every other request goes to the API unchanged (so `/v1/…` and `/healthz` are the contract's).
+ *
+ * | path | what |
+ * |---|---|
+ * | `GET /` | the queue: pending leashes (live), recent decisions, recent trails |
+ * | `GET /login`, `POST /login`, `POST /logout` | sign-in with a reviewer key, sign-out |
+ * | `GET /leashes/{id}` | a leash's page: the `trace_link` of every Decision |
+ * | `POST /leashes/{id}/decision` | approve, reject with a reason, or approve a modified payload |
+ * | `GET /trails`, `GET /trails/{id}` | trails, and a trail's steps as a tree (the SDK's `Trail.link`) |
+ * | `GET /flags` | bypass flags |
+ * | `GET /events` | server-sent events for the live view |
+ * | `GET /fragments/trails` | the trails table, for the live view |
+ * | `GET /assets/{name}` | the stylesheet, the script and the icon |
+ *
+ * Security: pages need a session (see `Session`); every state-changing form carries the
+ * session's CSRF token and cross-site posts are refused; every agent-supplied string is written
+ * as text (see `Html`); every answer carries a strict Content-Security-Policy (scripts and
+ * styles from this server only, nothing inline, no framing).
+ *
+ * A decision made here goes through the `Gate`, like `POST /v1/leashes/{id}/decision`: the
+ * same compare-and-set (a leash decided elsewhere first answers 409 here too), the same wake-up
+ * of the agent's held long-poll, and `decided_by` is the reviewer key's name.
  *
  * @since 0.1.0
  */
 import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { Wire } from "houndsight"
+import { Gate } from "../Gate.js"
+import { Keys } from "../Keys.js"
+import { PublicUrl } from "../PublicUrl.js"
+import { Store } from "../Store.js"
+import * as Assets from "./Assets.js"
+import * as FlagViews from "./FlagViews.js"
+import { type Html, html, render } from "./Html.js"
+import * as Layout from "./Layout.js"
+import * as LeashViews from "./LeashViews.js"
+import * as Live from "./Live.js"
+import * as Queries from "./Queries.js"
+import * as Session from "./Session.js"
+import * as TrailViews from "./TrailViews.js"
 
 /**
- * Puts the dashboard in front of `api`.
+ * The Content-Security-Policy of every dashboard answer: only this server's own script,
+ * stylesheet and images; no inline script or style; forms post only here; never framed.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const contentSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'"
+].join("; ")
+
+const securityHeaders = {
+  "content-security-policy": contentSecurityPolicy,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null` on a
+  // form post, and the cross-site check needs the real origin.
+  "referrer-policy": "same-origin",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin"
+}
+
+const pageHeaders = { ...securityHeaders, "cache-control": "no-store" }
+
+/** How many pending leashes, decisions and trails the queue shows. */
+const queueLimits = { pending: 100, decisions: 10, trails: 10 }
+
+/** The live view's periodic snapshot (catches leashes that expired on their own). */
+const refreshMillis = 5_000
+
+/** The largest decision form the dashboard reads (a modified payload may be large). */
+const maxFormBytes = Wire.maxIngestBytes
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const htmlResponse = (body: Html, status = 200): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(render(body), { status, contentType: "text/html; charset=utf-8", headers: pageHeaders })
+
+const redirect = (location: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.redirect(location, { status: 303, headers: pageHeaders })
+
+const pathAndQuery = (request: HttpServerRequest.HttpServerRequest): string => Session.localPath(request.url)
+
+type Decision = Wire.ReviewerDecision
+
+/** What was wrong with a decision form, in words for the reviewer. */
+const readDecision = (form: UrlParams.UrlParams): Decision | string => {
+  const decision = Option.getOrUndefined(UrlParams.getFirst(form, "decision"))
+  const reason = (Option.getOrUndefined(UrlParams.getFirst(form, "reason")) ?? "").trim()
+  if (reason.length > 4096) return `The reason is ${reason.length} characters long; keep it to 4,096.`
+  switch (decision) {
+    case "approved":
+      return { decision, reason: reason === "" ? "approved in the dashboard" : reason }
+    case "rejected":
+      if (reason === "") {
+        return "A rejection needs a reason: the agent receives it and the trail records it. Write one, then reject again."
+      }
+      return { decision, reason }
+    case "modified": {
+      const text = Option.getOrUndefined(UrlParams.getFirst(form, "modified_payload"))
+      if (text === undefined || text.trim() === "") {
+        return "The modified payload is empty: write the JSON the agent should use. Nothing was sent."
+      }
+      try {
+        return {
+          decision,
+          reason: reason === "" ? "approved with changes in the dashboard" : reason,
+          modifiedPayload: JSON.parse(text) as unknown
+        }
+      } catch (e) {
+        return `The modified payload is not valid JSON (${
+          e instanceof Error ? e.message : String(e)
+        }). Nothing was sent: fix it and approve again.`
+      }
+    }
+    default:
+      return `Choose approve, reject or modify (the form sent ${
+        decision === undefined ? "no decision" : JSON.stringify(decision.slice(0, 40))
+      }).`
+  }
+}
+
+const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
+
+/**
+ * Puts the dashboard in front of `api`: a request for one of the dashboard's paths is answered
+ * here, every other goes to `api`. The dashboard also watches the API's answers, so a leash
+ * created, decided or cancelled through the API, or a batch of records, reaches open pages at
+ * once. Its live streams end when the scope closes.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const mount = <R>(api: HttpApp.Default<never, R>): Effect.Effect<HttpApp.Default<never, R>> => Effect.succeed(api)
+export const mount = <R>(
+  api: HttpApp.Default<never, R>
+): Effect.Effect<
+  HttpApp.Default<never, R>,
+  never,
+  Gate | Store | Keys | PublicUrl | SqlClient.SqlClient | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const gate = yield* Gate
+    const store = yield* Store
+    const keys = yield* Keys
+    const publicUrl = yield* PublicUrl
+    const queries = yield* Queries.make
+    const live = yield* Live.make
+    const assets = Assets.load()
+    const sessions = Session.makeSessions()
+    const secure = Session.isSecure(publicUrl)
+
+    const errorPage = (
+      status: number,
+      title: string,
+      message: string,
+      session?: Session.Session | undefined,
+      back?: { readonly href: string; readonly label: string }
+    ) =>
+      Effect.map(session === undefined ? Effect.succeed(undefined) : chromeOf(session), (chrome) =>
+        htmlResponse(Layout.error(assets, { title, message, chrome, back }), status))
+
+    const chromeOf = (session: Session.Session) =>
+      Effect.gen(function*() {
+        const counts = yield* queries.counts(yield* Clock.currentTimeMillis)
+        return { reviewer: session.reviewer, csrf: session.csrf, pending: counts.pending, flags: counts.flags }
+      }).pipe(
+        Effect.orElseSucceed(() => ({ reviewer: session.reviewer, csrf: session.csrf, pending: 0, flags: 0 }))
+      )
+
+    const framed = (
+      session: Session.Session,
+      p: { readonly title: string; readonly kind: string; readonly section?: Layout.Section; readonly body: Html },
+      status = 200
+    ) => Effect.map(chromeOf(session), (chrome) => htmlResponse(Layout.page(assets, { ...p, chrome }), status))
+
+    /** Answers any failure of a handler with an error page (a 500 is logged). */
+    const guard = <E, Rq>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, Rq>) =>
+      Effect.catchAllCause(effect, (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+            Effect.zipRight(
+              Effect.logError(`dashboard: ${request.method} ${request.url} failed`, cause),
+              errorPage(500, "Something went wrong", "The dashboard could not answer this request; the server's log has the details.")
+            )))
+
+    const currentSession = Effect.flatMap(
+      HttpServerRequest.HttpServerRequest,
+      (request) => Effect.map(Clock.currentTimeMillis, (now) => sessions.find(request.cookies[Session.sessionCookie], now))
+    )
+
+    /** A page for a signed-in reviewer; anyone else is sent to sign in (or hops, see `Layout.hop`). */
+    const page = <E, Rq>(
+      handler: (session: Session.Session) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, Rq>
+    ) =>
+      guard(Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const session = yield* currentSession
+        if (session !== undefined) return yield* handler(session)
+        const here = pathAndQuery(request)
+        if (request.headers["sec-fetch-site"] === "cross-site") return htmlResponse(Layout.hop(assets, here))
+        return redirect(`/login?next=${encodeURIComponent(here)}`)
+      }))
+
+    /** A form post: refused when cross-site, without a session, or without the session's token. */
+    const action = <E, Rq>(
+      handler: (
+        session: Session.Session,
+        form: UrlParams.UrlParams
+      ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, Rq>
+    ) =>
+      guard(Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const foreign = Session.crossSite(request, publicUrl)
+        if (foreign !== undefined) {
+          return yield* errorPage(403, "Refused", `Nothing was changed: ${foreign}. Decide from the dashboard itself.`)
+        }
+        const session = yield* currentSession
+        if (session === undefined) {
+          return yield* errorPage(
+            403,
+            "Signed out",
+            "Nothing was changed: your session has ended (or the server restarted). Sign in again, then retry.",
+            undefined,
+            { href: "/login", label: "Sign in" }
+          )
+        }
+        const form = yield* readForm
+        if (form === undefined) {
+          return yield* errorPage(400, "Unreadable form", "Nothing was changed: the form could not be read.", session)
+        }
+        if (!Session.sameToken(session.csrf, Option.getOrUndefined(UrlParams.getFirst(form, "csrf")))) {
+          return yield* errorPage(
+            403,
+            "Refused",
+            "Nothing was changed: the form did not carry this session's security token. Reload the page and try again.",
+            session
+          )
+        }
+        return yield* handler(session, form)
+      }))
+
+    const readForm = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const length = request.headers["content-length"]
+      if (length !== undefined && Number(length) > maxFormBytes) return Effect.succeed(undefined)
+      return request.urlParamsBody.pipe(
+        HttpServerRequest.withMaxBodySize(Option.some(maxFormBytes)),
+        Effect.option,
+        Effect.map(Option.getOrUndefined)
+      )
+    })
+
+    // -------------------------------------------------------------------------------------------
+    // Sign-in
+    // -------------------------------------------------------------------------------------------
+
+    const loginCookieOptions = { httpOnly: true, sameSite: "strict", path: "/login", secure, maxAge: "1 hour" } as const
+
+    const loginForm = (request: HttpServerRequest.HttpServerRequest, next: string, error?: string, status = 200) => {
+      const existing = request.cookies[Session.loginCookie]
+      const csrf = Session.isToken(existing) ? existing : Session.token()
+      return HttpServerResponse.unsafeSetCookie(
+        htmlResponse(Layout.login(assets, { csrf, next, error }), status),
+        Session.loginCookie,
+        csrf,
+        loginCookieOptions
+      )
+    }
+
+    const getLogin = guard(Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const params = yield* HttpServerRequest.ParsedSearchParams
+      const nextParam = params["next"]
+      const next = Session.localPath(typeof nextParam === "string" ? nextParam : undefined)
+      if ((yield* currentSession) !== undefined) return redirect(next)
+      return loginForm(request, next)
+    }))
+
+    const postLogin = guard(Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const foreign = Session.crossSite(request, publicUrl)
+      if (foreign !== undefined) return loginForm(request, "/", `Refused: ${foreign}.`, 403)
+      const form = (yield* readForm) ?? UrlParams.empty
+      const field = (name: string) => Option.getOrUndefined(UrlParams.getFirst(form, name))
+      const next = Session.localPath(field("next"))
+      if (!Session.sameToken(request.cookies[Session.loginCookie], field("csrf"))) {
+        return loginForm(request, next, "The sign-in form had expired or came from elsewhere: sign in again.", 403)
+      }
+      const key = (field("key") ?? "").trim()
+      if (key === "") return loginForm(request, next, "Enter a reviewer key (rv-hnd-…).", 400)
+      const holder = keys.lookup(key)
+      if (Option.isNone(holder)) {
+        return loginForm(
+          request,
+          next,
+          "This server does not know that key. Use the reviewer key the server printed when it started.",
+          401
+        )
+      }
+      if (!Wire.canReview(holder.value.role)) {
+        return loginForm(
+          request,
+          next,
+          "That is an agent key (sk-hnd-…): agents may not review, so an agent can never approve itself. Use a reviewer key (rv-hnd-…).",
+          403
+        )
+      }
+      const session = sessions.create(holder.value.name, yield* Clock.currentTimeMillis)
+      return redirect(next).pipe(
+        HttpServerResponse.unsafeSetCookie(Session.sessionCookie, session.id, {
+          httpOnly: true,
+          sameSite: "strict",
+          path: "/",
+          secure,
+          maxAge: `${Session.sessionMillis} millis`
+        }),
+        HttpServerResponse.expireCookie(Session.loginCookie, { path: "/login" })
+      )
+    }))
+
+    const postLogout = action((session) =>
+      Effect.sync(() => {
+        sessions.end(session.id)
+        return redirect("/login").pipe(
+          HttpServerResponse.expireCookie(Session.sessionCookie, { path: "/", httpOnly: true, sameSite: "strict", secure })
+        )
+      })
+    )
+
+    // -------------------------------------------------------------------------------------------
+    // Leashes
+    // -------------------------------------------------------------------------------------------
+
+    const pendingNow = Effect.map(gate.pending(queueLimits.pending), ({ leashes }) =>
+      leashes.map((l): LeashViews.Pending => ({
+        leashId: l.leashId,
+        request: l.request,
+        createdAt: l.createdAt,
+        expiresAt: l.expiresAt
+      })))
+
+    const trailsTable = (limit: number) => Effect.map(store.trails(limit), TrailViews.trailsTable)
+
+    const decidedNotice = (leashId: string | undefined) =>
+      Effect.gen(function*() {
+        if (leashId === undefined || !uuid.test(leashId)) return undefined
+        const row = yield* store.leash(leashId)
+        if (Option.isNone(row) || row.value.decision === undefined) return undefined
+        const request = decodeRequest(JSON.parse(row.value.request))
+        const d = row.value.decision
+        return html`<p class="notice good" role="status">${LeashViews.decisionPill(d.decision)} <strong>${request.actionName}</strong> for ${request.agent}: the agent has its answer. <a href="/leashes/${leashId}">leash page</a></p>`
+      })
+
+    const queuePage = page((session) =>
+      Effect.gen(function*() {
+        const params = yield* HttpServerRequest.ParsedSearchParams
+        const decided = params["decided"]
+        const notice = yield* decidedNotice(typeof decided === "string" ? decided : undefined)
+        const body = LeashViews.queue({
+          pending: yield* pendingNow,
+          decisions: yield* queries.recentDecisions(queueLimits.decisions),
+          trails: yield* trailsTable(queueLimits.trails),
+          csrf: session.csrf,
+          notice
+        })
+        return yield* framed(session, { title: "Queue", kind: "queue", section: "queue", body })
+      })
+    )
+
+    const notFound = (session: Session.Session, what: string) =>
+      errorPage(404, "Not found", what, session)
+
+    const leashPage = page((session) =>
+      Effect.gen(function*() {
+        const { id } = yield* HttpRouter.params
+        const params = yield* HttpServerRequest.ParsedSearchParams
+        if (id === undefined || !uuid.test(id)) return yield* notFound(session, `There is no leash ${id ?? ""}: a leash id is a UUID.`)
+        // Through the gate first: a leash past its deadline is expired by the read.
+        const state = yield* Effect.either(gate.get(id, 0))
+        const row = yield* store.leash(id)
+        if (state._tag === "Left" || Option.isNone(row)) {
+          return yield* notFound(
+            session,
+            `There is no leash ${id} on this server. Leash links open on the server that the agent asked.`
+          )
+        }
+        const request = decodeRequest(JSON.parse(row.value.request))
+        const decision = state.right.status === "decided" ? state.right.decision : undefined
+        const notice = params["decided"] === "1" && decision !== undefined
+          ? html`<p class="notice good" role="status">Decision recorded: the agent has its answer.</p>`
+          : undefined
+        const body = LeashViews.leashPage({
+          leashId: id,
+          request,
+          createdAt: new Date(row.value.createdAt),
+          expiresAt: new Date(row.value.expiresAt),
+          decision,
+          csrf: session.csrf,
+          notice
+        })
+        return yield* framed(session, { title: request.actionName, kind: "leash", section: "queue", body })
+      })
+    )
+
+    const decide = action((session, form) =>
+      Effect.gen(function*() {
+        const { id } = yield* HttpRouter.params
+        const back = { href: `/leashes/${id}`, label: "Back to the leash" }
+        if (id === undefined || !uuid.test(id)) return yield* notFound(session, "There is no such leash: a leash id is a UUID.")
+        const decision = readDecision(form)
+        if (typeof decision === "string") return yield* errorPage(400, "Not decided", decision, session, back)
+        const result = yield* Effect.either(gate.decide(id, decision, session.reviewer))
+        if (result._tag === "Left") {
+          const error = result.left
+          if (error._tag === "NotFound") return yield* notFound(session, error.message)
+          if (error._tag === "Conflict") {
+            return yield* errorPage(409, "Already decided", `Your decision was not recorded: ${error.message}.`, session, back)
+          }
+          return yield* Effect.fail(error)
+        }
+        yield* live.publish("leashes")
+        return form.some(([k, v]) => k === "return" && v === "leash")
+          ? redirect(`/leashes/${id}?decided=1`)
+          : redirect(`/?decided=${id}`)
+      })
+    )
+
+    // -------------------------------------------------------------------------------------------
+    // Trails and flags
+    // -------------------------------------------------------------------------------------------
+
+    const trailsPage = page((session) =>
+      Effect.flatMap(store.trails(100), (trails) =>
+        framed(session, { title: "Trails", kind: "trails", section: "trails", body: TrailViews.trailsPage(trails) }))
+    )
+
+    const trailPage = page((session) =>
+      Effect.gen(function*() {
+        const { id } = yield* HttpRouter.params
+        if (id === undefined || !uuid.test(id)) return yield* notFound(session, "There is no such trail: a trail id is a UUID.")
+        const detail = yield* store.trail(id)
+        if (Option.isNone(detail)) {
+          return yield* notFound(
+            session,
+            `No record or step of trail ${id} has arrived yet. An agent's records arrive within a second or two of being made; reload in a moment.`
+          )
+        }
+        const facts = new Map<string, TrailViews.LeashFacts>()
+        for (const step of detail.value.steps) {
+          if (step.leash === undefined || facts.has(step.leash.leashId)) continue
+          const row = yield* store.leash(step.leash.leashId)
+          if (Option.isSome(row) && row.value.decision !== undefined) {
+            facts.set(step.leash.leashId, {
+              decidedBy: row.value.decision.decidedBy,
+              decidedAt: row.value.decision.decidedAt
+            })
+          }
+        }
+        const trail = detail.value.trail
+        return yield* framed(session, {
+          title: trail === null ? "Trail" : `${trail.agent} · ${trail.trigger}`,
+          kind: "trail",
+          section: "trails",
+          body: TrailViews.trailPage({ id, detail: detail.value, facts })
+        })
+      })
+    )
+
+    const flagsPage = page((session) =>
+      Effect.gen(function*() {
+        const flags = yield* store.flags(undefined, 500)
+        const trails = new Map((yield* store.trails(500)).map((t) => [t.id, t]))
+        return yield* framed(session, {
+          title: "Flags",
+          kind: "flags",
+          section: "flags",
+          body: FlagViews.flagsPage(flags, trails)
+        })
+      })
+    )
+
+    // -------------------------------------------------------------------------------------------
+    // Live view
+    // -------------------------------------------------------------------------------------------
+
+    const unauthorized = HttpServerResponse.text("sign in first: GET /login", { status: 401, headers: pageHeaders })
+
+    const trailsFragment = guard(Effect.gen(function*() {
+      if ((yield* currentSession) === undefined) return unauthorized
+      const params = yield* HttpServerRequest.ParsedSearchParams
+      const limit = Number(params["limit"])
+      const table = yield* trailsTable(Number.isInteger(limit) && limit >= 1 && limit <= 500 ? limit : 100)
+      return htmlResponse(table)
+    }))
+
+    const snapshot = (session: Session.Session, topics: ReadonlyArray<Live.Topic>) =>
+      Effect.gen(function*() {
+        const out: Array<Uint8Array> = []
+        const counts = yield* queries.counts(yield* Clock.currentTimeMillis)
+        if (topics.includes("leashes")) {
+          const pending = yield* pendingNow
+          const decisions = yield* queries.recentDecisions(queueLimits.decisions)
+          out.push(Live.event("leashes", {
+            pending: pending.map((p) => ({ id: p.leashId, html: render(LeashViews.pendingCard(p, session.csrf, "queue")) })),
+            decisions: render(LeashViews.decisionsTable(decisions)),
+            counts
+          }))
+        }
+        if (topics.includes("trails")) out.push(Live.event("trails", { counts }))
+        return out
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.as(Effect.logWarning("dashboard: a live update could not be rendered; the next one repairs it", cause), [])
+        )
+      )
+
+    const events = guard(Effect.gen(function*() {
+      const session = yield* currentSession
+      if (session === undefined) return unauthorized
+      const stillSignedIn = Effect.map(Clock.currentTimeMillis, (now) => sessions.find(session.id, now) !== undefined)
+      const body = Stream.concat(
+        Stream.make(Live.preamble(3_000)),
+        live.changes(refreshMillis).pipe(
+          Stream.mapEffect((topics) => Effect.map(stillSignedIn, (signedIn) => ({ signedIn, topics }))),
+          Stream.takeWhile(({ signedIn }) => signedIn),
+          Stream.mapEffect(({ topics }) => snapshot(session, topics)),
+          Stream.flattenIterables
+        )
+      )
+      return HttpServerResponse.stream(body, {
+        contentType: "text/event-stream; charset=utf-8",
+        headers: { ...pageHeaders, "x-accel-buffering": "no", connection: "close" }
+      })
+    }))
+
+    // -------------------------------------------------------------------------------------------
+    // Assets
+    // -------------------------------------------------------------------------------------------
+
+    const asset = Effect.gen(function*() {
+      const { name } = yield* HttpRouter.params
+      const found = name === undefined ? undefined : assets.byName.get(name)
+      if (found === undefined) {
+        return HttpServerResponse.text("no such asset", { status: 404, headers: securityHeaders })
+      }
+      return HttpServerResponse.uint8Array(found.body, {
+        contentType: found.contentType,
+        headers: { ...securityHeaders, "cache-control": "public, max-age=31536000, immutable", etag: `"${found.hash}"` }
+      })
+    })
+
+    const router = HttpRouter.empty.pipe(
+      HttpRouter.get("/", queuePage),
+      HttpRouter.get("/login", getLogin),
+      HttpRouter.post("/login", postLogin),
+      HttpRouter.post("/logout", postLogout),
+      HttpRouter.get("/leashes", Effect.succeed(redirect("/"))),
+      HttpRouter.get("/leashes/:id", leashPage),
+      HttpRouter.post("/leashes/:id/decision", decide),
+      HttpRouter.get("/trails", trailsPage),
+      HttpRouter.get("/trails/:id", trailPage),
+      HttpRouter.get("/flags", flagsPage),
+      HttpRouter.get("/events", events),
+      HttpRouter.get("/fragments/trails", trailsFragment),
+      HttpRouter.get("/assets/:name", asset)
+    )
+    const dashboard = yield* HttpRouter.toHttpApp(router)
+
+    return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.catchTag(dashboard, "RouteNotFound", () =>
+        Effect.tap(api, (response) => {
+          const topic = Live.topicOf(request, response)
+          return topic === undefined ? Effect.void : live.publish(topic)
+        })))
+  })

@@ -1,0 +1,228 @@
+// The Houndsight dashboard's only script (served from /assets; the Content-Security-Policy
+// allows no other). It makes pages live and checks forms before they are sent:
+//
+// - the queue listens to /events: a leash an agent asks for appears without a reload, a
+//   decided or expired one goes away, and the counts follow;
+// - the decision forms refuse a rejection without a reason, and a modified payload that is not
+//   JSON, with a message, before anything is sent;
+// - times are shown in the reader's local time, and deadlines count down.
+//
+// Markup only ever comes from the server, which escapes every agent-supplied string; it is
+// parsed with DOMParser (which never runs scripts) and agent text is never put into the page
+// any other way.
+"use strict"
+;(() => {
+  const all = (selector, root = document) => Array.from(root.querySelectorAll(selector))
+
+  // ---------------------------------------------------------------------------------------
+  // Times
+  // ---------------------------------------------------------------------------------------
+
+  const pad = (n) => String(n).padStart(2, "0")
+
+  const localTime = (date) => {
+    const now = new Date()
+    const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+    const sameDay = date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() &&
+      date.getDate() === now.getDate()
+    return sameDay ? clock : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clock}`
+  }
+
+  const localTimes = (root) => {
+    for (const el of all("time[data-local]", root)) {
+      const date = new Date(el.getAttribute("datetime"))
+      if (Number.isNaN(date.getTime())) continue
+      el.textContent = localTime(date)
+      el.title = date.toISOString()
+    }
+  }
+
+  const duration = (millis) => {
+    const s = Math.max(0, Math.floor(millis / 1000))
+    if (s < 60) return `${s} s`
+    const m = Math.floor(s / 60)
+    if (m < 60) return `${m} min ${pad(s % 60)} s`
+    const h = Math.floor(m / 60)
+    return `${h} h ${pad(m % 60)} min`
+  }
+
+  const expire = (card) => {
+    if (card === null || card.classList.contains("expired")) return
+    card.classList.add("expired")
+    for (const control of all("button, input, textarea", card)) control.disabled = true
+  }
+
+  const countdowns = () => {
+    for (const el of all("[data-countdown]")) {
+      const left = Date.parse(el.dataset.countdown) - Date.now()
+      el.textContent = left > 0 ? duration(left) : "expired"
+      if (left <= 0) expire(el.closest("[data-leash-id]") ?? el.closest(".card"))
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Forms
+  // ---------------------------------------------------------------------------------------
+
+  const showError = (form, message) => {
+    const box = form.querySelector(".form-error")
+    if (box === null) return
+    box.textContent = message
+    box.hidden = false
+  }
+
+  const clearError = (form) => {
+    const box = form.querySelector(".form-error")
+    if (box !== null) box.hidden = true
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target
+    if (!(form instanceof HTMLFormElement)) return
+    clearError(form)
+    if (form.matches("[data-decide]")) {
+      const reason = form.elements.namedItem("reason")
+      if (event.submitter?.value === "rejected" && reason.value.trim() === "") {
+        event.preventDefault()
+        showError(form, "A rejection needs a reason: the agent receives it and the trail records it.")
+        reason.focus()
+        return
+      }
+    }
+    if (form.matches("[data-modify]")) {
+      const area = form.elements.namedItem("modified_payload")
+      try {
+        JSON.parse(area.value)
+        area.removeAttribute("aria-invalid")
+      } catch (error) {
+        event.preventDefault()
+        area.setAttribute("aria-invalid", "true")
+        showError(form, `This is not valid JSON (${error.message}). Nothing was sent: fix it and try again.`)
+        area.focus()
+        return
+      }
+    }
+    // One decision per click: disable the buttons once the form is on its way (after the
+    // browser has read the pressed button's value).
+    setTimeout(() => {
+      for (const button of all("button", form)) button.disabled = true
+    }, 0)
+  })
+
+  // ---------------------------------------------------------------------------------------
+  // Live view
+  // ---------------------------------------------------------------------------------------
+
+  const parse = (markup) => {
+    const doc = new DOMParser().parseFromString(`<!doctype html><body>${markup}`, "text/html")
+    return Array.from(doc.body.childNodes, (node) => document.adoptNode(node))
+  }
+
+  const replaceWith = (container, markup) => {
+    const nodes = parse(markup)
+    container.replaceChildren(...nodes)
+    for (const node of nodes) if (node instanceof Element) localTimes(node)
+  }
+
+  const baseTitle = document.title
+
+  const setCounts = (counts) => {
+    if (counts === undefined) return
+    for (const el of all("[data-pending-count]")) {
+      el.textContent = counts.pending.toLocaleString("en-US")
+      el.hidden = counts.pending === 0
+    }
+    for (const el of all("[data-flag-count]")) {
+      el.textContent = counts.flags.toLocaleString("en-US")
+      el.hidden = counts.flags === 0
+    }
+    document.title = counts.pending > 0 ? `(${counts.pending}) ${baseTitle}` : baseTitle
+  }
+
+  const updatePending = (list, pending) => {
+    const wanted = new Set(pending.map((p) => p.id))
+    for (const card of all(":scope > [data-leash-id]", list)) {
+      if (!wanted.has(card.dataset.leashId)) card.remove()
+    }
+    let previous = null
+    for (const item of pending) {
+      let card = all(":scope > [data-leash-id]", list).find((c) => c.dataset.leashId === item.id)
+      if (card === undefined) {
+        card = parse(item.html).find((node) => node instanceof Element)
+        if (card === undefined) continue
+        card.classList.add("arrived")
+        localTimes(card)
+      }
+      const place = previous === null ? list.firstElementChild : previous.nextElementSibling
+      if (place !== card) list.insertBefore(card, place)
+      previous = card
+    }
+    const empty = document.querySelector("[data-empty]")
+    if (empty !== null) empty.hidden = pending.length > 0
+    countdowns()
+  }
+
+  let firstFlags
+
+  const onLeashes = (data) => {
+    setCounts(data.counts)
+    if (firstFlags === undefined) firstFlags = data.counts.flags
+    const list = document.querySelector("[data-pending-list]")
+    if (list !== null) updatePending(list, data.pending)
+    const decisions = document.querySelector("[data-decisions]")
+    if (decisions !== null) replaceWith(decisions, data.decisions)
+    const leashPage = document.querySelector(".leash-page[data-pending]")
+    if (leashPage !== null && !data.pending.some((p) => p.id === leashPage.dataset.leashId)) {
+      // Decided elsewhere, cancelled or expired: the forms are of no use any more.
+      const notice = document.querySelector("[data-decided-elsewhere]")
+      if (notice !== null) notice.hidden = false
+      for (const card of all(".decision-forms")) expire(card.closest(".card"))
+    }
+  }
+
+  const onTrails = (data) => {
+    setCounts(data.counts)
+    for (const container of all("[data-trails]")) {
+      fetch(`/fragments/trails?limit=${encodeURIComponent(container.dataset.trails)}`, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.text() : undefined))
+        .then((markup) => {
+          if (markup !== undefined) replaceWith(container, markup)
+        })
+        .catch(() => {})
+    }
+    const page = document.body.dataset.page
+    const changed = page === "trail" || (page === "flags" && data.counts.flags !== firstFlags)
+    if (changed) for (const el of all("[data-updated]")) el.hidden = false
+  }
+
+  const setStatus = (text, ok) => {
+    for (const el of all("[data-live-status]")) {
+      el.textContent = text
+      el.classList.toggle("off", !ok)
+    }
+  }
+
+  const connect = () => {
+    const source = new EventSource("/events")
+    source.addEventListener("leashes", (event) => onLeashes(JSON.parse(event.data)))
+    source.addEventListener("trails", (event) => onTrails(JSON.parse(event.data)))
+    source.addEventListener("open", () => {
+      setStatus("live", true)
+      document.body.dataset.connected = "true"
+    })
+    source.addEventListener("error", () => {
+      setStatus("reconnecting…", false)
+      delete document.body.dataset.connected
+    })
+  }
+
+  const start = () => {
+    localTimes(document)
+    countdowns()
+    setInterval(countdowns, 1000)
+    if (document.body.hasAttribute("data-live")) connect()
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start)
+  else start()
+})()
