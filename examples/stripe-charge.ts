@@ -12,10 +12,9 @@
  *
  *   npx tsx examples/stripe-charge.ts
  */
-import { FetchHttpClient } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
-import { Context, Effect, Layer, Redacted, Schema } from "effect"
-import { Decision, Houndsight, HttpGate, Leash, Sniff, Trail } from "houndsight"
+import { Context, Effect, Layer, Schema } from "effect"
+import { Decision, Houndsight, Leash, Sniff, Trail } from "houndsight"
 import { FakeGate, HoundsightTest } from "houndsight/test"
 
 /** A charge, as the agent asks for it and as a reviewer may edit it. */
@@ -91,14 +90,7 @@ const live = Effect.gen(function*() {
   const outcome = yield* billingAgent(invoice)
   yield* Effect.log(JSON.stringify(outcome))
 }).pipe(
-  Effect.provide(Layer.mergeAll(
-    Houndsight.layerConfig({ agent: "billing-agent" }),
-    HttpGate.layer({
-      endpoint: process.env["HOUNDSIGHT_ENDPOINT"] ?? Houndsight.defaultEndpoint,
-      apiKey: Redacted.make(process.env["HOUNDSIGHT_API_KEY"] ?? "")
-    }).pipe(Layer.provide(FetchHttpClient.layer)),
-    loggingPayments
-  ))
+  Effect.provide(Layer.merge(Houndsight.layerConfig({ agent: "billing-agent" }), loggingPayments))
 )
 
 /** Offline: a fake reviewer that caps every charge at $100, then the recorded steps. */

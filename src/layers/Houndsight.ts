@@ -1,5 +1,6 @@
 /**
- * The live layer: records go to a Houndsight server through the exporter (DESIGN.md section 4).
+ * The live layer: records go to a Houndsight server through the exporter (DESIGN.md section 4),
+ * and `Leash.request` asks the same server's gate (`HttpGate`, section 3) with the same key.
  *
  * `layer(options)` takes the settings in code; `layerConfig()` reads them from the environment
  * through `Config` (`HOUNDSIGHT_API_KEY`, `HOUNDSIGHT_AGENT`, `HOUNDSIGHT_ENDPOINT`,
@@ -48,6 +49,8 @@ import { maxIngestBytes } from "../schema/Ingest.js"
 import { defaults, Exporter, type ExporterShape, type ExporterStats } from "../services/Exporter.js"
 import { HoundsightConfigError } from "../services/HoundsightError.js"
 import { Recorder, type RecorderShape, type Redact, withRedact } from "../services/Recorder.js"
+import type { Leash } from "../services/Leash.js"
+import * as HttpGate from "./HttpGate.js"
 
 /**
  * The local server's default address.
@@ -507,11 +510,12 @@ export const layerExporter = (
  */
 export const layerValidated = (
   validated: ValidatedOptions
-): Layer.Layer<Recorder | Exporter, never, HttpClient.HttpClient> => layerExporter(validated)
+): Layer.Layer<Recorder | Exporter | Leash, never, HttpClient.HttpClient> =>
+  Layer.merge(layerExporter(validated), HttpGate.layer({ endpoint: validated.endpoint, apiKey: validated.apiKey }))
 
 const fromValidated = (
   validated: Effect.Effect<ValidatedOptions, HoundsightConfigError>
-): Layer.Layer<Recorder | Exporter, HoundsightConfigError> =>
+): Layer.Layer<Recorder | Exporter | Leash, HoundsightConfigError> =>
   Layer.unwrapEffect(Effect.map(validated, (v) => layerValidated(v).pipe(Layer.provide(v.httpClient))))
 
 /**
@@ -531,7 +535,7 @@ const fromValidated = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: HoundsightOptions): Layer.Layer<Recorder | Exporter, HoundsightConfigError> =>
+export const layer = (options: HoundsightOptions): Layer.Layer<Recorder | Exporter | Leash, HoundsightConfigError> =>
   fromValidated(validate(options))
 
 /**
@@ -555,7 +559,7 @@ export const layer = (options: HoundsightOptions): Layer.Layer<Recorder | Export
  */
 export const layerConfig = (
   options: Partial<HoundsightOptions> = {}
-): Layer.Layer<Recorder | Exporter, HoundsightConfigError> => fromValidated(validateConfig(options))
+): Layer.Layer<Recorder | Exporter | Leash, HoundsightConfigError> => fromValidated(validateConfig(options))
 
 export {
   /**
