@@ -4,10 +4,12 @@
  * the declared schema, and every auth rule holds. A new endpoint in the description without a
  * server behind it fails here.
  */
-import { HttpApi, HttpApiSchema } from "@effect/platform"
+import { HttpApi, HttpApiSchema, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Cause, Effect, Schema } from "effect"
 import { Wire } from "houndsight"
+import { toResponse } from "../src/Http.js"
 import { type Answer, type Client, leashRequest, reviewStep, startServer, stepRecord, trailRecord } from "./helpers.js"
 
 interface Declared {
@@ -190,5 +192,28 @@ describe("the API description", () => {
       const wrongMethod = yield* s.agent.get("/v1/ingest")
       expect(wrongMethod.status).toBe(404)
       expect(wrongMethod.body.error.message).toContain("/v1/ingest takes POST")
+    }))
+
+  it.effect("failures that are not bad input: a busy database is a 503 with Retry-After, a bug a 500, both with the error body", () =>
+    Effect.gen(function*() {
+      const request = HttpServerRequest.fromWeb(new Request("http://127.0.0.1/v1/ingest?x=1", { method: "POST" }))
+      const answer = (response: HttpServerResponse.HttpServerResponse) =>
+        Effect.promise(async () => {
+          const web = HttpServerResponse.toWeb(response)
+          return { status: web.status, retryAfter: web.headers.get("retry-after"), body: await web.json() as any }
+        })
+      const busy = yield* answer(
+        yield* toResponse(Cause.fail(new SqlError({ cause: { code: "SQLITE_BUSY" }, message: "database is locked" })), request)
+      )
+      expect(busy).toStrictEqual({
+        status: 503,
+        retryAfter: "1",
+        body: { error: { code: "unavailable", message: "the database is busy; try again in a moment" } }
+      })
+      const bug = yield* answer(yield* toResponse(Cause.die(new Error("boom")), request))
+      expect(bug.status).toBe(500)
+      expect(bug.body.error.code).toBe("internal")
+      expect(bug.body.error.message).toContain("POST /v1/ingest")
+      expect(bug.body.error.message).not.toContain("boom")
     }))
 })

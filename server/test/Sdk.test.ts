@@ -177,10 +177,8 @@ describe("the live SDK against the local server", () => {
   it.scopedLive("an agent run is exported; its leashed action raises no flag, the one that skipped the gate does", () =>
     Effect.gen(function*() {
       const s = yield* startServer({ rulesFile: { sensitive: ["stripe.*", "email.send"], rules: [] } })
-      const live = Layer.merge(
-        Houndsight.layer({ apiKey: Redacted.make(s.agentKey), agent: "billing-bot", endpoint: s.url }),
-        HttpGate.layer({ endpoint: s.url, apiKey: Redacted.make(s.agentKey) }).pipe(Layer.provide(FetchHttpClient.layer))
-      )
+      // the live layer: the exporter and the HTTP gate, with one key and endpoint
+      const live = Houndsight.layer({ apiKey: Redacted.make(s.agentKey), agent: "billing-bot", endpoint: s.url })
       const agent = Effect.gen(function*() {
         const decision = yield* Leash.request(charge)
         if (decision.approved) yield* Sniff.run("stripe.charge", { layer: "execute" }, Effect.void)
