@@ -37,7 +37,7 @@ const CacheMiss = Bark.define("cache_miss", Schema.Struct({ key: Schema.String }
 /** A step that takes a little real time, so the trail's timeline has something to show. */
 const work = (millis: number) => Effect.sleep(`${millis} millis`)
 
-/** The forecast agent: five steps (one nested in another), three of them calling a model. */
+/** The forecast agent: five steps (one nested in another), three of them calling a model. Answers the deal count and the trail's dashboard link. */
 export const forecast = Effect.gen(function*() {
   yield* Effect.gen(function*() {
     yield* work(30)
@@ -76,7 +76,7 @@ export const forecast = Effect.gen(function*() {
   }).pipe(Sniff.run("slack.post", { layer: "respond", input: { channel: "#sales", text: summary } }))
 
   yield* Trail.setOutput(`Posted forecast: ${summary}`)
-  return deals.deal_count
+  return { deals: deals.deal_count, link: yield* Trail.link }
 }).pipe(Trail.run({ trigger: "user_message", payload: { text: "What's our Q2 forecast?", user: "maya@acme.test" } }))
 
 /** What the billing agent charges. */
