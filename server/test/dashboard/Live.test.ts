@@ -1,0 +1,130 @@
+/**
+ * The live view: an open page's `/events` stream gets a pending leash the moment an agent asks
+ * (through the API), loses it once decided, hears of new records, needs a session, and ends
+ * when the server stops (so shutdown never waits on an open page).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import { leashRequest, type Running, startServer, stepRecord, uuid } from "../helpers.js"
+import { signIn, type Tab } from "./helpers.js"
+
+interface Event {
+  readonly name: string
+  readonly data: any
+}
+
+/** An open `/events` stream, read event by event. */
+const openEvents = (s: Running, t: Tab) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const controller = new AbortController()
+      const cookie = [...t.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
+      const response = await fetch(`${s.url}/events`, { headers: { cookie }, signal: controller.signal })
+      return { controller, response, reader: response.body!.getReader(), buffer: "" }
+    }),
+    (stream) => Effect.sync(() => stream.controller.abort())
+  ).pipe(Effect.map((stream) => {
+    const decoder = new TextDecoder()
+    /** The next event, or `undefined` when the stream ended. */
+    const next: Effect.Effect<Event | undefined> = Effect.promise(async () => {
+      for (;;) {
+        const end = stream.buffer.indexOf("\n\n")
+        if (end !== -1) {
+          const block = stream.buffer.slice(0, end)
+          stream.buffer = stream.buffer.slice(end + 2)
+          const name = /^event: (.*)$/m.exec(block)?.[1]
+          const data = /^data: (.*)$/m.exec(block)?.[1]
+          if (name !== undefined && data !== undefined) return { name, data: JSON.parse(data) }
+          continue
+        }
+        const chunk = await stream.reader.read().catch(() => ({ done: true as const, value: undefined }))
+        if (chunk.done) return undefined
+        stream.buffer += decoder.decode(chunk.value, { stream: true })
+      }
+    })
+    /** Reads events until one satisfies `test`. */
+    const until = (test: (event: Event) => boolean) =>
+      Effect.gen(function*() {
+        for (;;) {
+          const event = yield* next
+          if (event === undefined) throw new Error("the event stream ended before the expected event")
+          if (test(event)) return event
+        }
+      }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("no such event arrived") }))
+    return { response: stream.response, next, until }
+  }))
+
+describe("the live view", () => {
+  it.scopedLive("a pending leash reaches an open page as soon as the agent asks, and leaves once decided", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const { tab } = yield* signIn(s)
+      const events = yield* openEvents(s, tab)
+      expect(events.response.status).toBe(200)
+      expect(events.response.headers.get("content-type")).toContain("text/event-stream")
+      const first = yield* events.until((e) => e.name === "leashes")
+      expect(first.data.pending).toStrictEqual([])
+
+      const leash = leashRequest({ action_summary: "<b>Charge</b> cus_42" })
+      yield* s.agent.post("/v1/leashes", { body: leash })
+      const arrived = yield* events.until((e) => e.name === "leashes" && e.data.pending.length === 1)
+      expect(arrived.data.pending[0].id).toBe(leash.leash_id)
+      expect(arrived.data.pending[0].html).toContain("&lt;b&gt;Charge&lt;/b&gt; cus_42")
+      expect(arrived.data.pending[0].html).toContain(`name="csrf"`)
+      expect(arrived.data.counts.pending).toBe(1)
+
+      yield* s.reviewer.post(`/v1/leashes/${leash.leash_id}/decision`, { body: { decision: "approved", reason: "ok" } })
+      const gone = yield* events.until((e) => e.name === "leashes" && e.data.pending.length === 0)
+      expect(gone.data.decisions).toContain("approved")
+      expect(gone.data.counts.pending).toBe(0)
+    }))
+
+  it.scopedLive("new records are announced, with the flag count", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: { sensitive: ["stripe.*"], rules: [] } })
+      const { tab } = yield* signIn(s)
+      const events = yield* openEvents(s, tab)
+      yield* events.until((e) => e.name === "leashes")
+      yield* s.agent.post("/v1/ingest", { body: { trails: [], steps: [stepRecord(uuid(), 1, "stripe.charge")] } })
+      const trails = yield* events.until((e) => e.name === "trails")
+      expect(trails.data.counts.flags).toBe(1)
+      const fragment = yield* tab.get("/fragments/trails?limit=10")
+      expect(fragment.status).toBe(200)
+    }))
+
+  it.scopedLive("without a session there is no stream", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const answer = yield* s.anonymous.get("/events")
+      expect(answer.status).toBe(401)
+      expect((yield* s.anonymous.get("/fragments/trails")).status).toBe(401)
+    }))
+
+  it.scopedLive("signing out ends the session's stream", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const { csrf, tab } = yield* signIn(s)
+      const events = yield* openEvents(s, tab)
+      yield* events.until((e) => e.name === "leashes")
+      yield* tab.post("/logout", { csrf })
+      yield* s.agent.post("/v1/leashes", { body: leashRequest() })
+      const after = yield* events.next.pipe(Effect.timeout("20 seconds"))
+      expect(after).toBeUndefined()
+    }))
+
+  it.live("an open page does not hold up shutdown: the stream ends when the server stops", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const s = yield* Scope.extend(startServer(), scope)
+      const { tab } = yield* Scope.extend(signIn(s), scope)
+      const events = yield* Scope.extend(openEvents(s, tab), scope)
+      yield* events.until((e) => e.name === "leashes")
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      // Reading on ends (the server closed the stream) instead of waiting for more events.
+      const afterClose = yield* events.next.pipe(Effect.timeout("20 seconds"))
+      expect(afterClose).toBeUndefined()
+      yield* closing.await.pipe(
+        Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("the server did not stop") })
+      )
+    }))
+})
