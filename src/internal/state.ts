@@ -74,7 +74,8 @@ export class TrailState {
     this.agent = recorder.agent
     this.link = `${recorder.endpoint}/trails/${this.id}`
     this.startedAt = clock.unsafeCurrentTimeMillis()
-    this.payload = toJsonSafe(payload).value
+    // the wire requires a payload: a trail started with none sends null
+    this.payload = payload === undefined ? null : toJsonSafe(payload).value
   }
 
   get recording(): boolean {
@@ -214,7 +215,7 @@ export class StepState {
       trail.hasCost = true
     }
     if (this.tokens !== undefined) {
-      r.tokens = this.tokens
+      r.tokens = { input: this.tokens.input, output: this.tokens.output }
       trail.tokensIn += this.tokens.input
       trail.tokensOut += this.tokens.output
       trail.hasTokens = true

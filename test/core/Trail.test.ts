@@ -132,6 +132,13 @@ describe("Trail.run", () => {
       expect(trails[0]!.payload).toStrictEqual({ n: "10", at: "1970-01-01T00:00:00.000Z" })
     }))
 
+  it.effect("sends a null payload when the trail was started without one, as the wire requires", () =>
+    Effect.gen(function*() {
+      const { trails } = yield* recording(Trail.run({ trigger: "cron", payload: undefined }, Effect.void))
+      expect(trails[0]!.payload).toBeNull()
+      expect(Object.hasOwn(trails[0]!, "payload")).toBe(true)
+    }))
+
   it.effect("refuses an empty trigger with a message that says what to do", () =>
     Effect.gen(function*() {
       const { result, trailRecords } = yield* recording(Trail.run({ trigger: "", payload: {} }, Effect.void))
