@@ -1,8 +1,9 @@
 /**
  * The HTTP API of contract v1 (DESIGN.md section 2), described once as an `@effect/platform`
  * `HttpApi`: every endpoint with its path, query, body, answer and error answers, and who may call
- * it. The local gate server implements it with `HttpApiBuilder`; `OpenApi.fromApi(HoundsightApi)`
- * documents it.
+ * it. The local gate server builds its `HttpRouter` from this description (method, path, auth,
+ * decoding and success status of every route come from here; see `server/src/Http.ts`), so the two
+ * cannot drift; `OpenApi.fromApi(HoundsightApi)` documents it.
  *
  * | method, path | group | body → answer |
  * |---|---|---|
@@ -18,8 +19,9 @@
  * | `GET /v1/flags?trail_id=…&limit=N` | `reviewer` | → 200 `FlagList` |
  *
  * Every error answer is `{"error": {"code", "message"}}` (see `ApiError`). `HttpApi` also lists
- * its own `HttpApiDecodeError` (400, a different body): a server built on `HttpApiBuilder` maps it
- * to `ApiError.BadRequest` with `ApiError.fromDecodeError`, so the wire keeps one error shape:
+ * its own `HttpApiDecodeError` (400, a different body): a server built on `HttpApiBuilder` instead
+ * must map it to `ApiError.BadRequest` with `ApiError.fromDecodeError`, so the wire keeps one error
+ * shape:
  *
  * ```ts
  * import { HttpApiBuilder } from "@effect/platform"
