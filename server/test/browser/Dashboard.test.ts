@@ -1,0 +1,277 @@
+/**
+ * The dashboard in a real browser (Debian's `chromium`, driven by `playwright-core`): a reviewer
+ * signs in, sees a pending leash appear while the agent waits, approves it with a click, and the
+ * agent (the real SDK over HTTP) receives `approved`; a modified payload reaches the agent, and
+ * JSON that does not parse is refused in the page before anything is sent; hostile payloads
+ * render inert; a form posted without its token changes nothing. The first test saves the
+ * screenshots the README shows (docs/dashboard.png, docs/dashboard-trail.png).
+ *
+ * Without Chromium these tests are skipped with one line saying so, unless
+ * HOUNDSIGHT_REQUIRE_BROWSER=1, which makes a missing browser a failure (CI sets it).
+ * HOUNDSIGHT_CHROMIUM overrides the browser's path (default /usr/bin/chromium).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Redacted } from "effect"
+import type { Decision } from "houndsight"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
+import * as Agents from "../../../examples/demo/agents.js"
+import { rules } from "../../../examples/demo.js"
+import { leashRequest, type Running, startServer } from "../helpers.js"
+import { reviewerName } from "../dashboard/helpers.js"
+
+const executablePath = process.env["HOUNDSIGHT_CHROMIUM"] ?? "/usr/bin/chromium"
+const available = Fs.existsSync(executablePath)
+const required = process.env["HOUNDSIGHT_REQUIRE_BROWSER"] === "1"
+if (!available && !required) {
+  console.warn(
+    `browser tests skipped: no Chromium at ${executablePath} (apt-get install chromium; HOUNDSIGHT_REQUIRE_BROWSER=1 makes this a failure)`
+  )
+}
+
+const docs = (name: string) => fileURLToPath(new URL(`../../../docs/${name}`, import.meta.url))
+
+/** The flags a headless run as root needs, and nothing that reaches the network. */
+const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync"
+]
+
+let context: BrowserContext | undefined
+let profile: string | undefined
+
+const browser = (): BrowserContext => {
+  if (context === undefined) throw new Error("the browser did not start")
+  return context
+}
+
+/** A promise as an Effect (a rejection fails the test with its error). */
+const run = <A>(f: () => Promise<A>) => Effect.promise(f)
+
+/** A fresh tab, closed with the test's scope. */
+const newPage = Effect.acquireRelease(run(() => browser().newPage()), (page) => run(() => page.close()))
+
+const signIn = (page: Page, s: Running) =>
+  run(async () => {
+    await page.goto(`${s.url}/`)
+    expect(new URL(page.url()).pathname).toBe("/login")
+    await page.fill("#key", s.reviewerKey)
+    await page.click("button[type=submit]")
+    await page.waitForURL(`${s.url}/`)
+    // The live stream is open: from here on, what agents ask appears without a reload.
+    await page.locator("body[data-connected]").waitFor()
+  })
+
+const agentConnection = (s: Running): Agents.Connection => ({ endpoint: s.url, apiKey: Redacted.make(s.agentKey) })
+
+const pendingIds = (s: Running) =>
+  Effect.map(s.reviewer.get("/v1/leashes"), (a) => (a.body.leashes as Array<{ leash_id: string }>).map((l) => l.leash_id))
+
+describe.skipIf(!available && !required)("the dashboard in a real browser", () => {
+  beforeAll(async () => {
+    if (!available) {
+      throw new Error(
+        `HOUNDSIGHT_REQUIRE_BROWSER=1 but there is no Chromium at ${executablePath}: install it (apt-get install chromium) or set HOUNDSIGHT_CHROMIUM`
+      )
+    }
+    profile = Fs.mkdtempSync(Path.join(Os.tmpdir(), "houndsight-chromium-"))
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      args: chromiumArgs,
+      viewport: { width: 1280, height: 900 },
+      deviceScaleFactor: 1
+    })
+    context.setDefaultTimeout(20_000)
+  }, 60_000)
+
+  afterAll(async () => {
+    await context?.close()
+    if (profile !== undefined) Fs.rmSync(profile, { recursive: true, force: true })
+  })
+
+  it.scopedLive("sign in, see a pending leash appear while the agent waits, approve it by clicking: the agent gets approved", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: rules })
+      const connection = agentConnection(s)
+      // Some history first, so the screenshot shows a dashboard in use.
+      yield* Agents.forecast.pipe(Effect.provide(Agents.live(connection, "sales-pipeline")))
+      yield* Agents.charge({ customer: "cus_77", amountUsd: 25_000, invoice: "INV-2042" }).pipe(
+        Effect.provide(Agents.live(connection, "billing-bot"))
+      )
+      const page = yield* newPage
+      yield* signIn(page, s)
+      const cookies = yield* run(() => browser().cookies(s.url))
+      const session = cookies.find((c) => c.name === "houndsight_session")!
+      expect(session.httpOnly).toBe(true)
+      expect(session.sameSite).toBe("Strict")
+      expect(yield* run(() => page.evaluate(() => document.cookie))).not.toContain("houndsight_session")
+
+      // The agent asks and waits; the page, loaded before, shows the leash without a reload.
+      const agent = yield* Effect.fork(
+        Agents.charge({ customer: "cus_42", amountUsd: 120, invoice: "INV-2041" }).pipe(
+          Effect.provide(Agents.live(connection, "billing-bot"))
+        )
+      )
+      const card = page.locator(`[data-leash-id][data-action="stripe.charge"]`)
+      yield* run(() => card.waitFor())
+      const text = yield* run(() => card.innerText())
+      expect(text).toContain("Charge Acme GmbH (cus_42) $120.00 for invoice INV-2041")
+      expect(text).toContain("billing-bot")
+      expect(text).toContain("$120.00")
+      expect(text).toContain("\"customer\": \"cus_42\"")
+      expect(yield* run(() => page.locator("nav [data-pending-count]").innerText())).toBe("1")
+      yield* run(() => page.screenshot({ path: docs("dashboard.png"), animations: "disabled" }))
+
+      yield* run(() => card.locator("button.approve").click())
+      yield* run(() => page.waitForURL(/\/\?decided=/))
+      const decision: Decision.Decision<unknown> = yield* Fiber.join(agent)
+      expect(decision.decision).toBe("approved")
+      expect(decision.reason).toBe("approved in the dashboard")
+      expect(yield* run(() => page.locator("[data-leash-id]").count())).toBe(0)
+
+      // The trail shows the review step: who decided, and when.
+      yield* run(async () => {
+        await page.goto(`${s.url}/leashes/${decision.leashId}`)
+        await page.getByRole("link", { name: /^[0-9a-f-]{36}$/ }).click()
+        const review = page.locator("li.step.layer-review")
+        await review.locator("summary").first().click()
+        expect(await review.locator(".review-box").innerText()).toContain(`by ${reviewerName(s)}`)
+        await page.screenshot({ path: docs("dashboard-trail.png"), fullPage: true, animations: "disabled" })
+      })
+    }), 90_000)
+
+  it.scopedLive("modify: JSON that does not parse is refused in the page before anything is sent; the agent gets the edit", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: rules })
+      const page = yield* newPage
+      yield* signIn(page, s)
+      const posts: Array<string> = []
+      page.on("request", (request) => {
+        if (request.method() === "POST") posts.push(request.url())
+      })
+      const agent = yield* Effect.fork(
+        Agents.charge({ customer: "cus_42", amountUsd: 250, invoice: "INV-2050" }).pipe(
+          Effect.provide(Agents.live(agentConnection(s), "billing-bot"))
+        )
+      )
+      const card = page.locator(`[data-leash-id][data-action="stripe.charge"]`)
+      yield* run(() => card.waitFor())
+      const [leashId] = yield* pendingIds(s)
+      yield* run(async () => {
+        await card.locator("details.modify > summary").click()
+        const area = card.locator("textarea[name=modified_payload]")
+        expect(JSON.parse(await area.inputValue())).toStrictEqual({
+          customer: "cus_42",
+          amount_usd: 250,
+          currency: "usd",
+          description: "Invoice INV-2050"
+        })
+        await area.fill(`{ "customer": "cus_42", "amount_usd": 200, }`)
+        await card.locator("button.modify-submit").click()
+        const error = card.locator("form[data-modify] .form-error")
+        await error.waitFor()
+        expect(await error.innerText()).toContain("not valid JSON")
+        expect(await area.getAttribute("aria-invalid")).toBe("true")
+      })
+      expect(posts).toStrictEqual([])
+      expect(yield* pendingIds(s)).toStrictEqual([leashId])
+
+      yield* run(async () => {
+        await card.locator("textarea[name=modified_payload]").fill(
+          `{ "customer": "cus_42", "amount_usd": 200, "currency": "usd", "description": "Invoice INV-2050 (capped)" }`
+        )
+        await card.locator("input[name=reason]").last().fill("cap at $200 until finance confirms")
+        await card.locator("button.modify-submit").click()
+        await page.waitForURL(/\/\?decided=/)
+      })
+      const decision: Decision.Decision<unknown> = yield* Fiber.join(agent)
+      expect(decision.decision).toBe("modified")
+      expect(decision.reason).toBe("cap at $200 until finance confirms")
+      expect(decision.decision === "modified" && decision.modifiedPayload).toStrictEqual({
+        customer: "cus_42",
+        amount_usd: 200,
+        currency: "usd",
+        description: "Invoice INV-2050 (capped)"
+      })
+    }), 60_000)
+
+  it.scopedLive("a payload holding <script> and a javascript: link renders inert, in the queue and on the leash's page", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const page = yield* newPage
+      const dialogs: Array<string> = []
+      page.on("dialog", (dialog) => {
+        dialogs.push(dialog.message())
+        void dialog.dismiss()
+      })
+      yield* signIn(page, s)
+      const leash = leashRequest({
+        action_name: "email.send",
+        action_summary: `Send <img src=x onerror="window.__pwned = 'img'; alert(1)"> to <a href="javascript:window.__pwned = 'a'">everyone</a>`,
+        risk_signals: { note: `<script>window.__pwned = 'signal'</script>` },
+        payload: {
+          body: "<script>window.__pwned = 'payload'; alert(1)</script>",
+          link: "javascript:window.__pwned = 'link'",
+          html: `<a href="javascript:alert(1)">click</a>`
+        }
+      })
+      yield* s.agent.post("/v1/leashes", { body: leash })
+      const check = (where: string) =>
+        run(async () => {
+          const card = page.locator(`[data-leash-id="${leash.leash_id}"]`)
+          await card.waitFor()
+          const text = await card.innerText()
+          expect(text, where).toContain("<script>window.__pwned = 'payload'; alert(1)</script>")
+          expect(text, where).toContain(`<img src=x onerror="window.__pwned = 'img'; alert(1)">`)
+          expect(text, where).toContain("javascript:window.__pwned = 'link'")
+          expect(await card.locator("script, img, iframe, object").count(), where).toBe(0)
+          expect(await page.locator(`a[href^="javascript:" i]`).count(), where).toBe(0)
+          // Every link on the page goes somewhere on this server.
+          const hrefs = await page.locator("a[href]").evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))
+          for (const href of hrefs) expect(new URL(href).origin, `${where}: ${href}`).toBe(s.url)
+          expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), where).toBeUndefined()
+        })
+      yield* check("queue (arrived live)")
+      yield* run(() => page.reload())
+      yield* check("queue (rendered by the server)")
+      yield* run(() => page.goto(`${s.url}/leashes/${leash.leash_id}`))
+      yield* check("leash page")
+      expect(dialogs).toStrictEqual([])
+    }), 60_000)
+
+  it.scopedLive("a decision form posted without its token changes nothing", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const page = yield* newPage
+      yield* signIn(page, s)
+      const leash = leashRequest()
+      yield* s.agent.post("/v1/leashes", { body: leash })
+      const card = page.locator(`[data-leash-id="${leash.leash_id}"]`)
+      yield* run(() => card.waitFor())
+      // The page's own form, with its token taken out, submitted by a click.
+      yield* run(async () => {
+        await card.locator("form[data-decide] input[name=csrf]").evaluate((input) => input.remove())
+        await card.locator("button.approve").click()
+        await page.waitForURL(`${s.url}/leashes/${leash.leash_id}/decision`)
+        expect(await page.locator("[role=alert]").innerText()).toContain("security token")
+      })
+      // A post with the browser's cookies but no token (as another page could send).
+      const status = yield* run(() =>
+        browser().request.post(`${s.url}/leashes/${leash.leash_id}/decision`, {
+          form: { decision: "approved", reason: "forged" }
+        }).then((r) => r.status())
+      )
+      expect(status).toBe(403)
+      expect(yield* pendingIds(s)).toStrictEqual([leash.leash_id])
+    }), 60_000)
+})
