@@ -1,0 +1,303 @@
+/**
+ * The real `houndsight-server` command as a child process, for tests that need to kill it: it
+ * runs on 127.0.0.1 with a database in a temporary folder and fixed keys (given in the
+ * environment, so they are the same after every restart), and a test can SIGKILL it and start
+ * it again on the same database and the same port.
+ *
+ * ```ts
+ * const server = yield* GateServer.start()          // waits for the banner
+ * yield* server.kill()                              // SIGKILL, waits for the exit
+ * yield* server.start                               // same database, same port, same keys
+ * const rows = yield* server.store.query("SELECT id FROM steps")
+ * ```
+ *
+ * `store` reads the SQLite file directly (read-only), so a test can check what the server
+ * committed, even while the server is down. `agent` and `reviewer` call the server's API
+ * directly (not through a proxy) with the agent and reviewer keys.
+ */
+import { Effect, type Scope } from "effect"
+import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import { createRequire } from "node:module"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type { Readable } from "node:stream"
+import { fileURLToPath } from "node:url"
+
+/** The command's entry point. */
+export const bin = fileURLToPath(new URL("../../../server/bin/houndsight-server.mjs", import.meta.url))
+
+/** How long one start may take (tsx compiles the server's sources on a cold cache). */
+export const startMillis = 30_000
+
+/** An answer of the server. */
+export interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  /** The body parsed as JSON (`undefined` when it is not JSON). */
+  readonly body: any
+}
+
+/** A `fetch` client bound to one key. */
+export interface Client {
+  readonly get: (path: string) => Effect.Effect<Answer>
+  readonly post: (path: string, body?: unknown) => Effect.Effect<Answer>
+}
+
+/** A reviewer's decision. */
+export interface ReviewerDecision {
+  readonly decision: "approved" | "modified" | "rejected"
+  readonly reason: string
+  readonly modified_payload?: unknown
+}
+
+/** Read-only access to the server's SQLite file. */
+export interface StoreReader {
+  /** Runs one read-only statement; `?` placeholders take `params`. */
+  readonly query: <T = Record<string, unknown>>(sql: string, ...params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<T>>
+  /** The stored review steps (wire records), of one leash or of all. */
+  readonly reviewSteps: (leashId?: string) => Effect.Effect<ReadonlyArray<Record<string, any>>>
+  /** The stored leash row (`undefined` when the server never stored it). */
+  readonly leash: (leashId: string) => Effect.Effect<LeashRow | undefined>
+}
+
+/** A leash as the server stored it. */
+export interface LeashRow {
+  readonly leash_id: string
+  readonly status: "pending" | "decided"
+  readonly decision: string | null
+  readonly reason: string | null
+  readonly decided_by: string | null
+  readonly created_at: number
+  readonly expires_at: number
+  readonly decided_at: number | null
+}
+
+/** How to start the server. */
+export interface Options {
+  /** The rules file's content (written to the temporary folder); default none. */
+  readonly rules?: unknown
+  /** The port of the first start; default 0 (a free one). Restarts reuse the port found. */
+  readonly port?: number
+  /** More environment variables for the process. */
+  readonly env?: Readonly<Record<string, string>>
+}
+
+/** A server process that can be killed and started again. */
+export interface GateServer {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string
+  readonly port: number
+  /** The SQLite file. */
+  readonly db: string
+  /** The temporary folder holding the database and the rules file. */
+  readonly dir: string
+  readonly agentKey: string
+  readonly reviewerKey: string
+  /** Whether the process runs now. */
+  readonly running: () => boolean
+  /** The pid of the running process (`undefined` when it is down). */
+  readonly pid: () => number | undefined
+  /** Everything every start printed so far. */
+  readonly output: () => string
+  /** Sends `signal` (default SIGKILL) and waits for the process to end; answers its exit code (`null` when killed). */
+  readonly kill: (signal?: NodeJS.Signals) => Effect.Effect<number | null>
+  /** Starts the process again on the same database, port and keys; waits for its banner. */
+  readonly start: Effect.Effect<void, Error>
+  /** Calls the API with the agent key. */
+  readonly agent: Client
+  /** Calls the API with the reviewer key. */
+  readonly reviewer: Client
+  /** `POST /v1/leashes/{id}/decision` with the reviewer key. */
+  readonly decide: (leashId: string, decision: ReviewerDecision) => Effect.Effect<Answer>
+  /** `GET /v1/leashes?status=pending` with the reviewer key: the pending leashes. */
+  readonly pending: Effect.Effect<ReadonlyArray<{ readonly leash_id: string; readonly request: any }>>
+  /** The server's SQLite file, read-only. */
+  readonly store: StoreReader
+}
+
+const environment = (extra: Readonly<Record<string, string>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("HOUNDSIGHT_")) out[k] = v
+  }
+  return { ...out, ...extra }
+}
+
+/** A client for `base` with `key`. */
+export const client = (base: string, key: string | undefined): Client => {
+  const request = (method: string, path: string, body?: unknown): Effect.Effect<Answer> =>
+    Effect.promise(async (signal) => {
+      const headers: Record<string, string> = {}
+      if (key !== undefined) headers["authorization"] = `Bearer ${key}`
+      if (body !== undefined) headers["content-type"] = "application/json"
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? null : typeof body === "string" ? body : JSON.stringify(body),
+        signal
+      })
+      const text = await response.text()
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        parsed = undefined
+      }
+      return { status: response.status, headers: response.headers, text, body: parsed }
+    })
+  return { get: (path) => request("GET", path), post: (path, body) => request("POST", path, body) }
+}
+
+interface Sqlite {
+  prepare(sql: string): { all(...params: ReadonlyArray<unknown>): Array<unknown> }
+  close(): void
+}
+type SqliteConstructor = new(path: string, options: { readonly: boolean; fileMustExist: boolean }) => Sqlite
+const require = createRequire(import.meta.url)
+
+/** Read-only queries on a SQLite file (opened for each query, so it never holds the file). */
+export const storeReader = (db: string): StoreReader => {
+  const query = <T>(sql: string, ...params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<T>> =>
+    Effect.sync(() => {
+      const Database = require("better-sqlite3") as SqliteConstructor
+      const connection = new Database(db, { readonly: true, fileMustExist: true })
+      try {
+        return connection.prepare(sql).all(...params) as Array<T>
+      } finally {
+        connection.close()
+      }
+    })
+  return {
+    query,
+    reviewSteps: (leashId) =>
+      Effect.map(
+        leashId === undefined
+          ? query<{ record: string }>("SELECT record FROM steps WHERE layer = 'review' ORDER BY trail_id, seq")
+          : query<{ record: string }>(
+            "SELECT record FROM steps WHERE layer = 'review' AND json_extract(leash, '$.leash_id') = ? ORDER BY trail_id, seq",
+            leashId
+          ),
+        (rows) => rows.map((r) => JSON.parse(r.record) as Record<string, any>)
+      ),
+    leash: (leashId) =>
+      Effect.map(
+        query<LeashRow>(
+          "SELECT leash_id, status, decision, reason, decided_by, created_at, expires_at, decided_at FROM leashes WHERE leash_id = ?",
+          leashId
+        ),
+        (rows) => rows[0]
+      )
+  }
+}
+
+/**
+ * Starts `houndsight-server` in a new temporary folder and waits for its banner. The process is
+ * SIGKILLed and the folder removed when the scope closes.
+ */
+export const start = (options: Options = {}): Effect.Effect<GateServer, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "houndsight-reliability-"))),
+      (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+    )
+    const db = Path.join(dir, "gate.db")
+    const token = Crypto.randomBytes(12).toString("hex")
+    const agentKey = `sk-hnd-reliability-${token}`
+    const reviewerKey = `rv-hnd-reliability-${token}`
+    const args = ["--db", db]
+    if (options.rules !== undefined) {
+      const rulesPath = Path.join(dir, "rules.json")
+      Fs.writeFileSync(rulesPath, JSON.stringify(options.rules))
+      args.push("--rules", rulesPath)
+    }
+    const env = environment({
+      ...options.env,
+      HOUNDSIGHT_AGENT_KEY: agentKey,
+      HOUNDSIGHT_REVIEWER_KEY: reviewerKey
+    })
+
+    let child: ChildProcess.ChildProcessByStdio<null, Readable, Readable> | undefined =
+      undefined
+    let exited: Promise<number | null> = Promise.resolve(null)
+    let output = ""
+    let port = options.port ?? 0
+
+    const kill = (signal: NodeJS.Signals = "SIGKILL"): Effect.Effect<number | null> =>
+      Effect.promise(() => {
+        const c = child
+        if (c === undefined) return Promise.resolve(null)
+        if (c.exitCode === null && c.signalCode === null) c.kill(signal)
+        return exited
+      })
+
+    const launch: Effect.Effect<void, Error> = Effect.gen(function*() {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+        return yield* Effect.fail(new Error(`houndsight-server already runs (pid ${child.pid}); kill it first`))
+      }
+      const c = ChildProcess.spawn(process.execPath, [bin, ...args, "--port", String(port)], {
+        cwd: dir,
+        env,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      child = c
+      const startedAt = output.length
+      c.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
+      c.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
+      exited = new Promise((resolve) => c.once("exit", (code) => resolve(code)))
+      const url = yield* Effect.async<string, Error>((resume) => {
+        const check = () => {
+          const match = /listening on (http:\/\/\S+)/.exec(output.slice(startedAt))
+          if (match !== null) {
+            cleanup()
+            resume(Effect.succeed(match[1]!))
+          }
+        }
+        const onExit = (code: number | null) => {
+          cleanup()
+          resume(Effect.fail(new Error(`houndsight-server exited (${code}) before it was ready:\n${output.slice(startedAt)}`)))
+        }
+        const timer = setTimeout(() => {
+          cleanup()
+          resume(Effect.fail(new Error(`houndsight-server was not ready within ${startMillis} ms:\n${output.slice(startedAt)}`)))
+        }, startMillis)
+        const cleanup = () => {
+          clearTimeout(timer)
+          c.stdout.off("data", check)
+          c.off("exit", onExit)
+        }
+        c.stdout.on("data", check)
+        c.once("exit", onExit)
+        check()
+      })
+      port = Number(new URL(url).port)
+    })
+
+    yield* Effect.addFinalizer(() => kill("SIGKILL"))
+    yield* launch
+
+    const url = `http://127.0.0.1:${port}`
+    const agent = client(url, agentKey)
+    const reviewer = client(url, reviewerKey)
+    const server: GateServer = {
+      url,
+      port,
+      db,
+      dir,
+      agentKey,
+      reviewerKey,
+      running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+      pid: () => (child !== undefined && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
+      output: () => output,
+      kill,
+      start: launch,
+      agent,
+      reviewer,
+      decide: (leashId, decision) => reviewer.post(`/v1/leashes/${leashId}/decision`, decision),
+      pending: Effect.map(reviewer.get("/v1/leashes?status=pending&limit=500"), (a) => a.body?.leashes ?? []),
+      store: storeReader(db)
+    }
+    return server
+  })
