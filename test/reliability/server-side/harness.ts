@@ -1,0 +1,228 @@
+/**
+ * The server side of the reliability suite: the real gate server in-process (on 127.0.0.1,
+ * port 0, a temporary SQLite file), optionally on a `ManualClock` and with its log lines
+ * captured; a restart on the same database; a snapshot of everything the database holds; and raw
+ * HTTP, by `node:http` (exact body bytes and headers) or by a bare socket (exact request bytes).
+ */
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { Context, Effect, Exit, FiberRef, HashSet, Logger, LogLevel, Scope } from "effect"
+import * as Http from "node:http"
+import * as Net from "node:net"
+import * as Path from "node:path"
+import { type Answer, client, type Running, startServer, tempDir } from "../../../server/test/helpers.js"
+import { Server } from "../../../server/src/index.js"
+import type { StartupError } from "../../../server/src/ServerError.js"
+import type { ManualClock } from "./ManualClock.js"
+
+/** How the server runs. */
+export interface Options extends Server.Options {
+  /** Time for the server (its leash clock and expiry timers); the live clock when absent. */
+  readonly clock?: ManualClock | undefined
+  /** Where the server's log lines go (every level, logfmt); printed as usual when absent. */
+  readonly logs?: Array<string> | undefined
+}
+
+/** A logger that appends each line, in logfmt with its cause, to `lines`. */
+export const capturingLogger = (lines: Array<string>): Logger.Logger<unknown, void> =>
+  Logger.map(Logger.logfmtLogger, (line) => {
+    lines.push(line)
+  })
+
+/** Runs `effect` with its log lines (every level) appended to `lines` instead of printed. */
+export const capturingLogs = (lines: Array<string>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.locally(FiberRef.currentLoggers, HashSet.make(capturingLogger(lines))),
+    Effect.locally(FiberRef.currentMinimumLogLevel, LogLevel.All)
+  )
+
+/**
+ * Starts the server in the scope, on `options.clock` and with its logs in `options.logs` when
+ * given. Every fiber of the server (request handlers, expiry timers) inherits both.
+ */
+export const start = (options: Options = {}): Effect.Effect<Running, StartupError, Scope.Scope> => {
+  const { clock, logs, ...server } = options
+  let effect = startServer(server)
+  if (logs !== undefined) effect = capturingLogs(logs)(effect)
+  if (clock !== undefined) effect = Effect.withClock(effect, clock)
+  return effect
+}
+
+/**
+ * A server that can be restarted on the same database file: `restart` closes it (its scope, as
+ * Ctrl-C would) and starts it again with the same options. `current` is the running one.
+ */
+export interface Restartable {
+  readonly current: () => Running
+  readonly restart: Effect.Effect<Running, StartupError>
+  readonly stop: Effect.Effect<void>
+  readonly db: string
+}
+
+/** Starts a restartable server on a database file in a temporary folder of the scope. */
+export const restartable = (options: Options = {}): Effect.Effect<Restartable, StartupError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const db = options.db ?? Path.join(yield* tempDir, "gate.db")
+    let scope = yield* Scope.make()
+    let running = yield* Scope.extend(start({ ...options, db }), scope)
+    const stop = Effect.suspend(() => Scope.close(scope, Exit.void))
+    yield* Effect.addFinalizer(() => stop)
+    return {
+      db,
+      current: () => running,
+      stop,
+      restart: Effect.gen(function*() {
+        yield* Scope.close(scope, Exit.void)
+        scope = yield* Scope.make()
+        running = yield* Scope.extend(start({ ...options, db }), scope)
+        return running
+      })
+    }
+  })
+
+/** The tables of the server's database. */
+export const tables = ["keys", "meta", "trails", "steps", "flags", "leashes"] as const
+
+/** Every row of every table, in a stable order: what the server has stored. */
+export type Snapshot = Record<(typeof tables)[number], ReadonlyArray<Record<string, unknown>>>
+
+/** Reads every row of the database at `db` (read-only, beside the running server). */
+export const snapshot = (db: string): Effect.Effect<Snapshot> =>
+  Effect.gen(function*() {
+    const sql = yield* SqliteClient.SqliteClient
+    const out: Partial<Snapshot> = {}
+    for (const table of tables) out[table] = yield* sql.unsafe<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY rowid`)
+    return out as Snapshot
+  }).pipe(
+    Effect.provide(SqliteClient.layer({ filename: db, readonly: true, disableWAL: true })),
+    Effect.orDie
+  )
+
+/** The number of rows of each table. */
+export const counts = (s: Snapshot): Record<string, number> =>
+  Object.fromEntries(Object.entries(s).map(([table, rows]) => [table, rows.length]))
+
+/** The server context's service, such as `Gate.Gate` or `Store.Store`. */
+export const service = <I, S>(s: Running, tag: Context.Tag<I, S>): S =>
+  Context.get(s.context as Context.Context<I>, tag)
+
+/** A request written with exact body bytes and exact headers (besides `Host`). */
+export interface RawRequest {
+  readonly method: string
+  readonly path: string
+  readonly headers?: Record<string, string> | undefined
+  readonly body?: string | Uint8Array | undefined
+}
+
+/** Sends `request` with `node:http` (no added `Content-Type`, no keep-alive) and reads the answer. */
+export const rawHttp = (base: string, request: RawRequest): Effect.Effect<Answer> =>
+  Effect.async<Answer>((resume) => {
+    const url = new URL(base)
+    const body = request.body === undefined
+      ? undefined
+      : typeof request.body === "string"
+      ? Buffer.from(request.body, "utf8")
+      : Buffer.from(request.body)
+    const req = Http.request({
+      host: url.hostname,
+      port: Number(url.port),
+      method: request.method,
+      path: request.path,
+      agent: false,
+      headers: {
+        ...(body === undefined ? {} : { "content-length": String(body.length) }),
+        ...request.headers
+      }
+    }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (chunk: Buffer) => chunks.push(chunk))
+      res.on("error", (error) => resume(Effect.die(error)))
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8")
+        const headers = new Headers()
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v)
+        }
+        resume(Effect.succeed({ status: res.statusCode ?? 0, headers, text, body: parse(text) }))
+      })
+    })
+    req.on("error", (error) => resume(Effect.die(error)))
+    req.end(body)
+    return Effect.sync(() => req.destroy())
+  })
+
+const parse = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** What came back on a bare socket: the status line's code, the headers and the body. */
+export interface RawAnswer {
+  readonly raw: string
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly text: string
+  readonly body: unknown
+}
+
+/**
+ * Writes `bytes` on a fresh connection and reads the first answer (up to its `Content-Length`,
+ * or until the server closes the connection).
+ */
+export const rawExchange = (base: string, bytes: string | Uint8Array): Effect.Effect<RawAnswer> =>
+  Effect.async<RawAnswer>((resume) => {
+    const url = new URL(base)
+    const socket = Net.connect(Number(url.port), url.hostname)
+    let buffer = Buffer.alloc(0)
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      socket.destroy()
+      const raw = buffer.toString("latin1")
+      const end = raw.indexOf("\r\n\r\n")
+      const head = end === -1 ? raw : raw.slice(0, end)
+      const [statusLine = "", ...lines] = head.split("\r\n")
+      const headers: Record<string, string> = {}
+      for (const line of lines) {
+        const i = line.indexOf(":")
+        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim()
+      }
+      const text = end === -1 ? "" : buffer.subarray(Buffer.byteLength(raw.slice(0, end + 4), "latin1")).toString("utf8")
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0)
+      resume(Effect.succeed({ raw, status, headers, text, body: parse(text) }))
+    }
+    socket.on("data", (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk])
+      const raw = buffer.toString("latin1")
+      const end = raw.indexOf("\r\n\r\n")
+      if (end === -1) return
+      const length = /\r\ncontent-length:\s*(\d+)/i.exec(raw.slice(0, end))
+      if (length !== null && buffer.length >= end + 4 + Number(length[1])) finish()
+    })
+    socket.on("end", finish)
+    socket.on("close", finish)
+    socket.on("error", finish)
+    socket.write(bytes)
+    return Effect.sync(() => {
+      done = true
+      socket.destroy()
+    })
+  })
+
+/** The error body's shape: `{"error": {"code": "<snake_case>", "message": "<text>"}}`, nothing else. */
+export const isErrorBody = (body: unknown): boolean => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false
+  const keys = Object.keys(body)
+  if (keys.length !== 1 || keys[0] !== "error") return false
+  const error = (body as { error: unknown }).error
+  if (typeof error !== "object" || error === null || Array.isArray(error)) return false
+  const e = error as Record<string, unknown>
+  return Object.keys(e).sort().join(",") === "code,message" &&
+    typeof e["code"] === "string" && /^[a-z][a-z0-9_]*$/.test(e["code"]) &&
+    typeof e["message"] === "string" && e["message"].length > 0
+}
+
+export { type Answer, client, type Running }
