@@ -60,6 +60,19 @@ const run = <A>(f: () => Promise<A>) => Effect.promise(f)
 /** A fresh tab, closed with the test's scope. */
 const newPage = Effect.acquireRelease(run(() => browser().newPage()), (page) => run(() => page.close()))
 
+/**
+ * Everything the page complains about: script errors, and console errors (a Content-Security-
+ * Policy violation, a failed request). A dashboard that works under its own CSP has none.
+ */
+const problemsOf = (page: Page): Array<string> => {
+  const problems: Array<string> = []
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") problems.push(`console ${message.type()}: ${message.text()}`)
+  })
+  return problems
+}
+
 const signIn = (page: Page, s: Running) =>
   run(async () => {
     await page.goto(`${s.url}/`)
@@ -114,6 +127,7 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
         Effect.provide(Agents.live(connection, "billing-bot"))
       )
       const page = yield* newPage
+      const problems = problemsOf(page)
       yield* signIn(page, s)
       const cookies = yield* run(() => browser().cookies(s.url))
       const session = cookies.find((c) => c.name === "houndsight_session")!
@@ -153,12 +167,14 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
         expect(await review.locator(".review-box").innerText()).toContain(`by ${reviewerName(s)}`)
         await page.screenshot({ path: docs("dashboard-trail.png"), fullPage: true, animations: "disabled" })
       })
+      expect(problems).toStrictEqual([])
     }), 90_000)
 
   it.scopedLive("modify: JSON that does not parse is refused in the page before anything is sent; the agent gets the edit", () =>
     Effect.gen(function*() {
       const s = yield* startServer({ rulesFile: rules })
       const page = yield* newPage
+      const problems = problemsOf(page)
       yield* signIn(page, s)
       const posts: Array<string> = []
       page.on("request", (request) => {
@@ -208,12 +224,14 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
         currency: "usd",
         description: "Invoice INV-2050 (capped)"
       })
+      expect(problems).toStrictEqual([])
     }), 60_000)
 
   it.scopedLive("a payload holding <script> and a javascript: link renders inert, in the queue and on the leash's page", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
       const page = yield* newPage
+      const problems = problemsOf(page)
       const dialogs: Array<string> = []
       page.on("dialog", (dialog) => {
         dialogs.push(dialog.message())
@@ -252,6 +270,7 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
       yield* run(() => page.goto(`${s.url}/leashes/${leash.leash_id}`))
       yield* check("leash page")
       expect(dialogs).toStrictEqual([])
+      expect(problems).toStrictEqual([])
     }), 60_000)
 
   it.scopedLive("a decision form posted without its token changes nothing", () =>
