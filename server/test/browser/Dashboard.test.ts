@@ -3,8 +3,9 @@
  * signs in, sees a pending leash appear while the agent waits, approves it with a click, and the
  * agent (the real SDK over HTTP) receives `approved`; a modified payload reaches the agent, and
  * JSON that does not parse is refused in the page before anything is sent; hostile payloads
- * render inert; a form posted without its token changes nothing. The first test saves the
- * screenshots the README shows (docs/dashboard.png, docs/dashboard-trail.png).
+ * render inert; a form posted without its token changes nothing. The first test saves two
+ * screenshots in test-results/; with HOUNDSIGHT_UPDATE_SCREENSHOTS=1 it writes them over the
+ * ones the README shows (docs/dashboard.png, docs/dashboard-trail.png) instead.
  *
  * Without Chromium these tests are skipped with one line saying so, unless
  * HOUNDSIGHT_REQUIRE_BROWSER=1, which makes a missing browser a failure (CI sets it).
@@ -32,7 +33,10 @@ if (!available && !required) {
   )
 }
 
-const docs = (name: string) => fileURLToPath(new URL(`../../../docs/${name}`, import.meta.url))
+const screenshotDir = fileURLToPath(
+  new URL(process.env["HOUNDSIGHT_UPDATE_SCREENSHOTS"] === "1" ? "../../../docs/" : "../../../test-results/", import.meta.url)
+)
+const docs = (name: string) => Path.join(screenshotDir, name)
 
 /** The flags a headless run as root needs, and nothing that reaches the network. */
 const chromiumArgs = [
