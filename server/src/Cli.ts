@@ -151,7 +151,7 @@ export const banner = (info: Server.Info): string => {
       : `from ${k.source} (${k.name})`
     const hint = k.role === "agent"
       ? "give it to your agent as HOUNDSIGHT_API_KEY"
-      : "decides leashes: POST /v1/leashes/{id}/decision"
+      : "sign in to the dashboard with it, or decide with POST /v1/leashes/{id}/decision"
     return `  ${label}   ${shown}${k.source === "generated" ? "  (new)" : ""}\n                 ${hint}`
   }
   return [

@@ -102,3 +102,10 @@ export * as Canonical from "./Canonical.js"
  * @since 0.1.0
  */
 export * as ServerError from "./ServerError.js"
+
+/**
+ * The reviewer dashboard, mounted in front of the API.
+ *
+ * @since 0.1.0
+ */
+export * as Dashboard from "./dashboard/Dashboard.js"
