@@ -15,6 +15,7 @@
  * | `trickleRequest` / `trickle` | each | the request / answer in small slices (`trickleRate`) |
  * | `answer` | proxy | the proxy answers itself (any status and headers); the server sees nothing |
  *
+ * `choose` scripts the fault of a request instead of drawing it (say, only the first attempt).
  * Each of the request faults has a probability; one uniform draw per request (from a seedable
  * source, see `Random.ts`) picks at most one of them, so their probabilities add up to at most 1.
  * `refuse` is drawn per connection. `only` limits every fault but `refuse` to the requests it
@@ -109,7 +110,13 @@ export interface Faults {
   readonly trickleRate?: Rate
   /** Asked first for every request: an answer here is sent by the proxy, the server sees nothing. */
   readonly answer?: (request: ProxiedRequest) => Answer | undefined
-  /** Requests the faults apply to (all but `refuse`, which comes before any request); default all. */
+  /**
+   * Asked after `answer`: a fault (or `"none"`) here is applied to the request instead of a draw,
+   * so a test can script "the first attempt is reset, the rest pass"; `undefined` falls back to
+   * the draw.
+   */
+  readonly choose?: (request: ProxiedRequest) => RequestFault | "none" | undefined
+  /** Requests the drawn faults and the latencies apply to (not `refuse`, `answer` or `choose`); default all. */
   readonly only?: (request: ProxiedRequest) => boolean
 }
 
@@ -322,6 +329,8 @@ interface MutableExchange {
 interface Awaiting {
   readonly exchange: MutableExchange
   readonly fault: ExchangeFault
+  /** Whether `toClient` latency applies to the answer. */
+  readonly delayed: boolean
   held: Array<Buffer>
   head: Head | undefined
 }
@@ -479,8 +488,9 @@ export const make = (options: Options): Effect.Effect<FaultProxy, Error, Scope.S
           })
           return
         }
-        const applies = faults.only === undefined || faults.only(request)
-        const fault = applies ? pick() : "none"
+        const chosen = faults.choose?.(request)
+        const applies = chosen !== undefined || faults.only === undefined || faults.only(request)
+        const fault = chosen ?? (applies ? pick() : "none")
         exchange.fault = fault
         counts.byFault[fault]++
         const toServerDelay = applies ? delayOf(faults.toServer, random) : 0
@@ -510,7 +520,7 @@ export const make = (options: Options): Effect.Effect<FaultProxy, Error, Scope.S
             toServer.send(parsed.raw, toServerDelay, () => (exchange.reachedServer = true))
         }
         if (fault === "hang") hanging = true
-        awaiting.push({ exchange, fault: applies ? fault : "none", held: [], head: undefined })
+        awaiting.push({ exchange, fault, delayed: applies, held: [], head: undefined })
       }
 
       upstream.on("data", (chunk: Buffer) => {
@@ -546,8 +556,7 @@ export const make = (options: Options): Effect.Effect<FaultProxy, Error, Scope.S
 
       const handleResponse = (current: Awaiting, piece: Buffer, isEnd: boolean): void => {
         const exchange = current.exchange
-        const applies = current.fault !== "none"
-        const delay = applies ? delayOf(faults.toClient, random) : 0
+        const delay = current.delayed ? delayOf(faults.toClient, random) : 0
         switch (current.fault) {
           case "hang":
             // swallowed: the client waits until it gives up and closes
