@@ -1,16 +1,24 @@
 /**
  * The exporter's queues and worker (DESIGN.md section 4).
  *
- * Offering is synchronous: a record goes into one of two bounded ring buffers (the audit lane for
- * trail records and review steps, the ordinary queue for every other step) and, when the worker
- * should look, opens a latch. Nothing else happens on the agent's fiber: records are encoded to
- * wire JSON by the worker, one fiber that assembles batches (audit first, at most 512 records or
- * 1 MiB), sends them one at a time, retries what is retryable with jittered back-off or the
- * server's `Retry-After`, splits on 413 and drops what the server refuses. Closing the Scope
- * drains the queues within the shutdown bound, then counts and reports what was not sent.
+ * Offering is synchronous: a record goes as it is into one of two bounded lanes (`lane.ts`: the
+ * audit lane for trail records and review steps, the ordinary lane for every other step) and,
+ * when a fiber should look, opens a latch. Nothing else happens on the agent's fiber. Two fibers
+ * of the exporter do the rest:
+ *
+ * - the **compactor** encodes waiting records in place, soon after they arrive (`encode.ts`: a
+ *   step is kept as its parts, a trail as its JSON, a record that does not encode is dropped,
+ *   counted and logged), so queued records are small and encoding overlaps the request in flight;
+ * - the **worker** assembles batches (audit first, at most 512 records or 1 MiB), writes their
+ *   JSON by concatenation, sends them one at a time, retries what is retryable with jittered
+ *   back-off or the server's `Retry-After`, splits on 413 and drops what the server refuses.
+ *
+ * Compacted records stay in their lane, so the lane bounds count every record that is not in the
+ * request. Closing the Scope drains the lanes within the shutdown bound, then counts and reports
+ * what was not sent.
  *
  * Accounting: every offered record is, at any instant, in exactly one of exported, dropped (by
- * reason), queued (lanes + the one encoded record carried to the next batch) or in flight.
+ * reason), queued (in a lane, compacted or not) or in flight.
  *
  * @internal
  */
@@ -21,7 +29,6 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
@@ -29,10 +36,9 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { StepRecord } from "../schema/StepRecord.js"
-import { TrailRecord } from "../schema/TrailRecord.js"
+import type { StepRecord } from "../schema/StepRecord.js"
+import type { TrailRecord } from "../schema/TrailRecord.js"
 import {
   auditLostRecords,
   type DropReason,
@@ -43,6 +49,10 @@ import {
   exportedRecords,
   retriedRecords
 } from "../services/Exporter.js"
+import { type Kind, STEP, StepParts, TRAIL, utf8Length } from "./encode.js"
+import { Lane } from "./lane.js"
+
+export { utf8Length } from "./encode.js"
 
 /** The resolved numbers and destination of one exporter. */
 export interface ExporterSettings {
@@ -69,116 +79,48 @@ export interface Offers {
 /** The longest `Retry-After` honoured: a server asking for more is asked again after this. */
 export const maxRetryAfterMillis = 300_000
 
-const TRAIL = 0
-const STEP = 1
-type Kind = typeof TRAIL | typeof STEP
-
-/** A bounded FIFO ring of records, with the kind of each and running counts. */
-class Lane {
-  readonly records: Array<unknown>
-  readonly kinds: Uint8Array
-  head = 0
-  size = 0
-  /** Records ever pushed (accepted). */
-  pushed = 0
-  /** Records ever taken out. */
-  taken = 0
-
-  constructor(readonly capacity: number) {
-    this.records = new Array(capacity)
-    this.kinds = new Uint8Array(capacity)
-  }
-
-  push(record: unknown, kind: Kind): boolean {
-    if (this.size === this.capacity) return false
-    const i = (this.head + this.size) % this.capacity
-    this.records[i] = record
-    this.kinds[i] = kind
-    this.size++
-    this.pushed++
-    return true
-  }
-
-  /** The kind of the oldest record; only when `size > 0`. */
-  peekKind(): Kind {
-    return this.kinds[this.head] as Kind
-  }
-
-  shift(): unknown {
-    const record = this.records[this.head]
-    this.records[this.head] = undefined
-    this.head = (this.head + 1) % this.capacity
-    this.size--
-    this.taken++
-    return record
-  }
-
-  clear(): number {
-    const n = this.size
-    while (this.size > 0) this.shift()
-    return n
-  }
-}
-
-/** A record encoded to wire JSON; `bytes` is its UTF-8 length once measured (-1 before). */
-interface Encoded {
-  readonly kind: Kind
-  readonly audit: boolean
-  readonly json: string
-  bytes: number
-}
-
-const exactBytes = (item: Encoded): number => {
-  if (item.bytes < 0) item.bytes = utf8Length(item.json)
-  return item.bytes
-}
-
 const kindName = (kind: Kind): string => (kind === TRAIL ? "trail" : "step")
-
-/** UTF-8 length of a string, without encoding it. */
-const asciiOnly = /^[\x00-\x7f]*$/
-
-export const utf8Length = (s: string): number => {
-  if (asciiOnly.test(s)) return s.length
-  let bytes = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x80) bytes += 1
-    else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      bytes += 4
-      i++
-    } else bytes += 3
-  }
-  return bytes
-}
 
 /** `{"trails":[],"steps":[]}` */
 const bodyOverhead = 24
 
-const body = (items: ReadonlyArray<Encoded>): string => {
-  const trails: Array<string> = []
-  const steps: Array<string> = []
-  for (const item of items) (item.kind === TRAIL ? trails : steps).push(item.json)
-  return `{"trails":[${trails.join(",")}],"steps":[${steps.join(",")}]}`
+/** Records compacted in one go before the compactor lets other fibers run. */
+const compactBudget = 512
+
+/**
+ * A batch: the JSON of its trails and of its steps, each list joined by commas, where each record
+ * ends in its list (so any run of records can be cut out again, for a 413 split), and how many
+ * trails come before each record in batch order.
+ */
+interface Batch {
+  readonly count: number
+  readonly trails: string
+  readonly steps: string
+  readonly trailEnds: ReadonlyArray<number>
+  readonly stepEnds: ReadonlyArray<number>
+  readonly trailsBefore: Int32Array
+  /** Per lane, how many records are settled once the batch is. */
+  readonly auditMark: number
+  readonly ordinaryMark: number
 }
 
-const encodeTrail = Schema.encodeEither(TrailRecord)
-const encodeStep = Schema.encodeEither(StepRecord)
+/** Records `a` to `b` (exclusive) of a comma-joined list. */
+const slice = (list: string, ends: ReadonlyArray<number>, a: number, b: number): string =>
+  a === b ? "" : list.slice(a === 0 ? 0 : ends[a - 1]! + 1, ends[b - 1])
 
-/** Encodes one record, or says why it cannot be. Never throws. */
-const encode = (record: unknown, kind: Kind, audit: boolean): Encoded | string => {
-  try {
-    const result: Either.Either<unknown, { readonly message: string }> = kind === TRAIL
-      ? encodeTrail(record as TrailRecord)
-      : encodeStep(record as StepRecord)
-    if (Either.isLeft(result)) return result.left.message
-    const json = JSON.stringify(result.right)
-    return { kind, audit, json, bytes: -1 }
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error)
-  }
+/** The request body of records `from` to `to` (exclusive, in batch order) of a batch. */
+const bodyOf = (batch: Batch, from: number, to: number): string => {
+  if (from === 0 && to === batch.count) return `{"trails":[${batch.trails}],"steps":[${batch.steps}]}`
+  const t0 = batch.trailsBefore[from]!
+  const t1 = batch.trailsBefore[to]!
+  return `{"trails":[${slice(batch.trails, batch.trailEnds, t0, t1)}],"steps":[${
+    slice(batch.steps, batch.stepEnds, from - t0, to - t1)
+  }]}`
 }
+
+/** The kind of record `i` of a batch. */
+const kindAt = (batch: Batch, i: number): Kind =>
+  batch.trailsBefore[i + 1]! > batch.trailsBefore[i]! ? TRAIL : STEP
 
 /**
  * Reads a `Retry-After` header: whole seconds or an HTTP date. `undefined` when absent or
@@ -299,13 +241,6 @@ interface Waiter {
   readonly deferred: Deferred.Deferred<void>
 }
 
-/** A batch being sent and, per lane, how many records are settled once it is. */
-interface Batch {
-  readonly items: ReadonlyArray<Encoded>
-  readonly auditMark: number
-  readonly ordinaryMark: number
-}
-
 /**
  * Builds an exporter: its offers (for the Recorder) and its service. The worker runs until the
  * Scope closes; closing drains within `shutdownTimeoutMillis`.
@@ -324,7 +259,11 @@ export const make = (
 
     const audit = new Lane(settings.maxAuditQueue)
     const ordinary = new Lane(settings.maxQueue)
+    /** Wakes the worker: a first record, a full batch, a flush, the close. */
     const latch = Effect.unsafeMakeLatch(false)
+    /** Wakes the compactor: records to compact. */
+    const compactLatch = Effect.unsafeMakeLatch(false)
+    const parts = new StepParts()
 
     // counters
     let offered = 0
@@ -337,7 +276,6 @@ export const make = (
     let inRequest = 0
 
     // state of the worker
-    let carry: Encoded | undefined = undefined
     let timerStart: number | undefined = undefined
     let settledAudit = 0
     let settledOrdinary = 0
@@ -360,7 +298,27 @@ export const make = (
       if (reason === "audit_lost") auditLostRecords.unsafeUpdate(n, noLabels)
     }
 
-    const queued = (): number => audit.size + ordinary.size + (carry === undefined ? 0 : 1)
+    const queued = (): number => audit.live + ordinary.live
+
+    // records that did not encode: dropped when found, logged by the fiber that found them
+    let invalidLines: Array<string> = []
+    const onInvalid = (kind: Kind, message: string): void => {
+      drop("invalid", 1)
+      invalidLines.push(
+        `houndsight: dropped a ${kindName(kind)} record that does not match the wire schema ` +
+          `(if you pass a redact hook, it must return the record it was given, edited): ${message}`
+      )
+    }
+    const logInvalid: Effect.Effect<void> = Effect.suspend(() => {
+      if (invalidLines.length === 0) return Effect.void
+      const lines = invalidLines
+      invalidLines = []
+      return Effect.forEach(lines, (line) => Effect.logError(line), { discard: true })
+    })
+
+    /** Compacts up to `budget` raw records of each lane, audit first; returns how many remain. */
+    const compact = (budget: number): number =>
+      audit.compact(budget, parts, onInvalid) + ordinary.compact(budget, parts, onInvalid)
 
     const unreportedLogs = (): Effect.Effect<void> => {
       const lost = droppedByReason.audit_lost - reportedAuditLost
@@ -414,6 +372,7 @@ export const make = (
         scheduleReport()
         return
       }
+      if (lane.raw === 1) compactLatch.unsafeOpen()
       const total = audit.size + ordinary.size
       if (total === 1 || total >= settings.maxBatchRecords) latch.unsafeOpen()
     }
@@ -438,56 +397,48 @@ export const make = (
     }
 
     /** Takes records into a batch: audit lane first, at most maxBatchRecords and maxBatchBytes. */
-    const assemble = (): { readonly batch: Batch; readonly invalid: ReadonlyArray<string> } => {
-      const items: Array<Encoded> = []
-      const invalid: Array<string> = []
-      // sizes are bounded by 3 bytes a UTF-16 unit until that bound nears the limit; only then is
-      // every record measured exactly (most batches never are)
+    const assemble = (): Batch => {
+      compact(Number.MAX_SAFE_INTEGER)
+      const trails: Array<string> = []
+      const steps: Array<string> = []
+      const trailEnds: Array<number> = []
+      const stepEnds: Array<number> = []
+      const trailsBefore: Array<number> = [0]
+      let trailChars = -1
+      let stepChars = -1
       let bytes = bodyOverhead
-      let exact = false
-      while (items.length < settings.maxBatchRecords) {
-        let next: Encoded
-        if (carry !== undefined) {
-          next = carry
-          carry = undefined
-        } else {
-          const lane = audit.size > 0 ? audit : ordinary.size > 0 ? ordinary : undefined
-          if (lane === undefined) break
-          const kind = lane.peekKind()
-          const encoded = encode(lane.shift(), kind, lane === audit)
-          if (typeof encoded === "string") {
-            drop("invalid", 1)
-            invalid.push(
-              `houndsight: dropped a ${kindName(kind)} record that does not match the wire schema ` +
-                `(if you pass a redact hook, it must return the record it was given, edited): ${encoded}`
-            )
-            continue
-          }
-          next = encoded
-        }
-        let add = exact ? exactBytes(next) + 1 : next.json.length * 3 + 1
-        if (!exact && bytes + add > settings.maxBatchBytes) {
-          exact = true
-          bytes = bodyOverhead
-          for (const item of items) bytes += exactBytes(item) + 1
-          add = exactBytes(next) + 1
-        }
+      let count = 0
+      while (count < settings.maxBatchRecords) {
+        const lane = audit.ready() ? audit : ordinary.ready() ? ordinary : undefined
+        if (lane === undefined) break
+        const add = lane.headBytes() + 1
         // a record alone larger than the byte bound is still sent, alone: the server decides (413)
-        if (items.length > 0 && bytes + add > settings.maxBatchBytes) {
-          carry = next
-          break
+        if (count > 0 && bytes + add > settings.maxBatchBytes) break
+        const json = lane.headJson(parts)
+        if (lane.headKind() === TRAIL) {
+          trails.push(json)
+          trailChars += json.length + 1
+          trailEnds.push(trailChars)
+          trailsBefore.push(trailsBefore[count]! + 1)
+        } else {
+          steps.push(json)
+          stepChars += json.length + 1
+          stepEnds.push(stepChars)
+          trailsBefore.push(trailsBefore[count]!)
         }
-        items.push(next)
+        lane.shift()
         bytes += add
+        count++
       }
-      const c = carry as Encoded | undefined
       return {
-        batch: {
-          items,
-          auditMark: audit.taken - (c !== undefined && c.audit ? 1 : 0),
-          ordinaryMark: ordinary.taken - (c !== undefined && !c.audit ? 1 : 0)
-        },
-        invalid
+        count,
+        trails: trails.join(","),
+        steps: steps.join(","),
+        trailEnds,
+        stepEnds,
+        trailsBefore: Int32Array.from(trailsBefore),
+        auditMark: audit.taken,
+        ordinaryMark: ordinary.taken
       }
     }
 
@@ -517,10 +468,10 @@ export const make = (
       )
 
     /** Sends records until each is exported or dropped; retries without end (shutdown bounds it). */
-    const deliver = (items: ReadonlyArray<Encoded>): Effect.Effect<void> =>
+    const deliver = (batch: Batch, from: number, to: number): Effect.Effect<void> =>
       Effect.gen(function*() {
-        const n = items.length
-        const payload = body(items)
+        const n = to - from
+        const payload = bodyOf(batch, from, to)
         let attempt = 0
         while (true) {
           const outcome = yield* post(payload, n)
@@ -555,16 +506,16 @@ export const make = (
                 inFlight -= 1
                 drop("too_large", 1)
                 yield* Effect.logError(
-                  `houndsight: the collector at ${settings.endpoint} refused a single ${kindName(items[0]!.kind)} record ` +
-                    `of ${exactBytes(items[0]!)} bytes as too large (413); it is dropped (too_large).`
+                  `houndsight: the collector at ${settings.endpoint} refused a single ${kindName(kindAt(batch, from))} ` +
+                    `record of ${utf8Length(payload) - bodyOverhead} bytes as too large (413); it is dropped (too_large).`
                 )
                 return
               }
               const half = Math.ceil(n / 2)
               retried += n
               retriedRecords.unsafeUpdate(n, noLabels)
-              yield* deliver(items.slice(0, half))
-              yield* deliver(items.slice(half))
+              yield* deliver(batch, from, from + half)
+              yield* deliver(batch, from + half, to)
               return
             }
             case "Rejected": {
@@ -582,13 +533,10 @@ export const make = (
 
     const sendNext: Effect.Effect<void> = Effect.suspend(() => {
       timerStart = clock.unsafeCurrentTimeMillis()
-      const { batch, invalid } = assemble()
-      inFlight = batch.items.length
-      const logs = invalid.length === 0 ? Effect.void : Effect.forEach(invalid, (m) => Effect.logError(m), {
-        discard: true
-      })
-      const send = batch.items.length === 0 ? Effect.void : deliver(batch.items)
-      return logs.pipe(
+      const batch = assemble()
+      inFlight = batch.count
+      const send = batch.count === 0 ? Effect.void : deliver(batch, 0, batch.count)
+      return logInvalid.pipe(
         Effect.zipRight(send),
         Effect.zipRight(Effect.sync(() => {
           inFlight = 0
@@ -606,13 +554,16 @@ export const make = (
     const decide = (): number => {
       latch.unsafeClose()
       if (queued() === 0) {
+        // only tombstones may be left: they are settled (dropped) already
+        audit.clear()
+        ordinary.clear()
         settledAudit = audit.taken
         settledOrdinary = ordinary.taken
         resolveWaiters()
         timerStart = undefined
         return closing ? EXIT : WAIT
       }
-      if (closing || waiters.length > 0 || audit.size + ordinary.size >= settings.maxBatchRecords) return SEND
+      if (closing || waiters.length > 0 || queued() >= settings.maxBatchRecords) return SEND
       const now = clock.unsafeCurrentTimeMillis()
       if (timerStart === undefined) timerStart = now
       const remaining = timerStart + settings.flushIntervalMillis - now
@@ -629,8 +580,28 @@ export const make = (
       }
     })
 
+    /** Compacts records soon after they arrive, a budget at a time, yielding between budgets. */
+    const compactor: Effect.Effect<never> = Effect.gen(function*() {
+      while (true) {
+        yield* compactLatch.await
+        compactLatch.unsafeClose()
+        while (true) {
+          const left = compact(compactBudget)
+          yield* logInvalid
+          if (left === 0) break
+          yield* Effect.yieldNow()
+        }
+      }
+    })
+
     const annotate = Effect.annotateLogs({ package: "houndsight", module: "exporter" })
     const workerFiber = yield* worker.pipe(
+      annotate,
+      Effect.withTracerEnabled(false),
+      Effect.interruptible,
+      Effect.forkDaemon
+    )
+    const compactorFiber = yield* compactor.pipe(
       annotate,
       Effect.withTracerEnabled(false),
       Effect.interruptible,
@@ -662,11 +633,12 @@ export const make = (
         yield* Fiber.interrupt(workerFiber).pipe(Effect.interruptible, Effect.timeoutOption(1000))
       }
       closed = true
+      yield* Fiber.interrupt(compactorFiber)
+      yield* logInvalid
       const unconfirmed = inRequest
-      const unsent = inFlight - inRequest + audit.clear() + ordinary.clear() + (carry === undefined ? 0 : 1)
+      const unsent = inFlight - inRequest + audit.clear() + ordinary.clear()
       inFlight = 0
       inRequest = 0
-      carry = undefined
       drop("unconfirmed", unconfirmed)
       drop("shutdown", unsent)
       settledAudit = audit.taken
