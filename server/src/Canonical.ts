@@ -16,7 +16,9 @@
 const sortKeys = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(sortKeys)
   if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {}
+    // Without a prototype, a key named `__proto__` (which JSON.parse makes an own key) is an own
+    // key here too, not a prototype change that JSON.stringify would silently drop.
+    const out: Record<string, unknown> = Object.create(null)
     for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key])
     return out
   }

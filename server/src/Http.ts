@@ -17,6 +17,7 @@
  * | no key, unknown key / agent key on a reviewer route | `401 unauthorized` / `403 forbidden` |
  * | body over 5 MiB | `413 payload_too_large` |
  * | body not UTF-8 or not JSON | `400 invalid_json` |
+ * | body nested more than 512 levels deep | `400 bad_request` |
  * | path, query or body does not decode | `400 bad_request`, naming each field |
  * | a handler's `ApiError` | its status and code |
  * | storage busy | `503 unavailable` with `Retry-After: 1` |
@@ -289,6 +290,37 @@ const readBody = (request: HttpServerRequest.HttpServerRequest) =>
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
+/**
+ * The deepest nesting of arrays and objects the server reads in a body: 512 levels. A deeper
+ * body is a `400` before it is parsed, so it can neither stall the server in `JSON.parse` nor
+ * overflow the stack of whatever walks it later (decoding, error messages, canonical JSON,
+ * storage). The SDK keeps recorded values to 64 levels, so its records stay far below it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxJsonDepth = 512
+
+/** Whether JSON text nests arrays and objects deeper than `limit` (strings are skipped). */
+const nestsDeeperThan = (text: string, limit: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) {
+      inString = true
+    } else if (c === 91 || c === 123) {
+      if (++depth > limit) return true
+    } else if (c === 93 || c === 125) {
+      depth--
+    }
+  }
+  return false
+}
+
 const readJson = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.flatMap(readBody(request), (bytes) => {
     if (bytes.length === 0) {
@@ -301,6 +333,13 @@ const readJson = (request: HttpServerRequest.HttpServerRequest) =>
       text = utf8.decode(bytes)
     } catch {
       return Effect.fail(new Wire.ApiError.BadRequest({ code: "invalid_json", message: "the body is not UTF-8 text" }))
+    }
+    if (nestsDeeperThan(text, maxJsonDepth)) {
+      return Effect.fail(
+        new Wire.ApiError.BadRequest({
+          message: `the body nests arrays and objects more than ${maxJsonDepth} levels deep: flatten the deepest values`
+        })
+      )
     }
     try {
       return Effect.succeed(JSON.parse(text) as unknown)

@@ -17,7 +17,9 @@
  *
  * @since 0.1.0
  */
+import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -25,6 +27,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Audit, Wire } from "houndsight"
 import * as Http from "node:http"
+import type { Duplex } from "node:stream"
 import * as Database from "./Database.js"
 import * as Dashboard from "./dashboard/Dashboard.js"
 import * as Gate from "./Gate.js"
@@ -121,9 +124,35 @@ const portError = (host: string, port: number, cause: unknown): StartupError => 
   return new StartupError({ reason: "Port", message })
 }
 
+/**
+ * Answers a request Node's HTTP parser refused before the server saw it (bytes that are not
+ * HTTP, a broken header, headers over 16 KiB, a body framed two ways, a request cut short) with
+ * the contract's error body, where Node would answer an empty one, then closes the connection.
+ */
+const onClientError = (error: Error & { readonly code?: string; readonly reason?: string }, socket: Duplex): void => {
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (error.code === "ECONNRESET" || !socket.writable || answering?.headersSent === true) {
+    socket.destroy()
+    return
+  }
+  const [status, message] = error.code === "HPE_HEADER_OVERFLOW"
+    ? [431, "the request's headers are larger than 16 KiB: send fewer or shorter headers (and keep ids out of long paths)"]
+    : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "the request was not received in time: send it again"]
+    : error.code === "HPE_INVALID_EOF_STATE"
+    ? [400, "the connection ended before the request was complete: send the whole request"]
+    : [400, `the request is not valid HTTP/1.1 (${error.reason ?? error.code ?? "unreadable"}): check the request line, headers and body framing`]
+  const body = JSON.stringify(Wire.ErrorBody.make(status === 408 ? "request_timeout" : "bad_request", message))
+  socket.end(
+    `HTTP/1.1 ${status} ${Http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  )
+}
+
 const httpServerLayer = (host: string, port: number) =>
   Layer.scopedContext(Effect.gen(function*() {
-    const server = Http.createServer()
+    const server = Http.createServer({ requireHostHeader: false })
+    server.on("clientError", onClientError)
     const httpServer = yield* NodeHttpServer.make(() => server, { host, port }).pipe(
       Effect.mapError((error) => portError(host, port, error))
     )
@@ -158,11 +187,26 @@ const refreshFlags = Effect.gen(function*() {
   )
 )
 
+/**
+ * An HTTP/1.1 request without a `Host` header is a `400` (RFC 9112), answered with the
+ * contract's error body. Node would answer it with an empty body before the app saw it, so the
+ * node server is created with `requireHostHeader: false` and the check is made here.
+ */
+const requireHost = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const source = request.source as Partial<Http.IncomingMessage>
+    return source.httpVersion === "1.1" && request.headers["host"] === undefined
+      ? Effect.succeed(HttpFront.errorResponse(
+        new Wire.ApiError.BadRequest({ message: "an HTTP/1.1 request needs a Host header: send Host: <host>:<port>" })
+      ))
+      : app
+  })
+
 /** Serves the API; on shutdown, answers held long-polls first so the server closes at once. */
 const serveLayer = Layer.scopedDiscard(Effect.gen(function*() {
   const handlers = yield* Handlers.make
   const app = yield* Dashboard.mount(yield* HttpFront.make(Wire.Api.HoundsightApi, handlers))
-  yield* HttpServer.serveEffect(app)
+  yield* HttpServer.serveEffect(requireHost(app))
   const gate = yield* Gate.Gate
   const server = yield* NodeServer
   yield* Effect.addFinalizer(() =>

@@ -18,7 +18,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import * as Crypto from "node:crypto"
 import type { Running } from "./server-side/harness.js"
-import { isErrorBody, type Restartable, restartable } from "./server-side/harness.js"
+import { isErrorBody, type Restartable, restartable, start } from "./server-side/harness.js"
 import * as ManualClock from "./server-side/ManualClock.js"
 
 // -----------------------------------------------------------------------------------------------
@@ -78,6 +78,20 @@ const leashBody = (ids: Ids, slot: number, variant: 0 | 1) => {
     blocking: true
   }
 }
+
+/** A pending leash request with the given id (no floor rule fires for it). */
+const leashBodyFor = (leashId: string) => ({
+  leash_id: leashId,
+  trail_id: Crypto.randomUUID(),
+  step_id: Crypto.randomUUID(),
+  agent: "billing-bot",
+  action_name: "stripe.charge",
+  action_summary: "Charge cus_42",
+  risk_signals: { amount_usd: 120 },
+  payload: {},
+  timeout_seconds: 300,
+  blocking: true
+})
 
 /** The same JSON value with its keys in reverse order at every level, and indented. */
 const reordered = (value: unknown): string => {
@@ -492,5 +506,34 @@ describe("the gate server against a model of the contract", () => {
         )
       }),
     240_000
+  )
+})
+
+describe("the leash body is kept as sent", () => {
+  it.scopedLive(
+    "a payload key named __proto__ is stored, shown to the reviewer and compared on a retry like any other key",
+    () =>
+      Effect.gen(function*() {
+        const s = yield* start()
+        const leashId = Crypto.randomUUID()
+        const base = { ...leashBodyFor(leashId), payload: { customer: "cus_42" } }
+        const body = (amount: number) =>
+          JSON.stringify(base).replace(
+            "\"payload\":{",
+            `"payload":{"__proto__":{"amount_usd":${amount}},`
+          )
+        const first = yield* s.agent.post("/v1/leashes", { body: body(120) })
+        expect(first.status).toBe(200)
+        // the reviewer sees what the agent sent, hidden-looking key and all
+        const pending = yield* s.reviewer.get("/v1/leashes")
+        const shown = pending.body.leashes.find((l: any) => l.leash_id === leashId).request.payload
+        expect(Object.getOwnPropertyDescriptor(shown, "__proto__")?.value).toStrictEqual({ amount_usd: 120 })
+        // the same body again is a retry; a different amount under that key is a different request
+        const retry = yield* s.agent.post("/v1/leashes", { body: body(120) })
+        expect(retry.status, retry.text).toBe(200)
+        const changed = yield* s.agent.post("/v1/leashes", { body: body(99_000) })
+        expect(changed.status).toBe(422)
+        expect(changed.body.error.message).toContain("payload.__proto__.amount_usd")
+      })
   )
 })

@@ -168,8 +168,8 @@ export interface RawAnswer {
 }
 
 /**
- * Writes `bytes` on a fresh connection and reads the first answer (up to its `Content-Length`,
- * or until the server closes the connection).
+ * Writes `bytes` on a fresh connection, closes its sending side, and reads the first answer (up
+ * to its `Content-Length`, or until the server closes the connection).
  */
 export const rawExchange = (base: string, bytes: string | Uint8Array): Effect.Effect<RawAnswer> =>
   Effect.async<RawAnswer>((resume) => {
@@ -205,7 +205,8 @@ export const rawExchange = (base: string, bytes: string | Uint8Array): Effect.Ef
     socket.on("end", finish)
     socket.on("close", finish)
     socket.on("error", finish)
-    socket.write(bytes)
+    // Half-close after the bytes, so a request cut short is seen as cut short, not as slow.
+    socket.end(bytes)
     return Effect.sync(() => {
       done = true
       socket.destroy()
