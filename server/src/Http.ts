@@ -301,8 +301,15 @@ const utf8 = new TextDecoder("utf-8", { fatal: true })
  */
 export const maxJsonDepth = 512
 
-/** Whether JSON text nests arrays and objects deeper than `limit` (strings are skipped). */
-const nestsDeeperThan = (text: string, limit: number): boolean => {
+/**
+ * Whether JSON text nests arrays and objects deeper than `limit` (default `maxJsonDepth`),
+ * counted without parsing it (text inside strings is skipped). Anything that reads JSON from a
+ * client (a body, a form field) checks it before `JSON.parse`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const nestsDeeperThan = (text: string, limit: number = maxJsonDepth): boolean => {
   let depth = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
