@@ -5,7 +5,7 @@
  * HTTP, by `node:http` (exact body bytes and headers) or by a bare socket (exact request bytes).
  */
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Context, Effect, Exit, FiberRef, HashSet, Logger, LogLevel, Scope } from "effect"
+import { Context, Effect, Exit, FiberRef, HashSet, Layer, Logger, LogLevel, Scope } from "effect"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Path from "node:path"
@@ -85,17 +85,36 @@ export const tables = ["keys", "meta", "trails", "steps", "flags", "leashes"] as
 /** Every row of every table, in a stable order: what the server has stored. */
 export type Snapshot = Record<(typeof tables)[number], ReadonlyArray<Record<string, unknown>>>
 
+/** A read-only connection to the server's database, open beside the running server. */
+export interface Reader {
+  /** Every row of every table. */
+  readonly snapshot: Effect.Effect<Snapshot>
+  /**
+   * SQLite's `data_version`: it changes when any other connection (the server) commits a write,
+   * even one that leaves every row as it was. Cheap enough to read around every request.
+   */
+  readonly version: Effect.Effect<number>
+}
+
+/** Opens a read-only connection to the database at `db` for the scope. */
+export const reader = (db: string): Effect.Effect<Reader, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(SqliteClient.layer({ filename: db, readonly: true, disableWAL: true }))
+    const sql = Context.get(context, SqliteClient.SqliteClient)
+    const snapshot = Effect.gen(function*() {
+      const out: Partial<Snapshot> = {}
+      for (const table of tables) {
+        out[table] = yield* sql.unsafe<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY rowid`)
+      }
+      return out as Snapshot
+    }).pipe(Effect.orDie)
+    const version = Effect.orDie(Effect.map(sql.unsafe<{ data_version: number }>("PRAGMA data_version"), (rows) => rows[0]!.data_version))
+    return { snapshot, version }
+  }).pipe(Effect.orDie)
+
 /** Reads every row of the database at `db` (read-only, beside the running server). */
 export const snapshot = (db: string): Effect.Effect<Snapshot> =>
-  Effect.gen(function*() {
-    const sql = yield* SqliteClient.SqliteClient
-    const out: Partial<Snapshot> = {}
-    for (const table of tables) out[table] = yield* sql.unsafe<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY rowid`)
-    return out as Snapshot
-  }).pipe(
-    Effect.provide(SqliteClient.layer({ filename: db, readonly: true, disableWAL: true })),
-    Effect.orDie
-  )
+  Effect.scoped(Effect.flatMap(reader(db), (r) => r.snapshot))
 
 /** The number of rows of each table. */
 export const counts = (s: Snapshot): Record<string, number> =>
