@@ -228,6 +228,6 @@ describe("the houndsight-server command", () => {
       expect(help.stdout).toContain("Usage: houndsight-server")
       // nothing was left behind by the runs that failed on their flags or rules
       expect(Fs.existsSync(Path.join(cwd, ".houndsight"))).toBe(false)
-    }), 60_000)
+    }), 120_000)
 })
 

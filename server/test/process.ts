@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url"
 export const bin = fileURLToPath(new URL("../bin/houndsight-server.mjs", import.meta.url))
 
 /** How long a start may take (tsx compiles the sources on a cold cache). */
-const startMillis = 25_000
+const startMillis = 60_000
 
 /** A running server process. */
 export interface ServerProcess {
