@@ -9,6 +9,8 @@
  *   or spacing) answers the current state, a different body is `422`;
  * - a trail's first terminal record wins, a `running` record never replaces a terminal one, a
  *   step's first record wins, and everything already known is counted as a duplicate;
+ * - a held long-poll is answered at once when a decision, a cancel or the deadline ends the wait,
+ *   and with the current state when the server stops;
  * - all of it survives a restart on the same database file.
  *
  * Time is a `ManualClock` the test moves, so a leash expires exactly when the model says, at the
@@ -18,7 +20,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import * as Crypto from "node:crypto"
 import type { Running } from "./server-side/harness.js"
-import { isErrorBody, type Restartable, restartable, start } from "./server-side/harness.js"
+import { Waiters } from "../../server/src/index.js"
+import { isErrorBody, type Restartable, restartable, service, start } from "./server-side/harness.js"
 import * as ManualClock from "./server-side/ManualClock.js"
 
 // -----------------------------------------------------------------------------------------------
@@ -39,6 +42,9 @@ const leashSlots = [
   { amount: 50, timeoutSeconds: 60 },
   { amount: 500, timeoutSeconds: 0.5 }
 ] as const
+
+/** How long after its deadline the server answers a held long-poll (its expiry timer's slack). */
+const timerSlackMillis = 2
 
 /** Longer than any slot's timeout. */
 const maxTimeoutMillis = 61_000
@@ -333,6 +339,83 @@ class Advance implements fc.AsyncCommand<Model, Real> {
       : `advance(to the next deadline ${this.by.deadlineOffset === 0 ? "" : this.by.deadlineOffset < 0 ? "- 1 ms" : "+ 1 ms"})`
 }
 
+/**
+ * A long-poll (`wait_seconds=30`) held while something ends the wait: a reviewer's decision, the
+ * agent's cancel, the leash's deadline passing, or the server stopping. The held request must be
+ * answered at once with the state the model says (still pending when the server stops).
+ */
+class HeldPoll implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly then: "decide" | "cancel" | "expire" | "restart") {}
+  /** The leash it holds on: the first pending one (else slot 0, answered at once). */
+  slot = 0
+  check = () => true
+  async run(m: Model, r: Real) {
+    expire(m)
+    this.slot = [...m.leashes].find(([, l]) => l.decided === undefined)?.[0] ?? 0
+    const path = `/v1/leashes/${r.ids.leashes[this.slot]!.leashId}?wait_seconds=30`
+    const leash = m.leashes.get(this.slot)
+    if (leash === undefined || leash.decided !== undefined) {
+      const answer = await run(s(r).agent.get(path))
+      if (leash === undefined) return expectError(answer, 404, "not_found", this.toString())
+      expect(answer.body, this.toString()).toStrictEqual(expectedState(r.ids, m, this.slot))
+      return
+    }
+    const waiters = service(s(r), Waiters.Waiters)
+    const before = await run(waiters.size)
+    const held = run(s(r).agent.get(path))
+    await run(
+      Effect.gen(function*() {
+        while ((yield* waiters.size) <= before) yield* Effect.sleep("2 millis")
+      }).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the long-poll was never held") }), Effect.orDie)
+    )
+    switch (this.then) {
+      case "decide": {
+        const answer = await run(s(r).reviewer.post(`/v1/leashes/${r.ids.leashes[this.slot]!.leashId}/decision`, {
+          body: { decision: "approved", reason: "while you waited" }
+        }))
+        expect(answer.status, answer.text).toBe(200)
+        leash.decided = { decision: "approved", reason: "while you waited", decidedBy: r.reviewerName, decidedAt: m.now }
+        break
+      }
+      case "cancel": {
+        expect((await run(s(r).agent.post(`/v1/leashes/${r.ids.leashes[this.slot]!.leashId}/cancel`))).status).toBe(200)
+        leash.decided = { decision: "timeout", reason: "cancelled by the agent", decidedBy: r.agentName, decidedAt: m.now }
+        break
+      }
+      case "expire": {
+        // the server answers a held poll a moment (its timer slack, 2 ms) after the deadline
+        const millis = leash.expiresAt - m.now + timerSlackMillis
+        m.now += millis
+        r.clock.advance(millis)
+        expire(m)
+        break
+      }
+      case "restart": {
+        // held polls are answered with the current state as the server stops
+        const expected = expectedState(r.ids, m, this.slot)
+        const answer = run(Effect.orDie(r.server.restart))
+        expect(await heldAnswer(held), this.toString()).toStrictEqual(expected)
+        await answer
+        return
+      }
+    }
+    expect(await heldAnswer(held), this.toString()).toStrictEqual(expectedState(r.ids, m, this.slot))
+  }
+  toString = () => `held poll(first pending, ${this.slot}), then ${this.then}`
+}
+
+/** The body of a held long-poll's answer; fails if it was not answered within 10 s (not woken). */
+const heldAnswer = (held: Promise<{ readonly status: number; readonly body: unknown }>) =>
+  Promise.race([
+    held.then((answer) => {
+      expect(answer.status).toBe(200)
+      return answer.body
+    }),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("the held long-poll was not woken: still waiting after 10 s")), 10_000)
+    )
+  ])
+
 type Ingested =
   | { readonly kind: "trail"; readonly slot: number; readonly status: Status; readonly tag: string }
   | { readonly kind: "step"; readonly slot: number; readonly tag: string }
@@ -449,6 +532,10 @@ const create = fc.tuple(leashSlot, fc.constantFrom<0 | 1>(0, 1), fc.boolean()).m
   new Create(slot, v, re)
 )
 
+const heldPoll = fc.constantFrom("decide" as const, "cancel" as const, "expire" as const, "restart" as const).map((then) =>
+  new HeldPoll(then)
+)
+
 const commands = fc.commands<Model, Real, false>([
   create,
   create, // twice as likely as the others: most commands need a leash
@@ -468,8 +555,10 @@ const commands = fc.commands<Model, Real, false>([
   fc.array(record, { minLength: 1, maxLength: 4 }).map((records) => new Ingest(records)),
   fc.integer({ min: 0, max: trailSlots - 1 }).map((slot) => new ReadTrail(slot)),
   fc.constant(new ListPending()),
+  heldPoll,
+  heldPoll,
   fc.constant(new Restart())
-], { maxCommands: 30 })
+], { maxCommands: 30, size: "medium" })
 
 // -----------------------------------------------------------------------------------------------
 // The property
