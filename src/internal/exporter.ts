@@ -49,7 +49,7 @@ import {
   exportedRecords,
   retriedRecords
 } from "../services/Exporter.js"
-import { type Kind, STEP, StepParts, TRAIL, utf8Length } from "./encode.js"
+import { type Kind, STEP, StepParts, TRAIL } from "./encode.js"
 import { Lane } from "./lane.js"
 
 export { utf8Length } from "./encode.js"
@@ -87,36 +87,110 @@ const bodyOverhead = 24
 /** Records compacted in one go before the compactor lets other fibers run. */
 const compactBudget = 512
 
+const encoder = new TextEncoder()
+const trailsOpen = encoder.encode("{\"trails\":[")
+const stepsOpen = encoder.encode("],\"steps\":[")
+const bodyClose = encoder.encode("]}")
+
 /**
- * A batch: the JSON of its trails and of its steps, each list joined by commas, where each record
- * ends in its list (so any run of records can be cut out again, for a 413 split), and how many
- * trails come before each record in batch order.
+ * A batch: its request body as UTF-8 bytes, where each record starts in it (so any run of records
+ * can be cut out again, for a 413 split), and how many trails come before each record in batch
+ * order. A body is `{"trails":[…],"steps":[…]}`: trails first, each list in batch order.
  */
 interface Batch {
   readonly count: number
-  readonly trails: string
-  readonly steps: string
-  readonly trailEnds: ReadonlyArray<number>
-  readonly stepEnds: ReadonlyArray<number>
+  readonly body: Uint8Array
+  /** Byte offset of each trail; entry `n` is one past the comma after the last. */
+  readonly trailStarts: Int32Array
+  readonly stepStarts: Int32Array
   readonly trailsBefore: Int32Array
+  /** Records taken from each lane. */
+  readonly fromAudit: number
+  readonly fromOrdinary: number
   /** Per lane, how many records are settled once the batch is. */
   readonly auditMark: number
   readonly ordinaryMark: number
 }
 
-/** Records `a` to `b` (exclusive) of a comma-joined list. */
-const slice = (list: string, ends: ReadonlyArray<number>, a: number, b: number): string =>
-  a === b ? "" : list.slice(a === 0 ? 0 : ends[a - 1]! + 1, ends[b - 1])
+/**
+ * Lays records out in a body: `jsons[i]` is a record's JSON, `sizes[i]` its UTF-8 length, `kinds`
+ * its kind, all in batch order.
+ */
+const layOut = (
+  jsons: ReadonlyArray<string>,
+  sizes: ReadonlyArray<number>,
+  kinds: ReadonlyArray<Kind>
+): Pick<Batch, "count" | "body" | "trailStarts" | "stepStarts" | "trailsBefore"> => {
+  const count = jsons.length
+  const trailsBefore = new Int32Array(count + 1)
+  let trailCount = 0
+  let trailBytes = 0
+  let stepBytes = 0
+  for (let i = 0; i < count; i++) {
+    if (kinds[i] === TRAIL) {
+      trailCount++
+      trailBytes += sizes[i]! + 1
+    } else stepBytes += sizes[i]! + 1
+    trailsBefore[i + 1] = trailCount
+  }
+  const trailStarts = new Int32Array(trailCount + 1)
+  const stepStarts = new Int32Array(count - trailCount + 1)
+  // each list's bytes include a comma after every record; the last comma is not written
+  const trailsEnd = trailsOpen.length + Math.max(0, trailBytes - 1)
+  const stepsBegin = trailsEnd + stepsOpen.length
+  const stepsEnd = stepsBegin + Math.max(0, stepBytes - 1)
+  const body = new Uint8Array(stepsEnd + bodyClose.length)
+  body.set(trailsOpen, 0)
+  body.set(stepsOpen, trailsEnd)
+  body.set(bodyClose, stepsEnd)
+  let t = 0
+  let s = 0
+  let trailAt = trailsOpen.length
+  let stepAt = stepsBegin
+  for (let i = 0; i < count; i++) {
+    const size = sizes[i]!
+    if (kinds[i] === TRAIL) {
+      if (t > 0) body[trailAt - 1] = 44 // ","
+      trailStarts[t++] = trailAt
+      encoder.encodeInto(jsons[i]!, body.subarray(trailAt, trailAt + size))
+      trailAt += size + 1
+    } else {
+      if (s > 0) body[stepAt - 1] = 44
+      stepStarts[s++] = stepAt
+      encoder.encodeInto(jsons[i]!, body.subarray(stepAt, stepAt + size))
+      stepAt += size + 1
+    }
+  }
+  trailStarts[t] = trailAt
+  stepStarts[s] = stepAt
+  return { count, body, trailStarts, stepStarts, trailsBefore }
+}
 
 /** The request body of records `from` to `to` (exclusive, in batch order) of a batch. */
-const bodyOf = (batch: Batch, from: number, to: number): string => {
-  if (from === 0 && to === batch.count) return `{"trails":[${batch.trails}],"steps":[${batch.steps}]}`
+const bodyOf = (batch: Batch, from: number, to: number): Uint8Array => {
+  if (from === 0 && to === batch.count) return batch.body
   const t0 = batch.trailsBefore[from]!
   const t1 = batch.trailsBefore[to]!
-  return `{"trails":[${slice(batch.trails, batch.trailEnds, t0, t1)}],"steps":[${
-    slice(batch.steps, batch.stepEnds, from - t0, to - t1)
-  }]}`
+  const s0 = from - t0
+  const s1 = to - t1
+  const trails = t1 > t0
+    ? batch.body.subarray(batch.trailStarts[t0]!, batch.trailStarts[t1]! - 1)
+    : new Uint8Array(0)
+  const steps = s1 > s0 ? batch.body.subarray(batch.stepStarts[s0]!, batch.stepStarts[s1]! - 1) : new Uint8Array(0)
+  const body = new Uint8Array(bodyOverhead + trails.length + steps.length)
+  body.set(trailsOpen, 0)
+  body.set(trails, trailsOpen.length)
+  body.set(stepsOpen, trailsOpen.length + trails.length)
+  body.set(steps, trailsOpen.length + trails.length + stepsOpen.length)
+  body.set(bodyClose, body.length - bodyClose.length)
+  return body
 }
+
+/** Resumes after the event loop's next turn (a timer), whatever the Clock: no Effect `sleep`. */
+const nextMacrotask: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(timer))
+})
 
 /** The kind of record `i` of a batch. */
 const kindAt = (batch: Batch, i: number): Kind =>
@@ -276,6 +350,8 @@ export const make = (
     let inRequest = 0
 
     // state of the worker
+    /** The next full batch, assembled by the compactor while a request is in flight. */
+    let prepared: Batch | undefined = undefined
     let timerStart: number | undefined = undefined
     let settledAudit = 0
     let settledOrdinary = 0
@@ -298,7 +374,7 @@ export const make = (
       if (reason === "audit_lost") auditLostRecords.unsafeUpdate(n, noLabels)
     }
 
-    const queued = (): number => audit.live + ordinary.live
+    const queued = (): number => audit.live + ordinary.live + (prepared === undefined ? 0 : prepared.count)
 
     // records that did not encode: dropped when found, logged by the fiber that found them
     let invalidLines: Array<string> = []
@@ -399,44 +475,28 @@ export const make = (
     /** Takes records into a batch: audit lane first, at most maxBatchRecords and maxBatchBytes. */
     const assemble = (): Batch => {
       compact(Number.MAX_SAFE_INTEGER)
-      const trails: Array<string> = []
-      const steps: Array<string> = []
-      const trailEnds: Array<number> = []
-      const stepEnds: Array<number> = []
-      const trailsBefore: Array<number> = [0]
-      let trailChars = -1
-      let stepChars = -1
+      const jsons: Array<string> = []
+      const sizes: Array<number> = []
+      const kinds: Array<Kind> = []
+      let fromAudit = 0
       let bytes = bodyOverhead
-      let count = 0
-      while (count < settings.maxBatchRecords) {
+      while (jsons.length < settings.maxBatchRecords) {
         const lane = audit.ready() ? audit : ordinary.ready() ? ordinary : undefined
         if (lane === undefined) break
-        const add = lane.headBytes() + 1
+        const size = lane.headBytes()
         // a record alone larger than the byte bound is still sent, alone: the server decides (413)
-        if (count > 0 && bytes + add > settings.maxBatchBytes) break
-        const json = lane.headJson(parts)
-        if (lane.headKind() === TRAIL) {
-          trails.push(json)
-          trailChars += json.length + 1
-          trailEnds.push(trailChars)
-          trailsBefore.push(trailsBefore[count]! + 1)
-        } else {
-          steps.push(json)
-          stepChars += json.length + 1
-          stepEnds.push(stepChars)
-          trailsBefore.push(trailsBefore[count]!)
-        }
+        if (jsons.length > 0 && bytes + size + 1 > settings.maxBatchBytes) break
+        jsons.push(lane.headJson(parts))
+        sizes.push(size)
+        kinds.push(lane.headKind())
+        if (lane === audit) fromAudit++
         lane.shift()
-        bytes += add
-        count++
+        bytes += size + 1
       }
       return {
-        count,
-        trails: trails.join(","),
-        steps: steps.join(","),
-        trailEnds,
-        stepEnds,
-        trailsBefore: Int32Array.from(trailsBefore),
+        ...layOut(jsons, sizes, kinds),
+        fromAudit,
+        fromOrdinary: jsons.length - fromAudit,
         auditMark: audit.taken,
         ordinaryMark: ordinary.taken
       }
@@ -449,11 +509,13 @@ export const make = (
       )
 
     /** One request; `inRequest` counts its records while it is open (unconfirmed if cut at shutdown). */
-    const post = (payload: string, n: number): Effect.Effect<Outcome> =>
+    const post = (payload: Uint8Array, n: number): Effect.Effect<Outcome> =>
       Effect.sync(() => {
         inRequest = n
+        // the compactor may assemble the next batch while this one is in flight
+        compactLatch.unsafeOpen()
       }).pipe(
-        Effect.zipRight(client.execute(HttpClientRequest.bodyText(request, payload, "application/json"))),
+        Effect.zipRight(client.execute(HttpClientRequest.bodyUint8Array(request, payload, "application/json"))),
         Effect.flatMap(classify),
         Effect.catchAll((error) => Effect.succeed(retry(describeFailure(error)))),
         Effect.timeoutTo({
@@ -507,7 +569,7 @@ export const make = (
                 drop("too_large", 1)
                 yield* Effect.logError(
                   `houndsight: the collector at ${settings.endpoint} refused a single ${kindName(kindAt(batch, from))} ` +
-                    `record of ${utf8Length(payload) - bodyOverhead} bytes as too large (413); it is dropped (too_large).`
+                    `record of ${payload.length - bodyOverhead} bytes as too large (413); it is dropped (too_large).`
                 )
                 return
               }
@@ -531,9 +593,32 @@ export const make = (
         }
       })
 
+    /** Takes the prepared batch out of the lanes' bounds: it is in flight from now on. */
+    const takePrepared = (): Batch | undefined => {
+      const batch = prepared
+      if (batch !== undefined) {
+        prepared = undefined
+        audit.reserved -= batch.fromAudit
+        ordinary.reserved -= batch.fromOrdinary
+      }
+      return batch
+    }
+
+    /** Whether the compactor should assemble the next batch now: a request is open and a full batch waits. */
+    const shouldPrepare = (): boolean =>
+      prepared === undefined && inRequest > 0 && !closed && audit.live + ordinary.live >= settings.maxBatchRecords
+
+    const prepare = (): void => {
+      if (!shouldPrepare()) return
+      const batch = assemble()
+      audit.reserved += batch.fromAudit
+      ordinary.reserved += batch.fromOrdinary
+      prepared = batch
+    }
+
     const sendNext: Effect.Effect<void> = Effect.suspend(() => {
       timerStart = clock.unsafeCurrentTimeMillis()
-      const batch = assemble()
+      const batch = takePrepared() ?? assemble()
       inFlight = batch.count
       const send = batch.count === 0 ? Effect.void : deliver(batch, 0, batch.count)
       return logInvalid.pipe(
@@ -591,6 +676,12 @@ export const make = (
           if (left === 0) break
           yield* Effect.yieldNow()
         }
+        if (shouldPrepare()) {
+          // let the request just started reach its socket before spending a millisecond here
+          yield* nextMacrotask
+          prepare()
+          yield* logInvalid
+        }
       }
     })
 
@@ -636,7 +727,7 @@ export const make = (
       yield* Fiber.interrupt(compactorFiber)
       yield* logInvalid
       const unconfirmed = inRequest
-      const unsent = inFlight - inRequest + audit.clear() + ordinary.clear()
+      const unsent = inFlight - inRequest + (takePrepared()?.count ?? 0) + audit.clear() + ordinary.clear()
       inFlight = 0
       inRequest = 0
       drop("unconfirmed", unconfirmed)

@@ -60,6 +60,11 @@ export class Lane {
   raw = 0
   /** Tombstones: records that did not encode, already counted as dropped. */
   dead = 0
+  /**
+   * Records taken out into the exporter's prepared batch: they still count against the bound
+   * until that batch is sent.
+   */
+  reserved = 0
   /** Records ever accepted. */
   pushed = 0
   /** Slots ever taken out (by `shift` or `clear`). */
@@ -84,7 +89,7 @@ export class Lane {
 
   /** Takes a record as it is; `false` when the lane is full. Never throws. */
   push(record: unknown, kind: Kind): boolean {
-    if (this.size === this.capacity) return false
+    if (this.size + this.reserved >= this.capacity) return false
     if (this.size === this.n) this.grow()
     const i = this.index(this.size)
     this.items[i] = record

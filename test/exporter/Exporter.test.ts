@@ -165,6 +165,30 @@ describe("lanes", () => {
       yield* live.close
     }))
 
+  it.scopedLive("while a request is in flight, the next batch is made ready within the queue's bound", () =>
+    Effect.gen(function*() {
+      const c = yield* collector((r) => (r.index === 0 ? { ...accept(r), delayMillis: 300 } : accept(r)))
+      const live = yield* start(c, noTimer)
+      const first = Array.from({ length: 512 }, () => stepRecord())
+      yield* Effect.sync(() => first.forEach((s) => live.recorder.offerStep(s)))
+      yield* c.waitFor(() => c.requests.length === 1)
+      // during the request: 2,048 fit (some of them already in the next batch), the rest are dropped
+      const during = Array.from({ length: 2100 }, () => stepRecord())
+      for (let i = 0; i < during.length; i += 100) {
+        yield* Effect.sync(() => during.slice(i, i + 100).forEach((s) => live.recorder.offerStep(s)))
+        yield* Effect.sleep(2)
+      }
+      const stats = live.exporter.unsafeStats()
+      expect(stats).toMatchObject({ inFlight: 512, queued: 2048 })
+      expect(stats.droppedByReason.queue_full).toBe(52)
+      expect(balanced(stats)).toBe(true)
+      yield* live.exporter.flush
+      expect(ids(c.delivered().steps)).toEqual(ids([...first, ...during.slice(0, 2048)]))
+      expect(sizes(c.requests)).toEqual([512, 512, 512, 512, 512])
+      expect(c.maxConcurrent()).toBe(1)
+      yield* live.close
+    }))
+
   it.scopedLive("review steps and trail records take the audit lane, which is sent first", () =>
     Effect.gen(function*() {
       const c = yield* collector()
