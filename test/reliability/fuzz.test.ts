@@ -6,7 +6,11 @@
  *
  * Whatever arrives, the answer is a 4xx with the contract's error body
  * `{"error": {"code", "message"}}`, never a 5xx, never a crash (the server answers the next
- * request), and nothing is written: every row of the database is the same before and after.
+ * request), and nothing is written: the database sees no commit (SQLite's `data_version`), and
+ * when it does, the rows that changed are named.
+ *
+ * The dashboard's forms are fuzzed too: never a 5xx, and a write only as the recorded decision
+ * the form asked for.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Schema, type Scope } from "effect"
@@ -24,6 +28,7 @@ import {
   type Snapshot,
   start
 } from "./server-side/harness.js"
+import { csrfOf, tab } from "./server-side/browser.js"
 
 // -----------------------------------------------------------------------------------------------
 // Oracles: what the contract says about a body, independent of the server
@@ -588,5 +593,138 @@ describe("requests that are not HTTP", () => {
         )
       )
       expect((yield* s.anonymous.get("/healthz")).status).toBe(200)
+    }), 120_000)
+})
+
+describe("fuzzed dashboard forms", () => {
+  /** A form field's value: ordinary, hostile, huge, JSON (nested up to the limit) or not UTF-8 once decoded. */
+  const fieldValue = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom("approved", "modified", "rejected", "", " ", "APPROVED", "approved ", "null", "{}", "[]", "\u0000"),
+    fc.integer({ min: 4_090, max: 4_200 }).map((n) => "r".repeat(n)),
+    fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+    fc.integer({ min: 1, max: Http.maxJsonDepth - 1 }).map((depth) => nested(depth, "array")),
+    fc.constantFrom("%ZZ", "%C0%80", "\ud800", "<script>alert(1)</script>")
+  )
+  const fieldName = fc.oneof(
+    fc.constantFrom("decision", "reason", "modified_payload", "csrf", "return", "key", "next"),
+    fc.string({ maxLength: 10 })
+  )
+  type Form = { readonly how: string; readonly body: Uint8Array; readonly contentType: string }
+  const forms = (csrf: string): fc.Arbitrary<Form> =>
+    fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.tuple(
+          fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 6 }),
+          fc.constantFrom("right", "missing", "wrong", "twice")
+        ).map(([fields, token]): Form => {
+          const params = new URLSearchParams()
+          if (token === "right" || token === "twice") params.append("csrf", csrf)
+          if (token === "wrong") params.append("csrf", "A".repeat(43))
+          for (const [k, v] of fields) params.append(k, v)
+          if (token === "twice") params.append("csrf", "B".repeat(43))
+          return {
+            how: `form ${params.toString().slice(0, 300)}`,
+            body: utf8Bytes(params.toString()),
+            contentType: "application/x-www-form-urlencoded"
+          }
+        })
+      },
+      {
+        weight: 1,
+        arbitrary: fc.uint8Array({ maxLength: 200 }).map((b): Form => ({
+          how: `bytes ${Buffer.from(b).toString("hex")}`,
+          body: b,
+          contentType: "application/x-www-form-urlencoded"
+        }))
+      },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(
+          fc.constantFrom("application/json", "multipart/form-data; boundary=x", "text/plain", "", "application/x-www-form-urlencoded; charset=latin1"),
+          fc.string({ maxLength: 100 })
+        ).map(([contentType, text]): Form => ({
+          how: `${contentType}: ${JSON.stringify(text)}`,
+          body: utf8Bytes(`csrf=${csrf}&decision=approved&${text}`),
+          contentType
+        }))
+      }
+    )
+
+  it.scopedLive(
+    "the decision form: never a 5xx, and the leash changes only with a 303 that recorded exactly the form's decision",
+    () =>
+      Effect.gen(function*() {
+        const s = yield* start()
+        const t = tab(s.url)
+        const login = yield* t.get("/login")
+        expect((yield* t.post("/login", { csrf: csrfOf(login), key: s.reviewerKey })).status).toBe(303)
+        const csrf = csrfOf(yield* t.get("/"))
+        const cookie = [...t.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
+        const writes = yield* writeWatch(s)
+        let leashId = ""
+        const freshLeash = async () => {
+          const leash = leashRequest({ timeout_seconds: 86_400 })
+          expect((await run(s.agent.post("/v1/leashes", { body: leash }))).status).toBe(200)
+          leashId = leash.leash_id
+          await run(writes)
+        }
+        yield* Effect.promise(freshLeash)
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(forms(csrf), async (form) => {
+              const answer = await run(rawHttp(s.url, {
+                method: "POST",
+                path: `/leashes/${leashId}/decision`,
+                headers: { cookie, "content-type": form.contentType },
+                body: form.body
+              }))
+              const written = await run(writes)
+              expect(answer.status, `${form.how} → ${answer.status} ${answer.text.slice(0, 300)}`).toBeLessThan(500)
+              if (written.length === 0) {
+                expect(answer.status, form.how).not.toBe(303)
+                return
+              }
+              // a write: it was a decision the form asked for, and the dashboard said so
+              expect(answer.status, `${form.how}: wrote ${written.join("; ")}`).toBe(303)
+              const state = (await run(s.agent.get(`/v1/leashes/${leashId}`))).body
+              const params = new URLSearchParams(Buffer.from(form.body).toString("utf8"))
+              expect(state.decision.decision, form.how).toBe(params.get("decision"))
+              const reason = (params.get("reason") ?? "").trim()
+              if (reason !== "") expect(state.decision.reason, form.how).toBe(reason)
+              if (state.decision.decision === "modified") {
+                expect(state.decision.modified_payload, form.how).toStrictEqual(JSON.parse(params.get("modified_payload")!))
+              }
+              await freshLeash()
+            }),
+            { numRuns: 100 }
+          )
+        )
+      }),
+    120_000
+  )
+
+  it.scopedLive("the sign-in form: never a 5xx, nothing written, and no session without a reviewer key and its token", () =>
+    Effect.gen(function*() {
+      const s = yield* start()
+      const writes = yield* writeWatch(s)
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(forms("C".repeat(43)), async (form) => {
+            const answer = await run(rawHttp(s.url, {
+              method: "POST",
+              path: "/login",
+              headers: { cookie: `houndsight_login=${"C".repeat(43)}`, "content-type": form.contentType },
+              body: form.body
+            }))
+            expect(answer.status, `${form.how} → ${answer.status}`).toBeLessThan(500)
+            expect(await run(writes), form.how).toStrictEqual([])
+            // a session only for the reviewer key, which the fuzz never sends
+            expect(answer.headers.get("set-cookie") ?? "", form.how).not.toContain("houndsight_session=")
+          }),
+          { numRuns: 100 }
+        )
+      )
     }), 120_000)
 })
