@@ -15,7 +15,15 @@
  * | back-off | 250 ms doubling to 5 s, full jitter; a `Retry-After` replaces it |
  * | one attempt (create, cancel) | at most 10 s, never past the deadline |
  * | long-poll | `wait_seconds` = min(25, whole seconds left); the attempt's own limit is that + 5 s |
+ * | last call | a back-off never sleeps through the last second: the agent asks once more then |
+ * | late leash | created > 1 s after the start: the last second is spent cancelling it (see below) |
  * | cancel on interruption | best effort, at most 2 s |
+ *
+ * The server counts a leash's `timeout_seconds` from its own creation. When the creation is
+ * confirmed late (the gate was unreachable at first), the server would keep the leash pending
+ * after the agent gave up, and a reviewer could approve an action nobody performs. So the agent
+ * stops waiting a second early and cancels it (a compare-and-set on the server): either the
+ * cancel wins and both sides say `timeout`, or a decision won the race and the agent gets it.
  *
  * @example
  * ```ts
@@ -137,6 +145,20 @@ const attemptMillis = 10_000
 const longPollMaxSeconds = 25
 const longPollGraceMillis = 5_000
 const cancelMillis = 2_000
+/**
+ * A back-off never sleeps through the last second before the deadline: the agent asks once
+ * more then (a long-poll held until the deadline), so a decision made while it slept, after the
+ * gate came back, still reaches it in time.
+ */
+const lastCallMillis = 1_000
+/**
+ * A leash whose creation was confirmed later than this after the call started stays pending on
+ * the server past the agent's deadline (the server counts `timeout_seconds` from its own
+ * creation), so the agent settles it before giving up (see `settle`).
+ */
+const lateCreateMillis = 1_000
+/** The time kept before the deadline to settle a late leash: one cancel. */
+const settleMillis = 1_000
 
 // -----------------------------------------------------------------------------
 // options
@@ -193,6 +215,8 @@ interface Outcome<P> {
   readonly decision: Decision.Decision<P>
   /** The modified payload as the gate sent it (for the review step's output). */
   readonly wirePayload?: unknown
+  /** The agent stopped waiting (no decision by its deadline), while the leash may be pending. */
+  readonly gaveUp?: true
 }
 
 interface Call {
@@ -202,7 +226,13 @@ interface Call {
   readonly actionName: string
   readonly traceLink: string
   readonly timeoutSeconds: number
+  readonly start: number
   readonly deadline: number
+  /**
+   * When waiting stops: the deadline, or `settleMillis` before it once the leash is known to
+   * outlive the deadline on the server (then the rest is spent on `settle`).
+   */
+  stopAt: number
   readonly schema: Schema.Schema<any, any, never> | undefined
 }
 
@@ -226,27 +256,41 @@ const timeoutOutcome = (call: Call, reason: string): Outcome<never> => ({
 
 const errorOutcome = (call: Call, reason: string): Outcome<never> => ({ decision: Decision.error(fields(call, reason)) })
 
-const noDecision = (call: Call, last: string | undefined): Outcome<never> =>
-  timeoutOutcome(
+const noDecision = (call: Call, last: string | undefined): Outcome<never> => ({
+  ...timeoutOutcome(
     call,
     last === undefined
       ? `no decision in ${seconds(call.timeoutSeconds * 1000)} s`
       : `no decision in ${seconds(call.timeoutSeconds * 1000)} s; last failure: ${last}`
-  )
+  ),
+  gaveUp: true
+})
+
+const cutAtDeadline = "the gate did not answer before the deadline"
+
+/**
+ * The failure to name in a `timeout`'s reason: the newest, except that an attempt cut by the
+ * deadline does not hide a failure the gate did answer before it (a 503 says more than the
+ * last attempt running out of time).
+ */
+const lastFailure = (last: string | undefined, error: GateError): string =>
+  error.message === cutAtDeadline && last !== undefined ? last : error.message
 
 /**
  * Fails with a transient GateError when `self` takes longer than its own limit, or than the time
  * left before the deadline, whichever comes first.
  */
 const limit = <A>(self: Effect.Effect<A, GateError>, own: number, remaining: number): Effect.Effect<A, GateError> =>
-  Effect.timeoutFail(self, {
+  // disconnected: the call ends at its limit even when the transport takes a while to abort the
+  // request (the abort goes on in the background), so the deadline is kept to the millisecond
+  Effect.timeoutFail(Effect.disconnect(self), {
     duration: Math.max(0, Math.min(own, remaining)),
     onTimeout: () =>
       new GateError({
         reason: "Transient",
         message: own <= remaining
           ? `the gate did not answer within ${seconds(own)} s`
-          : "the gate did not answer before the deadline"
+          : cutAtDeadline
       })
   })
 
@@ -262,7 +306,9 @@ const backoff = (n: number): Effect.Effect<number> =>
 
 /**
  * After a transient failure: sleeps the back-off (or the server's `Retry-After`), clipped to the
- * deadline, or says to stop when a `Retry-After` reaches the deadline.
+ * end of the wait, or says to stop when a `Retry-After` reaches the deadline. A back-off that
+ * would sleep through the last second of the wait ends at its start instead, so the agent asks
+ * once more before it gives up.
  */
 const pause = (
   call: Call,
@@ -271,9 +317,9 @@ const pause = (
   what: string
 ): Effect.Effect<Outcome<never> | undefined> =>
   Effect.suspend(() => {
-    const left = call.deadline - now(call)
+    const left = call.stopAt - now(call)
     if (retryAfterMillis !== undefined) {
-      if (retryAfterMillis >= left) {
+      if (retryAfterMillis >= call.deadline - now(call)) {
         return Effect.succeed(timeoutOutcome(
           call,
           `no decision in ${seconds(call.timeoutSeconds * 1000)} s: the gate asked to retry in ${
@@ -282,10 +328,14 @@ const pause = (
         ))
       }
       // "retry now" still waits a little, so a gate that keeps saying so cannot make a busy loop
-      return Effect.as(Effect.sleep(Math.min(Math.max(Math.ceil(retryAfterMillis), minRetryAfterMillis), left)), undefined)
+      return Effect.as(
+        Effect.sleep(Math.max(0, Math.min(Math.max(Math.ceil(retryAfterMillis), minRetryAfterMillis), left))),
+        undefined
+      )
     }
     return Effect.flatMap(backoff(n), (delay) => {
-      const d = Math.min(delay, call.deadline - now(call))
+      const left = call.stopAt - now(call)
+      const d = left > lastCallMillis && delay > left - lastCallMillis ? left - lastCallMillis : Math.min(delay, left)
       return d > 0 ? Effect.as(Effect.sleep(d), undefined) : Effect.succeed(undefined)
     })
   })
@@ -328,7 +378,11 @@ const fromGate = <P>(call: Call, d: GateDecision): Outcome<P> => {
   }
 }
 
-/** `POST /v1/leashes` with retries until it answers, fails for good, or the deadline. */
+/**
+ * `POST /v1/leashes` with retries until it answers, fails for good, or the deadline. A creation
+ * confirmed more than `lateCreateMillis` after the start makes the wait stop `settleMillis`
+ * before the deadline, to settle the leash (the server's own expiry comes later than ours).
+ */
 const createPhase = (call: Call, leash: NewLeash): Effect.Effect<LeashState | Outcome<never>> =>
   Effect.gen(function*() {
     let n = 0
@@ -337,10 +391,13 @@ const createPhase = (call: Call, leash: NewLeash): Effect.Effect<LeashState | Ou
       const remaining = call.deadline - now(call)
       if (remaining <= 0) return noDecision(call, last)
       const result = yield* Effect.either(limit(call.gate.create(leash), attemptMillis, remaining))
-      if (Either.isRight(result)) return result.right
+      if (Either.isRight(result)) {
+        if (now(call) - call.start > lateCreateMillis) call.stopAt = Math.max(now(call), call.deadline - settleMillis)
+        return result.right
+      }
       const e = result.left
       if (e.reason !== "Transient") return errorOutcome(call, e.message)
-      last = e.message
+      last = lastFailure(last, e)
       const stop = yield* pause(call, e.retryAfterMillis, n++, e.message)
       if (stop !== undefined) return stop
     }
@@ -352,7 +409,7 @@ const pollPhase = <P>(call: Call): Effect.Effect<Outcome<P>> =>
     let n = 0
     let last: string | undefined
     while (true) {
-      const remaining = call.deadline - now(call)
+      const remaining = call.stopAt - now(call)
       if (remaining <= 0) return noDecision(call, last)
       const wait = Math.min(longPollMaxSeconds, Math.floor(remaining / 1000))
       const started = now(call)
@@ -377,11 +434,29 @@ const pollPhase = <P>(call: Call): Effect.Effect<Outcome<P>> =>
       }
       const e = result.left
       if (e.reason !== "Transient") return errorOutcome(call, e.message)
-      last = e.message
+      last = lastFailure(last, e)
       const stop = yield* pause(call, e.retryAfterMillis, n++, e.message)
       if (stop !== undefined) return stop
     }
   })
+
+/**
+ * The agent gives up on a leash the server would keep pending past the agent's deadline (it was
+ * created late): it cancels it, a compare-and-set on the server, within the time left. Then the
+ * server agrees with the agent: either the cancel wins (the leash ends `timeout` on both sides),
+ * or a decision won before it, and the agent gets that decision. A cancel that fails leaves the
+ * `timeout` as it was.
+ */
+const settle = <P>(call: Call, outcome: Outcome<P>): Effect.Effect<Outcome<P>> => {
+  if (outcome.gaveUp !== true || call.stopAt >= call.deadline) return Effect.succeed(outcome)
+  return Effect.suspend(() => limit(call.gate.cancel(call.leashId), settleMillis, call.deadline - now(call))).pipe(
+    Effect.map((state): Outcome<P> => {
+      if (checkId(call, state) !== undefined || state.status !== "decided") return outcome
+      return state.decision.decision === "timeout" ? outcome : fromGate<P>(call, state.decision)
+    }),
+    Effect.orElseSucceed(() => outcome)
+  )
+}
 
 /** Turns anything unexpected (a defect of a transport) into an `error` outcome; keeps interruption. */
 const total = <P>(call: Call, self: Effect.Effect<Outcome<P>>): Effect.Effect<Outcome<P>> =>
@@ -460,7 +535,9 @@ const runCall = <P>(
     actionName: recordedName,
     traceLink: `${trail.recorder.endpoint}/leashes/${options.leashId}`,
     timeoutSeconds: options.timeoutSeconds,
+    start,
     deadline: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
+    stopAt: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
     schema: options.schema
   }
   let made: ReturnType<typeof body>
@@ -570,7 +647,7 @@ const requestImpl = <P>(options: LooseOptions): Effect.Effect<Decision.Decision<
                   )
                 })
               }
-              return pollPhase<P>(call)
+              return Effect.flatMap(pollPhase<P>(call), (outcome) => settle(call, outcome))
             })
           )
           return { run, cancelOnInterrupt: () => created }

@@ -177,7 +177,7 @@ export const storeReader = (db: string): StoreReader => {
         leashId === undefined
           ? query<{ record: string }>("SELECT record FROM steps WHERE layer = 'review' ORDER BY trail_id, seq")
           : query<{ record: string }>(
-            "SELECT record FROM steps WHERE layer = 'review' AND json_extract(leash, '$.leash_id') = ? ORDER BY trail_id, seq",
+            "SELECT record FROM steps WHERE layer = 'review' AND json_extract(record, '$.leash.leash_id') = ? ORDER BY trail_id, seq",
             leashId
           ),
         (rows) => rows.map((r) => JSON.parse(r.record) as Record<string, any>)
