@@ -310,3 +310,29 @@ it.effect("a transport slow to abort the request cut at the deadline does not de
     expect(at).toBe(5_000)
     expect(decision).toMatchObject({ decision: "timeout", reason: "no decision in 5 s; last failure: the gate did not answer before the deadline" })
   }))
+
+it.effect("an attempt cut by the deadline does not hide the gate's last answer in the reason", () =>
+  Effect.gen(function*() {
+    let calls = 0
+    const gate: Leash.Gate = {
+      create: () =>
+        ++calls === 1
+          ? Effect.fail(new Leash.GateError({ reason: "Transient", status: 503, message: "the gate answered 503 unavailable: busy" }))
+          : Effect.never,
+      poll: () => Effect.never,
+      cancel: () => Effect.never
+    }
+    const fiber = yield* Effect.fork(
+      Leash.request({ actionName: "stripe.charge", actionSummary: "Charge", riskSignals: {}, payload: {}, timeoutSeconds: 5 }).pipe(
+        Trail.run({ trigger: "leash-test", payload: {} }),
+        Effect.provide(Layer.merge(Memory.layer(), Layer.succeed(Leash.Leash, gate)))
+      )
+    )
+    yield* TestClock.adjust("5 seconds")
+    const decision = yield* Fiber.join(fiber)
+    expect(calls).toBe(2)
+    expect(decision).toMatchObject({
+      decision: "timeout",
+      reason: "no decision in 5 s; last failure: the gate answered 503 unavailable: busy"
+    })
+  }))
