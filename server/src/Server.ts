@@ -188,25 +188,33 @@ const refreshFlags = Effect.gen(function*() {
 )
 
 /**
- * An HTTP/1.1 request without a `Host` header is a `400` (RFC 9112), answered with the
- * contract's error body. Node would answer it with an empty body before the app saw it, so the
- * node server is created with `requireHostHeader: false` and the check is made here.
+ * Requests Node's parser lets through that HTTP/1.1 says to refuse (RFC 9112), answered `400`
+ * with the contract's error body: an HTTP/1.1 request without a `Host` header (Node would answer
+ * it with an empty body before the app saw it, so the node server is created with
+ * `requireHostHeader: false` and the check is made here), and a request target that is neither a
+ * path (`/v1/ingest`) nor an absolute URL, such as `GET *` (which the router would otherwise
+ * serve as `/`).
  */
-const requireHost = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+const checkRequest = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const source = request.source as Partial<Http.IncomingMessage>
-    return source.httpVersion === "1.1" && request.headers["host"] === undefined
-      ? Effect.succeed(HttpFront.errorResponse(
-        new Wire.ApiError.BadRequest({ message: "an HTTP/1.1 request needs a Host header: send Host: <host>:<port>" })
-      ))
-      : app
+    const refuse = (message: string) =>
+      Effect.succeed(HttpFront.errorResponse(new Wire.ApiError.BadRequest({ message })))
+    if (source.httpVersion === "1.1" && request.headers["host"] === undefined) {
+      return refuse("an HTTP/1.1 request needs a Host header: send Host: <host>:<port>")
+    }
+    const target = source.url ?? request.url
+    if (!target.startsWith("/") && !/^https?:\/\//i.test(target)) {
+      return refuse(`the request target ${JSON.stringify(target.slice(0, 80))} is not a path: send a path such as /v1/ingest`)
+    }
+    return app
   })
 
 /** Serves the API; on shutdown, answers held long-polls first so the server closes at once. */
 const serveLayer = Layer.scopedDiscard(Effect.gen(function*() {
   const handlers = yield* Handlers.make
   const app = yield* Dashboard.mount(yield* HttpFront.make(Wire.Api.HoundsightApi, handlers))
-  yield* HttpServer.serveEffect(requireHost(app))
+  yield* HttpServer.serveEffect(checkRequest(app))
   const gate = yield* Gate.Gate
   const server = yield* NodeServer
   yield* Effect.addFinalizer(() =>
