@@ -16,7 +16,7 @@ import { Cause, Context, Effect, Exit, Fiber, Layer, Runtime } from "effect"
 import { Exporter, Recorder, Sniff, Trail } from "houndsight"
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
-import { FaultProxy, GateServer, Sdk } from "./support/index.js"
+import { FaultProxy, GateServer, Sdk, Wait } from "./support/index.js"
 
 class Server extends Context.Tag("reliability/exporter/Server")<Server, GateServer.GateServer>() {}
 
@@ -200,5 +200,113 @@ layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, tim
         expect(grown, `${why}; heap grew ${(grown / 1024 / 1024).toFixed(1)} MiB`).toBeLessThan(heapCeilingBytes)
       }),
     180_000
+  )
+
+  it.scoped(
+    "closing while the collector is cut off: exported + dropped == offered, nothing invented, and the server holds at least every exported record",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Server
+        const proxy = yield* FaultProxy.make({
+          target: server.port,
+          faults: { resetRequest: 0.2, hang: 0.1, resetResponse: 0.2, closeAfterHeaders: 0.1 }
+        })
+        const sdk = yield* Sdk.live({
+          apiKey: server.agentKey,
+          agent: "cut-at-close",
+          endpoint: proxy.url,
+          flushInterval: "10 millis",
+          requestTimeout: "300 millis",
+          retryBaseDelay: "5 millis",
+          retryMaxDelay: "40 millis",
+          shutdownTimeout: "500 millis"
+        })
+        const ids = new Set<string>()
+        const recorder = Context.get(sdk.context, Recorder.Recorder)
+        const counted: Recorder.RecorderShape = {
+          ...recorder,
+          offerStep: (record) => {
+            ids.add(record.id)
+            recorder.offerStep(record)
+          }
+        }
+        const step = Sniff.run("cut.step", { layer: "execute" }, Effect.void)
+        for (let i = 0; i < 100; i++) {
+          yield* Effect.forEach(Array.from({ length: 100 }), () => step, { discard: true }).pipe(
+            Trail.run({ trigger: "cut", payload: { i } }),
+            Effect.provide(Context.add(sdk.context, Recorder.Recorder, counted))
+          )
+          yield* Effect.sleep("2 millis")
+        }
+        // the collector goes away for good while records wait; the layer closes
+        yield* proxy.down
+        yield* sdk.close
+        const stats = sdk.exporter.unsafeStats()
+        const why = `${proxy.describe()}; stats ${JSON.stringify(stats)}`
+        expect(stats.offered, why).toBe(100 * 102)
+        expect(stats.exported + stats.dropped, why).toBe(stats.offered)
+        expect(stats.queued + stats.inFlight, why).toBe(0)
+        const [row] = yield* server.store.query<{ n: number; distinct_ids: number }>(
+          "SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids FROM steps WHERE name = 'cut.step'"
+        )
+        const storedIds = yield* server.store.query<{ id: string }>("SELECT id FROM steps WHERE name = 'cut.step'")
+        expect(storedIds.filter((r) => !ids.has(r.id)), why).toStrictEqual([]) // none invented
+        expect(row!.distinct_ids, why).toBe(row!.n) // none twice
+        const storedTrailRecords = yield* server.store.query<{ id: string }>(
+          "SELECT id FROM trails WHERE json_extract(record, '$.agent') = 'cut-at-close'"
+        )
+        // at least what the exporter says it delivered (a trail counts once however many of its records came)
+        expect(storedIds.length + 2 * storedTrailRecords.length, why).toBeGreaterThanOrEqual(stats.exported)
+        // (at most that plus the records the exporter calls unconfirmed: see the next test)
+      }),
+    60_000
+  )
+
+  // DEFECT (src/internal/exporter.ts, owned by the exporter's engineer): a batch whose earlier
+  // attempt reached the server (its answer was lost) and that waits for its retry when the layer
+  // closes is counted as `shutdown` ("never sent") instead of `unconfirmed` ("the collector may
+  // or may not have stored it"): `shutdown()` counts only `inRequest` as unconfirmed, and
+  // `inRequest` is 0 while the batch sleeps in its back-off. So the server holds records the
+  // exporter reports as never sent, and received + dropped exceeds produced. `.fails` until fixed:
+  // then remove `.fails`.
+  it.scoped.fails(
+    "a batch the server stored but never confirmed, waiting for its retry at the close, is counted unconfirmed, not never sent",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Server
+        let first = true
+        const proxy = yield* FaultProxy.make({
+          target: server.port,
+          faults: {
+            // the first send reaches the server, which stores it; its answer never comes
+            choose: (r) => (r.path === "/v1/ingest" && first ? ((first = false), "hang") : undefined)
+          }
+        })
+        const sdk = yield* Sdk.live({
+          apiKey: server.agentKey,
+          agent: "unconfirmed-at-close",
+          endpoint: proxy.url,
+          flushInterval: "10 millis",
+          requestTimeout: "300 millis",
+          retryBaseDelay: "10 seconds",
+          retryMaxDelay: "10 seconds",
+          shutdownTimeout: "300 millis"
+        })
+        const trailId = yield* Effect.gen(function*() {
+          for (let i = 0; i < 3; i++) yield* Sniff.run("stored.step", { layer: "execute" }, Effect.void)
+          return yield* Trail.id
+        }).pipe(Trail.run({ trigger: "cut", payload: {} }), Sdk.provide(sdk))
+        // the exporter gives up on the answer (requestTimeout) and waits up to 10 s to send again
+        yield* Wait.until("the first send to time out", Effect.sync(() => sdk.exporter.unsafeStats().retried > 0 || proxy.unsafeExchanges().some((e) => e.endedAt !== undefined)))
+        yield* proxy.down // a retry, should it come, is refused
+        yield* sdk.close
+        const stats = sdk.exporter.unsafeStats()
+        const [stored] = yield* server.store.query<{ n: number }>("SELECT count(*) AS n FROM steps WHERE trail_id = ?", trailId)
+        const why = `stats ${JSON.stringify(stats)}; the server stored ${stored!.n} steps`
+        expect(stored!.n, why).toBe(3)
+        expect(stats.exported, why).toBe(0)
+        expect(stats.droppedByReason, why).toMatchObject({ unconfirmed: 5, shutdown: 0 })
+      }),
+    60_000
   )
 })
