@@ -11,8 +11,8 @@
  * its deadline must still reach it.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, Fiber, Random } from "effect"
-import { type Decision, Leash, Trail } from "houndsight"
+import { Context, Effect, Fiber, Random } from "effect"
+import { type Decision, Leash, Recorder, Sniff, Trail } from "houndsight"
 import * as Crypto from "node:crypto"
 import { FaultProxy, GateServer, Sdk, Wait } from "./support/index.js"
 
@@ -243,4 +243,74 @@ it.scopedLive(
       expect(steps.map((s) => s.output.decision), why).toStrictEqual(["timeout"])
     }),
   60_000
+)
+
+it.scopedLive(
+  "SIGKILL while the exporter streams records: after the restart every record is stored exactly once, and received + dropped == produced",
+  () =>
+    Effect.gen(function*() {
+      const server = yield* GateServer.start()
+      const sdk = yield* Sdk.live({
+        apiKey: server.agentKey,
+        agent: "crash-stream",
+        endpoint: server.url,
+        flushInterval: "10 millis",
+        maxBatchRecords: 128,
+        retryBaseDelay: "20 millis",
+        retryMaxDelay: "200 millis",
+        shutdownTimeout: "20 seconds"
+      })
+      const recorder = Context.get(sdk.context, Recorder.Recorder)
+      const producedSteps = new Set<string>()
+      const counted: Recorder.RecorderShape = {
+        ...recorder,
+        offerStep: (record) => {
+          producedSteps.add(record.id)
+          recorder.offerStep(record)
+        }
+      }
+      const trails = 200
+      const stepsPerTrail = 50
+      const step = Sniff.run("crash.step", { layer: "execute" }, Effect.void)
+      const produce = Effect.gen(function*() {
+        for (let i = 0; i < trails; i++) {
+          yield* Effect.forEach(Array.from({ length: stepsPerTrail }), () => step, { discard: true }).pipe(
+            Trail.run({ trigger: "crash", payload: { i } }),
+            Effect.provide(Context.add(sdk.context, Recorder.Recorder, counted))
+          )
+          yield* Effect.sleep("10 millis")
+        }
+      })
+      const producing = yield* Effect.fork(produce)
+      // the crash, once the server has stored some of the stream
+      yield* Wait.until(
+        "the first records stored",
+        Effect.map(server.store.query<{ n: number }>("SELECT count(*) AS n FROM steps"), ([r]) => r!.n > 0)
+      )
+      expect(yield* server.kill("SIGKILL")).toBeNull()
+      yield* Fiber.join(producing)
+      yield* server.start
+      yield* sdk.exporter.flush.pipe(Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error("no flush after the restart") }))
+      yield* sdk.close
+
+      const stats = sdk.exporter.unsafeStats()
+      const why = `stats ${JSON.stringify(stats)}`
+      const [counts] = yield* server.store.query<{ n: number; distinct_ids: number }>(
+        "SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids FROM steps WHERE name = 'crash.step'"
+      )
+      const stored = yield* server.store.query<{ id: string }>("SELECT id FROM steps WHERE name = 'crash.step'")
+      const storedTrails = yield* server.store.query<{ status: string }>(
+        "SELECT status FROM trails WHERE json_extract(record, '$.agent') = 'crash-stream'"
+      )
+      expect(stats.offered, why).toBe(trails * (2 + stepsPerTrail))
+      expect(stats.exported + stats.dropped, why).toBe(stats.offered)
+      expect(stats.dropped, why).toBe(stats.droppedByReason.queue_full) // nothing lost at the close
+      expect(counts!.distinct_ids, why).toBe(counts!.n)
+      expect(stored.filter((r) => !producedSteps.has(r.id)), why).toStrictEqual([])
+      expect(storedTrails.length, why).toBe(trails)
+      expect(storedTrails.every((t) => t.status === "ok"), why).toBe(true)
+      expect(stats.exported, why).toBe(2 * trails + counts!.n)
+      expect(counts!.n + stats.dropped, why).toBe(trails * stepsPerTrail)
+    }),
+  90_000
 )
