@@ -40,6 +40,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Wire } from "houndsight"
 import { Gate } from "../Gate.js"
+import { maxJsonDepth, nestsDeeperThan } from "../Http.js"
 import { Keys } from "../Keys.js"
 import { PublicUrl } from "../PublicUrl.js"
 import { Store } from "../Store.js"
@@ -122,6 +123,9 @@ const readDecision = (form: UrlParams.UrlParams): Decision | string => {
       const text = Option.getOrUndefined(UrlParams.getFirst(form, "modified_payload"))
       if (text === undefined || text.trim() === "") {
         return "The modified payload is empty: write the JSON the agent should use. Nothing was sent."
+      }
+      if (nestsDeeperThan(text)) {
+        return `The modified payload is nested deeper than ${maxJsonDepth} levels, more than the gate accepts. Nothing was sent: flatten it and approve again.`
       }
       try {
         return {

@@ -98,10 +98,11 @@ describe("deciding in the dashboard", () => {
       const s = yield* startServer()
       const { csrf, tab: t } = yield* signIn(s)
       const id = yield* pendingLeash(s)
-      for (const modified_payload of [`{ "amount_usd": 100, }`, "", "undefined"]) {
+      const tooDeep = "[".repeat(5_000) + "]".repeat(5_000)
+      for (const modified_payload of [`{ "amount_usd": 100, }`, "", "undefined", tooDeep]) {
         const answer = yield* t.post(`/leashes/${id}/decision`, { csrf, decision: "modified", modified_payload })
         expect(answer.status).toBe(400)
-        expect(answer.text).toMatch(/not valid JSON|is empty/)
+        expect(answer.text).toMatch(/not valid JSON|is empty|nested deeper than 512 levels/)
         expect(answer.text).toContain("Nothing was sent")
       }
       expect((yield* stateOf(s, id)).status).toBe("pending")
