@@ -11,6 +11,9 @@
  * | `flags` | bypass flags, recomputed per trail whenever a batch touches it |
  * | `leashes` | leash requests (canonical JSON), their state and decision |
  *
+ * `0002_review_steps_by_trail` adds a partial index of the review steps by trail, so ingest can
+ * tell which trails hold a review step without reading their other steps.
+ *
  * @since 0.1.0
  */
 import * as Migrator from "@effect/sql/Migrator"
@@ -71,6 +74,11 @@ const initial = Effect.gen(function*() {
   yield* sql`CREATE INDEX leashes_by_status ON leashes (status, expires_at)`
 })
 
+const reviewStepsByTrail = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE INDEX steps_reviews_by_trail ON steps (trail_id) WHERE layer = 'review'`
+})
+
 /**
  * Every migration, by `<id>_<name>`.
  *
@@ -78,7 +86,8 @@ const initial = Effect.gen(function*() {
  * @category migrations
  */
 export const migrations = {
-  "0001_initial": initial
+  "0001_initial": initial,
+  "0002_review_steps_by_trail": reviewStepsByTrail
 }
 
 /**

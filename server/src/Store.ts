@@ -8,7 +8,9 @@
  *   never replaces a terminal one; anything already known counts as a duplicate.
  * - Steps: the first record of an id wins; steps may arrive before their trail.
  * - Flags: recomputed with the SDK's `Audit.flags` for every trail a batch adds steps to, over
- *   all of the trail's stored steps (so the order batches arrive in does not matter).
+ *   all of the trail's stored steps (so the order batches arrive in does not matter). A trail
+ *   that holds no review step can only have `unleashed_action` flags, one per sensitive step
+ *   whatever the others are, so its new steps' flags are added without reading the rest.
  * - Leashes: a decision is written with `UPDATE … WHERE status = 'pending' AND expires_at > now`,
  *   so of many concurrent decisions exactly one changes the row.
  *
@@ -87,7 +89,7 @@ export type FlagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => ReadonlyArray<W
  * @category tags
  */
 export class Store extends Context.Tag("houndsight-server/Store")<Store, {
-  /** Stores a batch (one transaction) and recomputes the flags of every trail it adds steps to. */
+  /** Stores a batch (one transaction) and brings the flags of every trail it adds steps to up to date. */
   readonly ingest: (batch: Wire.IngestBatch, flagsOf: FlagsOf) => Effect.Effect<Wire.IngestAccepted, SqlError>
   /** Recomputes the flags of every trail (after the sensitive list changed). */
   readonly recomputeAllFlags: (flagsOf: FlagsOf) => Effect.Effect<number, SqlError>
@@ -202,6 +204,20 @@ const summary = (record: string, stepCount: number, flagCount: number): Wire.Tra
   }
 }
 
+/** The most rows one multi-row insert carries (9 parameters a row, far below SQLite's limit). */
+const maxChunk = 256
+
+/**
+ * The size of the next multi-row insert for `left` rows: the largest power of two up to
+ * `maxChunk`, so every batch is made of at most 9 statement shapes, each prepared once and kept
+ * in the client's statement cache.
+ */
+const chunkSize = (left: number): number => {
+  let size = maxChunk
+  while (size > left) size >>= 1
+  return size
+}
+
 /**
  * The store on the `SqlClient` in the context (migrated by `Database.layer`).
  *
@@ -211,25 +227,26 @@ const summary = (record: string, stepCount: number, flagCount: number): Wire.Tra
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
+  const insertFlags = (flags: ReadonlyArray<Wire.Flag>) =>
+    Effect.forEach(flags, (flag) =>
+      sql`INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
+          VALUES (${flag.trailId}, ${flag.stepId}, ${flag.seq}, ${flag.kind}, ${flag.actionName}, ${
+        flag.reviewStepId ?? null
+      }) ON CONFLICT (trail_id, step_id) DO NOTHING`, { discard: true })
+
   const recompute = (trailId: string, flagsOf: FlagsOf) =>
     Effect.gen(function*() {
       const rows = yield* sql<StepAuditRow>`SELECT id, trail_id, parent_id, seq, name, layer, status, leash
         FROM steps WHERE trail_id = ${trailId}`
       const flags = flagsOf(rows.map(toAuditStep))
       yield* sql`DELETE FROM flags WHERE trail_id = ${trailId}`
-      for (const flag of flags) {
-        yield* sql`INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
-          VALUES (${flag.trailId}, ${flag.stepId}, ${flag.seq}, ${flag.kind}, ${flag.actionName}, ${
-          flag.reviewStepId ?? null
-        }) ON CONFLICT (trail_id, step_id) DO NOTHING`
-      }
+      yield* insertFlags(flags)
     })
 
   const ingest = (batch: Wire.IngestBatch, flagsOf: FlagsOf) =>
     sql.withTransaction(Effect.gen(function*() {
       let accepted = 0
       let duplicates = 0
-      const touched = new Set<string>()
       for (const trail of batch.trails) {
         const wire = encodeTrail(trail)
         const record = JSON.stringify(wire)
@@ -247,23 +264,63 @@ export const make = Effect.gen(function*() {
           duplicates++
         }
       }
-      for (const step of batch.steps) {
-        const wire = encodeStep(step)
-        const inserted = yield* sql<{ id: string }>`INSERT INTO steps
-          (id, trail_id, parent_id, seq, name, layer, status, leash, record)
-          VALUES (${step.id}, ${step.trailId}, ${step.parentId}, ${step.seq}, ${step.name}, ${step.layer},
-            ${step.status}, ${step.leash === undefined ? null : JSON.stringify(step.leash)}, ${JSON.stringify(wire)})
+      // Steps go in by multi-row statements (up to `maxChunk` rows each), not one statement per
+      // step: a statement through the SQL client costs far more than SQLite's work for one row.
+      // The first record of an id wins, also within a batch; RETURNING names the new ones.
+      const firstSortKey = new Map<string, string>()
+      const fresh = new Map<string, Array<Wire.StepRecord>>()
+      for (let from = 0; from < batch.steps.length;) {
+        const size = chunkSize(batch.steps.length - from)
+        const chunk = batch.steps.slice(from, from + size)
+        from += size
+        const wires = chunk.map((step) => encodeStep(step))
+        const rows = chunk.map((step, i) => ({
+          id: step.id,
+          trail_id: step.trailId,
+          parent_id: step.parentId,
+          seq: step.seq,
+          name: step.name,
+          layer: step.layer,
+          status: step.status,
+          leash: step.leash === undefined ? null : JSON.stringify(step.leash),
+          record: JSON.stringify(wires[i])
+        }))
+        const inserted = yield* sql<{ id: string }>`INSERT INTO steps ${sql.insert(rows)}
           ON CONFLICT (id) DO NOTHING RETURNING id`
-        if (inserted.length === 0) {
-          duplicates++
-          continue
+        accepted += inserted.length
+        duplicates += chunk.length - inserted.length
+        const ids = new Set(inserted.map((row) => row.id))
+        for (let i = 0; i < chunk.length; i++) {
+          const step = chunk[i]!
+          if (!ids.delete(step.id)) continue
+          const steps = fresh.get(step.trailId)
+          if (steps === undefined) fresh.set(step.trailId, [step])
+          else steps.push(step)
+          const startedAt = wires[i]!.started_at
+          const known = firstSortKey.get(step.trailId)
+          if (known === undefined || startedAt < known) firstSortKey.set(step.trailId, startedAt)
         }
-        accepted++
-        touched.add(step.trailId)
-        yield* sql`INSERT INTO trails (id, record, status, sort_key) VALUES (${step.trailId}, NULL, NULL, ${wire.started_at})
+      }
+      // One row per trail whose steps arrived before it (its record fills it in later), sorted
+      // by its earliest step.
+      for (const [trailId, sortKey] of firstSortKey) {
+        yield* sql`INSERT INTO trails (id, record, status, sort_key) VALUES (${trailId}, NULL, NULL, ${sortKey})
           ON CONFLICT (id) DO UPDATE SET sort_key = min(sort_key, excluded.sort_key) WHERE trails.record IS NULL`
       }
-      for (const trailId of touched) yield* recompute(trailId, flagsOf)
+      // A trail with a review step gets its flags recomputed over all its steps. A trail without
+      // one cannot have a wrapper, an ignored decision or a reused approval: its flags are its
+      // sensitive steps, each on its own, so the new steps' flags are added to the stored ones
+      // without reading the trail's other steps.
+      const reviewed = new Set<string>()
+      if (fresh.size > 0) {
+        const rows = yield* sql<{ trail_id: string }>`SELECT DISTINCT trail_id FROM steps
+          WHERE layer = 'review' AND trail_id IN (SELECT value FROM json_each(${JSON.stringify([...fresh.keys()])}))`
+        for (const row of rows) reviewed.add(row.trail_id)
+      }
+      for (const [trailId, steps] of fresh) {
+        if (reviewed.has(trailId)) yield* recompute(trailId, flagsOf)
+        else yield* insertFlags(flagsOf(steps))
+      }
       return { accepted, duplicates }
     }))
 
