@@ -24,7 +24,9 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberMap from "effect/FiberMap"
+import * as Deferred from "effect/Deferred"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -111,9 +113,66 @@ const noLongerPending = (leashId: string, d: Decided): string => {
   }`
 }
 
+/** A pending leash's deadline, as queued for the expiry timer. */
+interface Due {
+  readonly at: number
+  readonly leashId: string
+}
+
+/** A binary min-heap of deadlines, earliest first. */
+class Deadlines {
+  private items: Array<Due> = []
+
+  get size(): number {
+    return this.items.length
+  }
+
+  peek(): Due | undefined {
+    return this.items[0]
+  }
+
+  push(due: Due): void {
+    const items = this.items
+    items.push(due)
+    let i = items.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (items[parent]!.at <= due.at) break
+      items[i] = items[parent]!
+      i = parent
+    }
+    items[i] = due
+  }
+
+  pop(): Due | undefined {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (top === undefined || last === undefined || items.length === 0) return top
+    let i = 0
+    for (;;) {
+      const left = 2 * i + 1
+      if (left >= items.length) break
+      const right = left + 1
+      const child = right < items.length && items[right]!.at < items[left]!.at ? right : left
+      if (items[child]!.at >= last.at) break
+      items[i] = items[child]!
+      i = child
+    }
+    items[i] = last
+    return top
+  }
+
+  /** Keeps only `live` entries (rebuilt from them). */
+  reset(live: Iterable<Due>): void {
+    this.items = []
+    for (const due of live) this.push(due)
+  }
+}
+
 /**
- * The gate on the store, the rules and the wake-up registry. Scoped: the expiry timers live in
- * the scope, and every pending leash found at startup gets its timer.
+ * The gate on the store, the rules and the wake-up registry. Scoped: the expiry timer lives in
+ * the scope, and every pending leash found at startup is queued for it.
  *
  * @since 0.1.0
  * @category constructors
@@ -123,7 +182,6 @@ export const make = Effect.gen(function*() {
   const rules = yield* Rules
   const waiters = yield* Waiters
   const base = yield* PublicUrl
-  const timers = yield* FiberMap.make<string>()
   let closing = false
 
   const toState = (row: LeashRow): Wire.LeashState => {
@@ -144,8 +202,73 @@ export const make = Effect.gen(function*() {
     }
   }
 
+  // One timer for every pending leash, not a fiber each (a sleeping fiber held about 12 KiB): a
+  // heap of deadlines and one fiber that sleeps until the earliest, expires what is due and
+  // sleeps again. `armed` holds the deadline of every leash still waiting for its timer; heap
+  // entries of leashes settled since are dropped when they reach the top (or all at once when
+  // they make up most of the heap).
+  const armed = new Map<string, number>()
+  const heap = new Deadlines()
+  /** When the timer fiber wakes next (`Infinity`: no deadline queued). */
+  let wakeAt = Infinity
+  /** Completed to wake the timer fiber before `wakeAt` (a leash with an earlier deadline). */
+  let kick = Deferred.unsafeMake<void>(FiberId.none)
+
+  /** The earliest deadline still armed, dropping entries of settled leashes. */
+  const earliest = (): Due | undefined => {
+    for (;;) {
+      const top = heap.peek()
+      if (top === undefined || armed.get(top.leashId) === top.at) return top
+      heap.pop()
+    }
+  }
+
+  const expireDue = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    for (let due = earliest(); due !== undefined && due.at <= now; due = earliest()) {
+      heap.pop()
+      armed.delete(due.leashId)
+      const leashId = due.leashId
+      yield* Effect.flatMap(store.expire(leashId, now), (expired) => (expired ? waiters.wake(leashId) : Effect.void)).pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause))
+      )
+    }
+  })
+
+  const timer = Effect.forever(Effect.gen(function*() {
+    yield* Effect.uninterruptible(expireDue)
+    const { delay, signal } = yield* Effect.sync(() => {
+      kick = Deferred.unsafeMake<void>(FiberId.none)
+      const due = earliest()
+      wakeAt = due === undefined ? Infinity : due.at + timerSlackMillis
+      return { delay: due === undefined ? undefined : due.at + timerSlackMillis, signal: kick }
+    })
+    const now = yield* Clock.currentTimeMillis
+    yield* delay === undefined
+      ? Deferred.await(signal)
+      : Effect.raceFirst(Effect.sleep(Duration.millis(Math.max(0, delay - now))), Deferred.await(signal))
+  }))
+
+  const arm = (leashId: string, expiresAt: number) =>
+    Effect.sync(() => {
+      armed.set(leashId, expiresAt)
+      heap.push({ at: expiresAt, leashId })
+      if (expiresAt + timerSlackMillis < wakeAt) {
+        wakeAt = expiresAt + timerSlackMillis
+        Deferred.unsafeDone(kick, Exit.void)
+      }
+    })
+
   const settled = (leashId: string) =>
-    Effect.zipRight(waiters.wake(leashId), FiberMap.remove(timers, leashId))
+    Effect.zipRight(
+      waiters.wake(leashId),
+      Effect.sync(() => {
+        if (!armed.delete(leashId)) return
+        if (heap.size > 1024 && heap.size > 2 * armed.size) {
+          heap.reset(Array.from(armed, ([id, at]): Due => ({ at, leashId: id })))
+        }
+      })
+    )
 
   /** The stored leash, expired first if its deadline has passed. */
   const current = (leashId: string): Effect.Effect<Option.Option<LeashRow>, SqlError> =>
@@ -170,23 +293,10 @@ export const make = Effect.gen(function*() {
         onSome: Effect.succeed
       }))
 
-  const expireWhenDue = (leashId: string, expiresAt: number) =>
-    Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      yield* Effect.sleep(Duration.millis(Math.max(0, expiresAt - now) + timerSlackMillis))
-      const expired = yield* store.expire(leashId, yield* Clock.currentTimeMillis)
-      if (expired) yield* waiters.wake(leashId)
-    }).pipe(
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause)
-      )
-    )
-
-  const arm = (leashId: string, expiresAt: number) => FiberMap.run(timers, leashId, expireWhenDue(leashId, expiresAt))
-
   for (const { expiresAt, leashId } of yield* Effect.orDie(store.pendingExpiries)) {
     yield* arm(leashId, expiresAt)
   }
+  yield* Effect.forkScoped(timer)
 
   const create = (request: Wire.LeashRequest, raw: unknown) =>
     Effect.gen(function*() {

@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -214,7 +215,12 @@ const checkRequest = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =
 const serveLayer = Layer.scopedDiscard(Effect.gen(function*() {
   const handlers = yield* Handlers.make
   const app = yield* Dashboard.mount(yield* HttpFront.make(Wire.Api.HoundsightApi, handlers))
-  yield* HttpServer.serveEffect(checkRequest(app))
+  // No spans: the server exports no traces, and a span per request (URL parsing, header
+  // redaction, a dozen attributes) and per SQL statement only cost CPU time.
+  yield* HttpServer.serveEffect(checkRequest(app)).pipe(
+    Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true),
+    Effect.withTracerEnabled(false)
+  )
   const gate = yield* Gate.Gate
   const server = yield* NodeServer
   yield* Effect.addFinalizer(() =>
