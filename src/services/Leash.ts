@@ -16,14 +16,17 @@
  * | one attempt (create, cancel) | at most 10 s, never past the deadline |
  * | long-poll | `wait_seconds` = min(25, whole seconds left); the attempt's own limit is that + 5 s |
  * | last call | a back-off never sleeps through the last second: the agent asks once more then |
- * | late leash | created > 1 s after the start: the last second is spent cancelling it (see below) |
+ * | settling | a leash created > 1 s late, or whose polls lost an answer: its last second is a cancel |
  * | cancel on interruption | best effort, at most 2 s |
  *
- * The server counts a leash's `timeout_seconds` from its own creation. When the creation is
- * confirmed late (the gate was unreachable at first), the server would keep the leash pending
- * after the agent gave up, and a reviewer could approve an action nobody performs. So the agent
- * stops waiting a second early and cancels it (a compare-and-set on the server): either the
- * cancel wins and both sides say `timeout`, or a decision won the race and the agent gets it.
+ * Settling. The server counts a leash's `timeout_seconds` from its own creation, and expires it
+ * then. When the creation was confirmed late (the gate was unreachable at first), the server
+ * would keep the leash pending after the agent gave up; when a poll lost its answer (a reset, a
+ * 5xx, no answer in time), the agent may have missed a decision. Either way a reviewer could see
+ * an approval for an action nobody performs. So `request` stops waiting a second early and
+ * cancels the leash (a compare-and-set on the server): either the cancel wins and both sides say
+ * `timeout`, or a decision came first and the agent gets it. (`await` does not: the same leash
+ * may be awaited again.)
  *
  * @example
  * ```ts
@@ -233,6 +236,11 @@ interface Call {
    * outlive the deadline on the server (then the rest is spent on `settle`).
    */
   stopAt: number
+  /**
+   * Whether the agent settles the leash when it gives up (`request`: the leash is its own; not
+   * `await`, which may be called again on the same leash).
+   */
+  readonly settles: boolean
   readonly schema: Schema.Schema<any, any, never> | undefined
 }
 
@@ -392,7 +400,9 @@ const createPhase = (call: Call, leash: NewLeash): Effect.Effect<LeashState | Ou
       if (remaining <= 0) return noDecision(call, last)
       const result = yield* Effect.either(limit(call.gate.create(leash), attemptMillis, remaining))
       if (Either.isRight(result)) {
-        if (now(call) - call.start > lateCreateMillis) call.stopAt = Math.max(now(call), call.deadline - settleMillis)
+        if (call.settles && now(call) - call.start > lateCreateMillis) {
+          call.stopAt = Math.max(now(call), call.deadline - settleMillis)
+        }
         return result.right
       }
       const e = result.left
@@ -435,17 +445,20 @@ const pollPhase = <P>(call: Call): Effect.Effect<Outcome<P>> =>
       const e = result.left
       if (e.reason !== "Transient") return errorOutcome(call, e.message)
       last = lastFailure(last, e)
+      // an answer was lost: a decision may have been missed, so the leash is settled at the end
+      if (call.settles) call.stopAt = Math.min(call.stopAt, Math.max(now(call), call.deadline - settleMillis))
       const stop = yield* pause(call, e.retryAfterMillis, n++, e.message)
       if (stop !== undefined) return stop
     }
   })
 
 /**
- * The agent gives up on a leash the server would keep pending past the agent's deadline (it was
- * created late): it cancels it, a compare-and-set on the server, within the time left. Then the
- * server agrees with the agent: either the cancel wins (the leash ends `timeout` on both sides),
- * or a decision won before it, and the agent gets that decision. A cancel that fails leaves the
- * `timeout` as it was.
+ * The agent gives up on a leash it cannot be sure of: one the server would keep pending past the
+ * agent's deadline (it was created late), or one whose answers were lost on the way (a decision
+ * may have been missed). It cancels it, a compare-and-set on the server, within the time left.
+ * Then the server agrees with the agent: either the cancel wins (the leash ends `timeout` on
+ * both sides), or a decision came first, and the agent gets that decision. A cancel that fails
+ * leaves the `timeout` as it was.
  */
 const settle = <P>(call: Call, outcome: Outcome<P>): Effect.Effect<Outcome<P>> => {
   if (outcome.gaveUp !== true || call.stopAt >= call.deadline) return Effect.succeed(outcome)
@@ -515,6 +528,7 @@ const runCall = <P>(
     readonly timeoutSeconds: number
     readonly schema: Schema.Schema<any, any, never> | undefined
     readonly input: unknown
+    readonly settles: boolean
   },
   restore: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   body: (call: Call, step: StepState | undefined) => {
@@ -538,6 +552,7 @@ const runCall = <P>(
     start,
     deadline: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
     stopAt: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
+    settles: options.settles,
     schema: options.schema
   }
   let made: ReturnType<typeof body>
@@ -620,7 +635,7 @@ const requestImpl = <P>(options: LooseOptions): Effect.Effect<Decision.Decision<
         fiber,
         trail,
         gate,
-        { leashId, actionName, timeoutSeconds, schema, input: undefined },
+        { leashId, actionName, timeoutSeconds, schema, input: undefined, settles: true },
         restore,
         (call, step) => {
           let created = false
@@ -750,7 +765,8 @@ const awaitImpl = <P>(
           actionName: actionName ?? "(unnamed)",
           timeoutSeconds,
           schema: o.payloadSchema,
-          input: { leash_id: given }
+          input: { leash_id: given },
+          settles: false
         },
         restore,
         (call) =>

@@ -250,6 +250,42 @@ layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, tim
     60_000
   )
 
+  it.scoped(
+    "when every poll loses its answer, the agent settles the leash before its deadline and gets the decision the server holds",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Server
+        const proxy = yield* FaultProxy.make({
+          target: server.port,
+          faults: {
+            // every long-poll is answered 503 by the proxy: the agent never sees the leash's state
+            answer: (r) => (r.method === "GET" && r.path.startsWith("/v1/leashes/") ? { status: 503 } : undefined)
+          }
+        })
+        const sdk = yield* Sdk.live({ apiKey: server.agentKey, endpoint: proxy.url, flushInterval: "20 millis" })
+        const summary = `settled ${Crypto.randomUUID()}`
+        const asking = yield* Effect.fork(ask(sdk, summary, 4))
+        let leashId = ""
+        yield* Wait.until(
+          "the leash to be pending",
+          Effect.map(server.pending, (pending) => {
+            leashId = pending.find((l) => l.request.action_summary === summary)?.leash_id ?? ""
+            return leashId !== ""
+          })
+        )
+        expect((yield* server.decide(leashId, { decision: "approved", reason: "approved unseen" })).status).toBe(200)
+        const asked = yield* asking.await.pipe(Effect.flatten)
+        const why = `${JSON.stringify(asked.decision)} after ${asked.elapsed} ms`
+        expect(asked.decision, why).toMatchObject({ decision: "approved", reason: "approved unseen", leashId })
+        expect(asked.elapsed, why).toBeLessThanOrEqual(asked.deadlineMillis + slackMillis)
+        const cancels = (yield* proxy.exchanges).filter((e) => e.path === `/v1/leashes/${leashId}/cancel`)
+        expect(cancels.map((e) => e.status), why).toStrictEqual([200])
+        const steps = yield* reviewStepsAfterHealing(server, proxy, sdk, leashId)
+        expect(steps.map((s) => s.output.decision)).toStrictEqual(["approved"])
+      }),
+    60_000
+  )
+
   it.scoped("blocking: false answers async through faults; Leash.await then gets the decision through faults", () =>
     Effect.gen(function*() {
       const server = yield* Server
