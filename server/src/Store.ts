@@ -347,8 +347,10 @@ export const make = Effect.gen(function*() {
       (rows) => Option.map(Option.fromNullable(rows[0]), toLeash)
     )
 
+  // One statement, atomic on its own: no transaction (BEGIN and COMMIT cost two more statements,
+  // prepared anew each time). A leash is never deleted, so the read after a conflict finds it.
   const insertLeash = (row: NewLeash) =>
-    sql.withTransaction(Effect.gen(function*() {
+    Effect.gen(function*() {
       const d = row.decision
       const inserted = yield* sql<{ leash_id: string }>`INSERT INTO leashes
         (leash_id, request, status, created_at, expires_at, decision, reason, modified_payload, decided_by, decided_at)
@@ -357,7 +359,7 @@ export const make = Effect.gen(function*() {
           ${d?.decidedBy ?? null}, ${d?.decidedAt ?? null})
         ON CONFLICT (leash_id) DO NOTHING RETURNING leash_id`
       return inserted.length === 1 ? Option.none() : yield* leash(row.leashId)
-    }))
+    })
 
   const decide = (leashId: string, d: Decided, now: number) =>
     Effect.map(
