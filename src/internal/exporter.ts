@@ -22,16 +22,19 @@
  *
  * @internal
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
+import type * as Layer from "effect/Layer"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -51,6 +54,7 @@ import {
 } from "../services/Exporter.js"
 import { type Kind, STEP, StepParts, TRAIL } from "./encode.js"
 import { Lane } from "./lane.js"
+import * as NodeFetch from "./nodeFetch.js"
 
 export { utf8Length } from "./encode.js"
 
@@ -68,6 +72,8 @@ export interface ExporterSettings {
   readonly retryBaseDelayMillis: number
   readonly retryMaxDelayMillis: number
   readonly shutdownTimeoutMillis: number
+  /** The layer the `HttpClient` came from: with the default, `FetchHttpClient.layer`, see `nodeFetch.ts`. */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
 }
 
 /** The synchronous side of the exporter: what the Recorder calls. */
@@ -225,7 +231,12 @@ type Outcome =
   | { readonly _tag: "Ok" }
   | { readonly _tag: "Retry"; readonly why: string; readonly retryAfterMillis: number | undefined }
   | { readonly _tag: "TooLarge" }
-  | { readonly _tag: "Rejected"; readonly status: number; readonly message: string }
+  | {
+    readonly _tag: "Rejected"
+    readonly status: number
+    readonly message: string
+    readonly location: string | undefined
+  }
 
 const ok: Outcome = { _tag: "Ok" }
 const tooLarge: Outcome = { _tag: "TooLarge" }
@@ -265,7 +276,11 @@ const serverMessage = (text: string): string => {
   return trimmed.length > 300 ? `${trimmed.slice(0, 300)}…` : trimmed
 }
 
-const hintFor = (status: number): string => {
+const hintFor = (status: number, location: string | undefined): string => {
+  if (status >= 300 && status < 400) {
+    return ` The endpoint (HOUNDSIGHT_ENDPOINT) redirects${location === undefined ? "" : ` to ${location}`}: set it to ` +
+      `the address it points to. Redirects are not followed, so the API key goes only where you point it.`
+  }
   switch (status) {
     case 401:
       return " Check the API key (HOUNDSIGHT_API_KEY): the server does not know it."
@@ -289,7 +304,7 @@ const classify = (response: HttpClientResponse.HttpClientResponse): Effect.Effec
   }
   return Effect.map(
     Effect.orElseSucceed(response.text, () => ""),
-    (text): Outcome => ({ _tag: "Rejected", status, message: serverMessage(text) })
+    (text): Outcome => ({ _tag: "Rejected", status, message: serverMessage(text), location: response.headers["location"] })
   )
 }
 
@@ -585,7 +600,7 @@ export const make = (
               drop("rejected", n, outcome.status)
               yield* Effect.logError(
                 `houndsight: the collector at ${settings.endpoint} rejected a batch of ${n} record(s) with status ` +
-                  `${outcome.status} (${outcome.message}); the batch is dropped.${hintFor(outcome.status)}`
+                  `${outcome.status} (${outcome.message}); the batch is dropped.${hintFor(outcome.status, outcome.location)}`
               )
               return
             }
@@ -685,8 +700,19 @@ export const make = (
       }
     })
 
+    // with the default FetchHttpClient on Node, the exporter's requests go through node:http
+    const context = yield* Effect.context<never>()
+    const leanFetch = settings.httpClient === FetchHttpClient.layer &&
+        Option.isNone(Context.getOption(context, FetchHttpClient.Fetch)) &&
+        Option.isNone(Context.getOption(context, FetchHttpClient.RequestInit))
+      ? NodeFetch.make()
+      : undefined
+    const transport = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      leanFetch === undefined ? self : Effect.provideService(self, FetchHttpClient.Fetch, leanFetch.fetch)
+
     const annotate = Effect.annotateLogs({ package: "houndsight", module: "exporter" })
     const workerFiber = yield* worker.pipe(
+      transport,
       annotate,
       Effect.withTracerEnabled(false),
       Effect.interruptible,
@@ -748,7 +774,12 @@ export const make = (
       }
     }).pipe(annotate, Effect.withTracerEnabled(false))
 
-    yield* Effect.addFinalizer(() => shutdown)
+    yield* Effect.addFinalizer(() =>
+      Effect.ensuring(
+        shutdown,
+        Effect.sync(() => leanFetch?.close())
+      )
+    )
 
     const flush: Effect.Effect<void> = Effect.suspend(() => {
       if (closed) return Effect.void

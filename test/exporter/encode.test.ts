@@ -143,9 +143,16 @@ const validTrail = fc.record({
   tags: fc.dictionary(fc.string().filter((k) => k !== "__proto__"), anyText, { maxKeys: 4 })
 }, { requiredKeys: ["id", "agent", "trigger", "payload", "status", "startedAt", "events"] })
 
+/** UUIDs with one character changed: a letter past f, a misplaced dash, a space, a non-ASCII digit. */
+const nearUuid = fc.tuple(fc.uuid(), fc.nat(35), fc.constantFrom("g", "G", "-", " ", "٣", "0", "F")).map(
+  ([u, i, c]) => u.slice(0, i) + c + u.slice(i + 1)
+)
+
 /** Values that break a field: wrong types, out of bounds, odd objects. */
 const badValue = fc.oneof(
   anyValue,
+  nearUuid,
+  fc.uuid().map((u) => `${u}0`),
   fc.constantFrom(
     undefined,
     null,
