@@ -10,13 +10,15 @@
  * sleeps in its back-off (up to 5 s) when the server comes back. A decision made seconds before
  * its deadline must still reach it.
  */
-import { expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Random } from "effect"
+import { expect, it, layer } from "@effect/vitest"
+import { Context, Effect, Fiber, Layer, Random } from "effect"
 import { type Decision, Leash, Recorder, Sniff, Trail } from "houndsight"
 import * as Crypto from "node:crypto"
 import { FaultProxy, GateServer, Sdk, Wait } from "./support/index.js"
 
 const slackMillis = Sdk.deadlineSlackMillis
+
+class Server extends Context.Tag("reliability/restart/Server")<Server, GateServer.GateServer>() {}
 
 interface Agent {
   readonly summary: string
@@ -141,109 +143,112 @@ it.scopedLive(
   120_000
 )
 
-it.scopedLive(
-  "an agent asleep in its back-off when the server comes back still gets a decision made well before its deadline",
-  () =>
-    Effect.gen(function*() {
-      const server = yield* GateServer.start()
-      let unreachable = false
-      const proxy = yield* FaultProxy.make({
-        target: server.port,
-        faults: { answer: (r) => (unreachable && r.path.startsWith("/v1/leashes") ? { status: 503 } : undefined) }
-      })
-      const sdk = yield* Sdk.live({ apiKey: server.agentKey, endpoint: proxy.url, flushInterval: "20 millis" })
-      const summary = `asleep ${Crypto.randomUUID()}`
-      const timeoutSeconds = 12
-      // every back-off draw at its largest (full jitter's worst case): after the n-th failure in a
-      // row the agent sleeps 0.999 × min(5 s, 250 ms × 2^n)
-      const sleepAfter = (n: number) => Math.floor(0.999 * Math.min(5_000, 250 * 2 ** n))
-      const agent = yield* Effect.fork(
-        waitingAgent(sdk, { summary, timeoutSeconds, reviewer: { decision: "approved", reason: "" } }).pipe(
-          Effect.withRandom(Random.fixed([0.999]))
+// the server is not killed in these two: they share one
+layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+  it.scoped(
+    "an agent asleep in its back-off when the server comes back still gets a decision made well before its deadline",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Server
+        let unreachable = false
+        const proxy = yield* FaultProxy.make({
+          target: server.port,
+          faults: { answer: (r) => (unreachable && r.path.startsWith("/v1/leashes") ? { status: 503 } : undefined) }
+        })
+        const sdk = yield* Sdk.live({ apiKey: server.agentKey, endpoint: proxy.url, flushInterval: "20 millis" })
+        const summary = `asleep ${Crypto.randomUUID()}`
+        const timeoutSeconds = 12
+        // every back-off draw at its largest (full jitter's worst case): after the n-th failure in a
+        // row the agent sleeps 0.999 × min(5 s, 250 ms × 2^n)
+        const sleepAfter = (n: number) => Math.floor(0.999 * Math.min(5_000, 250 * 2 ** n))
+        const agent = yield* Effect.fork(
+          waitingAgent(sdk, { summary, timeoutSeconds, reviewer: { decision: "approved", reason: "" } }).pipe(
+            Effect.withRandom(Random.fixed([0.999]))
+          )
         )
-      )
-      const ids = yield* pendingIds(server, [summary])
-      const leashId = ids.get(summary)!
-      const created = proxy.unsafeExchanges().find((e) => e.method === "POST" && e.path === "/v1/leashes")!
-      const deadline = created.startedAt + timeoutSeconds * 1000 // a little after the agent's own
+        const ids = yield* pendingIds(server, [summary])
+        const leashId = ids.get(summary)!
+        const created = proxy.unsafeExchanges().find((e) => e.method === "POST" && e.path === "/v1/leashes")!
+        const deadline = created.startedAt + timeoutSeconds * 1000 // a little after the agent's own
 
-      // the server goes away for the agent while it long-polls: the held poll breaks (failure 0)
-      // and every attempt after it is refused with a 503 (failures 1, 2, …)
-      const isPoll = (e: FaultProxy.Exchange) => e.path.startsWith(`/v1/leashes/${leashId}?`)
-      yield* Wait.until(
-        "the agent's long-poll",
-        Effect.sync(() => proxy.unsafeExchanges().some((e) => isPoll(e) && e.endedAt === undefined))
-      )
-      unreachable = true
-      yield* proxy.resetConnections
-      // wait for a refusal after which the agent sleeps past its deadline, while 1.7 s are left
-      let asleepAt = 0
-      yield* Wait.until(
-        "a refusal that puts the agent to sleep across its deadline",
-        Effect.sync(() => {
-          const refused = proxy.unsafeExchanges().filter((e) => isPoll(e) && e.status === 503 && e.endedAt !== undefined)
-          const last = refused[refused.length - 1]
-          if (last === undefined) return false
-          if (last.endedAt! > deadline - 1_700) throw new Error("this machine was too slow: the agent's deadline came before it slept across it")
-          asleepAt = last.endedAt!
-          return last.endedAt! + sleepAfter(refused.length) > deadline
-        }),
-        { withinMillis: timeoutSeconds * 1000, everyMillis: 2 }
-      )
+        // the server goes away for the agent while it long-polls: the held poll breaks (failure 0)
+        // and every attempt after it is refused with a 503 (failures 1, 2, …)
+        const isPoll = (e: FaultProxy.Exchange) => e.path.startsWith(`/v1/leashes/${leashId}?`)
+        yield* Wait.until(
+          "the agent's long-poll",
+          Effect.sync(() => proxy.unsafeExchanges().some((e) => isPoll(e) && e.endedAt === undefined))
+        )
+        unreachable = true
+        yield* proxy.resetConnections
+        // wait for a refusal after which the agent sleeps past its deadline, while 1.7 s are left
+        let asleepAt = 0
+        yield* Wait.until(
+          "a refusal that puts the agent to sleep across its deadline",
+          Effect.sync(() => {
+            const refused = proxy.unsafeExchanges().filter((e) => isPoll(e) && e.status === 503 && e.endedAt !== undefined)
+            const last = refused[refused.length - 1]
+            if (last === undefined) return false
+            if (last.endedAt! > deadline - 1_700) throw new Error("this machine was too slow: the agent's deadline came before it slept across it")
+            asleepAt = last.endedAt!
+            return last.endedAt! + sleepAfter(refused.length) > deadline
+          }),
+          { withinMillis: timeoutSeconds * 1000, everyMillis: 2 }
+        )
 
-      // the server is back; the reviewer decides while the agent sleeps
-      unreachable = false
-      const answer = yield* server.decide(leashId, { decision: "approved", reason: "approved while the agent slept" })
-      const decidedAt = Date.now()
-      expect(answer.status).toBe(200)
-      const { decision, elapsed } = yield* Fiber.join(agent)
-      const row = yield* server.store.leash(leashId)
-      const why = `agent ${JSON.stringify(decision)} after ${elapsed} ms; asleep ${deadline - asleepAt} ms and decided ${
-        deadline - decidedAt
-      } ms before the deadline; server ${JSON.stringify(row)}`
-      expect(decision, why).toMatchObject({ decision: "approved", reason: "approved while the agent slept", leashId })
-      expect(elapsed, why).toBeLessThanOrEqual(timeoutSeconds * 1000)
-      expect(row?.decision, why).toBe("approved")
-    }),
-  60_000
-)
+        // the server is back; the reviewer decides while the agent sleeps
+        unreachable = false
+        const answer = yield* server.decide(leashId, { decision: "approved", reason: "approved while the agent slept" })
+        const decidedAt = Date.now()
+        expect(answer.status).toBe(200)
+        const { decision, elapsed } = yield* Fiber.join(agent)
+        const row = yield* server.store.leash(leashId)
+        const why = `agent ${JSON.stringify(decision)} after ${elapsed} ms; asleep ${deadline - asleepAt} ms and decided ${
+          deadline - decidedAt
+        } ms before the deadline; server ${JSON.stringify(row)}`
+        expect(decision, why).toMatchObject({ decision: "approved", reason: "approved while the agent slept", leashId })
+        expect(elapsed, why).toBeLessThanOrEqual(timeoutSeconds * 1000)
+        expect(row?.decision, why).toBe("approved")
+      }),
+    60_000
+  )
 
-it.scopedLive(
-  "an agent that asks while the server is unreachable, created only when it returns, cancels its leash when it gives up: the server refuses a later decision",
-  () =>
-    Effect.gen(function*() {
-      const server = yield* GateServer.start()
-      const proxy = yield* FaultProxy.make({ target: server.port })
-      const sdk = yield* Sdk.live({ apiKey: server.agentKey, endpoint: proxy.url, flushInterval: "20 millis" })
-      const summary = `late ${Crypto.randomUUID()}`
-      const timeoutSeconds = 5
-      yield* proxy.down
-      const started = Date.now()
-      const agent = yield* Effect.fork(waitingAgent(sdk, { summary, timeoutSeconds, reviewer: { decision: "approved", reason: "" } }))
-      // the server comes back after 1.5 s: the leash is created late, so the server would keep
-      // it pending until 1.5 s or more after the agent's deadline
-      yield* Effect.sleep("1500 millis")
-      yield* proxy.up
-      const leashId = (yield* pendingIds(server, [summary])).get(summary)!
-      const { decision, elapsed } = yield* Fiber.join(agent)
-      // a reviewer decides after the agent gave up, before the server's own expiry
-      yield* Effect.sleep(Math.max(0, started + timeoutSeconds * 1000 + 300 - Date.now()))
-      const row = yield* server.store.leash(leashId)
-      expect(row!.expires_at, "the server's expiry is after the reviewer's decision").toBeGreaterThan(Date.now() + 200)
-      const answer = yield* server.decide(leashId, { decision: "approved", reason: "too late" })
-      const after = yield* server.store.leash(leashId)
-      const why = `agent ${JSON.stringify(decision)} after ${elapsed} ms; reviewer got ${answer.status} ${answer.text}; server ${JSON.stringify(after)}`
-      expect(decision, why).toMatchObject({ decision: "timeout", leashId })
-      expect(decision.reason, why).toContain(`no decision in ${timeoutSeconds} s`)
-      expect(elapsed, why).toBeLessThanOrEqual(timeoutSeconds * 1000 + slackMillis)
-      expect(answer.status, why).toBe(409)
-      expect(after, why).toMatchObject({ status: "decided", decision: "timeout", reason: "cancelled by the agent" })
-      yield* sdk.close
-      const steps = yield* server.store.reviewSteps(leashId)
-      expect(steps.map((s) => s.output.decision), why).toStrictEqual(["timeout"])
-    }),
-  60_000
-)
+  it.scoped(
+    "an agent that asks while the server is unreachable, created only when it returns, cancels its leash when it gives up: the server refuses a later decision",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Server
+        const proxy = yield* FaultProxy.make({ target: server.port })
+        const sdk = yield* Sdk.live({ apiKey: server.agentKey, endpoint: proxy.url, flushInterval: "20 millis" })
+        const summary = `late ${Crypto.randomUUID()}`
+        const timeoutSeconds = 5
+        yield* proxy.down
+        const started = Date.now()
+        const agent = yield* Effect.fork(waitingAgent(sdk, { summary, timeoutSeconds, reviewer: { decision: "approved", reason: "" } }))
+        // the server comes back after 1.5 s: the leash is created late, so the server would keep
+        // it pending until 1.5 s or more after the agent's deadline
+        yield* Effect.sleep("1500 millis")
+        yield* proxy.up
+        const leashId = (yield* pendingIds(server, [summary])).get(summary)!
+        const { decision, elapsed } = yield* Fiber.join(agent)
+        // a reviewer decides after the agent gave up, before the server's own expiry
+        yield* Effect.sleep(Math.max(0, started + timeoutSeconds * 1000 + 300 - Date.now()))
+        const row = yield* server.store.leash(leashId)
+        expect(row!.expires_at, "the server's expiry is after the reviewer's decision").toBeGreaterThan(Date.now() + 200)
+        const answer = yield* server.decide(leashId, { decision: "approved", reason: "too late" })
+        const after = yield* server.store.leash(leashId)
+        const why = `agent ${JSON.stringify(decision)} after ${elapsed} ms; reviewer got ${answer.status} ${answer.text}; server ${JSON.stringify(after)}`
+        expect(decision, why).toMatchObject({ decision: "timeout", leashId })
+        expect(decision.reason, why).toContain(`no decision in ${timeoutSeconds} s`)
+        expect(elapsed, why).toBeLessThanOrEqual(timeoutSeconds * 1000 + slackMillis)
+        expect(answer.status, why).toBe(409)
+        expect(after, why).toMatchObject({ status: "decided", decision: "timeout", reason: "cancelled by the agent" })
+        yield* sdk.close
+        const steps = yield* server.store.reviewSteps(leashId)
+        expect(steps.map((s) => s.output.decision), why).toStrictEqual(["timeout"])
+      }),
+    60_000
+  )
+})
 
 it.scopedLive(
   "SIGKILL while the exporter streams records: after the restart every record is stored exactly once, and received + dropped == produced",
