@@ -26,6 +26,7 @@
  *
  * @internal
  */
+/// <reference types="node" />
 import type * as Http from "node:http"
 import type * as Https from "node:https"
 
