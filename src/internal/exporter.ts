@@ -229,7 +229,13 @@ export const backoffDelay = (attempt: number, base: number, max: number, random:
 /** How one attempt ended. */
 type Outcome =
   | { readonly _tag: "Ok" }
-  | { readonly _tag: "Retry"; readonly why: string; readonly retryAfterMillis: number | undefined }
+  | {
+    readonly _tag: "Retry"
+    readonly why: string
+    readonly retryAfterMillis: number | undefined
+    /** The attempt got no answer after it may have reached the server, which may have stored it. */
+    readonly unanswered: boolean
+  }
   | { readonly _tag: "TooLarge" }
   | {
     readonly _tag: "Rejected"
@@ -240,7 +246,26 @@ type Outcome =
 
 const ok: Outcome = { _tag: "Ok" }
 const tooLarge: Outcome = { _tag: "TooLarge" }
-const retry = (why: string, retryAfterMillis?: number): Outcome => ({ _tag: "Retry", why, retryAfterMillis })
+const retry = (why: string, retryAfterMillis: number | undefined, unanswered: boolean): Outcome => ({
+  _tag: "Retry",
+  why,
+  retryAfterMillis,
+  unanswered
+})
+
+/** Error codes that say the request never left: nothing of it can have been stored. */
+const notSentCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
+
+/** Whether a transport failure may have come after the server read the request. */
+const mayHaveArrived = (error: HttpClientError.HttpClientError): boolean => {
+  let cause: unknown = error._tag === "RequestError" ? error.cause : error
+  for (let i = 0; i < 4 && cause instanceof Error; i++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === "string" && notSentCodes.has(code)) return false
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return true
+}
 
 /** The first lines of an error's cause chain, for a log line (never the request: it holds the key). */
 const describeFailure = (error: HttpClientError.HttpClientError): string => {
@@ -300,7 +325,7 @@ const classify = (response: HttpClientResponse.HttpClientResponse): Effect.Effec
   if (status === 413) return Effect.as(drain, tooLarge)
   if (status === 408 || status === 429 || status >= 500) {
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.as(drain, retry(`status ${status}`, parseRetryAfter(response.headers["retry-after"], now))))
+      Effect.as(drain, retry(`status ${status}`, parseRetryAfter(response.headers["retry-after"], now), false)))
   }
   return Effect.map(
     Effect.orElseSucceed(response.text, () => ""),
@@ -363,6 +388,11 @@ export const make = (
     const rejectedByStatus: Record<string, number> = {}
     let inFlight = 0
     let inRequest = 0
+    /**
+     * Records of the batch being delivered that an earlier attempt may have stored (it got no
+     * answer), while they wait for their retry: unconfirmed, not unsent, if the close cuts the wait.
+     */
+    let maybeStored = 0
 
     // state of the worker
     /** The next full batch, assembled by the compactor while a request is in flight. */
@@ -532,11 +562,11 @@ export const make = (
       }).pipe(
         Effect.zipRight(client.execute(HttpClientRequest.bodyUint8Array(request, payload, "application/json"))),
         Effect.flatMap(classify),
-        Effect.catchAll((error) => Effect.succeed(retry(describeFailure(error)))),
+        Effect.catchAll((error) => Effect.succeed(retry(describeFailure(error), undefined, mayHaveArrived(error)))),
         Effect.timeoutTo({
           duration: settings.requestTimeoutMillis,
           onSuccess: (outcome: Outcome) => outcome,
-          onTimeout: () => retry(`no answer within ${formatMillis(settings.requestTimeoutMillis)}`)
+          onTimeout: () => retry(`no answer within ${formatMillis(settings.requestTimeoutMillis)}`, undefined, true)
         }),
         // not `ensuring`: when shutdown interrupts the request, its records stay counted as in it
         Effect.tap(() => {
@@ -550,8 +580,12 @@ export const make = (
         const n = to - from
         const payload = bodyOf(batch, from, to)
         let attempt = 0
+        let unanswered = false
         while (true) {
           const outcome = yield* post(payload, n)
+          // an answer other than "retry" settles the question: stored (2xx) or not (413, 4xx)
+          unanswered = outcome._tag === "Retry" && (unanswered || outcome.unanswered)
+          maybeStored = unanswered ? n : 0
           switch (outcome._tag) {
             case "Ok": {
               exported += n
@@ -752,10 +786,12 @@ export const make = (
       closed = true
       yield* Fiber.interrupt(compactorFiber)
       yield* logInvalid
-      const unconfirmed = inRequest
-      const unsent = inFlight - inRequest + (takePrepared()?.count ?? 0) + audit.clear() + ordinary.clear()
+      // cut in a request, or waiting to retry one that may have been stored
+      const unconfirmed = Math.max(inRequest, maybeStored)
+      const unsent = inFlight - unconfirmed + (takePrepared()?.count ?? 0) + audit.clear() + ordinary.clear()
       inFlight = 0
       inRequest = 0
+      maybeStored = 0
       drop("unconfirmed", unconfirmed)
       drop("shutdown", unsent)
       settledAudit = audit.taken
@@ -766,7 +802,7 @@ export const make = (
         yield* Effect.logError(
           `houndsight: the exporter closed with ${unsent + unconfirmed} record(s) not delivered to ` +
             `${settings.endpoint} within ${formatMillis(settings.shutdownTimeoutMillis)}: ${unsent} never sent ` +
-            `(shutdown), ${unconfirmed} in a request that got no answer (unconfirmed). ` +
+            `(shutdown), ${unconfirmed} sent without an answer, which the server may have stored (unconfirmed). ` +
             `${exported} record(s) were delivered, ${dropped} lost in all.`
         )
       } else {

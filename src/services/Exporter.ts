@@ -43,8 +43,9 @@ import * as Option from "effect/Option"
  *   `rejectedByStatus`.
  * - `shutdown`: never sent: still queued when the shutdown deadline passed, or offered after the
  *   exporter closed.
- * - `unconfirmed`: in the request in flight when the shutdown deadline passed; the collector may
- *   or may not have stored it.
+ * - `unconfirmed`: sent without an answer: in the request in flight when the shutdown deadline
+ *   passed, or waiting to retry an attempt that timed out or broke after it may have reached the
+ *   collector. The collector may or may not have stored it.
  *
  * @since 0.1.0
  * @category models

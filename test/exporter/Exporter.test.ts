@@ -295,6 +295,33 @@ describe("answers", () => {
       yield* live.close
     }))
 
+  it.scopedLive("records whose every attempt was refused are never sent (shutdown) at the close, not unconfirmed", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.async<number>((resume) => {
+        const probe = net.createServer().listen(0, "127.0.0.1", () => {
+          const p = (probe.address() as net.AddressInfo).port
+          probe.close(() => resume(Effect.succeed(p)))
+        })
+      })
+      const logs = captureLogs()
+      const live = yield* logs.provide(start({ url: `http://127.0.0.1:${port}` } as Parameters<typeof start>[0], {
+        ...noTimer,
+        // a back-off of up to a minute: the close finds the batch waiting, not in a request
+        retryBaseDelay: "60 seconds",
+        retryMaxDelay: "60 seconds",
+        shutdownTimeout: "200 millis"
+      }))
+      for (let i = 0; i < 7; i++) live.recorder.offerStep(stepRecord())
+      yield* Effect.fork(live.exporter.flush)
+      yield* Effect.sleep(1).pipe(Effect.repeat({ until: () => live.exporter.unsafeStats().inFlight === 7 }))
+      // the first attempt is refused; the batch waits for its retry when the layer closes
+      yield* Effect.sleep(50)
+      yield* live.close
+      expect(live.exporter.unsafeStats().droppedByReason).toMatchObject({ shutdown: 7, unconfirmed: 0 })
+      const report = logs.lines.find((l) => l.message.includes("not delivered"))!
+      expect(report.message).toContain("7 never sent (shutdown), 0 sent without an answer")
+    }))
+
   it.scopedLive("a request with no answer within requestTimeout is abandoned and retried", () =>
     Effect.gen(function*() {
       const c = yield* collector((r) => (r.index === 0 ? { hang: true } : accept(r)))
