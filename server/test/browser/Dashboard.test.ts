@@ -58,11 +58,25 @@ const browser = (): BrowserContext => {
   return context
 }
 
-/** A promise as an Effect (a rejection fails the test with its error). */
-const run = <A>(f: () => Promise<A>) => Effect.promise(f)
+/**
+ * A promise as an Effect (a rejection fails the test with its error). Playwright bounds the calls
+ * that wait (20 s, `setDefaultTimeout`), not `evaluate` or `close`: a browser step that has not
+ * settled after 30 s fails the test with the step's source, instead of a bare test timeout.
+ */
+const run = <A>(f: () => Promise<A>) =>
+  Effect.promise(f).pipe(
+    Effect.timeoutFail({
+      duration: "30 seconds",
+      onTimeout: () => new Error(`the browser step ${f.toString().replace(/\s+/g, " ").slice(0, 160)} did not settle within 30 s`)
+    }),
+    Effect.orDie
+  )
 
-/** A fresh tab, closed with the test's scope. */
-const newPage = Effect.acquireRelease(run(() => browser().newPage()), (page) => run(() => page.close()))
+/** A fresh tab, closed with the test's scope (a tab that does not close in 10 s is left to the browser's close). */
+const newPage = Effect.acquireRelease(
+  run(() => browser().newPage()),
+  (page) => Effect.ignore(Effect.timeout(Effect.promise(() => page.close()), "10 seconds"))
+)
 
 /**
  * Everything the page complains about: script errors, and console errors (a Content-Security-
@@ -275,7 +289,7 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
       yield* check("leash page")
       expect(dialogs).toStrictEqual([])
       expect(problems).toStrictEqual([])
-    }), 60_000)
+    }), 90_000)
 
   it.scopedLive("a decision form posted without its token changes nothing", () =>
     Effect.gen(function*() {
