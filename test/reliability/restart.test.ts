@@ -201,7 +201,7 @@ layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, tim
         const decidedAt = Date.now()
         expect(answer.status).toBe(200)
         const { decision, elapsed } = yield* Fiber.join(agent)
-        const row = yield* server.store.leash(leashId)
+        const row = yield* server.store.leash(leashId!)
         const why = `agent ${JSON.stringify(decision)} after ${elapsed} ms; asleep ${deadline - asleepAt} ms and decided ${
           deadline - decidedAt
         } ms before the deadline; server ${JSON.stringify(row)}`
@@ -228,14 +228,17 @@ layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, tim
         // it pending until 1.5 s or more after the agent's deadline
         yield* Effect.sleep("1500 millis")
         yield* proxy.up
-        const leashId = (yield* pendingIds(server, [summary])).get(summary)!
         const { decision, elapsed } = yield* Fiber.join(agent)
+        // (not looked up among the pending leashes while the agent waits: created late, a leash
+        // can be created and cancelled between two looks)
+        const leashId = decision.leashId
+        expect(leashId, `the leash was created once the server was back: ${JSON.stringify(decision)}`).toBeTypeOf("string")
         // a reviewer decides after the agent gave up, before the server's own expiry
         yield* Effect.sleep(Math.max(0, started + timeoutSeconds * 1000 + 300 - Date.now()))
-        const row = yield* server.store.leash(leashId)
+        const row = yield* server.store.leash(leashId!)
         expect(row!.expires_at, "the server's expiry is after the reviewer's decision").toBeGreaterThan(Date.now() + 200)
-        const answer = yield* server.decide(leashId, { decision: "approved", reason: "too late" })
-        const after = yield* server.store.leash(leashId)
+        const answer = yield* server.decide(leashId!, { decision: "approved", reason: "too late" })
+        const after = yield* server.store.leash(leashId!)
         const why = `agent ${JSON.stringify(decision)} after ${elapsed} ms; reviewer got ${answer.status} ${answer.text}; server ${JSON.stringify(after)}`
         expect(decision, why).toMatchObject({ decision: "timeout", leashId })
         expect(decision.reason, why).toContain(`no decision in ${timeoutSeconds} s`)
@@ -243,7 +246,7 @@ layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, tim
         expect(answer.status, why).toBe(409)
         expect(after, why).toMatchObject({ status: "decided", decision: "timeout", reason: "cancelled by the agent" })
         yield* sdk.close
-        const steps = yield* server.store.reviewSteps(leashId)
+        const steps = yield* server.store.reviewSteps(leashId!)
         expect(steps.map((s) => s.output.decision), why).toStrictEqual(["timeout"])
       }),
     60_000
