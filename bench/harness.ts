@@ -12,7 +12,7 @@
  * wall time: on a shared machine the wall clock also counts the time the process waited for a
  * core, which swung single runs by 10× while other builds ran; CPU time does not, and it still
  * counts the garbage collector's helper threads, a real cost of the case. Wall time is kept in
- * results.json beside it.
+ * sniff-results.json beside it.
  *
  * @since 0.1.0
  */
@@ -28,7 +28,7 @@ import { performance } from "node:perf_hooks"
  * @category models
  */
 export interface BenchCase<R> {
-  /** Short stable id, used as the key in results.json. */
+  /** Short stable id, used as the key in sniff-results.json. */
   readonly id: string
   /** What one operation is, for the table. */
   readonly title: string

@@ -1,20 +1,20 @@
 /**
- * `npm run bench`: measures what a houndsight sniff costs per step next to Effect's `withSpan`,
+ * `npm run bench:sniff` (the first part of `npm run bench`, see ./all.ts): measures what a houndsight sniff costs per step next to Effect's `withSpan`,
  * an OpenTelemetry JS span and the Effect building blocks a sniff could be made of, all in one
- * process, in rotated rounds. Prints a Markdown table and writes bench/results.json.
+ * process, in rotated rounds. Prints a Markdown table and writes bench/sniff-results.json.
  *
  * Run by tsx, it first compiles src/ and bench/ to JavaScript (./compile.ts says why) and
  * measures in a child `node` process running that output, as users run houndsight.
  *
  * Environment:
  * - `BENCH_QUICK=1`: a fast run (few, short rounds) to check that everything works; it writes
- *   bench/results.quick.json, so the figures of the last full run stay in bench/results.json.
- * - `BENCH_ONLY=sniff,withSpan`: run only these cases (for profiling); results.json is not written.
+ *   bench/sniff-results.quick.json, so the figures of the last full run stay in bench/sniff-results.json.
+ * - `BENCH_ONLY=sniff,withSpan`: run only these cases (for profiling); no results file is written.
  * - `BENCH_ROUNDS=n`: override the number of measured rounds.
  * - `BENCH_PROFILE=/tmp/prof`: run the measuring process under `node --cpu-prof` and write the
  *   profile into that directory (open it in Chrome DevTools or speedscope).
  * - `BENCH_SOURCE=1`: measure the TypeScript sources under tsx instead (slower houndsight; see
- *   ./compile.ts); results.json is not written.
+ *   ./compile.ts); no results file is written.
  *
  * @since 0.1.0
  */
@@ -123,11 +123,11 @@ const main = async (): Promise<void> => {
       `Measured in ${seconds.toFixed(1)} s.`
   )
   if ((only !== undefined && only !== "") || mode === "tsx") {
-    console.log(`${mode === "tsx" ? "Measured under tsx" : "BENCH_ONLY is set"}: bench/results.json was not written.`)
+    console.log(`${mode === "tsx" ? "Measured under tsx" : "BENCH_ONLY is set"}: bench/sniff-results.json was not written.`)
     return
   }
   // a quick run does not overwrite the figures of the last full run
-  const file = join(root, "bench", config.quick ? "results.quick.json" : "results.json")
+  const file = join(root, "bench", config.quick ? "sniff-results.quick.json" : "sniff-results.json")
   writeFileSync(
     file,
     resultsJson(m, config, result, {

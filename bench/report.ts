@@ -1,6 +1,6 @@
 /**
  * What the bench prints and writes: the machine it ran on, a Markdown table of every case, the
- * head-to-head ratios that matter, and `bench/results.json` with every round's figure.
+ * head-to-head ratios that matter, and `bench/sniff-results.json` with every round's figure.
  *
  * @since 0.1.0
  */
@@ -115,7 +115,7 @@ export const comparisons = (result: BenchResult): string =>
     .join("\n")
 
 /**
- * The JSON written to bench/results.json.
+ * The JSON written to bench/sniff-results.json.
  *
  * @since 0.1.0
  * @category formatting
