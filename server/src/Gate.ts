@@ -36,7 +36,7 @@ import * as Canonical from "./Canonical.js"
 import { leashLink, PublicUrl } from "./PublicUrl.js"
 import { Rules } from "./Rules.js"
 import { type Decided, type LeashRow, Store } from "./Store.js"
-import { Waiters } from "./Waiters.js"
+import { type Listener, Waiters } from "./Waiters.js"
 
 /**
  * The reason of a leash that expired without a decision.
@@ -184,12 +184,12 @@ export const make = Effect.gen(function*() {
   const base = yield* PublicUrl
   let closing = false
 
-  const toState = (row: LeashRow): Wire.LeashState => {
-    const traceLink = leashLink(base, row.leashId)
-    const d = row.decision
-    if (row.status === "pending" || d === undefined) return { leashId: row.leashId, status: "pending", traceLink }
+  /** The answer for a leash: pending, or its decision (`d`). */
+  const stateOf = (leashId: string, d: Decided | undefined): Wire.LeashState => {
+    const traceLink = leashLink(base, leashId)
+    if (d === undefined) return { leashId, status: "pending", traceLink }
     return {
-      leashId: row.leashId,
+      leashId,
       status: "decided",
       decision: {
         decision: d.decision,
@@ -201,6 +201,19 @@ export const make = Effect.gen(function*() {
       }
     }
   }
+
+  const toState = (row: LeashRow): Wire.LeashState =>
+    stateOf(row.leashId, row.status === "pending" ? undefined : row.decision)
+
+  /** The state of a leash the server expired at its deadline (what `store.expire` writes). */
+  const expiredState = (leashId: string, expiresAt: number): Wire.LeashState =>
+    stateOf(leashId, {
+      decision: "timeout",
+      reason: expiredReason,
+      modifiedPayload: undefined,
+      decidedBy: "server",
+      decidedAt: expiresAt
+    })
 
   // One timer for every pending leash, not a fiber each (a sleeping fiber held about 12 KiB): a
   // heap of deadlines and one fiber that sleeps until the earliest, expires what is due and
@@ -229,7 +242,10 @@ export const make = Effect.gen(function*() {
       heap.pop()
       armed.delete(due.leashId)
       const leashId = due.leashId
-      yield* Effect.flatMap(store.expire(leashId, now), (expired) => (expired ? waiters.wake(leashId) : Effect.void)).pipe(
+      yield* Effect.flatMap(
+        store.expire(leashId, now),
+        (expired) => (expired ? waiters.wake(leashId, expiredState(leashId, due.at)) : Effect.void)
+      ).pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause))
       )
     }
@@ -259,9 +275,10 @@ export const make = Effect.gen(function*() {
       }
     })
 
-  const settled = (leashId: string) =>
+  /** A leash was decided (`state`: what was written, when known): wakes its polls, disarms its timer. */
+  const settled = (leashId: string, state?: Wire.LeashState) =>
     Effect.zipRight(
-      waiters.wake(leashId),
+      waiters.wake(leashId, state),
       Effect.sync(() => {
         if (!armed.delete(leashId)) return
         if (heap.size > 1024 && heap.size > 2 * armed.size) {
@@ -277,7 +294,7 @@ export const make = Effect.gen(function*() {
       if (Option.isNone(row) || row.value.status !== "pending") return row
       const now = yield* Clock.currentTimeMillis
       if (now < row.value.expiresAt) return row
-      if (yield* store.expire(leashId, now)) yield* waiters.wake(leashId)
+      if (yield* store.expire(leashId, now)) yield* settled(leashId, expiredState(leashId, row.value.expiresAt))
       return yield* store.leash(leashId)
     })
 
@@ -342,32 +359,64 @@ export const make = Effect.gen(function*() {
       return toState({ leashId: request.leashId, request: canonical, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
     })
 
-  const get = (leashId: string, waitSeconds: number) =>
-    Effect.scoped(Effect.gen(function*() {
-      const wait = closing ? 0 : waitSeconds
-      const signal = wait > 0 ? yield* waiters.subscribe(leashId) : Effect.void
-      const row = yield* found(leashId)
-      if (row.status !== "pending" || wait <= 0) return toState(row)
-      const now = yield* Clock.currentTimeMillis
-      const holdMillis = Math.min(wait * 1000, row.expiresAt - now + timerSlackMillis)
-      yield* Effect.timeoutOption(signal, Duration.millis(Math.max(0, holdMillis)))
-      return toState(yield* found(leashId))
-    }))
+  /**
+   * Holds a poll until `listener` is woken (answering the state the waker handed over, if any)
+   * or `millis` pass (answering `undefined`). A Node timer, not a fiber racing a sleep: a held
+   * poll costs its request and this closure, nothing more.
+   */
+  const hold = (listener: Listener, millis: number): Effect.Effect<Wire.LeashState | undefined> =>
+    listener.woken ? Effect.succeed(listener.state) : Effect.async<Wire.LeashState | undefined>((resume) => {
+      const timer = setTimeout(() => {
+        listener.onWake = undefined
+        resume(Effect.succeed(undefined))
+      }, Math.max(0, millis))
+      listener.onWake = (state) => {
+        clearTimeout(timer)
+        resume(Effect.succeed(state))
+      }
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        listener.onWake = undefined
+      })
+    })
 
+  const read = (leashId: string) => Effect.map(found(leashId), toState)
+
+  const get = (leashId: string, waitSeconds: number): Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError> =>
+    Effect.suspend(() => {
+      const wait = closing ? 0 : waitSeconds
+      if (wait <= 0) return read(leashId)
+      // listen before reading, so a decision written between the read and the wait is not missed
+      const listener = waiters.unsafeListen(leashId)
+      return Effect.flatMap(found(leashId), (row) => {
+        if (row.status !== "pending") return Effect.succeed(toState(row))
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(
+            hold(listener, Math.min(wait * 1000, row.expiresAt - now + timerSlackMillis)),
+            (state) => (state === undefined ? read(leashId) : Effect.succeed(state))
+          ))
+      }).pipe(Effect.ensuring(Effect.sync(listener.stop)))
+    })
+
+  /** Writes a decision (compare-and-set); the state written when this call won, else `undefined`. */
   const write = (leashId: string, decided: Decided, now: number) =>
-    Effect.tap(store.decide(leashId, decided, now), (won) => (won ? settled(leashId) : Effect.void))
+    Effect.flatMap(store.decide(leashId, decided, now), (won) => {
+      if (!won) return Effect.succeed(undefined)
+      const state = stateOf(leashId, decided)
+      return Effect.as(settled(leashId, state), state)
+    })
 
   const cancel = (leashId: string, by: string) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      yield* write(leashId, {
+      const won = yield* write(leashId, {
         decision: "timeout",
         reason: cancelledReason,
         modifiedPayload: undefined,
         decidedBy: by,
         decidedAt: now
       }, now)
-      return toState(yield* found(leashId))
+      return won ?? toState(yield* found(leashId))
     })
 
   const decide = (leashId: string, body: Wire.ReviewerDecision, by: string) =>
@@ -380,8 +429,8 @@ export const make = Effect.gen(function*() {
         decidedBy: by,
         decidedAt: now
       }, now)
+      if (won !== undefined) return won
       const row = yield* found(leashId)
-      if (won) return toState(row)
       if (row.decision === undefined) {
         // Pending, yet the write lost: only possible when the deadline is exactly now.
         return yield* new Wire.ApiError.Conflict({ message: `leash ${leashId} reached its deadline; it has expired` })
