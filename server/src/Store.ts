@@ -25,6 +25,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Audit } from "houndsight"
 import { Wire } from "houndsight"
+import { encodeStep, encodeTrail } from "./IngestCodec.js"
 
 /**
  * A stored leash.
@@ -114,9 +115,7 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   readonly flags: (trailId: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Wire.Flag>, SqlError>
 }>() {}
 
-const encodeTrail = Schema.encodeSync(Wire.TrailRecord)
 const decodeTrail = Schema.decodeSync(Wire.TrailRecord)
-const encodeStep = Schema.encodeSync(Wire.StepRecord)
 const decodeStep = Schema.decodeSync(Wire.StepRecord)
 
 interface LeashDbRow {
