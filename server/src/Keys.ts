@@ -152,9 +152,18 @@ export const make = (options: Options): Effect.Effect<Context.Tag.Service<Keys>,
     )
     const byHash = new Map<string, Holder>()
     for (const k of known) byHash.set(hash(Redacted.value(k.key)), { role: k.role, name: k.name })
+    // A key seen before is found without hashing it again (a SHA-256 per request). Only known
+    // keys are remembered, so what strangers send cannot grow the map.
+    const seen = new Map<string, Option.Option<Holder>>()
     return {
       known,
-      lookup: (key: string) => Option.fromNullable(byHash.get(hash(key)))
+      lookup: (key: string) => {
+        const found = seen.get(key)
+        if (found !== undefined) return found
+        const holder = Option.fromNullable(byHash.get(hash(key)))
+        if (Option.isSome(holder)) seen.set(key, holder)
+        return holder
+      }
     }
   })
 

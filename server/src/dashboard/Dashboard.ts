@@ -592,10 +592,16 @@ export const mount = <R>(
     )
     const dashboard = yield* HttpRouter.toHttpApp(router)
 
-    return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-      Effect.catchTag(dashboard, "RouteNotFound", () =>
-        Effect.tap(api, (response) => {
-          const topic = Live.topicOf(request, response)
-          return topic === undefined ? Effect.void : live.publish(topic)
-        })))
+    return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const answered = Effect.tap(api, (response) => {
+        const topic = Live.topicOf(request, response)
+        return topic === undefined ? Effect.void : live.publish(topic)
+      })
+      // The API's paths go straight to it: none is a dashboard page, and a miss of the
+      // dashboard's router costs a RouteNotFound error (with its stack) on every API request.
+      const url = request.url
+      return url.startsWith("/v1/") || url === "/healthz" || url.startsWith("/healthz?")
+        ? answered
+        : Effect.catchTag(dashboard, "RouteNotFound", () => answered)
+    })
   })
