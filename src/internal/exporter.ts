@@ -38,7 +38,7 @@ import type * as Layer from "effect/Layer"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { StepRecord } from "../schema/StepRecord.js"
 import type { TrailRecord } from "../schema/TrailRecord.js"
@@ -192,11 +192,19 @@ const bodyOf = (batch: Batch, from: number, to: number): Uint8Array => {
   return body
 }
 
-/** Resumes after the event loop's next turn (a timer), whatever the Clock: no Effect `sleep`. */
-const nextMacrotask: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const timer = setTimeout(() => resume(Effect.void), 0)
-  return Effect.sync(() => clearTimeout(timer))
-})
+/**
+ * Resumes in a later task of the event loop, after what is waiting on I/O, whatever the Clock (no
+ * Effect `sleep`): `setImmediate` where there is one (Node, Bun, Deno), else a timer.
+ */
+const nextMacrotask: Effect.Effect<void> = typeof globalThis.setImmediate === "function"
+  ? Effect.async<void>((resume) => {
+    const immediate = globalThis.setImmediate(() => resume(Effect.void))
+    return Effect.sync(() => globalThis.clearImmediate(immediate))
+  })
+  : Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), 0)
+    return Effect.sync(() => clearTimeout(timer))
+  })
 
 /** The kind of record `i` of a batch. */
 const kindAt = (batch: Batch, i: number): Kind =>
@@ -256,9 +264,12 @@ const retry = (why: string, retryAfterMillis: number | undefined, unanswered: bo
 /** Error codes that say the request never left: nothing of it can have been stored. */
 const notSentCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
 
-/** Whether a transport failure may have come after the server read the request. */
-const mayHaveArrived = (error: HttpClientError.HttpClientError): boolean => {
-  let cause: unknown = error._tag === "RequestError" ? error.cause : error
+/** Where the story of a transport failure starts: the cause of a `RequestError`, else the error. */
+const failureCause = (error: HttpClientError.HttpClientError): unknown =>
+  error._tag === "RequestError" ? error.cause : error
+
+/** Whether a transport failure (its cause chain from `cause`) may have come after the server read the request. */
+const mayHaveArrived = (cause: unknown): boolean => {
   for (let i = 0; i < 4 && cause instanceof Error; i++) {
     const code = (cause as { code?: unknown }).code
     if (typeof code === "string" && notSentCodes.has(code)) return false
@@ -267,10 +278,12 @@ const mayHaveArrived = (error: HttpClientError.HttpClientError): boolean => {
   return true
 }
 
-/** The first lines of an error's cause chain, for a log line (never the request: it holds the key). */
-const describeFailure = (error: HttpClientError.HttpClientError): string => {
+/**
+ * The first lines of a transport failure's cause chain, for a log line (never the request: it
+ * holds the key); `tag` names the failure when the chain says nothing.
+ */
+const describeFailure = (cause: unknown, tag: string): string => {
   const parts: Array<string> = []
-  let cause: unknown = error._tag === "RequestError" ? error.cause : error
   for (let i = 0; i < 3 && cause !== undefined && cause !== null; i++) {
     if (cause instanceof Error) {
       const code = (cause as { code?: unknown }).code
@@ -281,8 +294,12 @@ const describeFailure = (error: HttpClientError.HttpClientError): string => {
       break
     }
   }
-  return parts.length === 0 ? `transport failure (${error._tag})` : `transport failure: ${parts.join(": ")}`
+  return parts.length === 0 ? `transport failure (${tag})` : `transport failure: ${parts.join(": ")}`
 }
+
+/** How an attempt that failed in transport ended. */
+const transportFailure = (cause: unknown, tag: string): Outcome =>
+  retry(describeFailure(cause, tag), undefined, mayHaveArrived(cause))
 
 /** The server's error message: `code: message` from an ErrorBody, else the start of the body. */
 const serverMessage = (text: string): string => {
@@ -318,20 +335,36 @@ const hintFor = (status: number, location: string | undefined): string => {
   }
 }
 
-const classify = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Outcome> => {
-  const status = response.status
-  const drain = Effect.ignore(response.text)
-  if (status >= 200 && status < 300) return Effect.as(drain, ok)
-  if (status === 413) return Effect.as(drain, tooLarge)
+/**
+ * How an answer ends an attempt, from its status and `Retry-After`; `"rejected"` when the batch is
+ * refused (the caller then reads the body, for the log line, and `Location`).
+ */
+const classifyAnswer = (status: number, retryAfter: string | undefined, now: number): Outcome | "rejected" => {
+  if (status >= 200 && status < 300) return ok
+  if (status === 413) return tooLarge
   if (status === 408 || status === 429 || status >= 500) {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.as(drain, retry(`status ${status}`, parseRetryAfter(response.headers["retry-after"], now), false)))
+    return retry(`status ${status}`, parseRetryAfter(retryAfter, now), false)
   }
-  return Effect.map(
-    Effect.orElseSucceed(response.text, () => ""),
-    (text): Outcome => ({ _tag: "Rejected", status, message: serverMessage(text), location: response.headers["location"] })
-  )
+  return "rejected"
 }
+
+const rejected = (status: number, text: string, location: string | undefined): Outcome => ({
+  _tag: "Rejected",
+  status,
+  message: serverMessage(text),
+  location
+})
+
+const classify = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Outcome> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const status = response.status
+    const location = response.headers["location"]
+    const outcome = classifyAnswer(status, response.headers["retry-after"], now)
+    if (outcome !== "rejected") return Effect.as(Effect.ignore(response.text), outcome)
+    return Effect.map(Effect.orElseSucceed(response.text, () => ""), (text) => rejected(status, text, location))
+  })
+
+const utf8 = new TextDecoder()
 
 const formatMillis = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`)
 
@@ -370,6 +403,21 @@ export const make = (
       HttpClientRequest.bearerToken(settings.apiKey),
       HttpClientRequest.acceptJson
     )
+    // with the default FetchHttpClient on Node, the exporter's requests go through node:http
+    const context = yield* Effect.context<never>()
+    const ingestUrl = URL.canParse(`${settings.endpoint}/v1/ingest`) ? new URL(`${settings.endpoint}/v1/ingest`) : undefined
+    const lean = settings.httpClient === FetchHttpClient.layer &&
+        Option.isNone(Context.getOption(context, FetchHttpClient.Fetch)) &&
+        Option.isNone(Context.getOption(context, FetchHttpClient.RequestInit)) &&
+        (ingestUrl?.protocol === "http:" || ingestUrl?.protocol === "https:")
+      ? NodeFetch.make()
+      : undefined
+    /** The headers of the request through `lean` (as `request` has them). Never logged: it holds the key. */
+    const leanHeaders: Readonly<Record<string, string>> = {
+      authorization: `Bearer ${Redacted.value(settings.apiKey)}`,
+      accept: "application/json",
+      "content-type": "application/json"
+    }
 
     const audit = new Lane(settings.maxAuditQueue)
     const ordinary = new Lane(settings.maxQueue)
@@ -553,26 +601,58 @@ export const make = (
         (r) => backoffDelay(attempt, settings.retryBaseDelayMillis, settings.retryMaxDelayMillis, r)
       )
 
+    const timedOut = (): Outcome => retry(`no answer within ${formatMillis(settings.requestTimeoutMillis)}`, undefined, true)
+
+    /** An attempt through the `HttpClient`, bounded by `requestTimeoutMillis` on the Clock. */
+    const clientAttempt = (payload: Uint8Array): Effect.Effect<Outcome> =>
+      client.execute(HttpClientRequest.bodyUint8Array(request, payload, "application/json")).pipe(
+        Effect.flatMap(classify),
+        Effect.catchAll((error) => Effect.succeed(transportFailure(failureCause(error), error._tag))),
+        Effect.timeoutTo({ duration: settings.requestTimeoutMillis, onSuccess: (outcome: Outcome) => outcome, onTimeout: timedOut })
+      )
+
+    /**
+     * An attempt through the lean POST, bounded by `requestTimeoutMillis` with a timer of its own:
+     * real time, like its socket (a race of fibers on the Clock costs a tenth of the request).
+     */
+    const leanAttempt = (post: NodeFetch.LeanPost, url: URL, payload: Uint8Array): Effect.Effect<Outcome> =>
+      Effect.async<Outcome>((resume) => {
+        let timer: ReturnType<typeof setTimeout> | undefined = undefined
+        const abort = post.post(url, leanHeaders, payload, (error, answer) => {
+          clearTimeout(timer)
+          if (answer === undefined) {
+            resume(Effect.succeed(transportFailure(error, "RequestError")))
+            return
+          }
+          const { location, status } = answer
+          const outcome = classifyAnswer(status, answer.retryAfter, clock.unsafeCurrentTimeMillis())
+          resume(Effect.succeed(outcome === "rejected" ? rejected(status, utf8.decode(answer.body), location) : outcome))
+        })
+        timer = setTimeout(() => {
+          abort()
+          resume(Effect.succeed(timedOut()))
+        }, settings.requestTimeoutMillis)
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          abort()
+        })
+      })
+
     /** One request; `inRequest` counts its records while it is open (unconfirmed if cut at shutdown). */
     const post = (payload: Uint8Array, n: number): Effect.Effect<Outcome> =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         inRequest = n
         // the compactor may assemble the next batch while this one is in flight
         compactLatch.unsafeOpen()
-      }).pipe(
-        Effect.zipRight(client.execute(HttpClientRequest.bodyUint8Array(request, payload, "application/json"))),
-        Effect.flatMap(classify),
-        Effect.catchAll((error) => Effect.succeed(retry(describeFailure(error), undefined, mayHaveArrived(error)))),
-        Effect.timeoutTo({
-          duration: settings.requestTimeoutMillis,
-          onSuccess: (outcome: Outcome) => outcome,
-          onTimeout: () => retry(`no answer within ${formatMillis(settings.requestTimeoutMillis)}`, undefined, true)
-        }),
+        const attempt = lean !== undefined && ingestUrl !== undefined && lean.applies()
+          ? leanAttempt(lean, ingestUrl, payload)
+          : clientAttempt(payload)
         // not `ensuring`: when shutdown interrupts the request, its records stay counted as in it
-        Effect.tap(() => {
+        return Effect.map(attempt, (outcome) => {
           inRequest = 0
+          return outcome
         })
-      )
+      })
 
     /** Sends records until each is exported or dropped; retries without end (shutdown bounds it). */
     const deliver = (batch: Batch, from: number, to: number): Effect.Effect<void> =>
@@ -714,39 +794,31 @@ export const make = (
       }
     })
 
-    /** Compacts records soon after they arrive, a budget at a time, yielding between budgets. */
+    /**
+     * Compacts records soon after they arrive, a budget at a time, and assembles the next batch
+     * while a request is in flight. It works in tasks of the event loop of its own, never in the
+     * microtasks after an offer or an answer: a request just started is written to its socket
+     * only once those are done, and an answer is read as soon as the task in progress ends.
+     */
     const compactor: Effect.Effect<never> = Effect.gen(function*() {
       while (true) {
         yield* compactLatch.await
         compactLatch.unsafeClose()
-        while (true) {
-          const left = compact(compactBudget)
+        yield* nextMacrotask
+        while (compact(compactBudget) > 0) {
           yield* logInvalid
-          if (left === 0) break
-          yield* Effect.yieldNow()
-        }
-        if (shouldPrepare()) {
-          // let the request just started reach its socket before spending a millisecond here
           yield* nextMacrotask
+        }
+        yield* logInvalid
+        if (shouldPrepare()) {
           prepare()
           yield* logInvalid
         }
       }
     })
 
-    // with the default FetchHttpClient on Node, the exporter's requests go through node:http
-    const context = yield* Effect.context<never>()
-    const leanFetch = settings.httpClient === FetchHttpClient.layer &&
-        Option.isNone(Context.getOption(context, FetchHttpClient.Fetch)) &&
-        Option.isNone(Context.getOption(context, FetchHttpClient.RequestInit))
-      ? NodeFetch.make()
-      : undefined
-    const transport = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      leanFetch === undefined ? self : Effect.provideService(self, FetchHttpClient.Fetch, leanFetch.fetch)
-
     const annotate = Effect.annotateLogs({ package: "houndsight", module: "exporter" })
     const workerFiber = yield* worker.pipe(
-      transport,
       annotate,
       Effect.withTracerEnabled(false),
       Effect.interruptible,
@@ -813,7 +885,7 @@ export const make = (
     yield* Effect.addFinalizer(() =>
       Effect.ensuring(
         shutdown,
-        Effect.sync(() => leanFetch?.close())
+        Effect.sync(() => lean?.close())
       )
     )
 
