@@ -206,6 +206,28 @@ const summary = (record: string, stepCount: number, flagCount: number): Wire.Tra
 /** The most rows one multi-row insert carries (9 parameters a row, far below SQLite's limit). */
 const maxChunk = 256
 
+/** The columns of a step row. */
+const stepColumns = 9
+
+/**
+ * The multi-row insert of `rows` steps, by size (at most 9 sizes: see `chunkSize`). `OR IGNORE`
+ * rather than `ON CONFLICT (id) DO NOTHING`: the same for a known id (the stored record wins,
+ * RETURNING leaves it out), and the decoded rows break no other constraint, but a statement that
+ * cannot abort half-way needs no statement journal, which SQLite would otherwise write page by
+ * page for every multi-row insert (half the cost of the insert).
+ */
+const insertStepsSql = new Map<number, string>()
+const insertSteps = (rows: number): string => {
+  let text = insertStepsSql.get(rows)
+  if (text === undefined) {
+    text = `INSERT OR IGNORE INTO steps (id, trail_id, parent_id, seq, name, layer, status, leash, record) VALUES ${
+      new Array(rows).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")
+    } RETURNING id`
+    insertStepsSql.set(rows, text)
+  }
+  return text
+}
+
 /**
  * The size of the next multi-row insert for `left` rows: the largest power of two up to
  * `maxChunk`, so every batch is made of at most 9 statement shapes, each prepared once and kept
@@ -226,19 +248,32 @@ const chunkSize = (left: number): number => {
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
-  const insertFlags = (flags: ReadonlyArray<Wire.Flag>) =>
-    Effect.forEach(flags, (flag) =>
-      sql`INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
-          VALUES (${flag.trailId}, ${flag.stepId}, ${flag.seq}, ${flag.kind}, ${flag.actionName}, ${
-        flag.reviewStepId ?? null
-      }) ON CONFLICT (trail_id, step_id) DO NOTHING`, { discard: true })
+  // Every statement through the SQL client costs far more than SQLite's work for a row, so the
+  // ingest path sends a batch's rows to SQLite in as few statements as it can: multi-row
+  // inserts of steps, and the rest as one JSON array parameter read with `json_each`.
 
-  const recompute = (trailId: string, flagsOf: FlagsOf) =>
+  /** Adds flags (a flag already stored for its step is kept). */
+  const insertFlags = (flags: ReadonlyArray<Wire.Flag>) =>
+    flags.length === 0 ? Effect.void : Effect.asVoid(sql.unsafe(
+      `INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
+        ON CONFLICT (trail_id, step_id) DO NOTHING`,
+      [JSON.stringify(flags.map((f) => [f.trailId, f.stepId, f.seq, f.kind, f.actionName, f.reviewStepId ?? null]))]
+    ))
+
+  /** Recomputes the flags of these trails over all their stored steps. */
+  const recompute = (trailIds: ReadonlyArray<string>, flagsOf: FlagsOf) =>
     Effect.gen(function*() {
-      const rows = yield* sql<StepAuditRow>`SELECT id, trail_id, parent_id, seq, name, layer, status, leash
-        FROM steps WHERE trail_id = ${trailId}`
+      if (trailIds.length === 0) return
+      const ids = JSON.stringify(trailIds)
+      const rows = yield* sql.unsafe<StepAuditRow>(
+        `SELECT id, trail_id, parent_id, seq, name, layer, status, leash FROM steps
+          WHERE trail_id IN (SELECT value FROM json_each(?))`,
+        [ids]
+      )
+      // `flagsOf` (`Audit.flags`) computes each trail's flags over that trail's steps only.
       const flags = flagsOf(rows.map(toAuditStep))
-      yield* sql`DELETE FROM flags WHERE trail_id = ${trailId}`
+      yield* sql.unsafe(`DELETE FROM flags WHERE trail_id IN (SELECT value FROM json_each(?))`, [ids])
       yield* insertFlags(flags)
     })
 
@@ -263,70 +298,76 @@ export const make = Effect.gen(function*() {
           duplicates++
         }
       }
-      // Steps go in by multi-row statements (up to `maxChunk` rows each), not one statement per
-      // step: a statement through the SQL client costs far more than SQLite's work for one row.
-      // The first record of an id wins, also within a batch; RETURNING names the new ones.
+      // Steps go in by multi-row statements (up to `maxChunk` rows each). The first record of an
+      // id wins, also within a batch; RETURNING names the new ones.
       const firstSortKey = new Map<string, string>()
       const fresh = new Map<string, Array<Wire.StepRecord>>()
       for (let from = 0; from < batch.steps.length;) {
         const size = chunkSize(batch.steps.length - from)
-        const chunk = batch.steps.slice(from, from + size)
-        from += size
-        const wires = chunk.map((step) => encodeStep(step))
-        const rows = chunk.map((step, i) => ({
-          id: step.id,
-          trail_id: step.trailId,
-          parent_id: step.parentId,
-          seq: step.seq,
-          name: step.name,
-          layer: step.layer,
-          status: step.status,
-          leash: step.leash === undefined ? null : JSON.stringify(step.leash),
-          record: JSON.stringify(wires[i])
-        }))
-        const inserted = yield* sql<{ id: string }>`INSERT INTO steps ${sql.insert(rows)}
-          ON CONFLICT (id) DO NOTHING RETURNING id`
+        const params: Array<unknown> = new Array(size * stepColumns)
+        const startedAt: Array<string> = new Array(size)
+        for (let i = 0, p = 0; i < size; i++) {
+          const step = batch.steps[from + i]!
+          const wire = encodeStep(step)
+          startedAt[i] = wire.started_at
+          params[p++] = step.id
+          params[p++] = step.trailId
+          params[p++] = step.parentId
+          params[p++] = step.seq
+          params[p++] = step.name
+          params[p++] = step.layer
+          params[p++] = step.status
+          params[p++] = step.leash === undefined ? null : JSON.stringify(step.leash)
+          params[p++] = JSON.stringify(wire)
+        }
+        const inserted = yield* sql.unsafe<{ id: string }>(insertSteps(size), params)
         accepted += inserted.length
-        duplicates += chunk.length - inserted.length
+        duplicates += size - inserted.length
         const ids = new Set(inserted.map((row) => row.id))
-        for (let i = 0; i < chunk.length; i++) {
-          const step = chunk[i]!
+        for (let i = 0; i < size; i++) {
+          const step = batch.steps[from + i]!
           if (!ids.delete(step.id)) continue
           const steps = fresh.get(step.trailId)
           if (steps === undefined) fresh.set(step.trailId, [step])
           else steps.push(step)
-          const startedAt = wires[i]!.started_at
           const known = firstSortKey.get(step.trailId)
-          if (known === undefined || startedAt < known) firstSortKey.set(step.trailId, startedAt)
+          if (known === undefined || startedAt[i]! < known) firstSortKey.set(step.trailId, startedAt[i]!)
         }
+        from += size
       }
       // One row per trail whose steps arrived before it (its record fills it in later), sorted
       // by its earliest step.
-      for (const [trailId, sortKey] of firstSortKey) {
-        yield* sql`INSERT INTO trails (id, record, status, sort_key) VALUES (${trailId}, NULL, NULL, ${sortKey})
-          ON CONFLICT (id) DO UPDATE SET sort_key = min(sort_key, excluded.sort_key) WHERE trails.record IS NULL`
+      if (firstSortKey.size > 0) {
+        yield* sql.unsafe(
+          `INSERT INTO trails (id, record, status, sort_key)
+            SELECT value ->> 0, NULL, NULL, value ->> 1 FROM json_each(?) WHERE true
+            ON CONFLICT (id) DO UPDATE SET sort_key = min(sort_key, excluded.sort_key) WHERE trails.record IS NULL`,
+          [JSON.stringify([...firstSortKey])]
+        )
       }
       // A trail with a review step gets its flags recomputed over all its steps. A trail without
       // one cannot have a wrapper, an ignored decision or a reused approval: its flags are its
       // sensitive steps, each on its own, so the new steps' flags are added to the stored ones
       // without reading the trail's other steps.
-      const reviewed = new Set<string>()
       if (fresh.size > 0) {
-        const rows = yield* sql<{ trail_id: string }>`SELECT DISTINCT trail_id FROM steps
-          WHERE layer = 'review' AND trail_id IN (SELECT value FROM json_each(${JSON.stringify([...fresh.keys()])}))`
-        for (const row of rows) reviewed.add(row.trail_id)
-      }
-      for (const [trailId, steps] of fresh) {
-        if (reviewed.has(trailId)) yield* recompute(trailId, flagsOf)
-        else yield* insertFlags(flagsOf(steps))
+        const rows = yield* sql.unsafe<{ trail_id: string }>(
+          `SELECT DISTINCT trail_id FROM steps
+            WHERE layer = 'review' AND trail_id IN (SELECT value FROM json_each(?))`,
+          [JSON.stringify([...fresh.keys()])]
+        )
+        const reviewed = new Set(rows.map((row) => row.trail_id))
+        const unreviewed: Array<Wire.StepRecord> = []
+        for (const [trailId, steps] of fresh) if (!reviewed.has(trailId)) unreviewed.push(...steps)
+        yield* recompute([...reviewed], flagsOf)
+        yield* insertFlags(flagsOf(unreviewed))
       }
       return { accepted, duplicates }
     }))
 
   const recomputeAllFlags = (flagsOf: FlagsOf) =>
     sql.withTransaction(Effect.gen(function*() {
-      const ids = yield* sql<{ trail_id: string }>`SELECT DISTINCT trail_id FROM steps`
-      for (const { trail_id } of ids) yield* recompute(trail_id, flagsOf)
+      const ids = (yield* sql<{ trail_id: string }>`SELECT DISTINCT trail_id FROM steps`).map((row) => row.trail_id)
+      for (let i = 0; i < ids.length; i += 64) yield* recompute(ids.slice(i, i + 64), flagsOf)
       return ids.length
     }))
 
