@@ -390,11 +390,13 @@ export const make = Effect.gen(function*() {
       const listener = waiters.unsafeListen(leashId)
       return Effect.flatMap(found(leashId), (row) => {
         if (row.status !== "pending") return Effect.succeed(toState(row))
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.flatMap(
-            hold(listener, Math.min(wait * 1000, row.expiresAt - now + timerSlackMillis)),
-            (state) => (state === undefined ? read(leashId) : Effect.succeed(state))
-          ))
+        // The deadline is not this poll's timer: the expiry timer (on the server's Clock, which
+        // tests replace) expires the leash and wakes its polls. A Node timer bounded by the
+        // deadline would answer "pending" early whenever the Clock and Node's timers disagree.
+        return Effect.flatMap(
+          hold(listener, wait * 1000),
+          (state) => (state === undefined ? read(leashId) : Effect.succeed(state))
+        )
       }).pipe(Effect.ensuring(Effect.sync(listener.stop)))
     })
 

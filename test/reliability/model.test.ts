@@ -17,7 +17,7 @@
  * boundary too (at its deadline it has expired; a millisecond before, it has not).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck as fc } from "effect"
+import { Effect, FastCheck as fc, Fiber } from "effect"
 import * as Crypto from "node:crypto"
 import type { Running } from "./server-side/harness.js"
 import { Waiters } from "../../server/src/index.js"
@@ -623,6 +623,34 @@ describe("the leash body is kept as sent", () => {
         const changed = yield* s.agent.post("/v1/leashes", { body: body(99_000) })
         expect(changed.status).toBe(422)
         expect(changed.body.error.message).toContain("payload.__proto__.amount_usd")
+      })
+  )
+})
+
+describe("a held long-poll near the deadline", () => {
+  it.scopedLive(
+    "held 1 ms before the deadline by the server's clock, it waits for the decision instead of answering pending early",
+    () =>
+      Effect.gen(function*() {
+        const clock = ManualClock.make()
+        const s = yield* start({ clock })
+        const leashId = Crypto.randomUUID()
+        const body = leashBodyFor(leashId)
+        expect((yield* s.agent.post("/v1/leashes", { body })).status).toBe(200)
+        clock.advance(body.timeout_seconds * 1000 - 1)
+        const waiters = service(s, Waiters.Waiters)
+        const held = yield* Effect.fork(s.agent.get(`/v1/leashes/${leashId}?wait_seconds=30`))
+        while ((yield* waiters.size) < 1) yield* Effect.sleep("2 millis")
+        // real time passes beyond the 1 ms (+ timer slack) left on the server's clock: the leash
+        // is still pending there, so the poll must still be held
+        yield* Effect.sleep("50 millis")
+        expect(yield* waiters.size).toBe(1)
+        const decided = yield* s.reviewer.post(`/v1/leashes/${leashId}/decision`, {
+          body: { decision: "approved", reason: "just in time" }
+        })
+        expect(decided.status, decided.text).toBe(200)
+        const answer = yield* Fiber.join(held)
+        expect(answer.body).toMatchObject({ status: "decided", decision: { decision: "approved", reason: "just in time" } })
       })
   )
 })
