@@ -201,6 +201,20 @@ export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Record
       program: (n) => trail(inSniffs(n, () => Sniff.cost(0.0001)))
     },
     {
+      id: "tokens",
+      title: "Sniff.tokens inside an open sniff",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) => trail(inSniffs(n, () => Sniff.tokens({ input: 120, output: 45 })))
+    },
+    {
+      id: "output",
+      title: "Sniff.output (a small object, made JSON-safe) inside an open sniff",
+      baseline: "loop",
+      stepsPerOp: 0,
+      program: (n) => trail(inSniffs(n, () => Sniff.output({ dealCount: 17, region: "emea" })))
+    },
+    {
       id: "nested3",
       title: "nested sniffs, depth 3 (one op = 3 sniffs)",
       baseline: "loop",
