@@ -334,7 +334,7 @@ export const readStep = (record: unknown, parts: StepParts): boolean => {
       leash.decision as string
     }","approved":${leash.approved as boolean},"reason":${JSON.stringify(leash.reason)}}`
   }
-  // an id from crypto.randomUUID() is a tree of pieces: read in the flat body, it is copied once
+  // the id is checked in the flat body (one copy, whatever pieces the id was built from)
   const body = flatten(id + rest)
   if (!uuidAt(body, 0)) return false
   if (name !== lastName) {

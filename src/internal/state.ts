@@ -21,8 +21,57 @@ import type { RecorderShape } from "../services/Recorder.js"
 import { describeCause } from "./describe.js"
 import { maxRecordBytes, recordTruncated, toJsonSafe, toJsonSafeAttributes } from "./jsonSafe.js"
 
-/** A fresh record id (UUID v4, from the platform's crypto: Node, Bun, Deno, edge). */
-export const newId = (): string => globalThis.crypto.randomUUID()
+/** The largest Unix time in milliseconds a UUID v7 can carry (48 bits). */
+const maxUuid7Millis = 2 ** 48 - 1
+
+/** Two hex digits of every byte value. */
+const hexByte: ReadonlyArray<string> = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+/** The hex digit of every nibble value. */
+const hexNibble: ReadonlyArray<string> = Array.from({ length: 16 }, (_, i) => i.toString(16))
+
+/** Random bytes for ids, refilled from the platform's crypto 4 KiB at a time (10 bytes an id). */
+const randomPool = new Uint8Array(4096)
+let randomAt = randomPool.length
+
+/** The id prefix (time and version) of the last millisecond an id was made in. */
+let prefixMillis = Number.NaN
+let prefix = ""
+
+/**
+ * A fresh record id: a UUID v7 (RFC 9562) whose first 48 bits are `unixMillis` and whose other
+ * 74 bits are random, from the platform's `crypto.getRandomValues` (Node, Bun, Deno, edge). Ids
+ * made in the same millisecond share their first characters, so the server's indexes take a
+ * batch's ids into a few neighbouring pages instead of one random page each (with UUID v4 ids the
+ * server ingested about 0.6× as many steps a second in `npm run bench:gate`), and ids sort by
+ * creation time to the millisecond. A time outside 0 … 2^48 − 1 (a test clock, a broken one) is
+ * written as 0; the id stays unique by its random bits.
+ *
+ * Made without `crypto.randomUUID()` (a v4 id to rewrite): its 36 characters arrive as a tree of
+ * string pieces that slicing would copy twice; this costs less than `randomUUID()` alone.
+ */
+export const newId = (unixMillis: number): string => {
+  if (unixMillis !== prefixMillis) {
+    const millis = unixMillis >= 0 && unixMillis <= maxUuid7Millis ? Math.floor(unixMillis) : 0
+    const time = millis.toString(16).padStart(12, "0")
+    prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`
+    prefixMillis = unixMillis
+  }
+  if (randomAt + 10 > randomPool.length) {
+    globalThis.crypto.getRandomValues(randomPool)
+    randomAt = 0
+  }
+  const b = randomPool
+  const o = randomAt
+  randomAt += 10
+  // tttttttt-tttt-7aaa-Vbbb-bbbbbbbbbbbb: 12 bits of a, the variant 0b10 and 62 bits of b
+  const id = prefix + hexNibble[b[o]! & 0x0f] + hexByte[b[o + 1]!] + "-" +
+    hexByte[(b[o + 2]! & 0x3f) | 0x80] + hexByte[b[o + 3]!] + "-" +
+    hexByte[b[o + 4]!] + hexByte[b[o + 5]!] + hexByte[b[o + 6]!] + hexByte[b[o + 7]!] + hexByte[b[o + 8]!] +
+    hexByte[b[o + 9]!]
+  // one flat string, so a queued record does not keep the pieces
+  id.charCodeAt(0)
+  return id
+}
 
 /** Owner value of a holder that a forked fiber may claim. */
 export const UNOWNED = -1
@@ -48,7 +97,7 @@ const mutable = <A>(a: A): { -readonly [K in keyof A]: A[K] } => a as { -readonl
 
 /** The state of an open trail. */
 export class TrailState {
-  readonly id: string = newId()
+  readonly id: string
   readonly link: string
   readonly agent: string
   readonly startedAt: number
@@ -72,8 +121,9 @@ export class TrailState {
     readonly tags: Readonly<Record<string, string>> | undefined
   ) {
     this.agent = recorder.agent
-    this.link = `${recorder.endpoint}/trails/${this.id}`
     this.startedAt = clock.unsafeCurrentTimeMillis()
+    this.id = newId(this.startedAt)
+    this.link = `${recorder.endpoint}/trails/${this.id}`
     // the wire requires a payload: a trail started with none sends null
     this.payload = payload === undefined ? null : toJsonSafe(payload).value
   }
@@ -123,7 +173,7 @@ export class TrailState {
 
 /** The state of an open step. */
 export class StepState {
-  readonly id: string = newId()
+  readonly id: string
   readonly seq: number
   readonly startedAt: number
   input: unknown = undefined
@@ -144,6 +194,7 @@ export class StepState {
   ) {
     this.seq = ++trail.seq
     this.startedAt = trail.now()
+    this.id = newId(this.startedAt)
   }
 
   setInput(value: unknown): void {

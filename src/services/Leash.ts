@@ -624,7 +624,7 @@ const requestImpl = <P>(options: LooseOptions): Effect.Effect<Decision.Decision<
       const gate = getGate(fiber)
       const o: LooseOptions = options !== null && typeof options === "object" ? options : {}
       const actionName = typeof o.actionName === "string" ? o.actionName : String(o.actionName)
-      const leashId = newId()
+      const leashId = newId(trail.now())
       const timeoutProblem = checkTimeout(o.timeoutSeconds, "Leash.request")
       const timeoutSeconds = timeoutProblem === undefined
         ? (o.timeoutSeconds as number | undefined) ?? defaultTimeoutSeconds
@@ -639,7 +639,7 @@ const requestImpl = <P>(options: LooseOptions): Effect.Effect<Decision.Decision<
         restore,
         (call, step) => {
           let created = false
-          const stepId = step?.id ?? newId()
+          const stepId = step?.id ?? newId(trail.now())
           // build the body once: every retry sends exactly these bytes
           const built = build(call, trail, stepId, actionName, o, blocking, timeoutProblem)
           if (step !== undefined) step.setInput(built.input)
@@ -746,7 +746,7 @@ const awaitImpl = <P>(
       const given = fromDecision ? String(leash.leashId) : String(leash)
       const validId = uuid.test(given)
       // a record's leash id must be a UUID: a bad one is named in the reason, not recorded
-      const leashId = validId ? given : newId()
+      const leashId = validId ? given : newId(trail.now())
       const actionName = fromDecision ? String(leash.actionName) : o.actionName
       const timeoutProblem = checkTimeout(o.timeoutSeconds, "Leash.await")
       const timeoutSeconds = timeoutProblem === undefined ? o.timeoutSeconds ?? defaultTimeoutSeconds : defaultTimeoutSeconds

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Deferred, Effect, Exit, Fiber, Logger, Ref } from "effect"
+import { Data, Deferred, Effect, Exit, Fiber, Logger, Ref, TestClock } from "effect"
 import { Sniff, Trail } from "houndsight"
 import { recording, stepNamed } from "./helpers.js"
 
@@ -188,6 +188,33 @@ describe("Sniff.run", () => {
       )
       expect(steps.map((s) => s.seq)).toStrictEqual([1, 1])
       expect(new Set(steps.map((s) => s.trailId)).size).toBe(2)
+    }))
+
+  it.effect("ids are UUID v7 carrying the start time in milliseconds, so a trail's ids sort by when they started", () =>
+    Effect.gen(function*() {
+      const start = Date.UTC(2026, 10, 24, 9, 0, 0)
+      yield* TestClock.setTime(start)
+      const { steps, trails } = yield* recording(
+        inTrail(Effect.gen(function*() {
+          yield* TestClock.adjust("3 millis")
+          yield* Sniff.run("first", { layer: "plan" }, Effect.void)
+          yield* TestClock.adjust("5 millis")
+          yield* Sniff.run("second", { layer: "plan" }, Sniff.run("third", { layer: "execute" }, Effect.void))
+        }))
+      )
+      const uuid7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+      const millisOf = (id: string) => Number.parseInt(id.replace("-", "").slice(0, 12), 16)
+      const trail = trails[0]!
+      expect(trail.id).toMatch(uuid7)
+      expect(millisOf(trail.id)).toBe(start)
+      expect(steps.map((s) => s.name)).toStrictEqual(["first", "second", "third"])
+      for (const step of steps) {
+        expect(step.id).toMatch(uuid7)
+        expect(millisOf(step.id)).toBe(step.startedAt.getTime())
+      }
+      expect(steps.map((s) => millisOf(s.id))).toStrictEqual([start + 3, start + 8, start + 8])
+      // same millisecond, still distinct: 74 random bits each
+      expect(steps[1]!.id).not.toBe(steps[2]!.id)
     }))
 
   it.effect("truncates a step record over 256 KiB with a visible marker, and keeps the smaller field", () =>
