@@ -62,6 +62,7 @@ import { dirname, join, relative, resolve } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { type Exporter, Houndsight, Leash, type Recorder, Trail } from "../src/index.js"
+import { newId } from "../src/internal/state.js"
 
 /** The project root: given by the parent to a compiled run, else the parent of bench/. */
 const root: string = process.env["BENCH_ROOT"] ?? fileURLToPath(new URL("..", import.meta.url))
@@ -461,19 +462,21 @@ const stepsPerTrail = 128
  */
 const ingestBodies = (batches: number): Array<string> => {
   const perTrail = stepsPerBatch / 64
+  const start = Date.UTC(2026, 10, 24, 9, 0, 0)
   let runs = 0
   const trails = Array.from({ length: 64 }, (_, j) => ({
-    id: Crypto.randomUUID(),
+    id: newId(start),
     seq: (j % (stepsPerTrail / perTrail)) * perTrail,
     leashes: runs++ % 8 === 0
   }))
-  const start = Date.UTC(2026, 10, 24, 9, 0, 0)
   const bodies: Array<string> = []
   for (let b = 0; b < batches; b++) {
+    // an agent process sending 512 steps every 10 ms; ids are the SDK's (UUID v7 of the start)
+    const at = start + b * 10
     const steps: Array<unknown> = []
     for (const trail of trails) {
       if (trail.seq >= stepsPerTrail) {
-        trail.id = Crypto.randomUUID()
+        trail.id = newId(at)
         trail.seq = 0
         trail.leashes = runs++ % 8 === 0
       }
@@ -481,13 +484,13 @@ const ingestBodies = (batches: number): Array<string> => {
         const seq = ++trail.seq
         const i = seq % stepNames.length
         const times = {
-          started_at: new Date(start + seq * 100).toISOString(),
-          ended_at: new Date(start + seq * 100 + 40).toISOString()
+          started_at: new Date(at).toISOString(),
+          ended_at: new Date(at + 4).toISOString()
         }
         if (trail.leashes && seq === 60) {
-          const leashId = Crypto.randomUUID()
+          const leashId = newId(at)
           steps.push({
-            id: Crypto.randomUUID(),
+            id: newId(at),
             trail_id: trail.id,
             parent_id: null,
             seq,
@@ -503,7 +506,7 @@ const ingestBodies = (batches: number): Array<string> => {
           continue
         }
         steps.push({
-          id: Crypto.randomUUID(),
+          id: newId(at),
           trail_id: trail.id,
           parent_id: null,
           seq,
