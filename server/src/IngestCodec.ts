@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import type * as Schema from "effect/Schema"
-import type { Wire } from "houndsight"
+import { Wire } from "houndsight"
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -57,18 +57,11 @@ const toDate = (u: unknown): Date | undefined => {
   return time === time && date.toISOString() === u ? date : undefined
 }
 
-const stepLayers: ReadonlySet<unknown> = new Set(["plan", "retrieve", "reason", "execute", "review", "respond"])
-const stepStatuses: ReadonlySet<unknown> = new Set(["ok", "error", "interrupted"])
-const trailStatuses: ReadonlySet<unknown> = new Set(["running", "ok", "error", "interrupted"])
-const decisions: ReadonlySet<unknown> = new Set([
-  "approved",
-  "modified",
-  "rejected",
-  "blocked",
-  "timeout",
-  "error",
-  "async"
-])
+// the contract's own literals, so the codec cannot drift from the schemas
+const stepLayers: ReadonlySet<unknown> = new Set(Wire.StepLayer.literals)
+const stepStatuses: ReadonlySet<unknown> = new Set(Wire.StepStatus.literals)
+const trailStatuses: ReadonlySet<unknown> = new Set(Wire.TrailStatus.literals)
+const decisions: ReadonlySet<unknown> = new Set(Wire.DecisionValue.literals)
 
 /**
  * `Schema.Record({ key: Schema.String, value })`: a copy made the way the schema makes it (one
@@ -116,9 +109,41 @@ const decodeLeash = (u: unknown): Wire.LeashSummary | undefined => {
     !isId(leashId) || !isName(actionName) || !decisions.has(decision) || typeof approved !== "boolean" ||
     typeof reason !== "string"
   ) return undefined
-  // `approved` agrees with the decision (`isApproving`)
-  if (approved !== (decision === "approved" || decision === "modified")) return undefined
+  if (approved !== Wire.isApproving(decision as Wire.DecisionValue)) return undefined
   return { leashId, actionName, decision: decision as Wire.DecisionValue, approved, reason }
+}
+
+const decodeUsd = (u: unknown): number | undefined => (isUsd(u) ? u : undefined)
+
+const decodeError = (u: unknown): { readonly type: string; readonly message: string } | undefined =>
+  isRecord(u) && typeof u["type"] === "string" && typeof u["message"] === "string"
+    ? { type: u["type"], message: u["message"] }
+    : undefined
+
+const decodeTags = (u: unknown): Out | undefined => decodeRecord(u, true)
+
+/**
+ * An optional key of a struct, as `Schema.optional` decodes it into `out[name]`: an absent key
+ * stays absent, a present `undefined` stays `undefined`, any other value must decode. False when
+ * it does not.
+ */
+const decodeOptional = (
+  u: Out,
+  key: string,
+  out: Out,
+  name: string,
+  decode: (value: unknown) => unknown
+): boolean => {
+  if (!hasOwn(u, key)) return true
+  const value = u[key]
+  if (value === undefined) {
+    out[name] = undefined
+    return true
+  }
+  const decoded = decode(value)
+  if (decoded === undefined) return false
+  out[name] = decoded
+  return true
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,36 +191,12 @@ export const decodeStep = (u: unknown): Wire.StepRecord | undefined => {
   }
   if (hasOwn(u, "input")) out["input"] = u["input"]
   if (hasOwn(u, "output")) out["output"] = u["output"]
-  if (hasOwn(u, "cost_usd")) {
-    const cost = u["cost_usd"]
-    if (cost !== undefined && !isUsd(cost)) return undefined
-    out["costUsd"] = cost
-  }
-  if (hasOwn(u, "tokens")) {
-    const tokens = u["tokens"]
-    if (tokens === undefined) out["tokens"] = undefined
-    else {
-      const decoded = decodeTokens(tokens)
-      if (decoded === undefined) return undefined
-      out["tokens"] = decoded
-    }
-  }
-  if (hasOwn(u, "error")) {
-    const error = u["error"]
-    if (error === undefined) out["error"] = undefined
-    else if (isRecord(error) && typeof error["type"] === "string" && typeof error["message"] === "string") {
-      out["error"] = { type: error["type"], message: error["message"] }
-    } else return undefined
-  }
-  if (hasOwn(u, "leash")) {
-    const leash = u["leash"]
-    if (leash === undefined) out["leash"] = undefined
-    else {
-      const decoded = decodeLeash(leash)
-      if (decoded === undefined) return undefined
-      out["leash"] = decoded
-    }
-  }
+  if (
+    !decodeOptional(u, "cost_usd", out, "costUsd", decodeUsd) ||
+    !decodeOptional(u, "tokens", out, "tokens", decodeTokens) ||
+    !decodeOptional(u, "error", out, "error", decodeError) ||
+    !decodeOptional(u, "leash", out, "leash", decodeLeash)
+  ) return undefined
   return out as unknown as Wire.StepRecord
 }
 
@@ -220,38 +221,12 @@ export const decodeTrail = (u: unknown): Wire.TrailRecord | undefined => {
   if (events === undefined) return undefined
   const out: Out = { id, agent, trigger, payload: u["payload"], status, startedAt, events }
   if (hasOwn(u, "output")) out["output"] = u["output"]
-  if (hasOwn(u, "ended_at")) {
-    const endedAt = u["ended_at"]
-    if (endedAt === undefined) out["endedAt"] = undefined
-    else {
-      const decoded = toDate(endedAt)
-      if (decoded === undefined) return undefined
-      out["endedAt"] = decoded
-    }
-  }
-  if (hasOwn(u, "cost_usd")) {
-    const cost = u["cost_usd"]
-    if (cost !== undefined && !isUsd(cost)) return undefined
-    out["costUsd"] = cost
-  }
-  if (hasOwn(u, "tokens")) {
-    const tokens = u["tokens"]
-    if (tokens === undefined) out["tokens"] = undefined
-    else {
-      const decoded = decodeTokens(tokens)
-      if (decoded === undefined) return undefined
-      out["tokens"] = decoded
-    }
-  }
-  if (hasOwn(u, "tags")) {
-    const tags = u["tags"]
-    if (tags === undefined) out["tags"] = undefined
-    else {
-      const decoded = decodeRecord(tags, true)
-      if (decoded === undefined) return undefined
-      out["tags"] = decoded
-    }
-  }
+  if (
+    !decodeOptional(u, "ended_at", out, "endedAt", toDate) ||
+    !decodeOptional(u, "cost_usd", out, "costUsd", decodeUsd) ||
+    !decodeOptional(u, "tokens", out, "tokens", decodeTokens) ||
+    !decodeOptional(u, "tags", out, "tags", decodeTags)
+  ) return undefined
   return out as unknown as Wire.TrailRecord
 }
 
