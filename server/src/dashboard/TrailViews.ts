@@ -11,8 +11,9 @@
  */
 import { Wire } from "houndsight"
 import * as Format from "./Format.js"
-import { type Html, html, url } from "./Html.js"
+import { type Html, html, join, url } from "./Html.js"
 import { decider, decisionPill } from "./LeashViews.js"
+import * as StepTree from "./StepTree.js"
 
 /**
  * What the gate knows of a review step's leash: who decided and when.
@@ -49,6 +50,32 @@ export const flagText: Record<Wire.FlagKind, { readonly title: string; readonly 
 
 const statusPill = (status: string): Html => html`<span class="pill status-${status}">${status}</span>`
 
+/** How many tags a row of the trails list shows, and how much of each value. */
+const listTags = { count: 6, chars: 60 }
+
+/**
+ * A trail's tags, in the order the agent gave them, as `key value` chips (nothing when none).
+ * `brief` (the trails list) shows the first few, values cut with `…` and the cut ones' whole
+ * text on hover, then how many more the trail's page shows.
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export const tagList = (tags: Readonly<Record<string, string>> | undefined, brief = false): Html => {
+  const entries = tags === undefined ? [] : Object.entries(tags)
+  if (entries.length === 0) return html``
+  const shown = brief ? entries.slice(0, listTags.count) : entries
+  const more = entries.length - shown.length
+  return html`<ul class="tags${brief ? " small" : ""}" aria-label="Tags">${
+    shown.map(([k, v]) => {
+      const cut = brief && (k.length > listTags.chars || v.length > listTags.chars)
+      return html`<li class="tag"${cut ? html` title="${k}: ${v}"` : ""}><span class="k">${Format.brief(k, brief ? listTags.chars : Infinity)}</span> <span class="v">${
+        Format.brief(v, brief ? listTags.chars : Infinity)
+      }</span></li>`
+    })
+  }${more > 0 ? html`<li class="tag more">+${Format.count(more)} more</li>` : ""}</ul>`
+}
+
 const trailDuration = (startedAt: Date, endedAt: Date | undefined): string =>
   endedAt === undefined ? "running" : Format.duration(endedAt.getTime() - startedAt.getTime())
 
@@ -68,7 +95,7 @@ export const trailsTable = (trails: ReadonlyArray<Wire.TrailSummary>): Html => {
     trails.map((t) =>
       html`<tr${t.flagCount > 0 ? html` class="flagged"` : ""}>
     <td>${statusPill(t.status)}</td>
-    <td><a href="${url`/trails/${t.id}`}" class="strong">${t.agent}</a></td>
+    <td><a href="${url`/trails/${t.id}`}" class="strong">${t.agent}</a>${tagList(t.tags, true)}</td>
     <td>${t.trigger}</td>
     <td>${Format.time(t.startedAt)}</td>
     <td class="num">${trailDuration(t.startedAt, t.endedAt)}</td>
@@ -94,32 +121,6 @@ export const trailsPage = (trails: ReadonlyArray<Wire.TrailSummary>): Html =>
   <p class="muted">Every agent run, newest first. Open one to see its steps, decisions and flags.</p>
   <div data-trails="100">${trailsTable(trails)}</div>
 </section>`
-
-interface Node {
-  readonly step: Wire.StepRecord
-  readonly children: Array<Node>
-}
-
-/**
- * Steps as a tree: each under its parent, siblings in `seq` order; a step whose parent has not
- * arrived is shown at the top level.
- *
- * @since 0.1.0
- * @category utils
- */
-export const tree = (steps: ReadonlyArray<Wire.StepRecord>): ReadonlyArray<Node> => {
-  const sorted = [...steps].sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1))
-  const nodes = new Map<string, Node>()
-  for (const step of sorted) nodes.set(step.id, { step, children: [] })
-  const roots: Array<Node> = []
-  for (const step of sorted) {
-    const node = nodes.get(step.id)!
-    const parent = step.parentId === null ? undefined : nodes.get(step.parentId)
-    if (parent === undefined || parent === node) roots.push(node)
-    else parent.children.push(node)
-  }
-  return roots
-}
 
 interface Span {
   readonly start: number
@@ -148,12 +149,18 @@ const timeline = (step: Wire.StepRecord, span: Span): Html => {
   }" y="1" width="${w.toFixed(2)}" height="8" rx="2"></rect></svg>`
 }
 
+/**
+ * The status marks are the dashboard's own icons (inline SVG drawn in `currentColor`), not
+ * font glyphs: `⏸` and its kin render as an empty box in many common fonts.
+ */
+const icons = {
+  ok: html`<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8.5l3.2 3.2L13 4.8" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"></path></svg>`,
+  error: html`<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 4l8 8M12 4l-8 8" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"></path></svg>`,
+  interrupted: html`<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><rect x="3.5" y="3" width="3" height="10" rx="1" fill="currentColor"></rect><rect x="9.5" y="3" width="3" height="10" rx="1" fill="currentColor"></rect></svg>`
+} as const
+
 const statusMark = (status: Wire.StepRecord["status"]): Html =>
-  status === "ok"
-    ? html`<span class="mark ok" title="ok">✓</span>`
-    : status === "error"
-    ? html`<span class="mark error" title="error">✕</span>`
-    : html`<span class="mark interrupted" title="interrupted">⏸</span>`
+  html`<span class="mark ${status}" title="${status}" role="img" aria-label="${status}">${icons[status]}</span>`
 
 const events = (list: ReadonlyArray<Wire.Event>): Html =>
   html`<ol class="events">${
@@ -184,21 +191,18 @@ const reviewFacts = (step: Wire.StepRecord, facts: LeashFacts | undefined): Html
   </div>`
 }
 
-const stepRow = (
-  node: Node,
+const stepDetails = (
+  row: StepTree.Row,
   span: Span,
   flagsByStep: ReadonlyMap<string, ReadonlyArray<Wire.Flag>>,
   facts: ReadonlyMap<string, LeashFacts>
 ): Html => {
-  const s = node.step
+  const s = row.step
   const flags = flagsByStep.get(s.id) ?? []
   const flagged = flags.length > 0
   const isReview = s.layer === "review" && s.leash !== undefined
   const open = flagged || s.status === "error"
-  const classes = ["step", `layer-${s.layer}`, `status-${s.status}`, flagged ? "flagged" : ""].filter((c) => c !== "")
-    .join(" ")
-  return html`<li class="${classes}" id="step-${s.id}">
-  <details${open ? html` open` : ""}>
+  return html`<details${open ? html` open` : ""}>
     <summary>
       <span class="seq">#${s.seq}</span>
       <span class="layer layer-${s.layer}">${s.layer}</span>
@@ -206,6 +210,7 @@ const stepRow = (
       ${statusMark(s.status)}
       ${isReview ? decisionPill(s.leash!.decision) : ""}
       ${flags.map((f) => html`<span class="pill flag" title="${flagText[f.kind].meaning}">⚑ ${flagText[f.kind].title}</span>`)}
+      ${placeMarks(row)}
       ${s.events.length === 0 ? "" : html`<span class="events-count" title="events recorded on this step">${Format.plural(s.events.length, "event")}</span>`}
       <span class="grow"></span>
       ${timeline(s, span)}
@@ -214,6 +219,7 @@ const stepRow = (
       <span class="num tok">${s.tokens === undefined ? "" : Format.tokens(s.tokens)}</span>
     </summary>
     <div class="step-body">
+      ${placeNotice(row)}
       ${
     flags.map((f) =>
       html`<p class="notice error">⚑ <strong>${flagText[f.kind].title}</strong>: this step ${flagText[f.kind].meaning}${
@@ -228,11 +234,84 @@ const stepRow = (
         ${block("Output", s.output)}
       </div>
       ${s.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(s.events)}</div>`}
-      <p class="small muted">step <code>${s.id}</code> · started ${Format.time(s.startedAt)}</p>
+      <p class="small muted">step <code>${s.id}</code>${
+    s.parentId === null ? "" : html` · parent <code>${s.parentId}</code>`
+  } · started ${Format.time(s.startedAt)}</p>
     </div>
-  </details>
-  ${node.children.length === 0 ? "" : html`<ol class="steps">${node.children.map((c) => stepRow(c, span, flagsByStep, facts))}</ol>`}
-</li>`
+  </details>`
+}
+
+/** What is odd about a step's place in the tree, on its row. */
+const placeMarks = (row: StepTree.Row): Html =>
+  html`${
+    row.cycle === undefined
+      ? ""
+      : html`<span class="pill cycle" data-cycle title="the parents of these steps form a cycle">↻ cycle</span>`
+  }${
+    row.depth > StepTree.maxShownDepth
+      ? html`<span class="pill deep" data-depth="${row.depth}" title="nested ${row.depth} levels deep">depth ${
+        Format.count(row.depth)
+      }</span>`
+      : ""
+  }`
+
+/** The same, in words, in the step's body. */
+const placeNotice = (row: StepTree.Row): Html => {
+  const s = row.step
+  if (row.cycle !== undefined) {
+    return html`<p class="notice error">↻ The parents of this step form a cycle: ${
+      row.cycle.id === s.id
+        ? "it names itself as its parent"
+        : html`its parent is <a href="#step-${row.cycle.id}">step #${row.cycle.seq}</a>, which descends from it`
+    }. It is shown at the top level, with the rest of the cycle under it.</p>`
+  }
+  if (row.missingParent !== undefined) {
+    return html`<p class="notice">Its parent step <code>${row.missingParent}</code> has not arrived, so it is shown at the top level.</p>`
+  }
+  return html``
+}
+
+/**
+ * The step rows as nested lists, built by a loop over the laid-out rows (never by recursion:
+ * steps may nest thousands deep); past `StepTree.maxShownDepth` levels deeper steps are listed
+ * flat, after a marker that says so.
+ */
+const stepList = (
+  rows: ReadonlyArray<StepTree.Row>,
+  span: Span,
+  flagsByStep: ReadonlyMap<string, ReadonlyArray<Wire.Flag>>,
+  facts: ReadonlyMap<string, LeashFacts>
+): Html => {
+  const out: Array<Html> = [html`<ol class="steps root">`]
+  let open = -1
+  for (const row of rows) {
+    const d = row.shownDepth
+    if (open >= 0) {
+      if (d > open) out.push(html`<ol class="steps">`)
+      else {
+        out.push(html`</li>`)
+        for (let k = d; k < open; k++) out.push(html`</ol></li>`)
+      }
+    }
+    open = d
+    if (row.cutHere) {
+      out.push(
+        html`<li class="depth-cut" data-depth-cut><p class="notice">The steps below are nested deeper than ${StepTree.maxShownDepth} levels: they are listed flat from here, each with its depth.</p></li>`
+      )
+    }
+    const s = row.step
+    const flagged = (flagsByStep.get(s.id) ?? []).length > 0
+    const classes = ["step", `layer-${s.layer}`, `status-${s.status}`, flagged ? "flagged" : "", row.cycle === undefined ? "" : "cycle"]
+      .filter((c) => c !== "").join(" ")
+    out.push(html`<li class="${classes}" id="step-${s.id}">
+  `, stepDetails(row, span, flagsByStep, facts))
+  }
+  if (open >= 0) {
+    out.push(html`</li>`)
+    for (let k = 0; k < open; k++) out.push(html`</ol></li>`)
+  }
+  out.push(html`</ol>`)
+  return join(out)
 }
 
 /**
@@ -255,7 +334,10 @@ export const trailPage = (options: {
   const cost = trail?.costUsd ?? (steps.some((s) => s.costUsd !== undefined)
     ? steps.reduce((sum, s) => sum + (s.costUsd ?? 0), 0)
     : undefined)
-  const reviews = steps.filter((s) => s.leash !== undefined)
+  // A leash may have more than one review step (a `blocking: false` leash and its
+  // `Leash.await`): the tile counts leashes.
+  const leashIds = new Set<string>()
+  for (const s of steps) if (s.leash !== undefined) leashIds.add(s.leash.leashId)
   const head = trail === null
     ? html`<h1>Trail <code>${options.id}</code></h1>
   <p class="notice">The trail's own record has not arrived yet; its steps are below.</p>`
@@ -264,11 +346,12 @@ export const trailPage = (options: {
     <li><span class="k">started</span> ${Format.time(trail.startedAt)}</li>
     <li><span class="k">duration</span> ${trailDuration(trail.startedAt, trail.endedAt)}</li>
     <li><span class="k">steps</span> ${Format.count(steps.length)}</li>
-    <li><span class="k">leashes</span> ${Format.count(reviews.length)}</li>
+    <li data-stat="leashes"><span class="k">leashes</span> ${Format.count(leashIds.size)}</li>
     <li><span class="k">cost</span> ${cost === undefined ? "—" : Format.usd(cost)}</li>
     <li><span class="k">tokens</span> ${Format.tokens(trail.tokens)}</li>
     <li class="${flags.length > 0 ? "bad" : "good"}"><span class="k">flags</span> ${Format.count(flags.length)}</li>
-  </ul>`
+  </ul>
+  ${tagList(trail.tags)}`
   const flagBanner = flags.length === 0 ? "" : html`<section class="card flags-banner" aria-labelledby="flags-title">
   <h2 id="flags-title">⚑ ${Format.plural(flags.length, "flag")}: this agent went around the gate</h2>
   <ul>${
@@ -311,8 +394,6 @@ ${trail.events.length === 0 ? "" : html`<section class="block"><h4>Trail events<
   <p class="legend small muted">${
     Wire.StepLayer.literals.map((l) => html`<span class="layer layer-${l}">${l}</span> `)
   }· bars place each step on the trail's timeline</p>
-  ${steps.length === 0 ? html`<p class="muted">No steps have arrived.</p>` : html`<ol class="steps root">${
-    tree(steps).map((n) => stepRow(n, span, flagsByStep, options.facts))
-  }</ol>`}
+  ${steps.length === 0 ? html`<p class="muted">No steps have arrived.</p>` : stepList(StepTree.layout(steps), span, flagsByStep, options.facts)}
 </section>`
 }

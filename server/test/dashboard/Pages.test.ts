@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Wire } from "houndsight"
 import * as Html from "../../src/dashboard/Html.js"
-import { tree } from "../../src/dashboard/TrailViews.js"
+import * as StepTree from "../../src/dashboard/StepTree.js"
 import { at, leashRequest, reviewStep, startServer, stepRecord, trailRecord, uuid } from "../helpers.js"
 import { reviewerName, signIn } from "./helpers.js"
 
@@ -239,8 +239,8 @@ describe("the step tree", () => {
     const b = step(4, root.id)
     const grandchild = step(3, a.id)
     const orphan = step(5, uuid())
-    const shape = (nodes: ReturnType<typeof tree>): unknown =>
-      nodes.map((n) => n.children.length === 0 ? n.step.name : { [n.step.name]: shape(n.children) })
-    expect(shape(tree([orphan, b, grandchild, a, root]))).toStrictEqual([{ s1: [{ s2: ["s3"] }, "s4"] }, "s5"])
+    const rows = StepTree.layout([orphan, b, grandchild, a, root])
+    expect(rows.map((r) => [r.step.name, r.depth])).toStrictEqual([["s1", 0], ["s2", 1], ["s3", 2], ["s4", 1], ["s5", 0]])
+    expect(rows.map((r) => r.missingParent)).toStrictEqual([undefined, undefined, undefined, undefined, orphan.parentId])
   })
 })
