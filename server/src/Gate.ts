@@ -318,7 +318,9 @@ export const make = Effect.gen(function*() {
   const create = (request: Wire.LeashRequest, raw: unknown) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const canonical = Canonical.stringify(raw)
+      // Stored as received (the dashboard shows the payload in the order it was sent);
+      // compared with a retry as canonical JSON.
+      const received = JSON.stringify(raw) ?? "null"
       // Rules see the signals as the contract names them, in snake_case, whatever the client sent.
       const signals = yield* Effect.mapError(
         encodeSignals(request.riskSignals),
@@ -338,14 +340,14 @@ export const make = Effect.gen(function*() {
       }
       const existing = yield* store.insertLeash({
         leashId: request.leashId,
-        request: canonical,
+        request: received,
         createdAt: now,
         expiresAt,
         decision
       })
       if (Option.isSome(existing)) {
-        if (existing.value.request !== canonical) {
-          const where = Canonical.firstDifference(JSON.parse(existing.value.request), JSON.parse(canonical))
+        if (existing.value.request !== received && Canonical.stringify(JSON.parse(existing.value.request)) !== Canonical.stringify(raw)) {
+          const where = Canonical.firstDifference(JSON.parse(existing.value.request), raw)
           return yield* new Wire.ApiError.Unprocessable({
             code: "idempotency_conflict",
             message: `leash ${request.leashId} already exists with a different body (first difference: ${where}); ` +
@@ -356,7 +358,7 @@ export const make = Effect.gen(function*() {
         return toState(Option.getOrElse(row, () => existing.value))
       }
       if (decision === undefined) yield* arm(request.leashId, expiresAt)
-      return toState({ leashId: request.leashId, request: canonical, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
+      return toState({ leashId: request.leashId, request: received, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
     })
 
   /**

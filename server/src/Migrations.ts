@@ -9,7 +9,7 @@
  * | `trails` | one row per trail id: the winning trail record (`NULL` while only its steps have arrived) |
  * | `steps` | step records, first one per id wins, with the columns the audit reads |
  * | `flags` | bypass flags, recomputed per trail whenever a batch touches it |
- * | `leashes` | leash requests (canonical JSON), their state and decision |
+ * | `leashes` | leash requests (as received; canonical JSON in rows written before it kept the order), their state and decision |
  *
  * `0002_review_steps_by_trail` adds a partial index of the review steps by trail, so ingest can
  * tell which trails hold a review step without reading their other steps.

@@ -35,7 +35,10 @@ import { encodeStep, encodeTrail } from "./IngestCodec.js"
  */
 export interface LeashRow {
   readonly leashId: string
-  /** The request body as received, in canonical JSON. */
+  /**
+   * The request body as received: compact JSON, keys in the order the agent sent them (leashes
+   * written before the server kept the order hold canonical JSON). Compare with `Canonical`.
+   */
   readonly request: string
   readonly status: "pending" | "decided"
   /** Epoch milliseconds. */

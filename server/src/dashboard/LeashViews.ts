@@ -13,6 +13,7 @@ import type { Wire } from "houndsight"
 import type { DecidedLeash } from "./Queries.js"
 import * as Format from "./Format.js"
 import { type Html, html, url } from "./Html.js"
+import * as JsonDiff from "./JsonDiff.js"
 
 /**
  * A pending leash as the queue shows it.
@@ -35,29 +36,92 @@ export interface Pending {
  */
 export type ReturnTo = "queue" | "leash"
 
-const signalValue = (key: string, value: unknown): string => {
+/** How much of a risk signal's value a queue card shows (the leash page shows it whole). */
+const signalChars = 200
+
+const signalText = (key: string, value: unknown): string => {
   if (key === "amount_usd" && typeof value === "number") return Format.usd(value)
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(", ")
-  return Format.brief(value, 200)
+  return Format.brief(value, Number.POSITIVE_INFINITY)
 }
 
 /**
- * The risk signals as labelled chips.
+ * The risk signals as labelled chips. `whole: false` (a queue card) cuts a long value and says
+ * so on the chip; the leash page shows every value whole.
  *
  * @since 0.1.0
  * @category components
  */
-export const signals = (riskSignals: Readonly<Record<string, unknown>>): Html => {
+export const signals = (riskSignals: Readonly<Record<string, unknown>>, options: { readonly whole: boolean } = { whole: false }): Html => {
   const entries = Object.entries(riskSignals)
   if (entries.length === 0) return html`<p class="muted small">No risk signals.</p>`
   return html`<ul class="signals" aria-label="Risk signals">${
-    entries.map(([k, v]) =>
-      html`<li class="signal${k === "amount_usd" ? " money" : ""}"><span class="k">${k}</span> <span class="v">${
-        signalValue(k, v)
-      }</span></li>`
-    )
+    entries.map(([k, v]) => {
+      const text = signalText(k, v)
+      const cut = !options.whole && text.length > signalChars
+      return html`<li class="signal${k === "amount_usd" ? " money" : ""}"><span class="k">${k}</span> <span class="v">${
+        cut ? Format.brief(text, signalChars) : text
+      }</span>${
+        cut
+          ? html` <span class="cut" data-cut>cut: ${Format.count(signalChars - 1)} of ${Format.count(text.length)} characters shown; the leash page shows it whole</span>`
+          : ""
+      }</li>`
+    })
   }</ul>`
 }
+
+const sdkCutMarkers = [
+  /…\[truncated: \d+ bytes, limit \d+\]$/,
+  /^\[Truncated: nested deeper than \d+\]$/,
+  /^\[truncated: .* was about \d+ bytes; a record is limited to \d+ bytes\]$/
+]
+
+/**
+ * Where a payload holds values that an SDK cut before sending (a string over its limit, or
+ * nesting too deep, replaced by its marker: SDKs before contract v1.1 did this to leash payloads
+ * without a word): the first few paths, and how many in all. What the agent acts on may be the
+ * whole original, which the reviewer cannot see.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const cutValues = (payload: unknown): { readonly paths: ReadonlyArray<string>; readonly count: number } => {
+  const paths: Array<string> = []
+  let count = 0
+  // Paths as linked places, made into text only for the few that are shown.
+  interface Place {
+    readonly parent: Place | undefined
+    readonly key: string | number
+  }
+  const pathOf = (place: Place | undefined): JsonDiff.Path => {
+    const out: Array<string | number> = []
+    for (let p = place; p !== undefined; p = p.parent) out.push(p.key)
+    return out.reverse()
+  }
+  const stack: Array<{ readonly value: unknown; readonly place: Place | undefined }> = [{ value: payload, place: undefined }]
+  while (stack.length > 0) {
+    const { place, value } = stack.pop()!
+    if (typeof value === "string") {
+      if (sdkCutMarkers.some((marker) => marker.test(value))) {
+        count++
+        if (paths.length < 5) paths.push(JsonDiff.formatPath(pathOf(place)))
+      }
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], place: { parent: place, key: i } })
+    } else if (value !== null && typeof value === "object") {
+      const entries = Object.entries(value)
+      for (let i = entries.length - 1; i >= 0; i--) {
+        stack.push({ value: entries[i]![1], place: { parent: place, key: entries[i]![0] } })
+      }
+    }
+  }
+  return { paths, count }
+}
+
+const cutNotice = (cut: ReturnType<typeof cutValues>): Html =>
+  cut.count === 0 ? html`` : html`<p class="notice error" role="alert" data-sdk-cut>This payload holds ${
+    Format.plural(cut.count, "value")
+  } that the agent's SDK cut before sending (${cut.paths.join(", ")}${cut.count > cut.paths.length ? ", …" : ""}): you are not seeing all of it, and an approval may let the agent act on the whole original. Reject it and ask for the agent to be upgraded, or approve a payload you write in full.</p>`
 
 /**
  * A decision as a coloured word.
@@ -84,14 +148,62 @@ const hidden = (csrf: string, returnTo: ReturnTo) =>
   html`<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="return" value="${returnTo}">`
 
 /**
+ * What the modify form starts from. Never a cut value: the whole payload (`Whole`, its JSON
+ * text); or, where the view shows only a cut preview, nothing but a link to the leash page,
+ * which loads the whole payload (`OnLeashPage`); or an empty form when the payload itself holds
+ * values an SDK cut (`Blank`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ModifyBase =
+  | { readonly _tag: "Whole"; readonly json: string }
+  | { readonly _tag: "OnLeashPage" }
+  | { readonly _tag: "Blank" }
+
+/**
+ * The modify form's start for a whole payload: the payload itself, unless it holds values an
+ * SDK cut.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wholeBase = (payload: unknown, json: string = Format.json(payload)): ModifyBase =>
+  cutValues(payload).count > 0 ? { _tag: "Blank" } : { _tag: "Whole", json }
+
+const modifyForm = (action: string, base: ModifyBase, csrf: string, returnTo: ReturnTo, leashId: string): Html => {
+  if (base._tag === "OnLeashPage") {
+    return html`<p class="small" data-modify-elsewhere>This card shows a cut preview of the payload, and a modification starts from the whole payload: <a href="${
+      url`/leashes/${leashId}`
+    }">modify it on the leash page</a>.</p>`
+  }
+  const text = base._tag === "Whole" ? base.json : ""
+  return html`<form method="post" action="${action}" class="stack" data-modify>
+      ${hidden(csrf, returnTo)}
+      <input type="hidden" name="decision" value="modified">
+      ${
+    base._tag === "Blank"
+      ? html`<p class="small">The payload holds values its SDK cut, so it is not offered as a start: write the whole payload the agent should use.</p>`
+      : ""
+  }
+      <label>Payload the agent will use (JSON)
+        <textarea name="modified_payload" rows="${Math.min(18, Math.max(4, text.split("\n").length + 1))}" spellcheck="false" autocomplete="off">${text}</textarea>
+      </label>
+      <p class="form-error" role="alert" hidden></p>
+      <input type="text" name="reason" maxlength="4096" placeholder="Reason (optional)" aria-label="Reason for the change">
+      <button type="submit" class="modify-submit">Approve with changes</button>
+    </form>`
+}
+
+/**
  * The decision forms of a pending leash: approve or reject with a reason, or approve a modified
- * payload edited as JSON.
+ * payload edited as JSON, starting from `base`.
  *
  * @since 0.1.0
  * @category components
  */
-export const decisionForms = (leash: Pending, csrf: string, returnTo: ReturnTo): Html => {
-  const action = url`/leashes/${leash.leashId}/decision`
+export const decisionForms = (leashId: string, base: ModifyBase, csrf: string, returnTo: ReturnTo): Html => {
+  const action = url`/leashes/${leashId}/decision`
   return html`<form method="post" action="${action}" class="decide" data-decide>
     ${hidden(csrf, returnTo)}
     <input type="text" name="reason" maxlength="4096" placeholder="Reason (needed to reject)" aria-label="Reason">
@@ -101,18 +213,7 @@ export const decisionForms = (leash: Pending, csrf: string, returnTo: ReturnTo):
   </form>
   <details class="modify">
     <summary>Modify the payload…</summary>
-    <form method="post" action="${action}" class="stack" data-modify>
-      ${hidden(csrf, returnTo)}
-      <input type="hidden" name="decision" value="modified">
-      <label>Payload the agent will use (JSON)
-        <textarea name="modified_payload" rows="${Math.min(18, Format.json(leash.request.payload).split("\n").length + 1)}" spellcheck="false" autocomplete="off">${
-    Format.json(leash.request.payload)
-  }</textarea>
-      </label>
-      <p class="form-error" role="alert" hidden></p>
-      <input type="text" name="reason" maxlength="4096" placeholder="Reason (optional)" aria-label="Reason for the change">
-      <button type="submit" class="modify-submit">Approve with changes</button>
-    </form>
+    ${modifyForm(action, base, csrf, returnTo, leashId)}
   </details>`
 }
 
@@ -125,6 +226,7 @@ export const decisionForms = (leash: Pending, csrf: string, returnTo: ReturnTo):
  */
 export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): Html => {
   const r = leash.request
+  const json = Format.json(r.payload)
   return html`<article class="card leash" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
   <header class="leash-head">
     <span class="action">${r.actionName}</span>
@@ -135,11 +237,12 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
   </header>
   <p class="summary">${r.actionSummary}</p>
   ${signals(r.riskSignals)}
+  ${cutNotice(cutValues(r.payload))}
   <details class="payload" open>
     <summary>Payload</summary>
-    <pre class="json">${Format.json(r.payload)}</pre>
+    <pre class="json">${json}</pre>
   </details>
-  <div class="decision-forms">${decisionForms(leash, csrf, returnTo)}</div>
+  <div class="decision-forms">${decisionForms(leash.leashId, wholeBase(r.payload, json), csrf, returnTo)}</div>
   <footer class="leash-foot small muted">
     asked ${Format.time(leash.createdAt)} ·
     <a href="${url`/trails/${r.trailId}`}">trail</a> ·
@@ -214,8 +317,38 @@ export const queue = (options: {
   <div data-trails="10">${options.trails}</div>
 </section>`
 
+const changeValue = (value: unknown): Html => html`<pre class="json small">${Format.json(value)}</pre>`
+
 /**
- * A leash's page: what it asked, and its decision, or the forms while it waits.
+ * What a reviewer's modification changed: one row per change (where, what it was, what it is
+ * now), from a structural diff of the two documents (`JsonDiff`, linear in their size).
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export const changes = (before: unknown, after: unknown): Html => {
+  const { changes } = JsonDiff.diff(before, after)
+  if (changes.length === 0) {
+    return html`<p class="muted" data-diff>The modified payload is the same as the one the agent asked for.</p>`
+  }
+  return html`<table class="table diff" data-diff aria-label="What changed">
+  <thead><tr><th>Where</th><th>Was</th><th>Now</th></tr></thead>
+  <tbody>${
+    changes.map((c) =>
+      html`<tr class="change change-${c._tag.toLowerCase()}">
+    <td><code class="path">${JsonDiff.formatPath(c.path)}</code></td>
+    <td>${c._tag === "Added" ? html`<span class="what">(not there: added)</span>` : changeValue(c.before)}</td>
+    <td>${c._tag === "Removed" ? html`<span class="what">(removed)</span>` : changeValue(c.after)}</td>
+  </tr>`
+    )
+  }</tbody>
+</table>`
+}
+
+/**
+ * A leash's page: what it asked, whole, and its decision (what a modification changed), or the
+ * forms while it waits. The payload is rendered once and offered whole as the start of a
+ * modification, unless its SDK cut values in it, which the page says plainly.
  *
  * @since 0.1.0
  * @category pages
@@ -231,6 +364,8 @@ export const leashPage = (options: {
 }): Html => {
   const r = options.request
   const d = options.decision
+  const json = Format.json(r.payload)
+  const cut = cutValues(r.payload)
   const status = d === undefined
     ? html`<span class="pill pending">waiting for a decision</span>`
     : decisionPill(d.decision)
@@ -242,9 +377,7 @@ export const leashPage = (options: {
     <h2 id="decide-title">Decide <span class="expires small muted">answer within <span data-countdown="${options.expiresAt.toISOString()}">${
       Format.duration(options.expiresAt.getTime() - Date.now())
     }</span></span></h2>
-    <div class="decision-forms">${
-      decisionForms({ leashId: options.leashId, request: r, createdAt: options.createdAt, expiresAt: options.expiresAt }, options.csrf, "leash")
-    }</div>
+    <div class="decision-forms">${decisionForms(options.leashId, wholeBase(r.payload, json), options.csrf, "leash")}</div>
   </section>`
     : html`<section class="card decided decision-${d.decision}" aria-labelledby="decision-title">
     <h2 id="decision-title">${decisionPill(d.decision)} by ${decider(d.decidedBy)}</h2>
@@ -254,9 +387,12 @@ export const leashPage = (options: {
       <dt>Waited</dt><dd>${Format.duration(d.decidedAt.getTime() - options.createdAt.getTime())}</dd>
     </dl>
     ${
-      d.modifiedPayload === undefined ? "" : html`<h3>Payload the agent was told to use</h3><pre class="json">${
-        Format.json(d.modifiedPayload)
-      }</pre>`
+      d.modifiedPayload === undefined ? "" : html`<h3>What the reviewer changed</h3>
+    ${changes(r.payload, d.modifiedPayload)}
+    <details class="payload">
+      <summary>The whole payload the agent was told to use</summary>
+      <pre class="json" data-modified-payload>${Format.json(d.modifiedPayload)}</pre>
+    </details>`
     }
   </section>`
   return html`${options.notice ?? ""}
@@ -272,9 +408,12 @@ export const leashPage = (options: {
     <dt>Blocking</dt><dd>${r.blocking ? "yes: the agent waits" : "no: the agent carries on and checks later"}</dd>
   </dl>
   <h2>Risk signals</h2>
-  ${signals(r.riskSignals)}
-  <h2>Payload</h2>
-  <pre class="json">${Format.json(r.payload)}</pre>
+  ${signals(r.riskSignals, { whole: true })}
+  <h2>Payload <span class="small muted" data-payload-whole>${
+    cut.count === 0 ? "whole, in the order the agent sent it" : "as the agent's SDK sent it"
+  } · ${Format.bytes(Format.jsonBytes(r.payload))}</span></h2>
+  ${cutNotice(cut)}
+  <pre class="json" data-payload>${json}</pre>
 </section>
 ${decided}`
 }
