@@ -13,6 +13,7 @@ import type { Wire } from "houndsight"
 import type { DecidedLeash } from "./Queries.js"
 import * as Format from "./Format.js"
 import { type Html, html, url } from "./Html.js"
+import * as Cut from "./Cut.js"
 import * as JsonDiff from "./JsonDiff.js"
 
 /**
@@ -70,55 +71,7 @@ export const signals = (riskSignals: Readonly<Record<string, unknown>>, options:
   }</ul>`
 }
 
-const sdkCutMarkers = [
-  /…\[truncated: \d+ bytes, limit \d+\]$/,
-  /^\[Truncated: nested deeper than \d+\]$/,
-  /^\[truncated: .* was about \d+ bytes; a record is limited to \d+ bytes\]$/
-]
-
-/**
- * Where a payload holds values that an SDK cut before sending (a string over its limit, or
- * nesting too deep, replaced by its marker: SDKs before contract v1.1 did this to leash payloads
- * without a word): the first few paths, and how many in all. What the agent acts on may be the
- * whole original, which the reviewer cannot see.
- *
- * @since 0.1.0
- * @category utils
- */
-export const cutValues = (payload: unknown): { readonly paths: ReadonlyArray<string>; readonly count: number } => {
-  const paths: Array<string> = []
-  let count = 0
-  // Paths as linked places, made into text only for the few that are shown.
-  interface Place {
-    readonly parent: Place | undefined
-    readonly key: string | number
-  }
-  const pathOf = (place: Place | undefined): JsonDiff.Path => {
-    const out: Array<string | number> = []
-    for (let p = place; p !== undefined; p = p.parent) out.push(p.key)
-    return out.reverse()
-  }
-  const stack: Array<{ readonly value: unknown; readonly place: Place | undefined }> = [{ value: payload, place: undefined }]
-  while (stack.length > 0) {
-    const { place, value } = stack.pop()!
-    if (typeof value === "string") {
-      if (sdkCutMarkers.some((marker) => marker.test(value))) {
-        count++
-        if (paths.length < 5) paths.push(JsonDiff.formatPath(pathOf(place)))
-      }
-    } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], place: { parent: place, key: i } })
-    } else if (value !== null && typeof value === "object") {
-      const entries = Object.entries(value)
-      for (let i = entries.length - 1; i >= 0; i--) {
-        stack.push({ value: entries[i]![1], place: { parent: place, key: entries[i]![0] } })
-      }
-    }
-  }
-  return { paths, count }
-}
-
-const cutNotice = (cut: ReturnType<typeof cutValues>): Html =>
+const cutNotice = (cut: Cut.Found): Html =>
   cut.count === 0 ? html`` : html`<p class="notice error" role="alert" data-sdk-cut>This payload holds ${
     Format.plural(cut.count, "value")
   } that the agent's SDK cut before sending (${cut.paths.join(", ")}${cut.count > cut.paths.length ? ", …" : ""}): you are not seeing all of it, and an approval may let the agent act on the whole original. Reject it and ask for the agent to be upgraded, or approve a payload you write in full.</p>`
@@ -169,7 +122,7 @@ export type ModifyBase =
  * @category constructors
  */
 export const wholeBase = (payload: unknown, json: string = Format.json(payload)): ModifyBase =>
-  cutValues(payload).count > 0 ? { _tag: "Blank" } : { _tag: "Whole", json }
+  Cut.find(payload).count > 0 ? { _tag: "Blank" } : { _tag: "Whole", json }
 
 const modifyForm = (action: string, base: ModifyBase, csrf: string, returnTo: ReturnTo, leashId: string): Html => {
   if (base._tag === "OnLeashPage") {
@@ -237,7 +190,7 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
   </header>
   <p class="summary">${r.actionSummary}</p>
   ${signals(r.riskSignals)}
-  ${cutNotice(cutValues(r.payload))}
+  ${cutNotice(Cut.find(r.payload))}
   <details class="payload" open>
     <summary>Payload</summary>
     <pre class="json">${json}</pre>
@@ -365,7 +318,7 @@ export const leashPage = (options: {
   const r = options.request
   const d = options.decision
   const json = Format.json(r.payload)
-  const cut = cutValues(r.payload)
+  const cut = Cut.find(r.payload)
   const status = d === undefined
     ? html`<span class="pill pending">waiting for a decision</span>`
     : decisionPill(d.decision)

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Wire } from "houndsight"
+import * as Cut from "./Cut.js"
 import * as Format from "./Format.js"
 import { type Html, html, join, url } from "./Html.js"
 import { decider, decisionPill } from "./LeashViews.js"
@@ -171,8 +172,16 @@ const events = (list: ReadonlyArray<Wire.Event>): Html =>
     )
   }</ol>`
 
-const block = (title: string, value: unknown): Html =>
-  value === undefined ? html`` : html`<div class="block"><h4>${title}</h4><pre class="json">${Format.json(value)}</pre></div>`
+/** A value in a block, with a plain word above it when its SDK cut values in it. */
+const block = (title: string, value: unknown): Html => {
+  if (value === undefined) return html``
+  const cut = Cut.find(value)
+  return html`<div class="block"><h4>${title}</h4>${
+    cut.count === 0 ? "" : html`<p class="notice small" data-sdk-cut>Cut by the agent's SDK before sending: ${
+      Format.plural(cut.count, "value")
+    } (${cut.paths.join(", ")}${cut.count > cut.paths.length ? ", …" : ""}) end with a marker; the rest of each was not recorded.</p>`
+  }<pre class="json">${Format.json(value)}</pre></div>`
+}
 
 const reviewFacts = (step: Wire.StepRecord, facts: LeashFacts | undefined): Html => {
   const leash = step.leash

@@ -209,6 +209,28 @@ describe("a trail's page", () => {
       expect((yield* tab.get("/trails/not-a-uuid")).status).toBe(404)
     }))
 
+  it.scopedLive("a step value its SDK cut says so above the block, with the paths of the cut values", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const { tab } = yield* signIn(s)
+      const trailId = uuid()
+      const cutText = `${"z".repeat(200)}…[truncated: 40000 bytes, limit 32768]`
+      const cut = stepRecord(trailId, 1, "fetch_page", {
+        input: { url: "https://example.com" },
+        output: { html: cutText, parts: ["ok", "[Truncated: nested deeper than 64]"] }
+      })
+      const whole = stepRecord(trailId, 2, "summarise", { output: { text: "short" } })
+      yield* s.agent.post("/v1/ingest", { body: { trails: [], steps: [cut, whole] } })
+      const page = yield* tab.get(`/trails/${trailId}`)
+      const of = (id: string) => {
+        const from = page.text.indexOf(`id="step-${id}"`)
+        return page.text.slice(from, page.text.indexOf("</details>", from))
+      }
+      expect(of(cut.id)).toMatch(/<h4>Output<\/h4><p class="notice small" data-sdk-cut>Cut by the agent's SDK before sending: 2 values \(html, parts\[1\]\)/)
+      expect(of(cut.id).match(/data-sdk-cut/g)).toHaveLength(1)
+      expect(of(whole.id)).not.toContain("data-sdk-cut")
+    }))
+
   it.scopedLive("with no flags, the flags view says every sensitive action kept to the gate", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
