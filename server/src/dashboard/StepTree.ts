@@ -22,7 +22,7 @@ import type { Wire } from "houndsight"
  * @since 0.1.0
  * @category constants
  */
-export const maxShownDepth = 24
+export const maxShownDepth = 12
 
 /**
  * One step as the page shows it.
