@@ -7,6 +7,11 @@
  * forms post to `/leashes/{id}/decision` with the session's CSRF token; the modify form's JSON is
  * checked by the page's script before anything is sent, and again by the server.
  *
+ * A reviewer sees all of what they approve: payloads are shown in the order the agent sent them;
+ * a value cut for a card says so where it is cut, and values an SDK cut before sending are named
+ * above the payload (`Cut`); the modify form never starts from a cut value (`ModifyBase`); a
+ * modification is shown as what changed (`JsonDiff`).
+ *
  * @since 0.1.0
  */
 import type { Wire } from "houndsight"
