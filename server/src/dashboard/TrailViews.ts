@@ -56,8 +56,8 @@ const listTags = { count: 6, chars: 60 }
 
 /**
  * A trail's tags, in the order the agent gave them, as `key value` chips (nothing when none).
- * `brief` (the trails list) shows the first few, values cut with `…` and the cut ones' whole
- * text on hover, then how many more the trail's page shows.
+ * `brief` (the trails list) shows the first few, keys and values cut with `…` (the chip says so
+ * on hover; the row stays bounded), then how many more the trail's page shows.
  *
  * @since 0.1.0
  * @category components
@@ -70,7 +70,7 @@ export const tagList = (tags: Readonly<Record<string, string>> | undefined, brie
   return html`<ul class="tags${brief ? " small" : ""}" aria-label="Tags">${
     shown.map(([k, v]) => {
       const cut = brief && (k.length > listTags.chars || v.length > listTags.chars)
-      return html`<li class="tag"${cut ? html` title="${k}: ${v}"` : ""}><span class="k">${Format.brief(k, brief ? listTags.chars : Infinity)}</span> <span class="v">${
+      return html`<li class="tag"${cut ? html` title="cut here: the trail's page shows it whole" data-cut` : ""}><span class="k">${Format.brief(k, brief ? listTags.chars : Infinity)}</span> <span class="v">${
         Format.brief(v, brief ? listTags.chars : Infinity)
       }</span></li>`
     })
