@@ -67,14 +67,21 @@ const ok = (json: (id: string | undefined) => unknown) => (seen: Seen): Reply =>
 
 const checkDecision = (
   ran: { exit: Exit.Exit<Decision.Decision<unknown>, unknown>; reviews: ReadonlyArray<Wire.StepRecord> },
-  expected: { decision: Decision.Decision["decision"]; reason: string | RegExp },
+  expected: {
+    decision: Decision.Decision["decision"]
+    reason: string | RegExp
+    /** The page `traceLink` names: the leash's once a create was answered 2xx, else the trail's (v1.1). */
+    page?: "leash" | "trail"
+  },
   url: string
 ) => {
   const decision = value(ran.exit)
   expect(decision.decision).toBe(expected.decision)
   if (typeof expected.reason === "string") expect(decision.reason).toBe(expected.reason)
   else expect(decision.reason).toMatch(expected.reason)
-  expect(decision.traceLink).toBe(`${url}/leashes/${decision.leashId}`)
+  expect(decision.traceLink).toBe(
+    expected.page === "trail" ? `${url}/trails/${ran.reviews[0]!.trailId}` : `${url}/leashes/${decision.leashId}`
+  )
   expectOneReview(ran.reviews, decision)
   return decision
 }
@@ -86,6 +93,7 @@ describe("HttpGate: each decision value over real sockets", () => {
     options?: Record<string, unknown>
     decision: Decision.Decision["decision"]
     reason: string | RegExp
+    page?: "trail"
   }> = [
     { name: "approved", script: creates(ok((id) => decided(id, "approved", "looks fine"))), decision: "approved", reason: "looks fine" },
     {
@@ -112,7 +120,8 @@ describe("HttpGate: each decision value over real sockets", () => {
       name: "error (400)",
       script: creates(() => ({ status: 400, json: errorBody("bad_request", "action_summary: expected a string") })),
       decision: "error",
-      reason: "the gate answered 400 bad_request: action_summary: expected a string"
+      reason: "the gate answered 400 bad_request: action_summary: expected a string",
+      page: "trail"
     },
     {
       name: "async (blocking: false)",
@@ -166,7 +175,8 @@ describe("HttpGate: retries and the deadline", () => {
       const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 1 }))
       checkDecision(ran, {
         decision: "timeout",
-        reason: "no decision in 1 s; last failure: the gate answered 503 unavailable: down for maintenance"
+        reason: "no decision in 1 s; last failure: the gate answered 503 unavailable: down for maintenance",
+        page: "trail"
       }, gate.url)
       expect(gate.of("create").length).toBeGreaterThan(1)
     }).pipe(Effect.scoped))
@@ -209,7 +219,8 @@ describe("HttpGate: retries and the deadline", () => {
       const ran = yield* live(gate.url, Leash.request(charge))
       checkDecision(ran, {
         decision: "timeout",
-        reason: "no decision in 2 s: the gate asked to retry in 120 s (the gate answered 503 unavailable: maintenance), past the deadline"
+        reason: "no decision in 2 s: the gate asked to retry in 120 s (the gate answered 503 unavailable: maintenance), past the deadline",
+        page: "trail"
       }, gate.url)
       expect(gate.of("create")).toHaveLength(1)
     }).pipe(Effect.scoped))
@@ -229,7 +240,11 @@ describe("HttpGate: the gate says the request is wrong", () => {
       Effect.gen(function*() {
         const gate = yield* startGate(creates(() => ({ status, json: errorBody(code, `the server says ${code}`) })))
         const ran = yield* live(gate.url, Leash.request(charge))
-        checkDecision(ran, { decision: "error", reason: `the gate answered ${status} ${code}: the server says ${code}` }, gate.url)
+        checkDecision(ran, {
+          decision: "error",
+          reason: `the gate answered ${status} ${code}: the server says ${code}`,
+          page: "trail"
+        }, gate.url)
         expect(gate.of("create")).toHaveLength(1)
       }).pipe(Effect.scoped))
   }
@@ -241,7 +256,7 @@ describe("HttpGate: transport faults", () => {
       const port = yield* closedPort
       const url = `http://127.0.0.1:${port}`
       const ran = yield* live(url, Leash.request({ ...charge, timeoutSeconds: 1 }))
-      checkDecision(ran, { decision: "timeout", reason: /^no decision in 1 s; last failure: could not reach the gate at .*ECONNREFUSED/ }, url)
+      checkDecision(ran, { decision: "timeout", reason: /^no decision in 1 s; last failure: could not reach the gate at .*ECONNREFUSED/, page: "trail" }, url)
     }))
 
   it.live("reset mid-request, then success: approved", () =>
@@ -256,7 +271,7 @@ describe("HttpGate: transport faults", () => {
     Effect.gen(function*() {
       const gate = yield* startGate(creates(() => ({ hang: true })))
       const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 1 }))
-      checkDecision(ran, { decision: "timeout", reason: "no decision in 1 s; last failure: the gate did not answer before the deadline" }, gate.url)
+      checkDecision(ran, { decision: "timeout", reason: "no decision in 1 s; last failure: the gate did not answer before the deadline", page: "trail" }, gate.url)
       expect(gate.of("create")).toHaveLength(1)
     }).pipe(Effect.scoped))
 })
@@ -266,14 +281,14 @@ describe("HttpGate: answers that do not decode", () => {
     Effect.gen(function*() {
       const gate = yield* startGate(creates(() => ({ status: 200, text: "<html>proxy login</html>" })))
       const ran = yield* live(gate.url, Leash.request(charge))
-      checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not JSON: "<html>proxy login<\/html>"/ }, gate.url)
+      checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not JSON: "<html>proxy login<\/html>"/, page: "trail" }, gate.url)
     }).pipe(Effect.scoped))
 
   it.live("a 2xx that is not a leash state: error with the decode error", () =>
     Effect.gen(function*() {
       const gate = yield* startGate(creates(ok((id) => ({ leash_id: id, status: "approved" }))))
       const ran = yield* live(gate.url, Leash.request(charge))
-      const decision = checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not a leash state/ }, gate.url)
+      const decision = checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not a leash state/, page: "trail" }, gate.url)
       expect(decision.reason).toContain("status")
     }).pipe(Effect.scoped))
 
