@@ -5,9 +5,10 @@
  * review step.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Redacted, Schema, Tracer } from "effect"
-import { FetchHttpClient } from "@effect/platform"
-import { HttpGate, Leash, Memory, type Trail } from "houndsight"
+import { Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema, Tracer } from "effect"
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { Houndsight, HttpGate, Leash, Memory, type Trail } from "houndsight"
+import { expectTypeOf } from "vitest"
 import type { Decision, Wire } from "houndsight"
 import { expectOneReview, inTrail, value } from "./helpers.js"
 import {
@@ -399,25 +400,31 @@ describe("HttpGate: its own calls", () => {
 })
 
 describe("HttpGate.layer", () => {
-  it.effect("refuses a reviewer key, so an agent cannot approve itself", () =>
+  it.effect("refuses a reviewer key with the typed HoundsightConfigError Houndsight.layer gives, not a defect", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(
-        HttpGate.make({ endpoint: "http://127.0.0.1:7411", apiKey: Redacted.make("rv-hnd-reviewer") }).pipe(
-          Effect.provide(FetchHttpClient.layer)
-        )
-      )
-      expect(Exit.isFailure(exit) && String(exit.cause)).toContain("not an agent key")
-      expect(String(exit)).not.toContain("rv-hnd-reviewer")
+      const layer = HttpGate.layer({ endpoint: "http://127.0.0.1:7411", apiKey: Redacted.make("rv-hnd-reviewer") })
+      expectTypeOf(layer).toEqualTypeOf<Layer.Layer<Leash.Leash, Houndsight.HoundsightConfigError, HttpClient.HttpClient>>()
+      const error = yield* Effect.flip(Layer.build(layer).pipe(Effect.provide(FetchHttpClient.layer), Effect.scoped))
+      expect(error).toBeInstanceOf(Houndsight.HoundsightConfigError)
+      expect(error).toMatchObject({ _tag: "HoundsightConfigError", setting: "apiKey", reason: "Invalid" })
+      expect(error.message).toContain("reviewer key")
+      expect(String(error)).not.toContain("rv-hnd-reviewer")
+      // the same words as the live layer's
+      const live = yield* Effect.flip(Houndsight.validate({ apiKey: Redacted.make("rv-hnd-reviewer"), agent: "a" }))
+      expect(error.message).toBe(live.message)
     }))
 
-  it.effect("refuses an endpoint that is not an http(s) URL", () =>
+  it.effect("refuses an endpoint that is not an http(s) URL, or none, with a typed error naming the setting", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(
-        HttpGate.make({ endpoint: "127.0.0.1:7411", apiKey: Redacted.make(apiKey) }).pipe(
-          Effect.provide(FetchHttpClient.layer)
+      for (const endpoint of ["127.0.0.1:7411", "ftp://127.0.0.1:7411", undefined]) {
+        const error = yield* Effect.flip(
+          HttpGate.make({ endpoint: endpoint as string, apiKey: Redacted.make(apiKey) }).pipe(
+            Effect.provide(FetchHttpClient.layer)
+          )
         )
-      )
-      expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/must be http:\/\/ or https:\/\/|is not a URL/)
+        expect(error).toMatchObject({ _tag: "HoundsightConfigError", setting: "endpoint" })
+        expect(error.message).toContain("http://127.0.0.1:7411")
+      }
     }))
 
   it("reads Retry-After in both forms", () => {
