@@ -155,6 +155,25 @@ describe("HttpGate: each decision value over real sockets", () => {
   }
 })
 
+describe("HttpGate: the payload on the wire (v1.1)", () => {
+  it.live("a payload at the limit goes out whole, and the body's payload is exactly 262,144 bytes of compact JSON", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(ok((id) => decided(id, "approved", "fine"))))
+      const note = "€".repeat(87_377) // 3 bytes each; {"note":"…"} is 11 bytes around it, "xy" 2 more
+      const payload = { note: `${note}xy` }
+      const ran = yield* live(gate.url, Leash.request({ ...charge, payload }))
+      expect(value(ran.exit).decision).toBe("approved")
+      const body = JSON.parse(gate.of("create")[0]!.body)
+      expect(body.payload).toStrictEqual(payload)
+      expect(Buffer.byteLength(JSON.stringify(body.payload))).toBe(262_144)
+
+      const over = yield* live(gate.url, Leash.request({ ...charge, payload: { note: `${note}xyz` } }))
+      expect(value(over.exit)).toMatchObject({ decision: "error" })
+      expect(value(over.exit).reason).toContain("262,145 bytes")
+      expect(gate.of("create")).toHaveLength(1) // the larger one was never sent
+    }).pipe(Effect.scoped))
+})
+
 describe("HttpGate: retries and the deadline", () => {
   it.live("5xx, then success: the same body on every attempt", () =>
     Effect.gen(function*() {
