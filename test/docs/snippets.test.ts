@@ -211,3 +211,33 @@ describe("README's billing agent is the example's", () => {
     expect(tests).toContain(readme("README.md › The bypass audit #1"))
   })
 })
+
+describe("README's install line", () => {
+  const readme = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
+  const install = /## Install\n\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? ""
+  const pinned = [...install.matchAll(/(@?[\w/-]+)@~(\d+)\.(\d+)/g)].map(([, name, major, minor]) => ({
+    name: name!,
+    range: `~${major}.${minor}`
+  }))
+
+  it("pins every package the snippets import, besides houndsight itself", () => {
+    expect(install).toMatch(/npm install houndsight /)
+    expect(pinned.map((p) => p.name).sort()).toStrictEqual(
+      ["@effect/platform", "@effect/platform-node", "@effect/vitest", "effect", "vitest"]
+    )
+  })
+
+  it("names the versions this repository is tested with (major and minor of node_modules)", () => {
+    for (const { name, range } of pinned) {
+      const { version } = JSON.parse(Fs.readFileSync(Path.join(root, "node_modules", name, "package.json"), "utf8"))
+      const [major, minor] = String(version).split(".")
+      expect(`${name}@~${major}.${minor}`).toBe(`${name}@${range}`)
+    }
+  })
+
+  it("says which Node versions are supported, as package.json's engines does", () => {
+    const { engines } = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8"))
+    expect(engines.node).toBe(">=20")
+    expect(readme).toContain("Supported: Node 20 or later (`engines`)")
+  })
+})
