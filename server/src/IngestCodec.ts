@@ -81,19 +81,30 @@ const decodeRecord = (u: unknown, stringValues: boolean): Out | undefined => {
 const decodeTokens = (u: unknown): Wire.Tokens | undefined =>
   isRecord(u) && isCount(u["input"]) && isCount(u["output"]) ? { input: u["input"], output: u["output"] } : undefined
 
+/**
+ * One event on the wire → `Wire.Event`, or `undefined` where the schema would fail.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEvent = (e: unknown): Wire.Event | undefined => {
+  if (!isRecord(e)) return undefined
+  const name = e["name"]
+  if (!isName(name)) return undefined
+  const at = toDate(e["at"])
+  if (at === undefined) return undefined
+  const attributes = decodeRecord(e["attributes"], false)
+  if (attributes === undefined) return undefined
+  return { name, at, attributes }
+}
+
 const decodeEvents = (u: unknown): Array<Wire.Event> | undefined => {
   if (!Array.isArray(u)) return undefined
   const out: Array<Wire.Event> = new Array(u.length)
   for (let i = 0; i < u.length; i++) {
-    const e: unknown = u[i]
-    if (!isRecord(e)) return undefined
-    const name = e["name"]
-    if (!isName(name)) return undefined
-    const at = toDate(e["at"])
-    if (at === undefined) return undefined
-    const attributes = decodeRecord(e["attributes"], false)
-    if (attributes === undefined) return undefined
-    out[i] = { name, at, attributes }
+    const event = decodeEvent(u[i])
+    if (event === undefined) return undefined
+    out[i] = event
   }
   return out
 }

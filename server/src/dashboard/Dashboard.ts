@@ -442,6 +442,9 @@ export const mount = <R>(
           if (error._tag === "Conflict") {
             return yield* errorPage(409, "Already decided", `Your decision was not recorded: ${error.message}.`, session, back)
           }
+          if (error._tag === "PayloadTooLarge") {
+            return yield* errorPage(413, "Not decided", `Your decision was not recorded: ${error.message}.`, session, back)
+          }
           return yield* Effect.fail(error)
         }
         yield* live.publish("leashes")
