@@ -43,6 +43,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Wire } from "houndsight"
+import * as Connections from "./Connections.js"
 import * as Ids from "./Ids.js"
 import * as IngestCodec from "./IngestCodec.js"
 import * as IngestIssues from "./IngestIssues.js"
@@ -514,6 +515,7 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
       const caller: Holder = route.access === "public"
         ? { role: "agent", name: "anonymous" }
         : yield* authenticate(route.access, request)
+      if (route.access !== "public") Connections.markAuthenticated(request.source)
       const args: Record<string, unknown> = { request, rawPayload: undefined }
       if (Option.isSome(endpoint.pathSchema)) {
         const context = yield* HttpRouter.RouteContext

@@ -70,7 +70,10 @@ export const TimeoutSeconds = Schema.Number.pipe(
     (Number.isFinite(n) && n > 0 && n <= maxTimeoutSeconds) ||
     `expected a number of seconds above 0 and at most ${maxTimeoutSeconds}, got ${n}`
   )
-).annotations({ identifier: "TimeoutSeconds" })
+).annotations({
+  identifier: "TimeoutSeconds",
+  jsonSchema: { exclusiveMinimum: 0, maximum: maxTimeoutSeconds }
+})
 
 /**
  * A leash request: camelCase in TypeScript, snake_case on the wire.

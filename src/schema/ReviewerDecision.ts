@@ -58,7 +58,23 @@ export const ReviewerDecision = Schema.transform(
     decode: (body) => ({ ...body, reason: body.reason ?? "" }),
     encode: (decision) => decision
   }
-).annotations({ identifier: "ReviewerDecision" })
+).annotations({
+  identifier: "ReviewerDecision",
+  // what the filter checks, for the OpenAPI document
+  jsonSchema: {
+    allOf: [
+      {
+        if: { properties: { decision: { const: "modified" } }, required: ["decision"] },
+        then: { required: ["modified_payload"] },
+        else: { not: { required: ["modified_payload"] } }
+      },
+      {
+        if: { properties: { decision: { const: "rejected" } }, required: ["decision"] },
+        then: { required: ["reason"] }
+      }
+    ]
+  }
+})
 
 /**
  * @since 0.1.0
