@@ -386,38 +386,38 @@ const decodeWith = (schema: Schema.Schema<any, any, any>, where: "path" | "query
 /**
  * How a body of one payload schema is read, beyond the schema's decode:
  *
- * - `prepare`: changes the parsed body in place before anything else (v1.1: ids lowercased) and
- *   answers a failure for a body the server refuses before decoding it (v1.1: over a limit).
+ * - `prepare`: changes the parsed body in place before anything else (v1.1: a leash request's ids
+ *   lowercased, before they are compared as canonical JSON).
  * - `decode`: a hand-written decoder for the hot path; it accepts exactly what the schema
  *   accepts and answers the same value (server/test/IngestCodec.test.ts proves it against the
  *   schema), or `undefined`.
  * - `describe`: the message for a body `decode` refused, bounded in the work it does (the
  *   schema's `errors: "all"` decode of a body of a million wrong records is not).
+ * - `check`: a failure for a body that decodes but that the server refuses (v1.1: a record over
+ *   its limit).
+ * - `normalize`: changes the decoded body (v1.1: an ingest batch's ids lowercased).
  */
 interface BodyReader {
-  readonly prepare: (raw: unknown, bytes: number) => Wire.ApiError.ApiError | undefined
+  readonly prepare?: (raw: unknown) => void
   readonly decode?: (raw: unknown) => unknown
   readonly describe?: (raw: unknown) => string | undefined
+  readonly check?: (raw: unknown, bytes: number) => Wire.ApiError.ApiError | undefined
+  readonly normalize?: (decoded: any) => unknown
 }
 
 const bodyReaders: ReadonlyMap<unknown, BodyReader> = new Map<unknown, BodyReader>([
   [Wire.IngestBatch, {
-    prepare: (raw, bytes) => {
-      Ids.lowercaseIngest(raw)
-      return Limits.recordOverLimit(raw, bytes)
-    },
+    normalize: Ids.lowercaseBatch,
     decode: IngestCodec.decodeBatch,
+    // measured once the records decode, so a body of a million wrong values is not measured
+    // value by value
+    check: Limits.recordOverLimit,
     describe: (raw) => {
       const described = IngestIssues.describeBatch(raw)
-      return described.issuesCollected === 0 ? undefined : described.message
+      return described.named === 0 ? undefined : described.message
     }
   }],
-  [Wire.LeashRequest, {
-    prepare: (raw) => {
-      Ids.lowercaseLeashRequest(raw)
-      return undefined
-    }
-  }]
+  [Wire.LeashRequest, { prepare: Ids.lowercaseLeashRequest }]
 ])
 
 /** Query parameters that hold an id, lowercased on receipt (v1.1). */
@@ -528,8 +528,7 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
       if (Option.isSome(endpoint.payloadSchema)) {
         const body = yield* readJson(request)
         const raw = body.value
-        const refused = reader?.prepare(raw, body.bytes)
-        if (refused !== undefined) return yield* Effect.fail(refused)
+        reader?.prepare?.(raw)
         args.rawPayload = raw
         const decoded = reader?.decode === undefined ? undefined : reader.decode(raw)
         if (decoded !== undefined) args.payload = decoded
@@ -540,6 +539,9 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
           if (message !== undefined) return yield* Effect.fail(new Wire.ApiError.BadRequest({ message }))
           args.payload = yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
         } else args.payload = yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+        const refused = reader?.check?.(raw, body.bytes)
+        if (refused !== undefined) return yield* Effect.fail(refused)
+        if (reader?.normalize !== undefined) args.payload = reader.normalize(args.payload)
       }
       const value = yield* Effect.provideService(handler(args), Wire.Api.Caller, caller)
       const body = yield* Effect.orDie(Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)(value))

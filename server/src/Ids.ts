@@ -4,11 +4,13 @@
  * decoding, lookup or idempotency comparison, so the same UUID in another case is the same
  * record. Nothing inside `payload`, `input`, `output` or attributes is touched.
  *
- * The functions here change a body as `JSON.parse` answered it, in place (it is the server's own
- * copy), and leave anything that is not a string alone for the decoder to refuse.
+ * The functions here change a value in place (it is the server's own copy, as `JSON.parse` or
+ * the decoder answered it), and leave anything that is not a string alone for the decoder to
+ * refuse.
  *
  * @since 0.1.0
  */
+import type { Wire } from "houndsight"
 
 type Json = Record<string, unknown>
 
@@ -26,33 +28,32 @@ const lowerKeys = (record: unknown, keys: ReadonlyArray<string>): void => {
   if (!isRecord(record)) return
   for (const key of keys) {
     const value = record[key]
-    if (typeof value === "string") record[key] = value.toLowerCase()
+    if (typeof value === "string" && hasUpper.test(value)) record[key] = value.toLowerCase()
   }
 }
 
+const hasUpper = /[A-Z]/
+
 const trailIdKeys = ["id"] as const
-const stepIdKeys = ["id", "trail_id", "parent_id"] as const
-const leashSummaryKeys = ["leash_id"] as const
+const stepIdKeys = ["id", "trailId", "parentId"] as const
+const leashSummaryKeys = ["leashId"] as const
 const leashRequestKeys = ["leash_id", "trail_id", "step_id"] as const
 
 /**
- * Lowercases the ids of an ingest body: each trail's `id`; each step's `id`, `trail_id`,
- * `parent_id` and its `leash.leash_id`.
+ * Lowercases the ids of a decoded ingest batch, in place: each trail's `id`; each step's `id`,
+ * `trailId`, `parentId` and its `leash.leashId`. (Done on the decoded records, not the body, so
+ * a body of a million wrong values costs nothing here.)
  *
  * @since 0.1.0
  * @category normalizing
  */
-export const lowercaseIngest = (body: unknown): void => {
-  if (!isRecord(body)) return
-  const trails = body["trails"]
-  if (Array.isArray(trails)) for (const trail of trails) lowerKeys(trail, trailIdKeys)
-  const steps = body["steps"]
-  if (Array.isArray(steps)) {
-    for (const step of steps) {
-      lowerKeys(step, stepIdKeys)
-      if (isRecord(step)) lowerKeys(step["leash"], leashSummaryKeys)
-    }
+export const lowercaseBatch = (batch: Wire.IngestBatch): Wire.IngestBatch => {
+  for (const trail of batch.trails) lowerKeys(trail, trailIdKeys)
+  for (const step of batch.steps) {
+    lowerKeys(step, stepIdKeys)
+    if (step.leash !== undefined) lowerKeys(step.leash, leashSummaryKeys)
   }
+  return batch
 }
 
 /**

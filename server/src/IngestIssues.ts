@@ -34,6 +34,8 @@ export const maxLines = 10
 export interface Described {
   /** The message: the first wrong fields, then how many more. */
   readonly message: string
+  /** How many lines the message names (0: nothing wrong was found). */
+  readonly named: number
   /** How many wrong records (trails and steps) the body holds. */
   readonly wrongRecords: number
   /** How many issues were collected from the schema decodes (the work bound: a few per line). */
@@ -93,7 +95,13 @@ const describeRecord = (
   prefix: ReadonlyArray<PropertyKey>
 ): void => {
   if (!isRecord(record)) {
-    collector.decode(schema, record, prefix)
+    // the schema would say "Expected Struct (Encoded side)": say what is expected
+    collector.add({
+      path: prefix,
+      message: `expected a ${prefix[0] === "trails" ? "trail" : "step"} record (an object), got ${
+        record === null ? "null" : Array.isArray(record) ? "an array" : typeof record === "string" ? "a string" : String(record)
+      }`
+    })
     return
   }
   const events = record["events"]
@@ -174,6 +182,7 @@ export const describeBatch = (body: unknown): Described => {
     : `${lines.join("; ")}${more.length === 0 ? "" : `; and ${more.join(", and ")}`}`
   return {
     message,
+    named: lines.length,
     wrongRecords,
     issuesCollected: collector.issuesCollected,
     schemaDecodes: collector.schemaDecodes
