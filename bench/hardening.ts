@@ -9,10 +9,15 @@
  *    trickle in, 200 sign-in posts declaring 5 MB, 200 sign-in posts (with the sign-in page's
  *    cookie) whose 8 KiB body trickles in.
  *
+ * 3. Whether 1,000 agents holding long-polls beside those connections are all answered when the
+ *    leash is decided (the packaging issue's target: none refused).
+ *
  * Run: `npx tsx bench/hardening.ts`. It prints the figures; it asserts nothing.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import * as Crypto from "node:crypto"
+import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -24,6 +29,7 @@ interface Started {
   readonly child: ChildProcess
   readonly url: string
   readonly agentKey: string
+  readonly reviewerKey: string
 }
 
 const start = (dir: string): Promise<Started> =>
@@ -37,8 +43,8 @@ const start = (dir: string): Promise<Started> =>
     let out = ""
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
-      const m = /listening on (http:\/\/\S+)[\s\S]*agent key\s+(sk-hnd-\S+)/.exec(out)
-      if (m !== null) resolve({ child, url: m[1]!, agentKey: m[2]! })
+      const m = /listening on (http:\/\/\S+)[\s\S]*agent key\s+(sk-hnd-\S+)[\s\S]*reviewer key\s+(rv-hnd-\S+)/.exec(out)
+      if (m !== null) resolve({ child, url: m[1]!, agentKey: m[2]!, reviewerKey: m[3]! })
     }
     child.stdout!.on("data", onData)
     child.stderr!.on("data", onData)
@@ -85,7 +91,7 @@ const loginCookie = async (url: string): Promise<string> => {
 const main = async () => {
   const dir = mkdtempSync(Path.join(Os.tmpdir(), "houndsight-hardening-"))
   const server = await start(dir)
-  const { url, agentKey } = server
+  const { agentKey, reviewerKey, url } = server
   const port = Number(new URL(url).port)
   const pid = server.child.pid!
   try {
@@ -142,6 +148,49 @@ const main = async () => {
     console.log(`  /healthz over ${latencies.length} requests: p50 ${percentile(latencies, 0.5).toFixed(1)} ms, ` +
       `p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms (target p99 < 100 ms)`)
     console.log(`  connections the server closed meanwhile: ${closedByServer} of ${sockets.length}`)
+
+    // ---- 3. 1,000 agents wait on long-polls while the 400 held connections stay -------------
+    const leashId = Crypto.randomUUID()
+    const created = await fetch(`${url}/v1/leashes`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${agentKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        leash_id: leashId,
+        trail_id: Crypto.randomUUID(),
+        step_id: Crypto.randomUUID(),
+        agent: "bench",
+        action_name: "bench.wait",
+        action_summary: "wait",
+        risk_signals: {},
+        payload: {},
+        timeout_seconds: 600,
+        blocking: true
+      })
+    })
+    await created.text()
+    const agents = Array.from({ length: 1_000 }, () =>
+      new Promise<number>((resolve) => {
+        const request = Http.get(`${url}/v1/leashes/${leashId}?wait_seconds=30`, {
+          agent: false,
+          headers: { authorization: `Bearer ${agentKey}` }
+        }, (response) => {
+          response.resume()
+          response.on("end", () => resolve(response.statusCode ?? 0))
+        })
+        request.on("error", () => resolve(-1))
+      })
+    )
+    await sleep(3_000)
+    const decided = await fetch(`${url}/v1/leashes/${leashId}/decision`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${reviewerKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ decision: "approved" })
+    })
+    await decided.text()
+    const statuses = await Promise.all(agents)
+    const ok = statuses.filter((st) => st === 200).length
+    console.log(`1,000 agents holding long-polls beside ${sockets.filter((x) => !x.destroyed).length} held connections: ` +
+      `${ok} answered 200 when decided, ${1_000 - ok} not (target: all 1,000)`)
     for (const s of sockets) s.destroy()
     // ---- 1. invalid ingest bodies ------------------------------------------------------------
     await timedIngest(url, agentKey, `{"trails":[],"steps":[]}`) // warm up

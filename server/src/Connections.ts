@@ -9,7 +9,7 @@
  *   its request arrived long before.
  * - **Count**: at most `maxConnections` connections in all (default 4,096); a connection past it
  *   is answered `503` with the error body and closed. Of those, at most `maxUnauthenticated`
- *   (default 1,024) may be unauthenticated, that is, have not yet carried a request with a known
+ *   (default 2,048) may be unauthenticated, that is, have not yet carried a request with a known
  *   key or a dashboard session: past it, the oldest unauthenticated connection is closed (a
  *   connection still sending its headers is answered `503` first) to make room for the new one,
  *   so connections held open by someone without a key can neither grow without bound nor keep
@@ -35,7 +35,7 @@ import type * as Net from "node:net"
 export interface Options {
   /** All connections at once (default 4,096). */
   readonly maxConnections?: number | undefined
-  /** Connections that have not yet authenticated (default 1,024). */
+  /** Connections that have not yet authenticated (default 2,048). */
   readonly maxUnauthenticated?: number | undefined
   /** Time for a request's headers to arrive (default 10,000 ms). */
   readonly headersTimeoutMillis?: number | undefined
@@ -51,7 +51,7 @@ export interface Options {
  */
 export const defaults = {
   maxConnections: 4_096,
-  maxUnauthenticated: 1_024,
+  maxUnauthenticated: 2_048,
   headersTimeoutMillis: 10_000,
   requestTimeoutMillis: 60_000
 } as const

@@ -254,17 +254,19 @@ export const decodeBatch = (u: unknown): Wire.IngestBatch | undefined => {
   const trailsIn = u["trails"]
   const stepsIn = u["steps"]
   if (!Array.isArray(trailsIn) || !Array.isArray(stepsIn)) return undefined
-  const trails: Array<Wire.TrailRecord> = new Array(trailsIn.length)
+  // grown as records decode, not allocated up front: a body of millions of wrong values is
+  // refused at its first without allocating room for all of them
+  const trails: Array<Wire.TrailRecord> = []
   for (let i = 0; i < trailsIn.length; i++) {
     const trail = decodeTrail(trailsIn[i])
     if (trail === undefined) return undefined
-    trails[i] = trail
+    trails.push(trail)
   }
-  const steps: Array<Wire.StepRecord> = new Array(stepsIn.length)
+  const steps: Array<Wire.StepRecord> = []
   for (let i = 0; i < stepsIn.length; i++) {
     const step = decodeStep(stepsIn[i])
     if (step === undefined) return undefined
-    steps[i] = step
+    steps.push(step)
   }
   return { trails, steps }
 }

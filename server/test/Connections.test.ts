@@ -26,7 +26,7 @@ const freshGet = (url: string, path: string, key: string) =>
 describe("connection bounds", () => {
   it("default to at least 2,000 connections in all", () => {
     expect(Connections.defaults.maxConnections).toBeGreaterThanOrEqual(2_000)
-    expect(Connections.defaults.maxUnauthenticated).toBeGreaterThanOrEqual(1_000)
+    expect(Connections.defaults.maxUnauthenticated).toBeGreaterThanOrEqual(2_000)
     // a held long-poll is 30 s plus the agent's margin: a request must be allowed longer
     expect(Connections.defaults.requestTimeoutMillis).toBeGreaterThan(35_000)
   })
