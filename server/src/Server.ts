@@ -263,8 +263,22 @@ const checkRequest = <E, R>(
         ))
       }
     }
+    if (!path.startsWith("/v1/")) {
+      // v1.1: a dashboard page of a leash or a trail with its id in upper case is the page of the
+      // lowercase id (the API lowercases its path parameters itself)
+      const lowered = path.replace(anyUuid, (id) => id.toLowerCase())
+      if (lowered !== path) {
+        return Effect.provideService(
+          app,
+          HttpServerRequest.HttpServerRequest,
+          request.modify({ url: lowered + request.url.slice(path.length) })
+        )
+      }
+    }
     return app
   })
+
+const anyUuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
 
 /** The host name of a `Host` header, lowercase, without its port (`[::1]` for IPv6). */
 const hostName = (host: string | undefined): string | undefined => {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { csrfOf, signIn, tab } from "./dashboard/helpers.js"
-import { startServer } from "./helpers.js"
+import { leashRequest, startServer, stepRecord, trailRecord } from "./helpers.js"
 import { connect, parse } from "./RawHttp.js"
 
 describe("Expect headers", () => {
@@ -145,5 +145,23 @@ describe("sign-in posts are refused before their body is read", () => {
       expect(ok.status).toBe(303)
       const signed = yield* signIn(s)
       expect(signed.csrf.length).toBeGreaterThan(10)
+    }))
+})
+
+describe("dashboard pages of upper-case ids", () => {
+  it.scopedLive("/leashes/{ID} and /trails/{ID} show the records of the lowercase ids", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const leash = leashRequest({ action_name: "stripe.refund" })
+      yield* s.agent.post("/v1/leashes", { body: leash })
+      const trail = trailRecord({ trigger: "upper_case_check" })
+      yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: [stepRecord(trail.id, 1, "fetch")] } })
+      const { tab: t } = yield* signIn(s)
+      const leashPage = yield* t.get(`/leashes/${leash.leash_id.toUpperCase()}`)
+      expect(leashPage.status).toBe(200)
+      expect(leashPage.text).toContain("stripe.refund")
+      const trailPage = yield* t.get(`/trails/${trail.id.toUpperCase()}`)
+      expect(trailPage.status).toBe(200)
+      expect(trailPage.text).toContain("upper_case_check")
     }))
 })
