@@ -33,6 +33,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Wire } from "houndsight"
 import * as Canonical from "./Canonical.js"
+import * as Limits from "./Limits.js"
 import { leashLink, PublicUrl } from "./PublicUrl.js"
 import { Rules } from "./Rules.js"
 import { type Decided, type LeashRow, Store } from "./Store.js"
@@ -73,7 +74,10 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
   readonly create: (
     request: Wire.LeashRequest,
     raw: unknown
-  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.BadRequest | Wire.ApiError.Unprocessable | SqlError>
+  ) => Effect.Effect<
+    Wire.LeashState,
+    Wire.ApiError.BadRequest | Wire.ApiError.PayloadTooLarge | Wire.ApiError.Unprocessable | SqlError
+  >
   /** `GET /v1/leashes/{id}?wait_seconds=N`. */
   readonly get: (leashId: string, waitSeconds: number) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
   /** `POST /v1/leashes/{id}/cancel`; `by` names the key that cancelled. */
@@ -83,7 +87,10 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
     leashId: string,
     decision: Wire.ReviewerDecision,
     by: string
-  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | Wire.ApiError.Conflict | SqlError>
+  ) => Effect.Effect<
+    Wire.LeashState,
+    Wire.ApiError.NotFound | Wire.ApiError.Conflict | Wire.ApiError.PayloadTooLarge | SqlError
+  >
   /** `GET /v1/leashes?status=pending`. */
   readonly pending: (limit: number) => Effect.Effect<Wire.PendingLeashList, SqlError>
   /** Answers every held long-poll now and every later one at once (the server is stopping). */
@@ -317,6 +324,8 @@ export const make = Effect.gen(function*() {
 
   const create = (request: Wire.LeashRequest, raw: unknown) =>
     Effect.gen(function*() {
+      const tooLarge = Limits.leashOverLimit(raw)
+      if (tooLarge !== undefined) return yield* tooLarge
       const now = yield* Clock.currentTimeMillis
       // Stored as received (the dashboard shows the payload in the order it was sent);
       // compared with a retry as canonical JSON.
@@ -425,11 +434,14 @@ export const make = Effect.gen(function*() {
 
   const decide = (leashId: string, body: Wire.ReviewerDecision, by: string) =>
     Effect.gen(function*() {
+      const modifiedPayload = body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload)
+      const tooLarge = modifiedPayload === undefined ? undefined : Limits.modifiedPayloadOverLimit(body.modifiedPayload)
+      if (tooLarge !== undefined) return yield* tooLarge
       const now = yield* Clock.currentTimeMillis
       const won = yield* write(leashId, {
         decision: body.decision,
         reason: body.reason,
-        modifiedPayload: body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload),
+        modifiedPayload,
         decidedBy: by,
         decidedAt: now
       }, now)
@@ -464,7 +476,16 @@ export const make = Effect.gen(function*() {
     return waiters.wakeAll
   })
 
-  return Gate.of({ create, get, cancel, decide, pending, shutdown })
+  // v1.1: a leash id is compared in lowercase, whoever passes it (the API's paths are lowercased
+  // on receipt already; the dashboard's are not)
+  return Gate.of({
+    create,
+    get: (leashId, waitSeconds) => get(leashId.toLowerCase(), waitSeconds),
+    cancel: (leashId, by) => cancel(leashId.toLowerCase(), by),
+    decide: (leashId, body, by) => decide(leashId.toLowerCase(), body, by),
+    pending,
+    shutdown
+  })
 })
 
 /**

@@ -43,7 +43,11 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Wire } from "houndsight"
+import * as Connections from "./Connections.js"
+import * as Ids from "./Ids.js"
 import * as IngestCodec from "./IngestCodec.js"
+import * as IngestIssues from "./IngestIssues.js"
+import * as Limits from "./Limits.js"
 import { type Holder, Keys } from "./Keys.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -329,8 +333,14 @@ export const nestsDeeperThan = (text: string, limit: number = maxJsonDepth): boo
   return false
 }
 
-const readJson = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.flatMap(readBody(request), (bytes) => {
+/** A body as `JSON.parse` answered it, and its size in bytes. */
+interface JsonBody {
+  readonly value: unknown
+  readonly bytes: number
+}
+
+const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<JsonBody, Wire.ApiError.ApiError> =>
+  Effect.flatMap(readBody(request), (bytes): Effect.Effect<JsonBody, Wire.ApiError.ApiError> => {
     if (bytes.length === 0) {
       return Effect.fail(
         new Wire.ApiError.BadRequest({ code: "invalid_json", message: "the body is empty: send a JSON object" })
@@ -350,7 +360,7 @@ const readJson = (request: HttpServerRequest.HttpServerRequest) =>
       )
     }
     try {
-      return Effect.succeed(JSON.parse(text) as unknown)
+      return Effect.succeed({ value: JSON.parse(text) as unknown, bytes: bytes.length })
     } catch (e) {
       return Effect.fail(
         new Wire.ApiError.BadRequest({
@@ -374,14 +384,56 @@ const decodeWith = (schema: Schema.Schema<any, any, any>, where: "path" | "query
   )
 
 /**
- * Payload schemas with a hand-written decoder for the hot path: it accepts exactly what the
- * schema accepts and answers the same value (server/test/IngestCodec.test.ts proves it against
- * the schema), or `undefined`; then the body is decoded again with the schema, so a refused body
- * gets the schema's own message.
+ * How a body of one payload schema is read, beyond the schema's decode:
+ *
+ * - `prepare`: changes the parsed body in place before anything else (v1.1: a leash request's ids
+ *   lowercased, before they are compared as canonical JSON).
+ * - `decode`: a hand-written decoder for the hot path; it accepts exactly what the schema
+ *   accepts and answers the same value (server/test/IngestCodec.test.ts proves it against the
+ *   schema), or `undefined`.
+ * - `describe`: the message for a body `decode` refused, bounded in the work it does (the
+ *   schema's `errors: "all"` decode of a body of a million wrong records is not).
+ * - `check`: a failure for a body that decodes but that the server refuses (v1.1: a record over
+ *   its limit).
+ * - `normalize`: changes the decoded body (v1.1: an ingest batch's ids lowercased).
  */
-const fastDecoders: ReadonlyMap<unknown, (raw: unknown) => unknown> = new Map<unknown, (raw: unknown) => unknown>([
-  [Wire.IngestBatch, IngestCodec.decodeBatch]
+interface BodyReader {
+  readonly prepare?: (raw: unknown) => void
+  readonly decode?: (raw: unknown) => unknown
+  readonly describe?: (raw: unknown) => string | undefined
+  readonly check?: (raw: unknown, bytes: number) => Wire.ApiError.ApiError | undefined
+  readonly normalize?: (decoded: any) => unknown
+}
+
+const bodyReaders: ReadonlyMap<unknown, BodyReader> = new Map<unknown, BodyReader>([
+  [Wire.IngestBatch, {
+    normalize: Ids.lowercaseBatch,
+    decode: IngestCodec.decodeBatch,
+    // measured once the records decode, so a body of a million wrong values is not measured
+    // value by value
+    check: Limits.recordOverLimit,
+    describe: (raw) => {
+      const described = IngestIssues.describeBatch(raw)
+      return described.named === 0 ? undefined : described.message
+    }
+  }],
+  [Wire.LeashRequest, { prepare: Ids.lowercaseLeashRequest }]
 ])
+
+/** Query parameters that hold an id, lowercased on receipt (v1.1). */
+const idQueryParams: ReadonlyArray<string> = ["trail_id"]
+
+const lowercaseIdParams = (
+  search: Readonly<Record<string, string | ReadonlyArray<string>>>
+): Readonly<Record<string, string | ReadonlyArray<string>>> => {
+  if (!idQueryParams.some((key) => key in search)) return search
+  const out: Record<string, string | ReadonlyArray<string>> = { ...search }
+  for (const key of idQueryParams) {
+    const value = out[key]
+    if (value !== undefined) out[key] = typeof value === "string" ? value.toLowerCase() : value.map((v) => v.toLowerCase())
+  }
+  return out
+}
 
 // ---------------------------------------------------------------------------------------------
 // Router
@@ -457,26 +509,39 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
       throw new Error(`houndsight-server: no handler for ${route.group}.${route.name} (${route.method} ${route.path})`)
     }
     const { endpoint } = route
-    const fastDecode = Option.isSome(endpoint.payloadSchema) ? fastDecoders.get(endpoint.payloadSchema.value) : undefined
+    const reader = Option.isSome(endpoint.payloadSchema) ? bodyReaders.get(endpoint.payloadSchema.value) : undefined
     const serve = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const caller: Holder = route.access === "public"
         ? { role: "agent", name: "anonymous" }
         : yield* authenticate(route.access, request)
+      if (route.access !== "public") Connections.markAuthenticated(request.source)
       const args: Record<string, unknown> = { request, rawPayload: undefined }
       if (Option.isSome(endpoint.pathSchema)) {
         const context = yield* HttpRouter.RouteContext
-        args.path = yield* decodeWith(endpoint.pathSchema.value, "path", context.params)
+        args.path = yield* decodeWith(endpoint.pathSchema.value, "path", Ids.lowercaseParams(context.params))
       }
       if (Option.isSome(endpoint.urlParamsSchema)) {
         const search = yield* HttpServerRequest.ParsedSearchParams
-        args.urlParams = yield* decodeWith(endpoint.urlParamsSchema.value, "query", search)
+        args.urlParams = yield* decodeWith(endpoint.urlParamsSchema.value, "query", lowercaseIdParams(search))
       }
       if (Option.isSome(endpoint.payloadSchema)) {
-        const raw = yield* readJson(request)
+        const body = yield* readJson(request)
+        const raw = body.value
+        reader?.prepare?.(raw)
         args.rawPayload = raw
-        const decoded = fastDecode === undefined ? undefined : fastDecode(raw)
-        args.payload = decoded !== undefined ? decoded : yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+        const decoded = reader?.decode === undefined ? undefined : reader.decode(raw)
+        if (decoded !== undefined) args.payload = decoded
+        else if (reader?.describe !== undefined) {
+          // the fast decoder refused it: describe it within bounds (a schema decode only if
+          // the description found nothing wrong, which the codec tests say cannot happen)
+          const message = reader.describe(raw)
+          if (message !== undefined) return yield* Effect.fail(new Wire.ApiError.BadRequest({ message }))
+          args.payload = yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+        } else args.payload = yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+        const refused = reader?.check?.(raw, body.bytes)
+        if (refused !== undefined) return yield* Effect.fail(refused)
+        if (reader?.normalize !== undefined) args.payload = reader.normalize(args.payload)
       }
       const value = yield* Effect.provideService(handler(args), Wire.Api.Caller, caller)
       const body = yield* Effect.orDie(Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)(value))

@@ -81,19 +81,30 @@ const decodeRecord = (u: unknown, stringValues: boolean): Out | undefined => {
 const decodeTokens = (u: unknown): Wire.Tokens | undefined =>
   isRecord(u) && isCount(u["input"]) && isCount(u["output"]) ? { input: u["input"], output: u["output"] } : undefined
 
+/**
+ * One event on the wire → `Wire.Event`, or `undefined` where the schema would fail.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEvent = (e: unknown): Wire.Event | undefined => {
+  if (!isRecord(e)) return undefined
+  const name = e["name"]
+  if (!isName(name)) return undefined
+  const at = toDate(e["at"])
+  if (at === undefined) return undefined
+  const attributes = decodeRecord(e["attributes"], false)
+  if (attributes === undefined) return undefined
+  return { name, at, attributes }
+}
+
 const decodeEvents = (u: unknown): Array<Wire.Event> | undefined => {
   if (!Array.isArray(u)) return undefined
   const out: Array<Wire.Event> = new Array(u.length)
   for (let i = 0; i < u.length; i++) {
-    const e: unknown = u[i]
-    if (!isRecord(e)) return undefined
-    const name = e["name"]
-    if (!isName(name)) return undefined
-    const at = toDate(e["at"])
-    if (at === undefined) return undefined
-    const attributes = decodeRecord(e["attributes"], false)
-    if (attributes === undefined) return undefined
-    out[i] = { name, at, attributes }
+    const event = decodeEvent(u[i])
+    if (event === undefined) return undefined
+    out[i] = event
   }
   return out
 }
@@ -243,17 +254,19 @@ export const decodeBatch = (u: unknown): Wire.IngestBatch | undefined => {
   const trailsIn = u["trails"]
   const stepsIn = u["steps"]
   if (!Array.isArray(trailsIn) || !Array.isArray(stepsIn)) return undefined
-  const trails: Array<Wire.TrailRecord> = new Array(trailsIn.length)
+  // grown as records decode, not allocated up front: a body of millions of wrong values is
+  // refused at its first without allocating room for all of them
+  const trails: Array<Wire.TrailRecord> = []
   for (let i = 0; i < trailsIn.length; i++) {
     const trail = decodeTrail(trailsIn[i])
     if (trail === undefined) return undefined
-    trails[i] = trail
+    trails.push(trail)
   }
-  const steps: Array<Wire.StepRecord> = new Array(stepsIn.length)
+  const steps: Array<Wire.StepRecord> = []
   for (let i = 0; i < stepsIn.length; i++) {
     const step = decodeStep(stepsIn[i])
     if (step === undefined) return undefined
-    steps[i] = step
+    steps.push(step)
   }
   return { trails, steps }
 }

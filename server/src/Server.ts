@@ -21,6 +21,7 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -29,12 +30,14 @@ import * as Option from "effect/Option"
 import { Audit, Wire } from "houndsight"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
+import * as Connections from "./Connections.js"
 import * as Database from "./Database.js"
 import * as Dashboard from "./dashboard/Dashboard.js"
 import * as Gate from "./Gate.js"
 import * as Handlers from "./Handlers.js"
 import * as HttpFront from "./Http.js"
 import * as Keys from "./Keys.js"
+import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as PublicUrl from "./PublicUrl.js"
 import * as Rules from "./Rules.js"
 import { describeCause, StartupError } from "./ServerError.js"
@@ -78,6 +81,8 @@ export interface Options {
   readonly publicUrl?: string | undefined
   /** Keys from the environment (`HOUNDSIGHT_AGENT_KEY`, `HOUNDSIGHT_REVIEWER_KEY`). */
   readonly keys?: Keys.Options | undefined
+  /** Bounds on connections: how many, and how long a request may take to arrive (see `Connections`). */
+  readonly connections?: Connections.Options | undefined
 }
 
 /**
@@ -150,10 +155,28 @@ const onClientError = (error: Error & { readonly code?: string; readonly reason?
   )
 }
 
-const httpServerLayer = (host: string, port: number) =>
+/**
+ * Answers a request with an `Expect:` header other than `100-continue` (which Node would answer
+ * `417` with an empty body) with the contract's error body.
+ */
+const onCheckExpectation = (request: Http.IncomingMessage, response: Http.ServerResponse): void => {
+  const expect = String(request.headers["expect"] ?? "").slice(0, 80)
+  const body = JSON.stringify(Wire.ErrorBody.make(
+    "expectation_failed",
+    `the server does not support Expect: ${JSON.stringify(expect)}; send the request without it (or with Expect: 100-continue)`
+  ))
+  response.writeHead(417, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })
+  response.end(body)
+}
+
+const httpServerLayer = (host: string, port: number, connections: Connections.Settings) =>
   Layer.scopedContext(Effect.gen(function*() {
-    const server = Http.createServer({ requireHostHeader: false })
+    // timeouts are checked every second (Node's default, 30 s, would let a slow client hold a
+    // connection 30 s past its deadline)
+    const server = Http.createServer({ requireHostHeader: false, connectionsCheckingInterval: 1_000 })
+    Connections.guard(server, connections)
     server.on("clientError", onClientError)
+    server.on("checkExpectation", onCheckExpectation)
     const httpServer = yield* NodeHttpServer.make(() => server, { host, port }).pipe(
       Effect.mapError((error) => portError(host, port, error))
     )
@@ -196,7 +219,10 @@ const refreshFlags = Effect.gen(function*() {
  * path (`/v1/ingest`) nor an absolute URL, such as `GET *` (which the router would otherwise
  * serve as `/`).
  */
-const checkRequest = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+const checkRequest = <E, R>(
+  app: HttpApp.Default<E, R>,
+  front: { readonly dashboardHosts: ReadonlySet<string> | undefined; readonly publicUrl: string; readonly openApi: string }
+): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const source = request.source as Partial<Http.IncomingMessage>
     const refuse = (message: string) =>
@@ -208,16 +234,94 @@ const checkRequest = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =
     if (!target.startsWith("/") && !/^https?:\/\//i.test(target)) {
       return refuse(`the request target ${JSON.stringify(target.slice(0, 80))} is not a path: send a path such as /v1/ingest`)
     }
+    const query = request.url.indexOf("?")
+    const path = query === -1 ? request.url : request.url.slice(0, query)
+    if (path.startsWith("/v1/")) {
+      // one canonical form of every API path: without a trailing slash
+      if (path.length > 4 && path.endsWith("/")) {
+        return Effect.succeed(HttpFront.errorResponse(
+          new Wire.ApiError.NotFound({
+            message: `no endpoint ${request.method} ${path.slice(0, 200)}: API paths have no trailing slash; use ${
+              path.replace(/\/+$/, "").slice(0, 200)
+            }`
+          })
+        ))
+      }
+      if (path === "/v1/openapi.json" && (request.method === "GET" || request.method === "HEAD")) {
+        return Effect.succeed(HttpServerResponse.text(front.openApi, { contentType: "application/json" }))
+      }
+    } else if (front.dashboardHosts !== undefined && path !== "/healthz") {
+      // DNS rebinding: on loopback, the dashboard answers only to this machine's own names
+      const name = hostName(request.headers["host"])
+      if (name === undefined || !front.dashboardHosts.has(name)) {
+        return Effect.succeed(HttpFront.errorResponse(
+          new Wire.ApiError.Forbidden({
+            message: `this dashboard listens on loopback and answers only at ${front.publicUrl} or localhost (Host: ${
+              JSON.stringify(String(request.headers["host"] ?? "").slice(0, 80))
+            } is not a name of this machine; a page elsewhere may have pointed its name here): open ${front.publicUrl}, or start the server with --public-url naming the host you use`
+          })
+        ))
+      }
+    }
+    if (!path.startsWith("/v1/")) {
+      // v1.1: a dashboard page of a leash or a trail with its id in upper case is the page of the
+      // lowercase id (the API lowercases its path parameters itself)
+      const lowered = path.replace(anyUuid, (id) => id.toLowerCase())
+      if (lowered !== path) {
+        return Effect.provideService(
+          app,
+          HttpServerRequest.HttpServerRequest,
+          request.modify({ url: lowered + request.url.slice(path.length) })
+        )
+      }
+    }
     return app
   })
 
+const anyUuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
+
+/** The host name of a `Host` header, lowercase, without its port (`[::1]` for IPv6). */
+const hostName = (host: string | undefined): string | undefined => {
+  if (host === undefined) return undefined
+  const h = host.trim().toLowerCase()
+  if (h.startsWith("[")) {
+    const end = h.indexOf("]")
+    return end === -1 ? undefined : h.slice(0, end + 1)
+  }
+  const colon = h.lastIndexOf(":")
+  return colon === -1 ? h : h.slice(0, colon)
+}
+
+/** Whether the server listens on this machine only. */
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+
+/** The host names the dashboard answers to when it listens on loopback; `undefined` otherwise. */
+const dashboardHostsOf = (host: string, publicUrl: string): ReadonlySet<string> | undefined => {
+  if (!isLoopback(host)) return undefined
+  const names = new Set(["localhost", "127.0.0.1", "[::1]"])
+  if (/^127\./.test(host)) names.add(host)
+  try {
+    names.add(new URL(publicUrl).hostname.toLowerCase())
+  } catch {
+    // a public URL is normalized at startup; nothing to add
+  }
+  return names
+}
+
 /** Serves the API; on shutdown, answers held long-polls first so the server closes at once. */
-const serveLayer = Layer.scopedDiscard(Effect.gen(function*() {
+const serveLayer = (host: string) => Layer.scopedDiscard(Effect.gen(function*() {
   const handlers = yield* Handlers.make
   const app = yield* Dashboard.mount(yield* HttpFront.make(Wire.Api.HoundsightApi, handlers))
+  const publicUrl = yield* PublicUrl.PublicUrl
+  const front = {
+    dashboardHosts: dashboardHostsOf(host, publicUrl),
+    publicUrl,
+    openApi: JSON.stringify(OpenApiDocument.make())
+  }
   // No spans: the server exports no traces, and a span per request (URL parsing, header
   // redaction, a dozen attributes) and per SQL statement only cost CPU time.
-  yield* HttpServer.serveEffect(checkRequest(app)).pipe(
+  yield* HttpServer.serveEffect(checkRequest(app, front)).pipe(
     Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true),
     Effect.withTracerEnabled(false)
   )
@@ -247,7 +351,8 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | Gate.Gate
     Layer.effectDiscard(refreshFlags),
     Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer), rules)
   )
-  const bound = Layer.provideMerge(httpServerLayer(host, port), stored)
+  const connections = Connections.settings(options.connections)
+  const bound = Layer.provideMerge(httpServerLayer(host, port, connections), stored)
   const withUrl = Layer.provideMerge(publicUrlLayer(options, host), bound)
   const withGate = Layer.provideMerge(Gate.layer, withUrl)
   const info = Layer.effect(
@@ -270,7 +375,7 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | Gate.Gate
       }
     })
   )
-  const ready = Layer.mergeAll(info, serveLayer)
+  const ready = Layer.mergeAll(info, serveLayer(host))
   return Layer.provideMerge(ready, withGate).pipe(
     Layer.map((context) => context as Context.Context<ServerInfo | Gate.Gate | Store.Store | Waiters.Waiters>)
   )

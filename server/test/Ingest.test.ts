@@ -157,10 +157,16 @@ describe("POST /v1/ingest", () => {
   it.scopedLive("a body over 5 MiB is a 413, with or without a Content-Length; one of exactly 5 MiB is read", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
-      const trail = trailRecord()
+      // v1.1: a record is at most 256 KiB, so the body is made of 24 trails of up to 240,000 bytes
+      const trails = Array.from({ length: 24 }, () => trailRecord({ payload: "" }))
       const sized = (bytes: number) => {
-        const empty = JSON.stringify({ trails: [{ ...trail, payload: "" }], steps: [] })
-        return JSON.stringify({ trails: [{ ...trail, payload: "x".repeat(bytes - empty.length) }], steps: [] })
+        let pad = bytes - JSON.stringify({ trails, steps: [] }).length
+        const padded = trails.map((t) => {
+          const n = Math.min(pad, 240_000)
+          pad -= n
+          return { ...t, payload: "x".repeat(n) }
+        })
+        return JSON.stringify({ trails: padded, steps: [] })
       }
       const exactly = sized(maxBodyBytes)
       expect(Buffer.byteLength(exactly)).toBe(maxBodyBytes)

@@ -39,6 +39,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Wire } from "houndsight"
+import * as Connections from "../Connections.js"
 import { Gate } from "../Gate.js"
 import { maxJsonDepth, nestsDeeperThan } from "../Http.js"
 import { Keys } from "../Keys.js"
@@ -212,7 +213,13 @@ export const mount = <R>(
 
     const currentSession = Effect.flatMap(
       HttpServerRequest.HttpServerRequest,
-      (request) => Effect.map(Clock.currentTimeMillis, (now) => sessions.find(request.cookies[Session.sessionCookie], now))
+      (request) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const session = sessions.find(request.cookies[Session.sessionCookie], now)
+          // a signed-in reviewer's connection is never closed to make room (see Connections)
+          if (session !== undefined) Connections.markAuthenticated(request.source)
+          return session
+        })
     )
 
     /** A page for a signed-in reviewer; anyone else is sent to sign in (or hops, see `Layout.hop`). */
@@ -306,7 +313,23 @@ export const mount = <R>(
       const request = yield* HttpServerRequest.HttpServerRequest
       const foreign = Session.crossSite(request, publicUrl)
       if (foreign !== undefined) return loginForm(request, "/", `Refused: ${foreign}.`, 403)
-      const form = (yield* readForm) ?? UrlParams.empty
+      // refused before the body is read, and the connection closed rather than drained
+      const early = Session.refuseLoginEarly(request)
+      if (early !== undefined) {
+        return HttpServerResponse.setHeader(loginForm(request, "/", early.message, early.status), "connection", "close")
+      }
+      const read = yield* request.urlParamsBody.pipe(
+        HttpServerRequest.withMaxBodySize(Option.some(Session.maxLoginFormBytes)),
+        Effect.option
+      )
+      if (Option.isNone(read)) {
+        return HttpServerResponse.setHeader(
+          loginForm(request, "/", `The sign-in form could not be read, or is larger than ${Session.maxLoginFormBytes / 1024} KiB.`, 400),
+          "connection",
+          "close"
+        )
+      }
+      const form = read.value
       const field = (name: string) => Option.getOrUndefined(UrlParams.getFirst(form, name))
       const next = Session.localPath(field("next"))
       if (!Session.sameToken(request.cookies[Session.loginCookie], field("csrf"))) {
@@ -441,6 +464,9 @@ export const mount = <R>(
           if (error._tag === "NotFound") return yield* notFound(session, error.message)
           if (error._tag === "Conflict") {
             return yield* errorPage(409, "Already decided", `Your decision was not recorded: ${error.message}.`, session, back)
+          }
+          if (error._tag === "PayloadTooLarge") {
+            return yield* errorPage(413, "Not decided", `Your decision was not recorded: ${error.message}.`, session, back)
           }
           return yield* Effect.fail(error)
         }

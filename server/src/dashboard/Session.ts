@@ -184,5 +184,41 @@ export const isSecure = (publicUrl: string): boolean => publicUrl.startsWith("ht
 export const localPath = (next: string | undefined): string => {
   if (next === undefined || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/"
   if (/[\u0000-\u001f\u007f\\]/.test(next)) return "/"
-  return next
+  // A `Location` header holds bytes, not characters: anything past ASCII (`/中`) is sent
+  // percent-encoded, as a browser would send it (a lone surrogate cannot be: then `/`).
+  try {
+    return next.replace(/[^\u0000-\u007f]+/g, (chars) => encodeURIComponent(chars))
+  } catch {
+    return "/"
+  }
+}
+
+/**
+ * The largest sign-in form the server reads: 8 KiB (a key, a token and a path back). A larger
+ * one, by its `Content-Length` or as it arrives, is refused without reading the rest.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxLoginFormBytes = 8 * 1024
+
+/**
+ * Why a sign-in post must be refused before its body is read, or `undefined`: without the
+ * sign-in page's cookie it cannot carry the matching token (403), and a declared body over
+ * `maxLoginFormBytes` is not a sign-in form (413).
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const refuseLoginEarly = (
+  request: HttpServerRequest.HttpServerRequest
+): { readonly status: 403 | 413; readonly message: string } | undefined => {
+  if (!isToken(request.cookies[loginCookie])) {
+    return { status: 403, message: "The sign-in form had expired or came from elsewhere: sign in again." }
+  }
+  const length = request.headers["content-length"]
+  if (length !== undefined && (!/^\d+$/.test(length) || Number(length) > maxLoginFormBytes)) {
+    return { status: 413, message: `The sign-in form is larger than ${maxLoginFormBytes / 1024} KiB: sign in from the form itself.` }
+  }
+  return undefined
 }
