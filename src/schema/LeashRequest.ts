@@ -36,6 +36,14 @@ export const maxPayloadBytes = 262_144
 export const maxRiskSignalsBytes = 16_384
 
 /**
+ * The longest `action_summary`: 4,096 characters (UTF-16 code units, as `string.length` counts).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxActionSummaryChars = 4_096
+
+/**
  * The size of a JSON value as the contract measures it: the UTF-8 bytes of its compact JSON
  * (`JSON.stringify`); a value that has no JSON form (`undefined`) counts 0.
  *
@@ -88,7 +96,9 @@ export const LeashRequest = Schema.Struct({
   agent: BoundedString(256),
   actionName: Schema.propertySignature(BoundedString(256)).pipe(Schema.fromKey("action_name")),
   actionSummary: Schema.propertySignature(Schema.String.pipe(
-    Schema.maxLength(4096, { message: () => "expected action_summary to be at most 4096 characters" })
+    Schema.maxLength(maxActionSummaryChars, {
+      message: () => `expected action_summary to be at most ${maxActionSummaryChars} characters`
+    })
   )).pipe(
     Schema.fromKey("action_summary")
   ),

@@ -67,7 +67,13 @@ import { describeError } from "../internal/describe.js"
 import { type Loss, toJsonSafeWhole, utf8Length } from "../internal/jsonSafe.js"
 import { newId, type StepState, type TrailState } from "../internal/state.js"
 import { checkStep, openLeafStep, trailOf } from "../internal/step.js"
-import { LeashRequest, maxTimeoutSeconds } from "../schema/LeashRequest.js"
+import {
+  LeashRequest,
+  maxActionSummaryChars,
+  maxPayloadBytes,
+  maxRiskSignalsBytes,
+  maxTimeoutSeconds
+} from "../schema/LeashRequest.js"
 import type { GateDecision, LeashState } from "../schema/LeashState.js"
 import type { RiskSignals } from "../schema/RiskSignals.js"
 import * as Decision from "./Decision.js"
@@ -149,33 +155,16 @@ export class Leash extends Context.Tag("houndsight/Leash")<Leash, Gate>() {}
 export const defaultTimeoutSeconds = 300
 
 /**
- * The largest leash payload, as compact UTF-8 JSON exactly as the SDK sends it: 262,144 bytes
- * (256 KiB, inclusive). The same limit holds for a reviewer's modified payload. A larger payload
- * is not sent (a reviewer must see all of what they approve, so it is never cut): the call ends
- * in `error` naming the size and the limit.
+ * The leash limits of contract v1.1, defined once in the contract (`schema/LeashRequest.ts`) and
+ * re-exported here: the largest payload (and reviewer's modified payload) and the largest risk
+ * signals as compact UTF-8 JSON exactly as sent, and the longest `actionSummary` in characters.
+ * A leash over one of them is not sent (a reviewer must see all of what they approve, so it is
+ * never cut): the call ends in `error` naming the size and the limit.
  *
  * @since 0.1.0
  * @category constants
  */
-export const maxPayloadBytes = 262_144
-
-/**
- * The largest `risk_signals` of a leash, as compact UTF-8 JSON with their snake_case keys:
- * 16,384 bytes (16 KiB, inclusive). Larger ones are not sent: `error`.
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxRiskSignalsBytes = 16_384
-
-/**
- * The longest `actionSummary`: 4,096 characters (UTF-16 code units, as `string.length` counts).
- * A longer one is not sent: `error`.
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxActionSummaryChars = 4_096
+export { maxActionSummaryChars, maxPayloadBytes, maxRiskSignalsBytes } from "../schema/LeashRequest.js"
 
 const backoffBaseMillis = 250
 const backoffCapMillis = 5_000
