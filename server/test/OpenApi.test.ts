@@ -188,19 +188,21 @@ describe("GET /v1/openapi.json", () => {
         const query: Array<Json> = (o.op["parameters"] ?? []).filter((p: Json) => p["in"] === "query")
         // query parameters: each valid value alone, and each wrong one
         for (const p of query) {
+          const schema = resolve(doc, p["schema"])
+          // an opaque string (a paging cursor) has no value the document can call valid
+          const described = schema["type"] === "integer" || schema["enum"] !== undefined || schema["format"] === "uuid"
+          if (!described) continue
           for (const value of samples(doc, p["schema"])) {
             const answer = yield* client.request(o.method, urlOf(o, { [p["name"]]: String(value) }))
             expect([400, 413, 422], `${o.method} ${o.path}?${p["name"]}=${value}: ${answer.text}`).not.toContain(answer.status)
             expect(answer.status).toBeLessThan(500)
             valid++
           }
-          const schema = resolve(doc, p["schema"])
           const wrong = [
             "abc",
             ...(schema["minimum"] !== undefined ? [String(schema["minimum"] - 1)] : []),
             ...(schema["maximum"] !== undefined ? [String(schema["maximum"] + 1)] : [])
           ]
-          if (schema["type"] !== "integer" && schema["enum"] === undefined && schema["format"] !== "uuid") continue
           for (const value of wrong) {
             const answer = yield* client.request(o.method, urlOf(o, { [p["name"]]: value }))
             expectErrorBody(answer, `${o.method} ${o.path}?${p["name"]}=${value}`)
