@@ -44,6 +44,10 @@ export const flagText: Record<Wire.FlagKind, { readonly title: string; readonly 
   reused_approval: {
     title: "reused approval",
     meaning: "ran the action again on an approval that was already used"
+  },
+  unverified_review: {
+    title: "unverified review",
+    meaning: "recorded an approval the gate's own leash record does not confirm, so it counts as no approval"
   }
 }
 
