@@ -191,12 +191,13 @@ const walkWrappers = (sql: Sql, trailId: string, held: ReadonlyArray<Audit.Audit
         if (known === undefined || known.levels < w.levels) walks.set(key, w)
       }
       const ids = [...new Set([...walks.values()].map((w) => w.id))]
-      const rows = yield* sql.unsafe<{ id: string; parent_id: string | null; name: string; layer: string; seq: number }>(
-        `SELECT id, parent_id, name, layer, seq FROM steps WHERE trail_id = ? AND id IN (SELECT value FROM json_each(?))`,
-        [trailId, json(ids)]
+      // by id only: with `trail_id = ?` too, SQLite may take the index by trail and read all of it
+      const rows = yield* sql.unsafe<{ id: string; trail_id: string; parent_id: string | null; name: string; layer: string; seq: number }>(
+        `SELECT id, trail_id, parent_id, name, layer, seq FROM steps WHERE id IN (SELECT value FROM json_each(?))`,
+        [json(ids)]
       )
       yield* Metric.incrementBy(stepsVisited, rows.length)
-      const byId = new Map(rows.map((r) => [r.id, r]))
+      const byId = new Map(rows.filter((r) => r.trail_id === trailId).map((r) => [r.id, r]))
       const marks: Array<string> = []
       const next: Array<Walk> = []
       for (const w of walks.values()) {
@@ -659,3 +660,56 @@ export const rebuild = (sql: Sql) =>
       }
     }
   })
+
+/**
+ * What the server holds of each leash a trail's review steps cite: the trail and action it was
+ * created for and its decision as it stands (`undefined`: pending), who decided and when. A
+ * leash id the server never saw is absent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HeldLeash {
+  readonly trailId: string
+  readonly actionName: string
+  readonly decision: Wire.GateDecision["decision"] | undefined
+  readonly decidedBy: string | undefined
+  /** Epoch milliseconds. */
+  readonly decidedAt: number | undefined
+}
+
+/**
+ * The server's records of `leashIds` (what the trail page shows beside each review step's claim).
+ *
+ * @since 0.1.0
+ * @category audit
+ */
+export const heldLeashes = (sql: Sql, leashIds: ReadonlyArray<string>) =>
+  Effect.map(
+    leashIds.length === 0 ? Effect.succeed([]) : sql.unsafe<{
+      leash_id: string
+      trail_id: string
+      action_name: string
+      status: string
+      decision: Wire.GateDecision["decision"] | null
+      decided_by: string | null
+      decided_at: number | null
+      expires_at: number
+    }>(
+      `SELECT b.leash_id, b.trail_id, b.action_name, l.status, l.decision, l.decided_by, l.decided_at, l.expires_at
+        FROM leash_bindings b JOIN leashes l ON l.leash_id = b.leash_id
+        WHERE b.leash_id IN (SELECT value FROM json_each(?))`,
+      [json([...new Set(leashIds)])]
+    ),
+    (rows) =>
+      new Map(rows.map((r): [string, HeldLeash] => {
+        const decided = r.status === "decided" && r.decision !== null
+        return [r.leash_id, {
+          trailId: r.trail_id,
+          actionName: r.action_name,
+          decision: decided ? r.decision! : undefined,
+          decidedBy: decided ? r.decided_by ?? undefined : undefined,
+          decidedAt: decided ? r.decided_at ?? r.expires_at : undefined
+        }]
+      }))
+  )

@@ -106,6 +106,10 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   readonly trails: (limit: number) => Effect.Effect<ReadonlyArray<Wire.TrailSummary>, SqlError>
   readonly trail: (id: string) => Effect.Effect<Option.Option<Wire.TrailDetail>, SqlError>
   readonly flags: (trailId: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Wire.Flag>, SqlError>
+  /** What the server holds of these leashes (their trail, action and decision), by leash id. */
+  readonly heldLeashes: (
+    leashIds: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, ServerAudit.HeldLeash>, SqlError>
 }>() {}
 
 const decodeTrail = Schema.decodeSync(Wire.TrailRecord)
@@ -412,7 +416,8 @@ export const make = Effect.gen(function*() {
     pendingExpiries,
     trails,
     trail,
-    flags
+    flags,
+    heldLeashes: (leashIds) => ServerAudit.heldLeashes(sql, leashIds)
   })
 })
 

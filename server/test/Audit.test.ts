@@ -13,7 +13,8 @@ import { Audit, Wire } from "houndsight"
 import * as Path from "node:path"
 import * as ServerAudit from "../src/Audit.js"
 import { Database, Store } from "../src/index.js"
-import { at, tempDir, uuid } from "./helpers.js"
+import { reviewerName, signIn } from "./dashboard/helpers.js"
+import { at, leashRequest, reviewStep, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
 
 const rules = { sensitive: ["stripe.*", "email.send"] }
 
@@ -384,4 +385,52 @@ describe("the v1.1 cross-check of review steps", () => {
       const store = yield* Store.Store
       expect(Option.isSome(yield* store.trail(t))).toBe(true)
     }).pipe(Effect.provide(storeLayer)))
+})
+
+describe("the forged-approval attack (issue 12, point 4), end to end", () => {
+  it.scopedLive("a reviewer rejects, the agent records an approval and acts: flagged, and the trail page shows the real decision", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: { sensitive: ["stripe.*"], rules: [] } })
+      const trail = trailRecord({ status: "ok", ended_at: at(9000) })
+      const leash = leashRequest({ trail_id: trail.id, action_name: "stripe.charge" })
+      expect((yield* s.agent.post("/v1/leashes", { body: leash })).status).toBe(200)
+      expect((yield* s.reviewer.post(`/v1/leashes/${leash.leash_id}/decision`, { body: { decision: "rejected", reason: "no" } })).status)
+        .toBe(200)
+      // the agent's forged review step: "approved", citing the rejected leash; then the charge
+      const forged = reviewStep(trail.id, 1, "stripe.charge", "approved", {
+        leash: { leash_id: leash.leash_id, action_name: "stripe.charge", decision: "approved", approved: true, reason: "ok" }
+      })
+      const charge = stepRecord(trail.id, 2, "stripe.charge")
+      // and a review step citing a leash id the server never saw, before a refund
+      const unknown = reviewStep(trail.id, 3, "stripe.refund", "approved")
+      const refund = stepRecord(trail.id, 4, "stripe.refund")
+      expect((yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: [forged, charge, unknown, refund] } })).status).toBe(202)
+
+      const flags = (yield* s.reviewer.get(`/v1/flags?trail_id=${trail.id}`)).body.flags
+      expect(flags.map((f: any) => [f.kind, f.seq, f.review_step_id ?? null])).toStrictEqual([
+        ["unverified_review", 1, null],
+        ["ignored_decision", 2, forged.id],
+        ["unverified_review", 3, null],
+        ["ignored_decision", 4, unknown.id]
+      ])
+
+      const { tab } = yield* signIn(s)
+      const page = (yield* tab.get(`/trails/${trail.id}`)).text
+      const box = (id: string) => {
+        const at = page.indexOf(`id="step-${id}"`)
+        const from = page.indexOf(`class="review-box`, at)
+        return page.slice(from, page.indexOf("</div>", from))
+      }
+      // the gate's decision, by its reviewer, and the agent's claim beside it
+      expect(box(forged.id)).toMatch(/^class="review-box decision-rejected">\s*<span class="pill decision-rejected">rejected<\/span>/)
+      expect(box(forged.id)).toContain(`by <strong>${reviewerName(s)}</strong>`)
+      expect(box(forged.id)).toContain(`the agent's record claims <span class="pill decision-approved">approved</span>`)
+      // a leash the gate never saw: nobody decided it, whatever the step claims
+      expect(box(unknown.id)).toContain("The gate holds no leash with this id")
+      expect(box(unknown.id)).not.toContain("by <strong>")
+      expect(page).toContain("unverified review")
+      const flagsPage = (yield* tab.get("/flags")).text
+      expect(flagsPage).toContain("unverified review")
+      expect(flagsPage).toContain("the gate never gave that approval")
+    }))
 })
