@@ -165,22 +165,15 @@ interface Walk {
 }
 
 /**
- * Walks up from the held review steps (and resumes the walks waiting for a step of `arrived`),
+ * Walks up from the held review steps (and the `resumed` walks that waited for a step that arrived),
  * at most `Audit.wrapperDepth` levels each, one statement per level for all walks; marks the
  * wrappers; answers the steps that became wrappers.
  */
-const walkWrappers = (sql: Sql, trailId: string, held: ReadonlyArray<Audit.AuditStep>, arrived: ReadonlyArray<string>) =>
+const walkWrappers = (sql: Sql, trailId: string, held: ReadonlyArray<Audit.AuditStep>, resumed: ReadonlyArray<Walk>) =>
   Effect.gen(function*() {
-    let frontier: Array<Walk> = []
-    for (const r of held) if (r.parentId !== null) frontier.push({ id: r.parentId, name: r.name, levels: Audit.wrapperDepth })
-    if (arrived.length > 0) {
-      const resumed = yield* sql.unsafe<{ step_id: string; name: string; levels: number }>(
-        `DELETE FROM audit_waiting WHERE trail_id = ? AND step_id IN (SELECT value FROM json_each(?))
-          RETURNING step_id, name, levels`,
-        [trailId, json(arrived)]
-      )
-      for (const w of resumed) frontier.push({ id: w.step_id, name: w.name, levels: w.levels })
-    }
+    const frontier0: Array<Walk> = [...resumed]
+    for (const r of held) if (r.parentId !== null) frontier0.push({ id: r.parentId, name: r.name, levels: Audit.wrapperDepth })
+    let frontier = frontier0
     const wrappers: Array<{ id: string; name: string; seq: number }> = []
     const waiting: Array<unknown> = []
     while (frontier.length > 0) {
@@ -225,7 +218,7 @@ const walkWrappers = (sql: Sql, trailId: string, held: ReadonlyArray<Audit.Audit
       yield* sql.unsafe(
         `INSERT INTO audit_waiting (trail_id, step_id, name, levels)
           SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
-          ON CONFLICT (trail_id, step_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
+          ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
         [json(waiting)]
       )
     }
@@ -513,25 +506,62 @@ export const afterIngest = (
   rules: Audit.AuditRules
 ): Effect.Effect<void, SqlError> =>
   Effect.gen(function*() {
+    if (fresh.size === 0) return
     const sensitive = { sensitive: rules.sensitive, rules: [] }
-    for (const [trailId, steps] of fresh) {
-      const held = yield* judge(sql, steps.filter((s) => s.layer === "review"))
-      const wrappers = yield* walkWrappers(sql, trailId, held, steps.map((s) => s.id))
-      const byName = new Map<string, { actions: Array<Key>; reviews: Array<Key> }>()
-      const at = (name: string) => {
-        let entry = byName.get(name)
-        if (entry === undefined) byName.set(name, entry = { actions: [], reviews: [] })
-        return entry
-      }
-      for (const s of steps) {
-        if (s.layer === "review") at(s.name).reviews.push([s.seq, s.id])
-        else at(s.name).actions.push([s.seq, s.id])
-      }
-      for (const w of wrappers) at(w.name).actions.push([w.seq, w.id])
-      for (const [name, dirty] of byName) {
-        yield* updateName(sql, trailId, name, dirty.actions, dirty.reviews, Wire.Rules.isSensitive(sensitive, name))
+    const all = [...fresh.values()].flat()
+    // every statement costs far more than SQLite's work for a row: each step below is one
+    // statement for the whole batch, and only names that hold a review step cost more
+    const held = yield* judge(sql, all.filter((s) => s.layer === "review"))
+    const resumed = yield* sql.unsafe<{ trail_id: string; step_id: string; name: string; levels: number }>(
+      `DELETE FROM audit_waiting WHERE step_id IN (SELECT value FROM json_each(?)) RETURNING trail_id, step_id, name, levels`,
+      [json(all.map((s) => s.id))]
+    )
+    const walks = new Map<string, { held: Array<Audit.AuditStep>; resumed: Array<Walk> }>()
+    const walksOf = (trailId: string) => {
+      let entry = walks.get(trailId)
+      if (entry === undefined) walks.set(trailId, entry = { held: [], resumed: [] })
+      return entry
+    }
+    for (const r of held) walksOf(r.trailId).held.push(r)
+    for (const w of resumed) walksOf(w.trail_id).resumed.push({ id: w.step_id, name: w.name, levels: w.levels })
+    /** What changed, by trail and action name. */
+    const dirty = new Map<string, { trailId: string; name: string; actions: Array<Key>; reviews: Array<Key> }>()
+    const at = (trailId: string, name: string) => {
+      const key = `${trailId}\n${name}`
+      let entry = dirty.get(key)
+      if (entry === undefined) dirty.set(key, entry = { trailId, name, actions: [], reviews: [] })
+      return entry
+    }
+    for (const [trailId, w] of walks) {
+      for (const wrapper of yield* walkWrappers(sql, trailId, w.held, w.resumed)) {
+        at(trailId, wrapper.name).actions.push([wrapper.seq, wrapper.id])
       }
     }
+    for (const s of all) {
+      if (s.layer === "review") at(s.trailId, s.name).reviews.push([s.seq, s.id])
+      else at(s.trailId, s.name).actions.push([s.seq, s.id])
+    }
+    // A name with no review step in its trail has no wrapper, no ignored decision and no reused
+    // approval: its new actions are flagged on their own, without reading anything else.
+    const reviewed = new Set(
+      (yield* sql.unsafe<{ k: string }>(
+        `SELECT k.value AS k FROM json_each(?) k WHERE EXISTS (SELECT 1 FROM steps s INDEXED BY steps_reviews_by_name
+          WHERE s.trail_id = k.value ->> 0 AND s.name = k.value ->> 1 AND s.layer = 'review')`,
+        [json([...dirty.values()].filter((d) => d.reviews.length === 0).map((d) => [d.trailId, d.name]))]
+      )).map((r) => {
+        const [trailId, name] = JSON.parse(r.k) as [string, string]
+        return `${trailId}\n${name}`
+      })
+    )
+    const unleashed: Array<unknown> = []
+    for (const [key, d] of dirty) {
+      if (d.reviews.length > 0 || reviewed.has(key)) {
+        yield* updateName(sql, d.trailId, d.name, d.actions, d.reviews, Wire.Rules.isSensitive(sensitive, d.name))
+      } else if (Wire.Rules.isSensitive(sensitive, d.name)) {
+        for (const [seq, id] of d.actions) unleashed.push([d.trailId, id, seq, "unleashed_action", d.name, null])
+      }
+    }
+    if (unleashed.length > 0) yield* writeFlags(sql, unleashed)
   })
 
 interface StepAuditRow {
@@ -643,7 +673,7 @@ export const rebuild = (sql: Sql) =>
         yield* sql.unsafe(
           `INSERT INTO audit_waiting (trail_id, step_id, name, levels)
             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
-            ON CONFLICT (trail_id, step_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
+            ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
           [json(waiting)]
         )
       }

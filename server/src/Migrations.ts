@@ -125,7 +125,7 @@ const serverAudit = Effect.gen(function*() {
     step_id TEXT NOT NULL,
     name TEXT NOT NULL,
     levels INTEGER NOT NULL,
-    PRIMARY KEY (trail_id, step_id, name)
+    PRIMARY KEY (step_id, trail_id, name)
   )`
   yield* sql`CREATE TABLE audit_uses (
     trail_id TEXT NOT NULL,
