@@ -434,3 +434,64 @@ describe("the forged-approval attack (issue 12, point 4), end to end", () => {
       expect(flagsPage).toContain("the gate never gave that approval")
     }))
 })
+
+describe("migration 0004 on a database made before it", () => {
+  it.scopedLive("judges the stored review steps, builds the audit's tables and recomputes the flags at startup", () =>
+    Effect.gen(function*() {
+      const db = Path.join(yield* tempDir, "old.db")
+      const t = uuid()
+      const steps: Array<Wire.StepRecord> = []
+      const records = new Map<string, Audit.LeashRecord>()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(Store.layer.pipe(Layer.provideMerge(Database.layer(db))))
+        yield* Effect.gen(function*() {
+          const approved = yield* leash(t, "stripe.charge", "approved")
+          const rejected = yield* leash(t, "stripe.refund", "rejected")
+          records.set(approved, { trailId: t, actionName: "stripe.charge", decision: "approved" })
+          records.set(rejected, { trailId: t, actionName: "stripe.refund", decision: "rejected" })
+          const wrapper = step(t, { seq: 5, name: "stripe.refund" })
+          steps.push(
+            step(t, { seq: 1, name: "stripe.charge", review: { leashId: approved, decision: "approved" } }),
+            step(t, { seq: 2, name: "stripe.charge" }),
+            step(t, { seq: 3, name: "stripe.charge" }),
+            step(t, { seq: 4, name: "stripe.refund", review: { leashId: rejected, decision: "approved" } }),
+            wrapper,
+            step(t, { seq: 6, name: "stripe.refund", parent: wrapper.id, review: { leashId: rejected, decision: "rejected" } }),
+            step(t, { seq: 7, name: "stripe.refund" }),
+            // a child whose parent never arrives: the wrapper walk waits for it
+            step(t, { seq: 8, name: "stripe.refund", parent: uuid(), review: { leashId: rejected, decision: "rejected" } })
+          )
+          yield* ingest(steps)
+          // back to the schema before 0004, with flags as the old server left them (none here)
+          const sql = yield* SqlClient.SqlClient
+          for (const statement of [
+            "DROP TRIGGER leash_bindings_on_insert",
+            "DROP TABLE leash_bindings",
+            "DROP TABLE review_checks",
+            "DROP TABLE audit_wrappers",
+            "DROP TABLE audit_waiting",
+            "DROP TABLE audit_uses",
+            "DROP INDEX steps_by_name",
+            "DROP INDEX steps_reviews_by_name",
+            "DELETE FROM flags",
+            "DELETE FROM houndsight_migrations WHERE migration_id = 4"
+          ]) yield* sql.unsafe(statement)
+          yield* Effect.flatMap(Store.Store, (store) => store.setMeta("sensitive", JSON.stringify(rules.sensitive)))
+        }).pipe(Effect.provide(context))
+      }))
+      const s = yield* startServer({ db, rulesFile: { sensitive: rules.sensitive, rules: [] } })
+      const flags = (yield* s.reviewer.get(`/v1/flags?trail_id=${t}`)).body.flags.map((f: any) => Schema.decodeUnknownSync(Wire.Flag)(f))
+      const expected = sorted(Audit.flags(steps, rules, records))
+      expect(sorted(flags)).toStrictEqual(expected)
+      expect(expected.map((f) => [f.kind, f.seq])).toStrictEqual([
+        ["reused_approval", 3],
+        ["unverified_review", 4],
+        ["ignored_decision", 7]
+      ])
+      // and the incremental audit goes on from the rebuilt tables
+      const later = step(t, { seq: 9, name: "stripe.charge" })
+      expect((yield* s.agent.post("/v1/ingest", { body: { trails: [], steps: [Schema.encodeSync(Wire.StepRecord)(later)] } })).status).toBe(202)
+      const after = (yield* s.reviewer.get(`/v1/flags?trail_id=${t}`)).body.flags.map((f: any) => Schema.decodeUnknownSync(Wire.Flag)(f))
+      expect(sorted(after)).toStrictEqual(sorted(Audit.flags([...steps, later], rules, records)))
+    }))
+})
