@@ -429,6 +429,11 @@ describe("the forged-approval attack (issue 12, point 4), end to end", () => {
       expect(box(unknown.id)).toContain("The gate holds no leash with this id")
       expect(box(unknown.id)).not.toContain("by <strong>")
       expect(page).toContain("unverified review")
+      // the flags banner names the gate's decision of the review step, not the claim
+      const banner = page.slice(page.indexOf('class="card flags-banner"'), page.indexOf("</section>", page.indexOf('class="card flags-banner"')))
+      expect(banner).toContain(`<span class="pill decision-rejected">rejected</span>`)
+      expect(banner).toContain(`<span class="pill decision-unverified">unverified</span>`)
+      expect(banner).not.toContain("decision-approved")
       const flagsPage = (yield* tab.get("/flags")).text
       expect(flagsPage).toContain("unverified review")
       expect(flagsPage).toContain("the gate never gave that approval")

@@ -180,6 +180,12 @@ const events = (list: ReadonlyArray<Wire.Event>): Html =>
 const block = (title: string, value: unknown): Html =>
   value === undefined ? html`` : html`<div class="block"><h4>${title}</h4><pre class="json">${Format.json(value)}</pre></div>`
 
+/** A review step's decision as the gate holds it: `unverified` when the gate does not hold its leash for it. */
+const gateDecision = (step: Wire.StepRecord, facts: ReadonlyMap<string, LeashFacts>): string => {
+  const held = step.leash === undefined ? undefined : heldFor(step, facts.get(step.leash.leashId))
+  return held === undefined ? "unverified" : held.decision ?? "pending"
+}
+
 /**
  * A review step's decision as the gate holds it, and the agent's claim beside it when they
  * differ (v1.1). A claim the gate does not back is never shown as a reviewer's decision.
@@ -225,7 +231,6 @@ const stepRow = (
   const flags = flagsByStep.get(s.id) ?? []
   const flagged = flags.length > 0
   const isReview = s.layer === "review" && s.leash !== undefined
-  const gate = isReview ? heldFor(s, facts.get(s.leash!.leashId)) : undefined
   const open = flagged || s.status === "error"
   const classes = ["step", `layer-${s.layer}`, `status-${s.status}`, flagged ? "flagged" : ""].filter((c) => c !== "")
     .join(" ")
@@ -236,7 +241,7 @@ const stepRow = (
       <span class="layer layer-${s.layer}">${s.layer}</span>
       <span class="name">${s.name}</span>
       ${statusMark(s.status)}
-      ${isReview ? decisionPill(gate === undefined ? "unverified" : gate.decision ?? "pending") : ""}
+      ${isReview ? decisionPill(gateDecision(s, facts)) : ""}
       ${flags.map((f) => html`<span class="pill flag" title="${flagText[f.kind].meaning}">⚑ ${flagText[f.kind].title}</span>`)}
       ${s.events.length === 0 ? "" : html`<span class="events-count" title="events recorded on this step">${Format.plural(s.events.length, "event")}</span>`}
       <span class="grow"></span>
@@ -314,7 +319,7 @@ export const trailPage = (options: {
           : html` (review: <a href="#step-${f.reviewStepId}">step #${stepById.get(f.reviewStepId)?.seq ?? "?"}</a>${
             stepById.get(f.reviewStepId)?.leash === undefined
               ? ""
-              : html`, ${decisionPill(stepById.get(f.reviewStepId)!.leash!.decision)}`
+              : html`, ${decisionPill(gateDecision(stepById.get(f.reviewStepId)!, options.facts))}`
           })`
       }${step?.status === "error" ? " — the step failed" : ""}.</li>`
     })
