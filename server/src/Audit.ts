@@ -253,20 +253,21 @@ const actionsBetween = (sql: Sql, trailId: string, name: string, from: Key, to: 
 /** The review step for `name` right after `key` (`undefined`: none). */
 const nextReview = (sql: Sql, trailId: string, name: string, key: Key) =>
   Effect.map(
-    sql.unsafe<ReviewRow>(
+    Effect.tap(sql.unsafe<ReviewRow>(
       `SELECT s.id, s.seq, coalesce(c.approving, 0) AS approving, c.leash_id
         FROM steps s INDEXED BY steps_reviews_by_name LEFT JOIN review_checks c ON c.step_id = s.id
         WHERE s.trail_id = ? AND s.name = ? AND s.layer = 'review' AND (s.seq, s.id) > (?, ?)
         ORDER BY s.seq, s.id LIMIT 1`,
       [trailId, name, key[0], key[1]]
-    ),
+    ), (rows) => Metric.incrementBy(stepsVisited, rows.length)),
     (rows) => rows[0]
   )
 
 /** The latest review step for `name` before each key, by key (one statement for all). */
 const latestReviews = (sql: Sql, trailId: string, name: string, keys: ReadonlyArray<Key>) =>
   Effect.map(
-    keys.length === 0 ? Effect.succeed([]) : sql.unsafe<{ k: string; id: string | null; seq: number | null; approving: number | null; leash_id: string | null }>(
+    Effect.tap(
+      keys.length === 0 ? Effect.succeed([]) : sql.unsafe<{ k: string; id: string | null; seq: number | null; approving: number | null; leash_id: string | null }>(
       `SELECT k.value ->> 1 AS k, r.id, r.seq, coalesce(c.approving, 0) AS approving, c.leash_id
         FROM json_each(?) k
         LEFT JOIN steps r ON r.id = (SELECT s.id FROM steps s INDEXED BY steps_reviews_by_name
@@ -274,6 +275,8 @@ const latestReviews = (sql: Sql, trailId: string, name: string, keys: ReadonlyAr
           ORDER BY s.seq DESC, s.id DESC LIMIT 1)
         LEFT JOIN review_checks c ON c.step_id = r.id`,
       [json(keys), trailId, name]
+    ),
+      (rows) => Metric.incrementBy(stepsVisited, rows.filter((r) => r.id !== null).length)
     ),
     (rows) => {
       const out = new Map<string, ReviewRow | undefined>()
