@@ -135,7 +135,7 @@ const serverAudit = Effect.gen(function*() {
     seq INTEGER NOT NULL,
     PRIMARY KEY (trail_id, name, leash_id)
   )`
-  yield* sql`CREATE INDEX steps_by_name ON steps (trail_id, name, seq, id)`
+  yield* sql`CREATE INDEX steps_by_name ON steps (trail_id, name, seq)`
   yield* sql`CREATE INDEX steps_reviews_by_name ON steps (trail_id, name, seq, id) WHERE layer = 'review'`
   yield* Audit.rebuild(sql)
   yield* sql`DELETE FROM meta WHERE key = 'sensitive'`
