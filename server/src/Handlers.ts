@@ -7,7 +7,7 @@
 import type * as HttpApi from "@effect/platform/HttpApi"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { Audit, Wire } from "houndsight"
+import { Wire } from "houndsight"
 import { Gate } from "./Gate.js"
 import type * as Http from "./Http.js"
 import { Rules } from "./Rules.js"
@@ -31,14 +31,13 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
   const gate = yield* Gate
   const store = yield* Store
   const rules = yield* Rules
-  const flagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => Audit.flags(steps, rules.file)
 
   return {
     health: {
       healthz: () => Effect.succeed({ status: "ok" as const })
     },
     agent: {
-      ingest: ({ payload }) => store.ingest(payload, flagsOf),
+      ingest: ({ payload }) => store.ingest(payload, rules.file),
       createLeash: ({ payload, rawPayload }) => gate.create(payload, rawPayload),
       getLeash: ({ path, urlParams }) => gate.get(path.leashId, urlParams.waitSeconds ?? 0),
       cancelLeash: ({ path }) => Effect.flatMap(Wire.Api.Caller, (caller) => gate.cancel(path.leashId, caller.name))

@@ -14,11 +14,19 @@
  * `0002_review_steps_by_trail` adds a partial index of the review steps by trail, so ingest can
  * tell which trails hold a review step without reading their other steps.
  *
+ * `0004_server_audit` adds what the incremental bypass audit keeps (`Audit.ts` describes its
+ * tables): each leash's trail and action (filled by a trigger when a leash is stored, and from
+ * the stored requests), the review steps' cross-checks, wrappers, waiting wrapper walks, the
+ * user of each approval, and indexes of the steps by trail, name and `seq`. It judges the review
+ * steps already stored against the leashes as they stand, and drops the remembered sensitive
+ * list so the server recomputes every trail's flags at its next start.
+ *
  * @since 0.1.0
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Audit from "./Audit.js"
 
 const initial = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -79,6 +87,60 @@ const reviewStepsByTrail = Effect.gen(function*() {
   yield* sql`CREATE INDEX steps_reviews_by_trail ON steps (trail_id) WHERE layer = 'review'`
 })
 
+const serverAudit = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE leash_bindings (
+    leash_id TEXT PRIMARY KEY NOT NULL,
+    trail_id TEXT NOT NULL,
+    action_name TEXT NOT NULL
+  )`
+  yield* sql`CREATE TRIGGER leash_bindings_on_insert AFTER INSERT ON leashes BEGIN
+    INSERT OR IGNORE INTO leash_bindings (leash_id, trail_id, action_name)
+      SELECT new.leash_id, lower(new.request ->> '$.trail_id'), new.request ->> '$.action_name'
+      WHERE json_valid(new.request) AND (new.request ->> '$.trail_id') IS NOT NULL
+        AND (new.request ->> '$.action_name') IS NOT NULL;
+  END`
+  yield* sql`INSERT OR IGNORE INTO leash_bindings (leash_id, trail_id, action_name)
+    SELECT leash_id, lower(request ->> '$.trail_id'), request ->> '$.action_name' FROM leashes
+    WHERE json_valid(request) AND (request ->> '$.trail_id') IS NOT NULL AND (request ->> '$.action_name') IS NOT NULL`
+  yield* sql`CREATE TABLE review_checks (
+    step_id TEXT PRIMARY KEY NOT NULL,
+    trail_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    leash_id TEXT,
+    found INTEGER NOT NULL,
+    leash_trail_id TEXT,
+    leash_action TEXT,
+    leash_decision TEXT,
+    approving INTEGER NOT NULL,
+    held INTEGER NOT NULL
+  )`
+  yield* sql`CREATE INDEX review_checks_by_leash ON review_checks (trail_id, name, leash_id, seq, step_id)
+    WHERE approving = 1`
+  yield* sql`CREATE INDEX review_checks_by_trail ON review_checks (trail_id)`
+  yield* sql`CREATE TABLE audit_wrappers (step_id TEXT PRIMARY KEY NOT NULL)`
+  yield* sql`CREATE TABLE audit_waiting (
+    trail_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    levels INTEGER NOT NULL,
+    PRIMARY KEY (step_id, trail_id, name)
+  )`
+  yield* sql`CREATE TABLE audit_uses (
+    trail_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    leash_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (trail_id, name, leash_id)
+  )`
+  yield* sql`CREATE INDEX steps_by_name ON steps (trail_id, name, seq)`
+  yield* sql`CREATE INDEX steps_reviews_by_name ON steps (trail_id, name, seq, id) WHERE layer = 'review'`
+  yield* Audit.rebuild(sql)
+  yield* sql`DELETE FROM meta WHERE key = 'sensitive'`
+})
+
 /**
  * Every migration, by `<id>_<name>`.
  *
@@ -87,7 +149,8 @@ const reviewStepsByTrail = Effect.gen(function*() {
  */
 export const migrations = {
   "0001_initial": initial,
-  "0002_review_steps_by_trail": reviewStepsByTrail
+  "0002_review_steps_by_trail": reviewStepsByTrail,
+  "0004_server_audit": serverAudit
 }
 
 /**

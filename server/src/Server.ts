@@ -27,7 +27,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { Audit, Wire } from "houndsight"
+import { Wire } from "houndsight"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as Connections from "./Connections.js"
@@ -203,7 +203,7 @@ const refreshFlags = Effect.gen(function*() {
   const sensitive = JSON.stringify(rules.file.sensitive)
   const previous = yield* store.getMeta("sensitive")
   if (Option.isSome(previous) && previous.value === sensitive) return
-  yield* store.recomputeAllFlags((steps) => Audit.flags(steps, rules.file))
+  yield* store.recomputeAllFlags(rules.file)
   yield* store.setMeta("sensitive", sensitive)
 }).pipe(
   Effect.mapError((cause) =>

@@ -7,10 +7,10 @@
  * - Trails: the first terminal record (`ok`, `error`, `interrupted`) wins; a `running` record
  *   never replaces a terminal one; anything already known counts as a duplicate.
  * - Steps: the first record of an id wins; steps may arrive before their trail.
- * - Flags: recomputed with the SDK's `Audit.flags` for every trail a batch adds steps to, over
- *   all of the trail's stored steps (so the order batches arrive in does not matter). A trail
- *   that holds no review step can only have `unleashed_action` flags, one per sensitive step
- *   whatever the others are, so its new steps' flags are added without reading the rest.
+ * - Flags: brought up to date by `Audit.afterIngest` (the server's incremental audit, in the same
+ *   transaction) for the steps a batch adds, at a cost bounded by the batch and the flags it
+ *   changes; they always equal the SDK's `Audit.flags` over the trail as the server received it
+ *   (with the server's cross-check of review steps), whatever order batches arrive in.
  * - Leashes: a decision is written with `UPDATE … WHERE status = 'pending' AND expires_at > now`,
  *   so of many concurrent decisions exactly one changes the row.
  *
@@ -25,6 +25,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Audit } from "houndsight"
 import { Wire } from "houndsight"
+import * as ServerAudit from "./Audit.js"
 import { encodeStep, encodeTrail } from "./IngestCodec.js"
 
 /**
@@ -79,14 +80,6 @@ export interface NewLeash {
 }
 
 /**
- * How a trail's flags are computed from its steps (the SDK's `Audit.flags` with the rules).
- *
- * @since 0.1.0
- * @category models
- */
-export type FlagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => ReadonlyArray<Wire.Flag>
-
-/**
  * The server's storage.
  *
  * @since 0.1.0
@@ -94,9 +87,9 @@ export type FlagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => ReadonlyArray<W
  */
 export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   /** Stores a batch (one transaction) and brings the flags of every trail it adds steps to up to date. */
-  readonly ingest: (batch: Wire.IngestBatch, flagsOf: FlagsOf) => Effect.Effect<Wire.IngestAccepted, SqlError>
-  /** Recomputes the flags of every trail (after the sensitive list changed). */
-  readonly recomputeAllFlags: (flagsOf: FlagsOf) => Effect.Effect<number, SqlError>
+  readonly ingest: (batch: Wire.IngestBatch, rules: Audit.AuditRules) => Effect.Effect<Wire.IngestAccepted, SqlError>
+  /** Recomputes the flags of every trail with the SDK's `Audit` (after the sensitive list changed). */
+  readonly recomputeAllFlags: (rules: Audit.AuditRules) => Effect.Effect<number, SqlError>
   /** A server fact from the `meta` table. */
   readonly getMeta: (key: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly setMeta: (key: string, value: string) => Effect.Effect<void, SqlError>
@@ -116,6 +109,10 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   readonly trails: (limit: number) => Effect.Effect<ReadonlyArray<Wire.TrailSummary>, SqlError>
   readonly trail: (id: string) => Effect.Effect<Option.Option<Wire.TrailDetail>, SqlError>
   readonly flags: (trailId: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Wire.Flag>, SqlError>
+  /** What the server holds of these leashes (their trail, action and decision), by leash id. */
+  readonly heldLeashes: (
+    leashIds: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, ServerAudit.HeldLeash>, SqlError>
 }>() {}
 
 const decodeTrail = Schema.decodeSync(Wire.TrailRecord)
@@ -150,30 +147,6 @@ const toLeash = (row: LeashDbRow): LeashRow => ({
     }
     : undefined
 })
-
-interface StepAuditRow {
-  readonly id: string
-  readonly trail_id: string
-  readonly parent_id: string | null
-  readonly seq: number
-  readonly name: string
-  readonly layer: Wire.StepLayer
-  readonly status: Wire.StepRecord["status"]
-  readonly leash: string | null
-}
-
-const toAuditStep = (row: StepAuditRow): Audit.AuditStep => {
-  const step = {
-    id: row.id,
-    trailId: row.trail_id,
-    parentId: row.parent_id,
-    seq: row.seq,
-    name: row.name,
-    layer: row.layer,
-    status: row.status
-  }
-  return row.leash === null ? step : { ...step, leash: JSON.parse(row.leash) as Wire.LeashSummary }
-}
 
 interface FlagRow {
   readonly trail_id: string
@@ -255,32 +228,7 @@ export const make = Effect.gen(function*() {
   // ingest path sends a batch's rows to SQLite in as few statements as it can: multi-row
   // inserts of steps, and the rest as one JSON array parameter read with `json_each`.
 
-  /** Adds flags (a flag already stored for its step is kept). */
-  const insertFlags = (flags: ReadonlyArray<Wire.Flag>) =>
-    flags.length === 0 ? Effect.void : Effect.asVoid(sql.unsafe(
-      `INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
-        ON CONFLICT (trail_id, step_id) DO NOTHING`,
-      [JSON.stringify(flags.map((f) => [f.trailId, f.stepId, f.seq, f.kind, f.actionName, f.reviewStepId ?? null]))]
-    ))
-
-  /** Recomputes the flags of these trails over all their stored steps. */
-  const recompute = (trailIds: ReadonlyArray<string>, flagsOf: FlagsOf) =>
-    Effect.gen(function*() {
-      if (trailIds.length === 0) return
-      const ids = JSON.stringify(trailIds)
-      const rows = yield* sql.unsafe<StepAuditRow>(
-        `SELECT id, trail_id, parent_id, seq, name, layer, status, leash FROM steps
-          WHERE trail_id IN (SELECT value FROM json_each(?))`,
-        [ids]
-      )
-      // `flagsOf` (`Audit.flags`) computes each trail's flags over that trail's steps only.
-      const flags = flagsOf(rows.map(toAuditStep))
-      yield* sql.unsafe(`DELETE FROM flags WHERE trail_id IN (SELECT value FROM json_each(?))`, [ids])
-      yield* insertFlags(flags)
-    })
-
-  const ingest = (batch: Wire.IngestBatch, flagsOf: FlagsOf) =>
+  const ingest = (batch: Wire.IngestBatch, rules: Audit.AuditRules) =>
     sql.withTransaction(Effect.gen(function*() {
       let accepted = 0
       let duplicates = 0
@@ -348,29 +296,14 @@ export const make = Effect.gen(function*() {
           [JSON.stringify([...firstSortKey])]
         )
       }
-      // A trail with a review step gets its flags recomputed over all its steps. A trail without
-      // one cannot have a wrapper, an ignored decision or a reused approval: its flags are its
-      // sensitive steps, each on its own, so the new steps' flags are added to the stored ones
-      // without reading the trail's other steps.
-      if (fresh.size > 0) {
-        const rows = yield* sql.unsafe<{ trail_id: string }>(
-          `SELECT DISTINCT trail_id FROM steps
-            WHERE layer = 'review' AND trail_id IN (SELECT value FROM json_each(?))`,
-          [JSON.stringify([...fresh.keys()])]
-        )
-        const reviewed = new Set(rows.map((row) => row.trail_id))
-        const unreviewed: Array<Wire.StepRecord> = []
-        for (const [trailId, steps] of fresh) if (!reviewed.has(trailId)) unreviewed.push(...steps)
-        yield* recompute([...reviewed], flagsOf)
-        yield* insertFlags(flagsOf(unreviewed))
-      }
+      yield* ServerAudit.afterIngest(sql, fresh, rules)
       return { accepted, duplicates }
     }))
 
-  const recomputeAllFlags = (flagsOf: FlagsOf) =>
+  const recomputeAllFlags = (rules: Audit.AuditRules) =>
     sql.withTransaction(Effect.gen(function*() {
       const ids = (yield* sql<{ trail_id: string }>`SELECT DISTINCT trail_id FROM steps`).map((row) => row.trail_id)
-      for (let i = 0; i < ids.length; i += 64) yield* recompute(ids.slice(i, i + 64), flagsOf)
+      for (const id of ids) yield* ServerAudit.recomputeTrail(sql, id, rules)
       return ids.length
     }))
 
@@ -486,7 +419,8 @@ export const make = Effect.gen(function*() {
     pendingExpiries,
     trails,
     trail,
-    flags
+    flags,
+    heldLeashes: (leashIds) => ServerAudit.heldLeashes(sql, leashIds)
   })
 })
 

@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { Audit, Wire } from "houndsight"
 import { maxBodyBytes } from "../src/Http.js"
 import * as Path from "node:path"
-import { reviewStep, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
+import { gatedReviewStep, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
 
 describe("POST /v1/ingest", () => {
   it.scopedLive("accepts new records and counts a repeated batch as duplicates", () =>
@@ -210,8 +210,8 @@ describe("bypass flags", () => {
       const s = yield* startServer({ rulesFile: rules })
       const trail = trailRecord()
       const t = trail.id
-      const rejected = reviewStep(t, 1, "stripe.charge", "rejected")
-      const approved = reviewStep(t, 3, "stripe.charge", "approved")
+      const rejected = yield* gatedReviewStep(s, t, 1, "stripe.charge", "rejected")
+      const approved = yield* gatedReviewStep(s, t, 3, "stripe.charge", "approved")
       const steps = [
         rejected,
         stepRecord(t, 2, "stripe.charge"), // ignored decision
@@ -303,7 +303,7 @@ describe("bypass flags", () => {
       const s = yield* startServer({ rulesFile: rules })
       const trail = trailRecord()
       const wrapper = stepRecord(trail.id, 1, "stripe.charge")
-      const review = reviewStep(trail.id, 2, "stripe.charge", "approved", { parent_id: wrapper.id })
+      const review = yield* gatedReviewStep(s, trail.id, 2, "stripe.charge", "approved", { parent_id: wrapper.id })
       yield* s.agent.post("/v1/ingest", {
         body: { trails: [trail], steps: [review, wrapper, stepRecord(trail.id, 3, "search_docs")] }
       })

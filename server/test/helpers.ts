@@ -189,3 +189,30 @@ export const leashRequest = (overrides: Record<string, unknown> = {}): Wire.Leas
     blocking: true,
     ...overrides
   }) as Wire.LeashRequestWire
+
+/**
+ * A review step for a leash the server really holds: the leash is created for this trail and
+ * action with the agent key and, for `approved`, `modified` or `rejected`, decided so by the
+ * reviewer key, so the server's cross-check confirms the step.
+ */
+export const gatedReviewStep = (
+  s: Running,
+  trailId: string,
+  seq: number,
+  actionName: string,
+  decision: "approved" | "modified" | "rejected",
+  overrides: Record<string, unknown> = {}
+): Effect.Effect<Wire.StepRecordWire> =>
+  Effect.gen(function*() {
+    const step = reviewStep(trailId, seq, actionName, decision, overrides)
+    const leashId = (step.leash as { leash_id: string }).leash_id
+    const created = yield* s.agent.post("/v1/leashes", {
+      body: leashRequest({ leash_id: leashId, trail_id: trailId, step_id: step.id, action_name: actionName })
+    })
+    if (created.status !== 200) return yield* Effect.die(`leash not created: ${created.text}`)
+    const decided = yield* s.reviewer.post(`/v1/leashes/${leashId}/decision`, {
+      body: { decision, reason: decision, ...(decision === "modified" ? { modified_payload: {} } : {}) }
+    })
+    if (decided.status !== 200) return yield* Effect.die(`leash not decided: ${decided.text}`)
+    return step
+  })

@@ -497,17 +497,10 @@ export const mount = <R>(
             `No record or step of trail ${id} has arrived yet. An agent's records arrive within a second or two of being made; reload in a moment.`
           )
         }
-        const facts = new Map<string, TrailViews.LeashFacts>()
-        for (const step of detail.value.steps) {
-          if (step.leash === undefined || facts.has(step.leash.leashId)) continue
-          const row = yield* store.leash(step.leash.leashId)
-          if (Option.isSome(row) && row.value.decision !== undefined) {
-            facts.set(step.leash.leashId, {
-              decidedBy: row.value.decision.decidedBy,
-              decidedAt: row.value.decision.decidedAt
-            })
-          }
-        }
+        // the server's own record of each cited leash (v1.1: shown before the agent's claim)
+        const facts: ReadonlyMap<string, TrailViews.LeashFacts> = yield* store.heldLeashes(
+          detail.value.steps.flatMap((step) => step.leash === undefined ? [] : [step.leash.leashId])
+        )
         const trail = detail.value.trail
         return yield* framed(session, {
           title: trail === null ? "Trail" : `${trail.agent} · ${trail.trigger}`,

@@ -5,7 +5,8 @@
  * run's input and output, then its steps as a tree (children under their parent, in `seq`
  * order). Each step is one row (layer, name, status, a bar placing it on the trail's timeline,
  * duration, cost, tokens) that opens onto its input, output, events and error. A review step
- * shows its decision, who decided and when; a flagged step is marked red and says why.
+ * shows the gate's decision, who decided and when, and the agent's claim beside it when they
+ * differ; a flagged step is marked red and says why.
  *
  * @since 0.1.0
  */
@@ -17,16 +18,24 @@ import { decider, decisionPill } from "./LeashViews.js"
 import * as StepTree from "./StepTree.js"
 
 /**
- * What the gate knows of a review step's leash: who decided and when.
+ * What the gate holds of a review step's leash: the trail and action it was created for, its
+ * decision (`undefined`: pending), who decided and when.
  *
  * @since 0.1.0
  * @category models
  */
 export interface LeashFacts {
+  readonly trailId: string
+  readonly actionName: string
+  readonly decision: Wire.GateDecision["decision"] | undefined
   readonly decidedBy: string | undefined
   /** Epoch milliseconds. */
   readonly decidedAt: number | undefined
 }
+
+/** The gate's record of a review step's leash, when it holds it for this trail and action. */
+const heldFor = (step: Wire.StepRecord, facts: LeashFacts | undefined): LeashFacts | undefined =>
+  facts !== undefined && facts.trailId === step.trailId && facts.actionName === step.name ? facts : undefined
 
 /**
  * What each flag kind means, in a reviewer's words.
@@ -46,6 +55,10 @@ export const flagText: Record<Wire.FlagKind, { readonly title: string; readonly 
   reused_approval: {
     title: "reused approval",
     meaning: "ran the action again on an approval that was already used"
+  },
+  unverified_review: {
+    title: "unverified review",
+    meaning: "recorded an approval the gate's own leash record does not confirm, so it counts as no approval"
   }
 }
 
@@ -183,20 +196,44 @@ const block = (title: string, value: unknown): Html => {
   }<pre class="json">${Format.json(value)}</pre></div>`
 }
 
+/** A review step's decision as the gate holds it: `unverified` when the gate does not hold its leash for it. */
+const gateDecision = (step: Wire.StepRecord, facts: ReadonlyMap<string, LeashFacts>): string => {
+  const held = step.leash === undefined ? undefined : heldFor(step, facts.get(step.leash.leashId))
+  return held === undefined ? "unverified" : held.decision ?? "pending"
+}
+
+/**
+ * A review step's decision as the gate holds it, and the agent's claim beside it when they
+ * differ (v1.1). A claim the gate does not back is never shown as a reviewer's decision.
+ */
 const reviewFacts = (step: Wire.StepRecord, facts: LeashFacts | undefined): Html => {
   const leash = step.leash
   if (leash === undefined) return html``
-  return html`<div class="review-box decision-${leash.decision}">
-    ${decisionPill(leash.decision)}
+  const held = heldFor(step, facts)
+  const claim = html`<span class="claim">the agent's record claims ${decisionPill(leash.decision)} “${leash.reason}”</span>`
+  const link = html`<a class="small" href="${url`/leashes/${leash.leashId}`}">leash page</a>`
+  if (held === undefined) {
+    const why = facts === undefined
+      ? "The gate holds no leash with this id"
+      : `The gate's leash with this id is for ${facts.trailId === step.trailId ? "another action" : "another trail"}`
+    return html`<div class="review-box unverified">
+    <span><strong>${why}</strong>: no reviewer decided this step.</span>
+    ${claim}
+    ${facts === undefined ? "" : link}
+  </div>`
+  }
+  const decision = held.decision ?? "pending"
+  return html`<div class="review-box decision-${decision}">
+    ${decisionPill(decision)}
     <span>${
-    facts?.decidedBy === undefined
-      ? leash.decision === "timeout" || leash.decision === "error" || leash.decision === "async"
-        ? "as the agent recorded it"
-        : "decided"
-      : html`by <strong>${decider(facts.decidedBy)}</strong>`
-  }${facts?.decidedAt === undefined ? "" : html` at ${Format.time(facts.decidedAt)}`}</span>
-    <span class="reason">“${leash.reason}”</span>
-    <a class="small" href="${url`/leashes/${leash.leashId}`}">leash page</a>
+    held.decision === undefined
+      ? "still pending at the gate"
+      : held.decidedBy === undefined
+      ? "decided"
+      : html`by <strong>${decider(held.decidedBy)}</strong>`
+  }${held.decidedAt === undefined ? "" : html` at ${Format.time(held.decidedAt)}`}</span>
+    ${held.decision === leash.decision ? html`<span class="reason">“${leash.reason}”</span>` : claim}
+    ${link}
   </div>`
 }
 
@@ -217,7 +254,7 @@ const stepDetails = (
       <span class="layer layer-${s.layer}">${s.layer}</span>
       <span class="name">${s.name}</span>
       ${statusMark(s.status)}
-      ${isReview ? decisionPill(s.leash!.decision) : ""}
+      ${isReview ? decisionPill(gateDecision(s, facts)) : ""}
       ${flags.map((f) => html`<span class="pill flag" title="${flagText[f.kind].meaning}">⚑ ${flagText[f.kind].title}</span>`)}
       ${placeMarks(row)}
       ${s.events.length === 0 ? "" : html`<span class="events-count" title="events recorded on this step">${Format.plural(s.events.length, "event")}</span>`}
@@ -374,7 +411,7 @@ export const trailPage = (options: {
           : html` (review: <a href="#step-${f.reviewStepId}">step #${stepById.get(f.reviewStepId)?.seq ?? "?"}</a>${
             stepById.get(f.reviewStepId)?.leash === undefined
               ? ""
-              : html`, ${decisionPill(stepById.get(f.reviewStepId)!.leash!.decision)}`
+              : html`, ${decisionPill(gateDecision(stepById.get(f.reviewStepId)!, options.facts))}`
           })`
       }${step?.status === "error" ? " — the step failed" : ""}.</li>`
     })
