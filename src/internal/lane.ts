@@ -20,7 +20,6 @@ import {
   Invalid,
   type Kind,
   readStep,
-  recordBytes,
   renderStep,
   schemaJson,
   STEP,
@@ -154,15 +153,27 @@ export class Lane {
    * by `fitRecord`; keeps the record as it was when cutting fails. Returns the bytes stored.
    */
   private fit(i: number, kind: Kind, record: unknown, bytes: number, parts: StepParts): number {
-    let cut: unknown
-    try {
-      cut = fitRecord(record, kind === STEP, bytes, (r) => recordBytes(r, kind))
-    } catch {
-      return bytes
+    // each candidate is measured by storing it: the last one measured is usually the one kept
+    let last: unknown = record
+    let lastBytes = bytes
+    const measure = (candidate: unknown): number => {
+      const stored = this.encodeInto(i, kind, candidate, parts)
+      last = candidate
+      lastBytes = typeof stored === "number" ? stored : -1
+      return lastBytes
     }
-    if (cut === record) return bytes
+    let cut: unknown = record
+    try {
+      cut = fitRecord(record, kind === STEP, bytes, measure)
+    } catch {
+      // JSON.stringify threw on a part: keep the record as it was
+    }
+    if (cut === last && lastBytes >= 0) return lastBytes
     const stored = this.encodeInto(i, kind, cut, parts)
-    return typeof stored === "number" ? stored : bytes
+    if (typeof stored === "number") return stored
+    // the record itself encoded before: store it again
+    const again = this.encodeInto(i, kind, record, parts)
+    return typeof again === "number" ? again : bytes
   }
 
   /** Drops tombstones at the head; whether a compacted record is there to take. */

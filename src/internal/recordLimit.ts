@@ -50,8 +50,12 @@ const isPlain = (value: unknown): value is Plain => {
   return (proto === Object.prototype || proto === null) && typeof (value as Plain).toJSON !== "function"
 }
 
+/** Printable ASCII without `"` and `\\`: written as is between quotes, a byte a character. */
+const plainText = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
 /** UTF-8 bytes of `value`'s compact JSON as `JSON.stringify` writes it; 0 when it has none. */
 export const jsonBytes = (value: unknown): number => {
+  if (typeof value === "string" && plainText.test(value)) return value.length + 2
   const text = JSON.stringify(value) as string | undefined
   return text === undefined ? 0 : utf8Length(text)
 }
@@ -83,8 +87,15 @@ const jsonCharBytes = (s: string, i: number): number => {
   return 3
 }
 
-/** The longest beginning of `s` whose JSON text (without the quotes) takes at most `budget` bytes. */
-const jsonPrefix = (s: string, budget: number): string => {
+/**
+ * The longest beginning of `s` whose JSON text (without the quotes) takes at most `budget` bytes,
+ * and those bytes.
+ */
+const jsonPrefix = (s: string, budget: number): { readonly text: string; readonly bytes: number } => {
+  if (plainText.test(s)) {
+    const text = s.length > budget ? s.slice(0, budget) : s
+    return { text, bytes: text.length }
+  }
   let used = 0
   let i = 0
   while (i < s.length) {
@@ -93,7 +104,7 @@ const jsonPrefix = (s: string, budget: number): string => {
     used += bytes
     i += bytes === 4 ? 2 : 1
   }
-  return s.slice(0, i)
+  return { text: s.slice(0, i), bytes: used }
 }
 
 /** A part after cutting, and its bytes of JSON. */
@@ -105,10 +116,11 @@ interface Cut {
 /** A string of `bytes` bytes of JSON, cut to its beginning and the marker, `need` bytes smaller if it can be. */
 const cutString = (s: string, bytes: number, need: number, path: string): Cut => {
   const suffix = `…${cutMarker(path, bytes)}`
-  const budget = Math.max(0, bytes - need - jsonBytes(suffix))
-  const value = jsonPrefix(s, budget) + suffix
-  const cutBytes = jsonBytes(value)
-  return cutBytes < bytes ? { value, bytes: cutBytes } : { value: s, bytes }
+  // the suffix's JSON, without its quotes
+  const suffixBytes = jsonBytes(suffix) - 2
+  const prefix = jsonPrefix(s, Math.max(0, bytes - need - suffixBytes - 2))
+  const cutBytes = prefix.bytes + suffixBytes + 2
+  return cutBytes < bytes ? { value: prefix.text + suffix, bytes: cutBytes } : { value: s, bytes }
 }
 
 /**
