@@ -458,3 +458,24 @@ export const encodeRecord = (record: unknown, kind: Kind): string | Invalid => {
   }
   return schemaJson(record, kind)
 }
+
+const measureScratch = new StepParts()
+
+/**
+ * UTF-8 bytes of a record's wire JSON, exactly as `encodeRecord` writes it (and the exporter
+ * sends it), or -1 when it has none. Never throws.
+ */
+export const recordBytes = (record: unknown, kind: Kind): number => {
+  try {
+    if (kind === STEP) {
+      if (readStep(record, measureScratch)) return measureScratch.bytes
+    } else {
+      const json = trailJson(record)
+      if (json !== undefined) return utf8Length(json)
+    }
+  } catch {
+    // JSON.stringify threw: the schema path says so
+  }
+  const json = schemaJson(record, kind)
+  return json instanceof Invalid ? -1 : utf8Length(json)
+}

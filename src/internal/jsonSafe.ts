@@ -7,7 +7,11 @@ import * as Redacted from "effect/Redacted"
 
 /** Longest string kept whole, in UTF-8 bytes. */
 export const maxStringBytes = 32 * 1024
-/** Largest record, in (estimated) UTF-8 bytes of JSON. */
+/**
+ * Largest record, in UTF-8 bytes of compact JSON: the server's limit (v1.1). Values are cut here
+ * by estimate (strings over 32 KiB; a step's input and output together, in `state.ts`); the lane
+ * then measures each record exactly as it is sent and cuts what is still over (`recordLimit.ts`).
+ */
 export const maxRecordBytes = 256 * 1024
 /** Deepest nesting kept. */
 export const maxDepth = 64
