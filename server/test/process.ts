@@ -1,5 +1,5 @@
 /**
- * Runs the real `houndsight-server` command (server/bin/houndsight-server.mjs) as a child
+ * Runs the real `houndsight-server` command (server/bin/dev.mjs: the TypeScript sources through tsx) as a child
  * process, for the tests that need a process: restarts after SIGKILL, exit codes, messages.
  */
 import { Effect, type Scope } from "effect"
@@ -7,7 +7,7 @@ import * as ChildProcess from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 /** The command's entry point. */
-export const bin = fileURLToPath(new URL("../bin/houndsight-server.mjs", import.meta.url))
+export const bin = fileURLToPath(new URL("../bin/dev.mjs", import.meta.url))
 
 /** How long a start may take (tsx compiles the sources on a cold cache). */
 const startMillis = 60_000
