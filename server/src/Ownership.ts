@@ -1,0 +1,124 @@
+/**
+ * Who may write what: the checks of the agent endpoints that create records, made before
+ * anything is stored.
+ *
+ * - A reviewer key reads and decides; it never ingests records or creates leashes, so nobody can
+ *   create a leash and approve it themselves: `403 forbidden`.
+ * - An agent key bound to an agent name (`keys create --agent billing-bot`) writes trail records
+ *   and leashes of that agent only.
+ * - A trail belongs to the key that first wrote it (a trail record, a step, or a leash naming
+ *   it): steps, trail records and leashes into a trail another key owns are refused, whatever
+ *   the key, so one agent cannot write into another's trails.
+ *
+ * Both refusals of an agent key are `403 agent_mismatch`, and refuse the whole request: nothing
+ * of it is stored.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import { Wire } from "houndsight"
+import { type Holder, isHolder } from "./Keys.js"
+
+/**
+ * The error code of a write refused because it names another agent or another key's trail.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const agentMismatch = "agent_mismatch"
+
+const mismatch = (message: string) => new Wire.ApiError.Forbidden({ code: agentMismatch, message })
+
+const holderOf = (caller: Context): Holder | undefined => (isHolder(caller) ? caller : undefined)
+
+type Context = { readonly role: Wire.KeyRole; readonly name: string }
+
+const refuseReviewer = (caller: Context, what: string): Effect.Effect<void, Wire.ApiError.Forbidden> =>
+  caller.role === "reviewer"
+    ? Effect.fail(
+      new Wire.ApiError.Forbidden({
+        message: `a reviewer key may read and decide, not ${what}, so no one can approve a leash they created: ` +
+          "give the agent an agent key (houndsight-server keys create --agent NAME)"
+      })
+    )
+    : Effect.void
+
+const checkAgent = (holder: Holder, agent: string, where: string): Effect.Effect<void, Wire.ApiError.Forbidden> =>
+  holder.agent !== undefined && holder.agent !== agent
+    ? Effect.fail(
+      mismatch(
+        `${where} names agent ${JSON.stringify(agent)}, but key ${holder.id} is bound to agent ${
+          JSON.stringify(holder.agent)
+        }: send it with that agent's own key (houndsight-server keys create --agent ${JSON.stringify(agent)})`
+      )
+    )
+    : Effect.void
+
+/**
+ * Claims the trails no key owns yet for `holder`, and fails when any of them is another key's:
+ * two statements for a whole batch.
+ */
+const claim = (
+  holder: Holder,
+  trailIds: ReadonlyArray<string>
+): Effect.Effect<void, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    if (trailIds.length === 0) return
+    const sql = yield* SqlClient.SqlClient
+    const ids = JSON.stringify([...new Set(trailIds.map((id) => id.toLowerCase()))])
+    // Claimed first, then checked: of two keys racing for a new trail, the first insert wins and
+    // the other finds it taken.
+    yield* sql`INSERT OR IGNORE INTO trail_owners (trail_id, key_id) SELECT value, ${holder.id} FROM json_each(${ids})`
+    const taken = yield* sql<{ trail_id: string; key_id: string }>`
+      SELECT trail_id, key_id FROM trail_owners
+      WHERE trail_id IN (SELECT value FROM json_each(${ids})) AND key_id != ${holder.id} LIMIT 1`
+    if (taken[0] !== undefined) {
+      return yield* mismatch(
+        `trail ${taken[0].trail_id} belongs to another key (${taken[0].key_id}), which wrote it first: ` +
+          `key ${holder.id} may not write into it`
+      )
+    }
+  })
+
+/**
+ * The checks of `POST /v1/ingest` (then claims the batch's unowned trails for the key).
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const checkIngest = (
+  caller: Context,
+  batch: Wire.IngestBatch
+): Effect.Effect<void, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    yield* refuseReviewer(caller, "ingest records")
+    const holder = holderOf(caller)
+    if (holder === undefined) return
+    for (let i = 0; i < batch.trails.length; i++) {
+      yield* checkAgent(holder, batch.trails[i]!.agent, `trails[${i}] (trail ${batch.trails[i]!.id})`)
+    }
+    const trailIds: Array<string> = []
+    for (const trail of batch.trails) trailIds.push(trail.id)
+    for (const step of batch.steps) trailIds.push(step.trailId)
+    yield* claim(holder, trailIds)
+  })
+
+/**
+ * The checks of `POST /v1/leashes` (then claims the leash's trail for the key, if unowned).
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const checkLeash = (
+  caller: Context,
+  request: Wire.LeashRequest
+): Effect.Effect<void, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    yield* refuseReviewer(caller, "create leashes")
+    const holder = holderOf(caller)
+    if (holder === undefined) return
+    yield* checkAgent(holder, request.agent, `the leash ${request.leashId}`)
+    yield* claim(holder, [request.trailId])
+  })
