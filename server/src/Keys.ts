@@ -115,6 +115,8 @@ export class Keys extends Context.Tag("houndsight-server/Keys")<Keys, {
   readonly known: ReadonlyArray<KnownKey>
   /** Every stored key, oldest first, as at startup (for the banner). */
   readonly stored: ReadonlyArray<KeyInfo>
+  /** The id of a development agent key still in force, if any (the dashboard warns of it). */
+  readonly developmentKey: Effect.Effect<string | undefined, SqlError.SqlError>
 }>() {}
 
 /**
@@ -419,7 +421,14 @@ export const make = (options: Options): Effect.Effect<Context.Tag.Service<Keys>,
           (rows) => rows[0] !== undefined && rows[0].revoked_at === null
         )
 
-    return { find, active, known, stored }
+    const developmentKey = env.some((k) => k.development)
+      ? Effect.succeed(env.find((k) => k.development)!.id)
+      : Effect.map(
+        sql<{ id: string }>`SELECT id FROM api_keys WHERE development = 1 AND revoked_at IS NULL ORDER BY created_at LIMIT 1`,
+        (rows) => rows[0]?.id
+      )
+
+    return { find, active, known, stored, developmentKey }
   })
 
 /**

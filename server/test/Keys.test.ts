@@ -85,7 +85,7 @@ describe("keys create, list, revoke", () => {
       const unknown = yield* runServer(["keys", "revoke", "key_000000000000", "--db", s.db], { cwd, env })
       expect(unknown.code).toBe(1)
       expect(unknown.stderr).toContain("no key has the id \"key_000000000000\"")
-    }))
+    }), 120_000)
 
   it.scopedLive("a revoked reviewer's dashboard session ends on its next page; their key cannot sign in again", () =>
     Effect.gen(function*() {
@@ -95,6 +95,11 @@ describe("keys create, list, revoke", () => {
       const queue = yield* tab.get("/")
       expect(queue.status).toBe(200)
       expect(queue.text).toContain("Grace Hopper") // who is signed in
+      // the first start's development key is still in force: the dashboard says so, with its id
+      const devId = s.info.keys.find((k) => k.development)!.id
+      expect(queue.text).toContain(`A development agent key (<code>${devId}</code>) is in force`)
+      yield* keys(s.db, "revoke", devId)
+      expect((yield* tab.get("/")).text).not.toContain("data-development-key")
       yield* keys(s.db, "revoke", person.id)
       const after = yield* tab.get("/")
       expect(after.status).toBe(303)

@@ -188,7 +188,14 @@ export const mount = <R>(
     const chromeOf = (session: Session.Session) =>
       Effect.gen(function*() {
         const counts = yield* queries.counts(yield* Clock.currentTimeMillis)
-        return { reviewer: session.reviewer, csrf: session.csrf, pending: counts.pending, flags: counts.flags }
+        const developmentKey = yield* keys.developmentKey
+        return {
+          reviewer: session.reviewer,
+          csrf: session.csrf,
+          pending: counts.pending,
+          flags: counts.flags,
+          ...(developmentKey !== undefined ? { developmentKey } : {})
+        }
       }).pipe(
         Effect.orElseSucceed(() => ({ reviewer: session.reviewer, csrf: session.csrf, pending: 0, flags: 0 }))
       )
