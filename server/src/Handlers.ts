@@ -47,10 +47,12 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
     agent: {
       ingest: ({ payload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
-          Effect.zipRight(withSql(Ownership.checkIngest(caller, payload)), store.ingest(payload, flagsOf))),
+          Effect.flatMap(withSql(Ownership.checkIngest(caller, payload)), (claim) =>
+            Effect.tap(store.ingest(payload, flagsOf), () => withSql(claim)))),
       createLeash: ({ payload, rawPayload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
-          Effect.zipRight(withSql(Ownership.checkLeash(caller, payload)), gate.create(payload, rawPayload))),
+          Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>
+            Effect.tap(gate.create(payload, rawPayload), () => withSql(claim)))),
       getLeash: ({ path, urlParams }) => gate.get(path.leashId, urlParams.waitSeconds ?? 0),
       cancelLeash: ({ path }) => Effect.flatMap(Wire.Api.Caller, (caller) => gate.cancel(path.leashId, caller.name))
     },

@@ -489,6 +489,8 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
         args.payload = decoded !== undefined ? decoded : yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
       }
       const value = yield* Effect.provideService(handler(args), Wire.Api.Caller, caller)
+      // an answered request marks its key used (a refused one writes nothing)
+      if (route.access !== "public") yield* Effect.ignore(Effect.flatMap(Keys, (keys) => keys.touch(caller.id)))
       const body = yield* Effect.orDie(Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)(value))
       return HttpServerResponse.unsafeJson(body, { status: route.status })
     })

@@ -109,6 +109,12 @@ export type Found =
 export class Keys extends Context.Tag("houndsight-server/Keys")<Keys, {
   /** Who holds `key`: read from the database on every call, so a revocation counts at once. */
   readonly find: (key: string) => Effect.Effect<Found, SqlError.SqlError>
+  /**
+   * Records that the key with this id was used: writes its `last_used_at` when the one stored is
+   * more than a minute old (at most one write a minute per key). Called for answered requests only,
+   * so a refused request writes nothing.
+   */
+  readonly touch: (id: string) => Effect.Effect<void, SqlError.SqlError>
   /** Whether the key with this id is still in force (not revoked); dashboard sessions ask it. */
   readonly active: (id: string) => Effect.Effect<boolean, SqlError.SqlError>
   /** The keys whose value this run holds (generated now, or from the environment): agent keys first. */
@@ -381,6 +387,18 @@ export const make = (options: Options): Effect.Effect<Context.Tag.Service<Keys>,
     // Hashes of keys seen, so a key is hashed once; only keys the server knows are remembered, so
     // what strangers send cannot grow the map.
     const hashes = new Map<string, string>()
+    // When each stored key's last_used_at was last written (epoch ms), so it is written once a minute at most.
+    const lastUsed = new Map<string, number>()
+
+    const touch = (id: string): Effect.Effect<void, SqlError.SqlError> =>
+      Effect.suspend(() => {
+        if (id.startsWith("env:") || id === "anonymous") return Effect.void
+        const now = Date.now()
+        const last = lastUsed.get(id)
+        if (last !== undefined && now - last < lastUsedEveryMillis) return Effect.void
+        lastUsed.set(id, now)
+        return sql`UPDATE api_keys SET last_used_at = ${new Date(now).toISOString()} WHERE id = ${id}`
+      })
 
     const find = (key: string): Effect.Effect<Found, SqlError.SqlError> =>
       Effect.suspend(() => {
@@ -400,15 +418,8 @@ export const make = (options: Options): Effect.Effect<Context.Tag.Service<Keys>,
             if (row === undefined) return Effect.succeed({ _tag: "Unknown" })
             hashes.set(key, h)
             if (row.revoked_at !== null) return Effect.succeed({ _tag: "Revoked", id: row.id, revokedAt: row.revoked_at })
-            const found: Found = { _tag: "Active", holder: holderOf(infoOf(row)) }
-            const now = Date.now()
-            if (row.last_used_at !== null && now - Date.parse(row.last_used_at) < lastUsedEveryMillis) {
-              return Effect.succeed(found)
-            }
-            return Effect.as(
-              sql`UPDATE api_keys SET last_used_at = ${new Date(now).toISOString()} WHERE id = ${row.id}`,
-              found
-            )
+            if (row.last_used_at !== null && !lastUsed.has(row.id)) lastUsed.set(row.id, Date.parse(row.last_used_at))
+            return Effect.succeed({ _tag: "Active", holder: holderOf(infoOf(row)) })
           }
         )
       })
@@ -428,7 +439,7 @@ export const make = (options: Options): Effect.Effect<Context.Tag.Service<Keys>,
         (rows) => rows[0]?.id
       )
 
-    return { find, active, known, stored, developmentKey }
+    return { find, touch, active, known, stored, developmentKey }
   })
 
 /**

@@ -11,7 +11,7 @@
  *   the key, so one agent cannot write into another's trails.
  *
  * Both refusals of an agent key are `403 agent_mismatch`, and refuse the whole request: nothing
- * of it is stored.
+ * of it is stored. A trail is claimed once the request that names it was accepted.
  *
  * @since 0.1.0
  */
@@ -57,33 +57,39 @@ const checkAgent = (holder: Holder, agent: string, where: string): Effect.Effect
     : Effect.void
 
 /**
- * Claims the trails no key owns yet for `holder`, and fails when any of them is another key's:
- * two statements for a whole batch.
+ * Checks that no trail of `trailIds` is another key's, and answers the effect that claims the
+ * ones no key owns yet for `holder`, to run once the request was accepted (a refused request
+ * writes nothing). Between the check and the claim another key could only write into a trail
+ * whose id it knew before that trail was first written.
  */
-const claim = (
+const checkTrails = (
   holder: Holder,
   trailIds: ReadonlyArray<string>
-): Effect.Effect<void, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<Effect.Effect<void, SqlError.SqlError>, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
-    if (trailIds.length === 0) return
+    if (trailIds.length === 0) return Effect.void
     const sql = yield* SqlClient.SqlClient
-    const ids = JSON.stringify([...new Set(trailIds.map((id) => id.toLowerCase()))])
-    // Claimed first, then checked: of two keys racing for a new trail, the first insert wins and
-    // the other finds it taken.
-    yield* sql`INSERT OR IGNORE INTO trail_owners (trail_id, key_id) SELECT value, ${holder.id} FROM json_each(${ids})`
-    const taken = yield* sql<{ trail_id: string; key_id: string }>`
-      SELECT trail_id, key_id FROM trail_owners
-      WHERE trail_id IN (SELECT value FROM json_each(${ids})) AND key_id != ${holder.id} LIMIT 1`
-    if (taken[0] !== undefined) {
+    const ids = [...new Set(trailIds.map((id) => id.toLowerCase()))]
+    const owners = yield* sql<{ trail_id: string; key_id: string }>`
+      SELECT trail_id, key_id FROM trail_owners WHERE trail_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`
+    const taken = owners.find((o) => o.key_id !== holder.id)
+    if (taken !== undefined) {
       return yield* mismatch(
-        `trail ${taken[0].trail_id} belongs to another key (${taken[0].key_id}), which wrote it first: ` +
+        `trail ${taken.trail_id} belongs to another key (${taken.key_id}), which wrote it first: ` +
           `key ${holder.id} may not write into it`
       )
     }
+    const owned = new Set(owners.map((o) => o.trail_id))
+    const unowned = ids.filter((id) => !owned.has(id))
+    if (unowned.length === 0) return Effect.void
+    return Effect.asVoid(
+      sql`INSERT OR IGNORE INTO trail_owners (trail_id, key_id) SELECT value, ${holder.id} FROM json_each(${JSON.stringify(unowned)})`
+    )
   })
 
 /**
- * The checks of `POST /v1/ingest` (then claims the batch's unowned trails for the key).
+ * The checks of `POST /v1/ingest`; answers the claim of the batch's unowned trails for the key,
+ * to run once the batch is stored.
  *
  * @since 0.1.0
  * @category checks
@@ -91,22 +97,23 @@ const claim = (
 export const checkIngest = (
   caller: Context,
   batch: Wire.IngestBatch
-): Effect.Effect<void, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<Effect.Effect<void, SqlError.SqlError>, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     yield* refuseReviewer(caller, "ingest records")
     const holder = holderOf(caller)
-    if (holder === undefined) return
+    if (holder === undefined) return Effect.void
     for (let i = 0; i < batch.trails.length; i++) {
       yield* checkAgent(holder, batch.trails[i]!.agent, `trails[${i}] (trail ${batch.trails[i]!.id})`)
     }
     const trailIds: Array<string> = []
     for (const trail of batch.trails) trailIds.push(trail.id)
     for (const step of batch.steps) trailIds.push(step.trailId)
-    yield* claim(holder, trailIds)
+    return yield* checkTrails(holder, trailIds)
   })
 
 /**
- * The checks of `POST /v1/leashes` (then claims the leash's trail for the key, if unowned).
+ * The checks of `POST /v1/leashes`; answers the claim of the leash's trail for the key (if no key
+ * owns it), to run once the leash is created.
  *
  * @since 0.1.0
  * @category checks
@@ -114,11 +121,11 @@ export const checkIngest = (
 export const checkLeash = (
   caller: Context,
   request: Wire.LeashRequest
-): Effect.Effect<void, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<Effect.Effect<void, SqlError.SqlError>, Wire.ApiError.Forbidden | SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     yield* refuseReviewer(caller, "create leashes")
     const holder = holderOf(caller)
-    if (holder === undefined) return
+    if (holder === undefined) return Effect.void
     yield* checkAgent(holder, request.agent, `the leash ${request.leashId}`)
-    yield* claim(holder, [request.trailId])
+    return yield* checkTrails(holder, [request.trailId])
   })
