@@ -82,11 +82,14 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
   readonly get: (leashId: string, waitSeconds: number) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
   /** `POST /v1/leashes/{id}/cancel`; `by` names the key that cancelled. */
   readonly cancel: (leashId: string, by: string) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
-  /** `POST /v1/leashes/{id}/decision`; `by` names the reviewer key. */
+  /**
+   * `POST /v1/leashes/{id}/decision`; `by` is the reviewer who decided (stored as `decided_by`
+   * and `reviewer`), or a name alone.
+   */
   readonly decide: (
     leashId: string,
     decision: Wire.ReviewerDecision,
-    by: string
+    by: string | Wire.Reviewer
   ) => Effect.Effect<
     Wire.LeashState,
     Wire.ApiError.NotFound | Wire.ApiError.Conflict | Wire.ApiError.PayloadTooLarge | SqlError
@@ -203,6 +206,9 @@ export const make = Effect.gen(function*() {
         reason: d.reason,
         ...(d.modifiedPayload !== undefined ? { modifiedPayload: JSON.parse(d.modifiedPayload) as unknown } : {}),
         ...(d.decidedBy !== undefined ? { decidedBy: d.decidedBy } : {}),
+        ...(d.decidedById !== undefined && d.decidedBy !== undefined
+          ? { reviewer: { id: d.decidedById, name: d.decidedBy } }
+          : {}),
         decidedAt: new Date(d.decidedAt),
         traceLink
       }
@@ -432,7 +438,7 @@ export const make = Effect.gen(function*() {
       return won ?? toState(yield* found(leashId))
     })
 
-  const decide = (leashId: string, body: Wire.ReviewerDecision, by: string) =>
+  const decide = (leashId: string, body: Wire.ReviewerDecision, by: string | Wire.Reviewer) =>
     Effect.gen(function*() {
       const modifiedPayload = body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload)
       const tooLarge = modifiedPayload === undefined ? undefined : Limits.modifiedPayloadOverLimit(body.modifiedPayload)
@@ -442,7 +448,8 @@ export const make = Effect.gen(function*() {
         decision: body.decision,
         reason: body.reason,
         modifiedPayload,
-        decidedBy: by,
+        decidedBy: typeof by === "string" ? by : by.name,
+        ...(typeof by === "string" ? {} : { decidedById: by.id }),
         decidedAt: now
       }, now)
       if (won !== undefined) return won

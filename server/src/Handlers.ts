@@ -5,11 +5,14 @@
  * @since 0.1.0
  */
 import type * as HttpApi from "@effect/platform/HttpApi"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Wire } from "houndsight"
 import { Gate } from "./Gate.js"
 import type * as Http from "./Http.js"
+import { isHolder } from "./Keys.js"
+import * as Ownership from "./Ownership.js"
 import { Rules } from "./Rules.js"
 import { Store } from "./Store.js"
 
@@ -27,8 +30,12 @@ export type Groups = typeof Wire.Api.HoundsightApi extends HttpApi.HttpApi<any, 
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Store | Rules> = Effect.gen(function*() {
+export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Store | Rules | SqlClient.SqlClient> = Effect
+  .gen(function*() {
   const gate = yield* Gate
+  const sql = yield* SqlClient.SqlClient
+  const withSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+    Effect.provideService(effect, SqlClient.SqlClient, sql)
   const store = yield* Store
   const rules = yield* Rules
 
@@ -37,14 +44,21 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
       healthz: () => Effect.succeed({ status: "ok" as const })
     },
     agent: {
-      ingest: ({ payload }) => store.ingest(payload, rules.file),
-      createLeash: ({ payload, rawPayload }) => gate.create(payload, rawPayload),
+      ingest: ({ payload }) =>
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          Effect.flatMap(withSql(Ownership.checkIngest(caller, payload)), (claim) =>
+            Effect.tap(store.ingest(payload, rules.file), () => withSql(claim)))),
+      createLeash: ({ payload, rawPayload }) =>
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>
+            Effect.tap(gate.create(payload, rawPayload), () => withSql(claim)))),
       getLeash: ({ path, urlParams }) => gate.get(path.leashId, urlParams.waitSeconds ?? 0),
       cancelLeash: ({ path }) => Effect.flatMap(Wire.Api.Caller, (caller) => gate.cancel(path.leashId, caller.name))
     },
     reviewer: {
       decideLeash: ({ path, payload }) =>
-        Effect.flatMap(Wire.Api.Caller, (caller) => gate.decide(path.leashId, payload, caller.name)),
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          gate.decide(path.leashId, payload, isHolder(caller) ? { id: caller.id, name: caller.name } : caller.name)),
       listTrails: ({ urlParams }) => Effect.map(store.trails(urlParams.limit), (trails) => ({ trails })),
       getTrail: ({ path }) =>
         Effect.flatMap(store.trail(path.id), (detail) =>

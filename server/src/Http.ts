@@ -14,7 +14,7 @@
  * | failure | answer |
  * |---|---|
  * | no route for the method and path | `404 not_found`, naming the methods the path takes |
- * | no key, unknown key / agent key on a reviewer route | `401 unauthorized` / `403 forbidden` |
+ * | no key, unknown key / revoked key / agent key on a reviewer route | `401 unauthorized` / `401 key_revoked` / `403 forbidden` |
  * | body over 5 MiB | `413 payload_too_large` |
  * | body not UTF-8 or not JSON | `400 invalid_json` |
  * | body nested more than 512 levels deep | `400 bad_request` |
@@ -49,6 +49,7 @@ import * as IngestCodec from "./IngestCodec.js"
 import * as IngestIssues from "./IngestIssues.js"
 import * as Limits from "./Limits.js"
 import { type Holder, Keys } from "./Keys.js"
+import type { SqlError } from "@effect/sql/SqlError"
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
@@ -208,8 +209,8 @@ const bearer = /^Bearer\s+(\S+)\s*$/i
 const authenticate = (
   access: Exclude<Access, "public">,
   request: HttpServerRequest.HttpServerRequest
-): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden, Keys> =>
-  Effect.flatMap(Keys, (keys): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden> => {
+): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden | SqlError, Keys> =>
+  Effect.flatMap(Keys, (keys): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden | SqlError> => {
     const header = request.headers["authorization"]
     if (header === undefined || header.trim() === "") {
       return Effect.fail(
@@ -226,26 +227,35 @@ const authenticate = (
         new Wire.ApiError.Unauthorized({ message: "the Authorization header must be `Bearer <key>`" })
       )
     }
-    const holder = keys.lookup(match[1]!)
-    if (Option.isNone(holder)) {
-      return Effect.fail(
-        new Wire.ApiError.Unauthorized({
-          message: "unknown key: this server does not know it (the server prints its keys when it starts)"
-        })
-      )
-    }
-    const role = holder.value.role
-    if (access === "reviewer" && !Wire.canReview(role)) {
-      return Effect.fail(
-        new Wire.ApiError.Forbidden({
-          message: "an agent key may not decide leashes or read the dashboard: use a reviewer key (rv-hnd-…)"
-        })
-      )
-    }
-    if (access === "agent" && !Wire.canActAsAgent(role)) {
-      return Effect.fail(new Wire.ApiError.Forbidden({ message: `a ${role} key may not call agent endpoints` }))
-    }
-    return Effect.succeed(holder.value)
+    return Effect.flatMap(keys.find(match[1]!), (found): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden> => {
+      if (found._tag === "Unknown") {
+        return Effect.fail(
+          new Wire.ApiError.Unauthorized({
+            message: "unknown key: this server does not know it (the server prints its keys when it starts; houndsight-server keys list shows them)"
+          })
+        )
+      }
+      if (found._tag === "Revoked") {
+        return Effect.fail(
+          new Wire.ApiError.Unauthorized({
+            code: "key_revoked",
+            message: `key ${found.id} was revoked at ${found.revokedAt}: ask for a new one (houndsight-server keys create)`
+          })
+        )
+      }
+      const role = found.holder.role
+      if (access === "reviewer" && !Wire.canReview(role)) {
+        return Effect.fail(
+          new Wire.ApiError.Forbidden({
+            message: "an agent key may not decide leashes or read the dashboard: use a reviewer key (rv-hnd-…)"
+          })
+        )
+      }
+      if (access === "agent" && !Wire.canActAsAgent(role)) {
+        return Effect.fail(new Wire.ApiError.Forbidden({ message: `a ${role} key may not call agent endpoints` }))
+      }
+      return Effect.succeed(found.holder)
+    })
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -513,7 +523,7 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
     const serve = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const caller: Holder = route.access === "public"
-        ? { role: "agent", name: "anonymous" }
+        ? { role: "agent", name: "anonymous", id: "anonymous", agent: undefined, email: undefined, development: false }
         : yield* authenticate(route.access, request)
       if (route.access !== "public") Connections.markAuthenticated(request.source)
       const args: Record<string, unknown> = { request, rawPayload: undefined }
@@ -544,6 +554,8 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
         if (reader?.normalize !== undefined) args.payload = reader.normalize(args.payload)
       }
       const value = yield* Effect.provideService(handler(args), Wire.Api.Caller, caller)
+      // an answered request marks its key used (a refused one writes nothing)
+      if (route.access !== "public") yield* Effect.ignore(Effect.flatMap(Keys, (keys) => keys.touch(caller.id)))
       const body = yield* Effect.orDie(Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)(value))
       return HttpServerResponse.unsafeJson(body, { status: route.status })
     })

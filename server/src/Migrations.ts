@@ -4,7 +4,9 @@
  *
  * | table | holds |
  * |---|---|
- * | `keys` | the API keys the server generated, with their role |
+ * | `keys` | the API keys of servers before `0005` (emptied by it) |
+ * | `api_keys` | the API keys: hashed, with their holder, created, last used, revoked |
+ * | `trail_owners` | the key that first wrote each trail |
  * | `meta` | server facts (`last_start`, the sensitive list the flags were computed with) |
  * | `trails` | one row per trail id: the winning trail record (`NULL` while only its steps have arrived) |
  * | `steps` | step records, first one per id wins, with the columns the audit reads |
@@ -26,6 +28,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Crypto from "node:crypto"
 import * as Audit from "./Audit.js"
 
 const initial = Effect.gen(function*() {
@@ -142,6 +145,46 @@ const serverAudit = Effect.gen(function*() {
 })
 
 /**
+ * `0005_keys_by_holder`: keys that say who holds them. `api_keys` stores each key's SHA-256 only,
+ * with an id, its kind, the agent name an agent key is bound to (none: a development key), a
+ * reviewer's name and email, and when it was created, last used and revoked. `trail_owners`
+ * records the key that first wrote each trail. `leashes.decided_by_id` is the id of the key whose
+ * holder decided. The keys of the old `keys` table (stored in clear) are carried over hashed, as
+ * development agent keys and reviewers named by their fingerprint (`reviewer:3f9a1c2e`, their
+ * `decided_by` so far), and deleted from it.
+ */
+const keysByHolder = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('agent', 'reviewer')),
+    hash TEXT NOT NULL UNIQUE,
+    agent TEXT,
+    person TEXT,
+    email TEXT,
+    development INTEGER NOT NULL DEFAULT 0 CHECK (development IN (0, 1)),
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+  )`
+  yield* sql`CREATE TABLE trail_owners (
+    trail_id TEXT PRIMARY KEY NOT NULL,
+    key_id TEXT NOT NULL
+  ) WITHOUT ROWID`
+  yield* sql`ALTER TABLE leashes ADD COLUMN decided_by_id TEXT`
+  const old = yield* sql<{ key: string; role: "agent" | "reviewer"; created_at: string }>`
+    SELECT key, role, created_at FROM keys ORDER BY created_at, key`
+  for (const row of old) {
+    const hash = Crypto.createHash("sha256").update(row.key).digest("hex")
+    const id = `key_${Crypto.randomBytes(6).toString("hex")}`
+    yield* sql`INSERT OR IGNORE INTO api_keys (id, kind, hash, agent, person, development, created_at)
+      VALUES (${id}, ${row.role}, ${hash}, NULL, ${row.role === "reviewer" ? `reviewer:${hash.slice(0, 8)}` : null},
+        ${row.role === "agent" ? 1 : 0}, ${row.created_at})`
+  }
+  yield* sql`DELETE FROM keys`
+})
+
+/**
  * Every migration, by `<id>_<name>`.
  *
  * @since 0.1.0
@@ -150,7 +193,8 @@ const serverAudit = Effect.gen(function*() {
 export const migrations = {
   "0001_initial": initial,
   "0002_review_steps_by_trail": reviewStepsByTrail,
-  "0004_server_audit": serverAudit
+  "0004_server_audit": serverAudit,
+  "0005_keys_by_holder": keysByHolder
 }
 
 /**

@@ -61,6 +61,8 @@ export interface Decided {
   /** The modified payload as JSON text (`undefined`: none). */
   readonly modifiedPayload: string | undefined
   readonly decidedBy: string | undefined
+  /** The id of the key whose holder decided (a reviewer's), when a person decided. */
+  readonly decidedById?: string | undefined
   /** Epoch milliseconds. */
   readonly decidedAt: number
 }
@@ -128,6 +130,7 @@ interface LeashDbRow {
   readonly reason: string | null
   readonly modified_payload: string | null
   readonly decided_by: string | null
+  readonly decided_by_id?: string | null
   readonly decided_at: number | null
 }
 
@@ -143,6 +146,7 @@ const toLeash = (row: LeashDbRow): LeashRow => ({
       reason: row.reason ?? "",
       modifiedPayload: row.modified_payload ?? undefined,
       decidedBy: row.decided_by ?? undefined,
+      ...(row.decided_by_id != null ? { decidedById: row.decided_by_id } : {}),
       decidedAt: row.decided_at ?? row.expires_at
     }
     : undefined
@@ -340,7 +344,8 @@ export const make = Effect.gen(function*() {
   const decide = (leashId: string, d: Decided, now: number) =>
     Effect.map(
       sql<{ leash_id: string }>`UPDATE leashes SET status = 'decided', decision = ${d.decision}, reason = ${d.reason},
-        modified_payload = ${d.modifiedPayload ?? null}, decided_by = ${d.decidedBy ?? null}, decided_at = ${d.decidedAt}
+        modified_payload = ${d.modifiedPayload ?? null}, decided_by = ${d.decidedBy ?? null},
+        decided_by_id = ${d.decidedById ?? null}, decided_at = ${d.decidedAt}
         WHERE leash_id = ${leashId} AND status = 'pending' AND expires_at > ${now} RETURNING leash_id`,
       (rows) => rows.length === 1
     )

@@ -8,7 +8,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { type Gate, Server, type Store, type Waiters } from "../src/index.js"
+import { Database, type Gate, Keys, Server, type Store, type Waiters } from "../src/index.js"
 import type { StartupError } from "../src/ServerError.js"
 
 /** A temporary folder, removed with the scope. */
@@ -41,9 +41,19 @@ export const startServer = (
     const db = options.db ?? Path.join(yield* tempDir, "houndsight.db")
     const context = yield* Layer.build(Server.layer({ port: 0, ...options, db }))
     const info = Context.get(context, Server.ServerInfo)
-    const keyOf = (role: Wire.KeyRole) => Redacted.value(info.keys.find((k) => k.role === role)!.key)
-    const agentKey = keyOf("agent")
-    const reviewerKey = keyOf("reviewer")
+    // A later start on a database holds no key values (only their hashes): then the test gets a
+    // new key of that kind, as an operator would make one with `keys create`.
+    const keyOf = (role: Wire.KeyRole) => {
+      const known = info.keys.find((k) => k.role === role)
+      if (known !== undefined) return Effect.succeed(Redacted.value(known.key))
+      return Keys.create(role === "agent" ? { kind: "development" } : { kind: "reviewer", person: "test reviewer" }).pipe(
+        Effect.map((made) => Redacted.value(made.key)),
+        Effect.provide(Database.layer(db)),
+        Effect.orDie
+      )
+    }
+    const agentKey = yield* keyOf("agent")
+    const reviewerKey = yield* keyOf("reviewer")
     return {
       url: info.url,
       agentKey,

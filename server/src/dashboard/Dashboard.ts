@@ -189,7 +189,14 @@ export const mount = <R>(
     const chromeOf = (session: Session.Session) =>
       Effect.gen(function*() {
         const counts = yield* queries.counts(yield* Clock.currentTimeMillis)
-        return { reviewer: session.reviewer, csrf: session.csrf, pending: counts.pending, flags: counts.flags }
+        const developmentKey = yield* keys.developmentKey
+        return {
+          reviewer: session.reviewer,
+          csrf: session.csrf,
+          pending: counts.pending,
+          flags: counts.flags,
+          ...(developmentKey !== undefined ? { developmentKey } : {})
+        }
       }).pipe(
         Effect.orElseSucceed(() => ({ reviewer: session.reviewer, csrf: session.csrf, pending: 0, flags: 0 }))
       )
@@ -211,15 +218,25 @@ export const mount = <R>(
               errorPage(500, "Something went wrong", "The dashboard could not answer this request; the server's log has the details.")
             )))
 
+    /** A live session whose reviewer key is still in force; a revoked key's sessions end here. */
+    const stillValid = (found: Session.Session | undefined) =>
+      found === undefined ? Effect.succeed(undefined) : Effect.map(
+        Effect.orElseSucceed(keys.active(found.keyId), () => undefined),
+        (active) => {
+          if (active === false) sessions.end(found.id)
+          return active === true ? found : undefined
+        }
+      )
+
     const currentSession = Effect.flatMap(
       HttpServerRequest.HttpServerRequest,
       (request) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          const session = sessions.find(request.cookies[Session.sessionCookie], now)
-          // a signed-in reviewer's connection is never closed to make room (see Connections)
-          if (session !== undefined) Connections.markAuthenticated(request.source)
-          return session
-        })
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(stillValid(sessions.find(request.cookies[Session.sessionCookie], now)), (session) => {
+            // a signed-in reviewer's connection is never closed to make room (see Connections)
+            if (session !== undefined) Connections.markAuthenticated(request.source)
+            return session
+          }))
     )
 
     /** A page for a signed-in reviewer; anyone else is sent to sign in (or hops, see `Layout.hop`). */
@@ -337,8 +354,11 @@ export const mount = <R>(
       }
       const key = (field("key") ?? "").trim()
       if (key === "") return loginForm(request, next, "Enter a reviewer key (rv-hnd-…).", 400)
-      const holder = keys.lookup(key)
-      if (Option.isNone(holder)) {
+      const found = yield* keys.find(key)
+      if (found._tag === "Revoked") {
+        return loginForm(request, next, `This key (${found.id}) was revoked at ${found.revokedAt}: ask for a new one.`, 401)
+      }
+      if (found._tag === "Unknown") {
         return loginForm(
           request,
           next,
@@ -346,7 +366,7 @@ export const mount = <R>(
           401
         )
       }
-      if (!Wire.canReview(holder.value.role)) {
+      if (!Wire.canReview(found.holder.role)) {
         return loginForm(
           request,
           next,
@@ -354,7 +374,7 @@ export const mount = <R>(
           403
         )
       }
-      const session = sessions.create(holder.value.name, yield* Clock.currentTimeMillis)
+      const session = sessions.create(found.holder.name, yield* Clock.currentTimeMillis, found.holder.id)
       return redirect(next).pipe(
         HttpServerResponse.unsafeSetCookie(Session.sessionCookie, session.id, {
           httpOnly: true,
@@ -458,7 +478,7 @@ export const mount = <R>(
         if (id === undefined || !uuid.test(id)) return yield* notFound(session, "There is no such leash: a leash id is a UUID.")
         const decision = readDecision(form)
         if (typeof decision === "string") return yield* errorPage(400, "Not decided", decision, session, back)
-        const result = yield* Effect.either(gate.decide(id, decision, session.reviewer))
+        const result = yield* Effect.either(gate.decide(id, decision, { id: session.keyId, name: session.reviewer }))
         if (result._tag === "Left") {
           const error = result.left
           if (error._tag === "NotFound") return yield* notFound(session, error.message)
@@ -562,7 +582,10 @@ export const mount = <R>(
     const events = guard(Effect.gen(function*() {
       const session = yield* currentSession
       if (session === undefined) return unauthorized
-      const stillSignedIn = Effect.map(Clock.currentTimeMillis, (now) => sessions.find(session.id, now) !== undefined)
+      const stillSignedIn = Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.map(stillValid(sessions.find(session.id, now)), (s) => s !== undefined)
+      )
       const body = Stream.concat(
         Stream.make(Live.preamble(3_000)),
         live.changes(refreshMillis).pipe(

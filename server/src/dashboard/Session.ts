@@ -47,8 +47,10 @@ export const sessionMillis = 12 * 60 * 60 * 1000
  */
 export interface Session {
   readonly id: string
-  /** The reviewer key's name (`reviewer:3f9a1c2e`): what decisions record as `decided_by`. */
+  /** The reviewer's name: what decisions record as `decided_by`. */
   readonly reviewer: string
+  /** The id of the reviewer's key: the session ends when it is revoked. */
+  readonly keyId: string
   /** The token every form of this session carries. */
   readonly csrf: string
   /** Epoch milliseconds. */
@@ -62,8 +64,8 @@ export interface Session {
  * @category models
  */
 export interface Sessions {
-  /** Starts a session for a reviewer. */
-  readonly create: (reviewer: string, now: number) => Session
+  /** Starts a session for a reviewer (by name and key id). */
+  readonly create: (reviewer: string, now: number, keyId?: string) => Session
   /** The live session of a cookie value, if any (an expired one is forgotten). */
   readonly find: (id: string | undefined, now: number) => Session | undefined
   /** Ends a session (sign-out). */
@@ -111,9 +113,9 @@ export const makeSessions = (): Sessions => {
     for (const [id, s] of sessions) if (s.expiresAt <= now) sessions.delete(id)
   }
   return {
-    create: (reviewer, now) => {
+    create: (reviewer, now, keyId = reviewer) => {
       sweep(now)
-      const session: Session = { id: token(), reviewer, csrf: token(), expiresAt: now + sessionMillis }
+      const session: Session = { id: token(), reviewer, keyId, csrf: token(), expiresAt: now + sessionMillis }
       sessions.set(session.id, session)
       return session
     },
