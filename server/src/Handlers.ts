@@ -53,7 +53,9 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
           Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>
             Effect.tap(gate.create(payload, rawPayload), () => withSql(claim)))),
       getLeash: ({ path, urlParams }) => gate.get(path.leashId, urlParams.waitSeconds ?? 0),
-      cancelLeash: ({ path }) => Effect.flatMap(Wire.Api.Caller, (caller) => gate.cancel(path.leashId, caller.name))
+      cancelLeash: ({ path }) =>
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          Effect.zipRight(Ownership.refuseReviewer(caller, "cancel leashes"), gate.cancel(path.leashId, caller.name)))
     },
     reviewer: {
       decideLeash: ({ path, payload }) =>

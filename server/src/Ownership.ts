@@ -35,7 +35,13 @@ const holderOf = (caller: Context): Holder | undefined => (isHolder(caller) ? ca
 
 type Context = { readonly role: Wire.KeyRole; readonly name: string }
 
-const refuseReviewer = (caller: Context, what: string): Effect.Effect<void, Wire.ApiError.Forbidden> =>
+/**
+ * Refuses a reviewer key: v1.1, a reviewer key reads and decides, it does not `what`.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const refuseReviewer = (caller: Context, what: string): Effect.Effect<void, Wire.ApiError.Forbidden> =>
   caller.role === "reviewer"
     ? Effect.fail(
       new Wire.ApiError.Forbidden({

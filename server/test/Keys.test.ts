@@ -199,7 +199,7 @@ describe("who may write what", () => {
         .toBe(202)
     }))
 
-  it.scopedLive("a reviewer key reads and decides but may not ingest or create leashes (403); the decision names the person", () =>
+  it.scopedLive("a reviewer key reads and decides but may not ingest, create or cancel leashes (403); the decision names the person", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
       const ada = created(yield* keys(s.db, "create", "--reviewer", "Ada Lovelace"))
@@ -216,6 +216,11 @@ describe("who may write what", () => {
       const leash = leashRequest()
       expect((yield* s.agent.post("/v1/leashes", { body: leash })).status).toBe(200)
       expect((yield* reviewer.get(`/v1/leashes/${leash.leash_id}`)).status).toBe(200)
+      // nor cancel one: a cancel is the waiting agent's, and would end the leash undecided
+      const cancel = yield* reviewer.post(`/v1/leashes/${leash.leash_id}/cancel`, { body: {} })
+      expect(cancel.status).toBe(403)
+      expect(cancel.body.error.message).toContain("not cancel leashes")
+      expect((yield* s.agent.get(`/v1/leashes/${leash.leash_id}`)).body.status).toBe("pending")
       const decided = yield* reviewer.post(`/v1/leashes/${leash.leash_id}/decision`, { body: { decision: "approved", reason: "ok" } })
       expect(decided.status).toBe(200)
       expect(decided.body.decision.decided_by).toBe("Ada Lovelace")
