@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^houndsight\/test$/, replacement: src("test.ts") },
+      { find: /^houndsight\/ai$/, replacement: src("ai.ts") },
       { find: /^houndsight$/, replacement: src("index.ts") }
     ]
   },
