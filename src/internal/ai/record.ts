@@ -17,7 +17,7 @@ import type { ModelRef } from "../../schema/StepRecord.js"
 import { StepState, type TrailState } from "../state.js"
 import { currentStepOf, runStep, trailOf } from "../step.js"
 import { isLeashedTool } from "./leashed.js"
-import { checkPrices, costOf, defaultPrices, type PriceTable, priceOf } from "./prices.js"
+import { checkPrices, costOf, defaultPrices, type Price, type PriceTable, priceOf } from "./prices.js"
 import { type HandlerResult, recordToolResult, withParent } from "./steps.js"
 
 /** Options of the recording layer. */
@@ -38,8 +38,10 @@ export interface Settings {
   readonly provider: string | undefined
   readonly model: string | undefined
   readonly prices: PriceTable
-  /** Message objects already recorded as some call's input (a Chat re-sends them). */
-  readonly seen: WeakSet<object>
+  /** The prompts recently recorded (a Chat re-sends them). */
+  readonly recent: Recent
+  /** Prices looked up so far, by model name (`null`: none). */
+  readonly priceCache: Map<string, Price | null>
 }
 
 /** Resolves the options; throws on a bad price table (a programming error, named). */
@@ -48,7 +50,13 @@ export const settings = (options: RecordOptions, providerName: string | undefine
   const prices = p === undefined ? defaultPrices : typeof p === "function" ? p(defaultPrices) : { ...defaultPrices, ...p }
   const problem = checkPrices(prices)
   if (problem !== undefined) throw new Error(`houndsight/ai: ${problem}`)
-  return { provider: options.provider ?? providerName, model: options.model, prices, seen: new WeakSet() }
+  return {
+    provider: options.provider ?? providerName,
+    model: options.model,
+    prices,
+    recent: new Recent(),
+    priceCache: new Map()
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -80,25 +88,62 @@ const messageJson = (m: Prompt.Message): unknown => {
   return { role: m.role, content: parts }
 }
 
+/** How many recent prompts are remembered to spot a re-sent history. */
+const recentPrompts = 32
+
+/**
+ * The prompts recently recorded, newest last (their message arrays): a `Chat` (or an agent loop)
+ * re-sends its history as the same message objects, so a call whose prompt starts with one of
+ * these arrays continues that conversation.
+ */
+export class Recent {
+  readonly prompts: Array<ReadonlyArray<Prompt.Message>> = []
+
+  /** The length of the longest remembered prompt that `all` starts with (0 if none). */
+  prefixOf(all: ReadonlyArray<Prompt.Message>): number {
+    let best = 0
+    const prompts = this.prompts
+    for (let i = prompts.length - 1; i >= 0; i--) {
+      const p = prompts[i]!
+      const n = p.length
+      if (n <= best || n > all.length || p[0] !== all[0] || p[n - 1] !== all[n - 1]) continue
+      let same = true
+      for (let j = 1; j < n - 1; j++) {
+        if (p[j] !== all[j]) {
+          same = false
+          break
+        }
+      }
+      if (same) best = n
+    }
+    return best
+  }
+
+  remember(all: ReadonlyArray<Prompt.Message>): void {
+    if (all.length === 0) return
+    if (this.prompts.length === recentPrompts) this.prompts.shift()
+    this.prompts.push(all)
+  }
+}
+
 /**
  * The messages a call adds to the conversation: a `Chat` (or an agent loop) re-sends its history,
  * made of the message objects an earlier call sent, followed by the assistant and tool messages
  * of that call's response (recorded as its output). Those are left out; `history` counts them.
  */
 export const newMessages = (
-  seen: WeakSet<object>,
+  recent: Recent,
   prompt: Prompt.Prompt
 ): { readonly messages: Array<unknown>; readonly history: number } => {
   const all = prompt.content
-  let i = 0
-  while (i < all.length && seen.has(all[i]!)) i++
+  let i = recent.prefixOf(all)
   if (i > 0) {
-    while (i < all.length && (all[i]!.role === "assistant" || all[i]!.role === "tool") && !seen.has(all[i]!)) i++
+    while (i < all.length && (all[i]!.role === "assistant" || all[i]!.role === "tool")) i++
   }
   const history = i
-  const messages: Array<unknown> = []
-  for (; i < all.length; i++) messages.push(messageJson(all[i]!))
-  for (let j = 0; j < all.length; j++) seen.add(all[j]!)
+  const messages: Array<unknown> = new Array(all.length - i)
+  for (let j = 0; i < all.length; i++, j++) messages[j] = messageJson(all[i]!)
+  recent.remember(all)
   return { messages, history }
 }
 
@@ -110,7 +155,7 @@ const inputOf = (
 ): unknown => {
   const input: Record<string, unknown> = {}
   if (prompt !== undefined) {
-    const fresh = newMessages(s.seen, prompt)
+    const fresh = newMessages(s.recent, prompt)
     input.messages = fresh.messages
     if (fresh.history > 0) input.history_messages = fresh.history
   } else input.prompt_problem = problem
@@ -199,6 +244,15 @@ const modelOf = (s: Settings, g: Gathered | undefined): ModelRef => ({
   name: (g?.modelId ?? s.model ?? "unknown").slice(0, 256)
 })
 
+/** The price of a model, looked up once per name (a table of at most 256 names is kept). */
+const cachedPrice = (s: Settings, name: string): Price | undefined => {
+  const hit = s.priceCache.get(name)
+  if (hit !== undefined) return hit ?? undefined
+  const price = priceOf(s.prices, name)
+  if (s.priceCache.size < 256) s.priceCache.set(name, price ?? null)
+  return price
+}
+
 /** Writes the response, model, tokens, cost and timing on the call's step. */
 const finishCall = (s: Settings, timing: Timing, trail: TrailState, g: Gathered, object: unknown, hasObject: boolean) => {
   const step = timing.step
@@ -231,7 +285,7 @@ const finishCall = (s: Settings, timing: Timing, trail: TrailState, g: Gathered,
       if (cached !== undefined) tokens.cachedInput = cached
       if (reasoning !== undefined) tokens.reasoning = reasoning
       step.tokens = tokens
-      const price = priceOf(s.prices, model.name) ?? (s.model !== undefined ? priceOf(s.prices, s.model) : undefined)
+      const price = cachedPrice(s, model.name) ?? (s.model !== undefined ? cachedPrice(s, s.model) : undefined)
       if (price !== undefined) step.costUsd = costOf(price, tokens.input, tokens.output, cached ?? 0)
     }
   }
