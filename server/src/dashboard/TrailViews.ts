@@ -203,6 +203,7 @@ const stepRow = (
       <span class="seq">#${s.seq}</span>
       <span class="layer layer-${s.layer}">${s.layer}</span>
       <span class="name">${s.name}</span>
+      ${s.model === undefined ? "" : html`<span class="pill model" title="the model this step called">${s.model.provider} · ${s.model.name}</span>`}
       ${statusMark(s.status)}
       ${isReview ? decisionPill(s.leash!.decision) : ""}
       ${flags.map((f) => html`<span class="pill flag" title="${flagText[f.kind].meaning}">⚑ ${flagText[f.kind].title}</span>`)}
@@ -223,6 +224,11 @@ const stepRow = (
   }
       ${isReview ? reviewFacts(s, facts.get(s.leash!.leashId)) : ""}
       ${s.error === undefined ? "" : html`<p class="notice error"><strong>${s.error.type}</strong>: ${s.error.message}</p>`}
+      ${
+    s.tokens === undefined || (s.tokens.cachedInput === undefined && s.tokens.reasoning === undefined) ? "" : html`<p class="small tokens-detail">tokens: ${Format.tokens(s.tokens)}${
+      s.tokens.cachedInput === undefined ? "" : html` · ${Format.count(s.tokens.cachedInput)} cached input`
+    }${s.tokens.reasoning === undefined ? "" : html` · ${Format.count(s.tokens.reasoning)} reasoning`}</p>`
+  }
       <div class="blocks">
         ${block("Input", s.input)}
         ${block("Output", s.output)}
