@@ -97,6 +97,21 @@ const main = async () => {
                 Sniff.output({ text: r.text, finish_reason: r.finishReason }))
             ))
         )
+    },
+    // the yardstick: a bare sniff, so the figure can be read against a sniff's cost on a quiet machine
+    {
+      id: "void",
+      title: "Effect.void",
+      stepsPerOp: 0,
+      program: (n) => Trail.run({ trigger: "bench", payload: {} }, loop(n, () => Effect.void))
+    },
+    {
+      id: "bareSniff",
+      title: "a bare Sniff.run around Effect.void",
+      baseline: "void",
+      stepsPerOp: 1,
+      program: (n) =>
+        Trail.run({ trigger: "bench", payload: {} }, loop(n, () => Sniff.run("step", { layer: "execute" }, Effect.void)))
     }
   ]
   const quick = process.env["BENCH_QUICK"] === "1"
@@ -118,6 +133,9 @@ const main = async () => {
   const sniff = byId.get("sniff")!
   console.log(`| ${sniff.title} | ${sniff.usPerOp.median.toFixed(2)} |`)
   const net = rec.netUsPerOp?.median ?? rec.usPerOp.median - model.usPerOp.median
+  const bare = byId.get("bareSniff")!.netUsPerOp?.median ?? Number.NaN
+  console.log(`| a bare Sniff.run (net of Effect.void) | ${bare.toFixed(2)} |`)
+  console.log(`\nrecording one model call costs ${(net / bare).toFixed(2)} bare sniffs in this run`)
   console.log(`\na hand-written sniff with the same input and output adds ${(sniff.netUsPerOp?.median ?? 0).toFixed(2)} µs`)
   console.log(`recording one model call (2 KB prompt, 1 KB response) adds ${net.toFixed(2)} µs of CPU (target ≤ 5 µs): ${net <= 5 ? "met" : "NOT met"}`)
 }

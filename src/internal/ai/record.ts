@@ -154,7 +154,11 @@ const inputOf = (
   problem: string | undefined
 ): unknown => {
   const input: Record<string, unknown> = {}
-  if (prompt !== undefined) {
+  if (prompt !== undefined && typeof options.prompt === "string") {
+    // one user message, as Prompt.make makes it: written from the string, without reading it back
+    input.messages = [{ role: "user", content: [{ type: "text", text: options.prompt }] }]
+    s.recent.remember(prompt.content)
+  } else if (prompt !== undefined) {
     const fresh = newMessages(s.recent, prompt)
     input.messages = fresh.messages
     if (fresh.history > 0) input.history_messages = fresh.history
