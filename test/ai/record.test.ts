@@ -153,6 +153,19 @@ describe("houndsight/ai: model calls", () => {
       expect(step(steps, "lookup_order").parentId).toBe(call.id)
     }))
 
+  it.scopedLive("a failed stream is an error step with the AiError's tag; the stream fails unchanged", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAi([{ status: 400 }])
+      const { exit, steps } = yield* run(recorded(fake.url), Stream.runDrain(LanguageModel.streamText({ prompt: "hi" })))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) ? (exit.cause as any).error : undefined
+      expect(error._tag).toBe("HttpResponseError")
+      expect(step(steps, "streamText")).toMatchObject({
+        status: "error",
+        error: { type: "HttpResponseError", message: error.message }
+      })
+    }))
+
   it.scopedLive("a Chat re-sends its history: each call records only its new messages", () =>
     Effect.gen(function*() {
       const fake = yield* fakeOpenAi([{ text: "Hello! How can I help?" }, { text: "It was delivered." }])
