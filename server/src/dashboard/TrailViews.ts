@@ -241,6 +241,32 @@ const stepRow = (
 </li>`
 }
 
+/** A trail's model calls, cost and tokens per model (issue 16); nothing when no step called a model. */
+const modelTotals = (steps: ReadonlyArray<Wire.StepRecord>): Html | "" => {
+  const byModel = new Map<string, { calls: number; input: number; output: number; cost: number; priced: boolean }>()
+  for (const s of steps) {
+    if (s.model === undefined) continue
+    const key = `${s.model.provider} · ${s.model.name}`
+    const t = byModel.get(key) ?? { calls: 0, input: 0, output: 0, cost: 0, priced: false }
+    t.calls++
+    t.input += s.tokens?.input ?? 0
+    t.output += s.tokens?.output ?? 0
+    if (s.costUsd !== undefined) {
+      t.cost += s.costUsd
+      t.priced = true
+    }
+    byModel.set(key, t)
+  }
+  if (byModel.size === 0) return ""
+  return html`<ul class="stats models" aria-label="cost and tokens per model">${
+    [...byModel].map(([model, t]) =>
+      html`<li><span class="k">${model}</span> ${Format.plural(t.calls, "call")} · ${
+        Format.tokens({ input: t.input, output: t.output })
+      } · ${t.priced ? Format.usd(t.cost) : "no price"}</li>`
+    )
+  }</ul>`
+}
+
 /**
  * A trail's page.
  *
@@ -303,6 +329,7 @@ ${
   }
 <section class="trail-head">
   ${head}
+  ${modelTotals(steps)}
 </section>
 ${flagBanner}
 ${

@@ -31,6 +31,23 @@ describe("model steps", () => {
       expect(page.text).toContain("openai · gpt-4o-mini-2024-07-18")
       expect(page.text).toContain("200 cached input")
       expect(page.text).toContain("40 reasoning")
+      // the trail's cost and tokens per model
+      const second = stepRecord(trail.id, 3, "generateText", {
+        layer: "reason",
+        model: { provider: "openai", name: "gpt-4o-mini-2024-07-18" },
+        tokens: { input: 800, output: 100 },
+        cost_usd: 0.0002
+      })
+      const unpriced = stepRecord(trail.id, 4, "generateText", {
+        layer: "reason",
+        model: { provider: "acme", name: "house-model" },
+        tokens: { input: 5, output: 6 }
+      })
+      yield* s.agent.post("/v1/ingest", { body: { trails: [], steps: [second, unpriced] } })
+      const totals = yield* tab.get(`/trails/${trail.id}`)
+      const models = totals.text.slice(totals.text.indexOf(`aria-label="cost and tokens per model"`))
+      expect(models.slice(0, models.indexOf("</ul>"))).toContain("openai · gpt-4o-mini-2024-07-18</span> 2 calls · 2,000 in · 400 out · $0.00055")
+      expect(models.slice(0, models.indexOf("</ul>"))).toContain("acme · house-model</span> 1 call · 5 in · 6 out · no price")
       // a step without them shows neither
       const lookup = page.text.slice(page.text.indexOf(`id="step-${plain.id}"`))
       expect(lookup.slice(0, lookup.indexOf("</li>"))).not.toContain("cached input")
