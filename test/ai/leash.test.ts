@@ -5,7 +5,7 @@
  */
 import { Chat, LanguageModel, Tool, Toolkit } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Schema, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Stream, TestClock } from "effect"
 import { Trail } from "houndsight"
 import * as HoundsightAi from "houndsight/ai"
 import { FakeGate, HoundsightTest } from "houndsight/test"
@@ -260,6 +260,26 @@ describe("houndsight/ai: Leash.toolkit", () => {
       expect(exit).toEqual(Exit.succeed(expect.objectContaining({ isFailure: true })))
       expect(refunds).toEqual([])
       expect(steps.filter((s) => s.layer === "review")).toHaveLength(1)
+    }))
+
+  it.scopedLive("under streamText a leashed call is asked and nested the same way (tools resolved in the stream's own fiber)", () =>
+    Effect.gen(function*() {
+      refunds.length = 0
+      const fake = yield* fakeOpenAi([refundTurn()])
+      const streamed = LanguageModel.streamText({ prompt: "Refund A-42", toolkit: Leashed }).pipe(
+        Stream.runCollect,
+        Effect.map((parts) => [...parts].filter((p) => p.type === "tool-result").map((p: any) => p.result._tag)),
+        Effect.provide(LibraryHandlers)
+      )
+      const { exit, steps } = yield* run(recorded(fake.url), streamed, { gate: FakeGate.rejectAll })
+      expect(exit).toEqual(Exit.succeed(["LeashRefusal"]))
+      expect(refunds).toEqual([])
+      const call = step(steps, "streamText")
+      const action = steps.find((s) => s.name === "stripe.refund" && s.layer === "execute")!
+      const review = steps.find((s) => s.layer === "review")!
+      expect(action.parentId).toBe(call.id)
+      expect(review.parentId).toBe(action.id)
+      expect(review.leash!.decision).toBe("rejected")
     }))
 
   it("names a tool the toolkit lacks, or bad options, in a thrown error", () => {
