@@ -23,24 +23,24 @@
  * import { Trail } from "houndsight"
  * import * as HoundsightAi from "houndsight/ai"
  *
- * const Refund = Tool.make("refund_order", {
+ * export const Refund = Tool.make("refund_order", {
  *   parameters: { orderId: Schema.String, amountUsd: Schema.Number },
  *   success: Schema.Struct({ refundId: Schema.String })
  * })
- * const Tools = HoundsightAi.Leash.toolkit(Toolkit.make(Refund), {
+ * export const Tools = HoundsightAi.Leash.toolkit(Toolkit.make(Refund), {
  *   refund_order: {
  *     actionName: "stripe.refund",
  *     summary: (p) => `Refund ${p.orderId}: $${p.amountUsd}`,
  *     riskSignals: (p) => ({ amountUsd: p.amountUsd })
  *   }
  * })
- * const handlers = Tools.toLayer({ refund_order: () => Effect.succeed({ refundId: "re_1" }) })
+ * export const handlers = Tools.toLayer({ refund_order: () => Effect.succeed({ refundId: "re_1" }) })
  *
- * const agent = LanguageModel.generateText({ prompt: "Refund order 42", toolkit: Tools }).pipe(
+ * export const agent = LanguageModel.generateText({ prompt: "Refund order 42", toolkit: Tools }).pipe(
  *   Trail.run("support", { payload: { order: 42 } })
  * )
  *
- * const Model = HoundsightAi.layer().pipe(
+ * export const Model = HoundsightAi.layer().pipe(
  *   Layer.provide(OpenAiLanguageModel.model("gpt-4o-mini")),
  *   Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make("sk-...") })),
  *   Layer.provide(FetchHttpClient.layer)
@@ -133,7 +133,7 @@ export const costOf: (price: Price, input: number, output: number, cachedInput: 
  * import { Layer } from "effect"
  * import * as HoundsightAi from "houndsight/ai"
  *
- * const Model = HoundsightAi.layer({ prices: { "my-fine-tune": { input: 3, output: 12 } } }).pipe(
+ * export const Model = HoundsightAi.layer({ prices: { "my-fine-tune": { input: 3, output: 12 } } }).pipe(
  *   Layer.provide(OpenAiLanguageModel.model("gpt-4o"))
  * )
  * ```
@@ -239,11 +239,11 @@ const leashToolkit = <
  * import { Schema } from "effect"
  * import * as HoundsightAi from "houndsight/ai"
  *
- * const Charge = Tool.make("stripe_charge", {
+ * export const Charge = Tool.make("stripe_charge", {
  *   parameters: { customer: Schema.String, amountUsd: Schema.Number },
  *   success: Schema.Struct({ chargeId: Schema.String })
  * })
- * const Tools = HoundsightAi.Leash.toolkit(Toolkit.make(Charge), {
+ * export const Tools = HoundsightAi.Leash.toolkit(Toolkit.make(Charge), {
  *   stripe_charge: {
  *     actionName: "stripe.charge",
  *     summary: (p) => `Charge ${p.customer} $${p.amountUsd}`,
