@@ -37,7 +37,7 @@
  * export const handlers = Tools.toLayer({ refund_order: () => Effect.succeed({ refundId: "re_1" }) })
  *
  * export const agent = LanguageModel.generateText({ prompt: "Refund order 42", toolkit: Tools }).pipe(
- *   Trail.run("support", { payload: { order: 42 } })
+ *   Trail.run({ trigger: "support_ticket", payload: { order: 42 } })
  * )
  *
  * export const Model = HoundsightAi.layer().pipe(
