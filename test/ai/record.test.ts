@@ -153,6 +153,20 @@ describe("houndsight/ai: model calls", () => {
       expect(step(steps, "lookup_order").parentId).toBe(call.id)
     }))
 
+  it.scopedLive("a retried call records each attempt: the failed one as error, the next as ok", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAi([{ status: 400 }, { text: "second time lucky", usage: { input: 7, output: 3 } }])
+      const { exit, steps } = yield* run(
+        recorded(fake.url),
+        LanguageModel.generateText({ prompt: "hi" }).pipe(Effect.retry({ times: 1 }), Effect.map((r) => r.text))
+      )
+      expect(exit).toEqual(Exit.succeed("second time lucky"))
+      const attempts = steps.filter((s) => s.name === "generateText").sort((a, b) => a.seq - b.seq)
+      expect(attempts.map((a) => a.status)).toEqual(["error", "ok"])
+      expect(attempts[1]!.tokens).toMatchObject({ input: 7, output: 3 })
+      expect(attempts[1]!.input).toEqual(attempts[0]!.input)
+    }))
+
   it.scopedLive("a failed stream is an error step with the AiError's tag; the stream fails unchanged", () =>
     Effect.gen(function*() {
       const fake = yield* fakeOpenAi([{ status: 400 }])
