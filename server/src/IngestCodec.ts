@@ -157,6 +157,21 @@ const decodeOptional = (
   return true
 }
 
+/** A step's tokens (v1.1): `input`, `output`, and the optional `cached_input` and `reasoning`. */
+const decodeStepTokens = (u: unknown): Wire.StepTokens | undefined => {
+  if (!isRecord(u) || !isCount(u["input"]) || !isCount(u["output"])) return undefined
+  const out: Out = { input: u["input"], output: u["output"] }
+  const count = (v: unknown) => (isCount(v) ? v : undefined)
+  if (!decodeOptional(u, "cached_input", out, "cachedInput", count) || !decodeOptional(u, "reasoning", out, "reasoning", count)) {
+    return undefined
+  }
+  return out as unknown as Wire.StepTokens
+}
+
+/** The model of a step (v1.1): `{provider, name}`. */
+const decodeModel = (u: unknown): Wire.ModelRef | undefined =>
+  isRecord(u) && isName(u["provider"]) && isName(u["name"]) ? { provider: u["provider"], name: u["name"] } : undefined
+
 // ---------------------------------------------------------------------------------------------
 // Records
 // ---------------------------------------------------------------------------------------------
@@ -204,9 +219,10 @@ export const decodeStep = (u: unknown): Wire.StepRecord | undefined => {
   if (hasOwn(u, "output")) out["output"] = u["output"]
   if (
     !decodeOptional(u, "cost_usd", out, "costUsd", decodeUsd) ||
-    !decodeOptional(u, "tokens", out, "tokens", decodeTokens) ||
+    !decodeOptional(u, "tokens", out, "tokens", decodeStepTokens) ||
     !decodeOptional(u, "error", out, "error", decodeError) ||
-    !decodeOptional(u, "leash", out, "leash", decodeLeash)
+    !decodeOptional(u, "leash", out, "leash", decodeLeash) ||
+    !decodeOptional(u, "model", out, "model", decodeModel)
   ) return undefined
   return out as unknown as Wire.StepRecord
 }
@@ -308,7 +324,16 @@ export const encodeStep = (step: Wire.StepRecord): Wire.StepRecordWire => {
   if (hasOwn(step, "input")) out["input"] = step.input
   if (hasOwn(step, "output")) out["output"] = step.output
   if (hasOwn(step, "costUsd")) out["cost_usd"] = step.costUsd
-  if (hasOwn(step, "tokens")) out["tokens"] = step.tokens === undefined ? undefined : { input: step.tokens.input, output: step.tokens.output }
+  if (hasOwn(step, "tokens")) {
+    const t = step.tokens
+    if (t === undefined) out["tokens"] = undefined
+    else {
+      const tokens: Out = { input: t.input, output: t.output }
+      if (hasOwn(t, "cachedInput")) tokens["cached_input"] = t.cachedInput
+      if (hasOwn(t, "reasoning")) tokens["reasoning"] = t.reasoning
+      out["tokens"] = tokens
+    }
+  }
   out["events"] = encodeEvents(step.events)
   if (hasOwn(step, "error")) out["error"] = step.error === undefined ? undefined : { type: step.error.type, message: step.error.message }
   if (hasOwn(step, "leash")) {
@@ -320,6 +345,9 @@ export const encodeStep = (step: Wire.StepRecord): Wire.StepRecordWire => {
       approved: l.approved,
       reason: l.reason
     }
+  }
+  if (hasOwn(step, "model")) {
+    out["model"] = step.model === undefined ? undefined : { provider: step.model.provider, name: step.model.name }
   }
   return out as unknown as Wire.StepRecordWire
 }

@@ -253,6 +253,7 @@ const stepDetails = (
       <span class="seq">#${s.seq}</span>
       <span class="layer layer-${s.layer}">${s.layer}</span>
       <span class="name">${s.name}</span>
+      ${s.model === undefined ? "" : html`<span class="pill model" title="the model this step called">${s.model.provider} · ${s.model.name}</span>`}
       ${statusMark(s.status)}
       ${isReview ? decisionPill(gateDecision(s, facts)) : ""}
       ${flags.map((f) => html`<span class="pill flag" title="${flagText[f.kind].meaning}">⚑ ${flagText[f.kind].title}</span>`)}
@@ -275,6 +276,11 @@ const stepDetails = (
   }
       ${isReview ? reviewFacts(s, facts.get(s.leash!.leashId)) : ""}
       ${s.error === undefined ? "" : html`<p class="notice error"><strong>${s.error.type}</strong>: ${s.error.message}</p>`}
+      ${
+    s.tokens === undefined || (s.tokens.cachedInput === undefined && s.tokens.reasoning === undefined) ? "" : html`<p class="small tokens-detail">tokens: ${Format.tokens(s.tokens)}${
+      s.tokens.cachedInput === undefined ? "" : html` · ${Format.count(s.tokens.cachedInput)} cached input`
+    }${s.tokens.reasoning === undefined ? "" : html` · ${Format.count(s.tokens.reasoning)} reasoning`}</p>`
+  }
       <div class="blocks">
         ${block("Input", s.input)}
         ${block("Output", s.output)}
@@ -360,6 +366,32 @@ const stepList = (
   return join(out)
 }
 
+/** A trail's model calls, cost and tokens per model (issue 16); nothing when no step called a model. */
+const modelTotals = (steps: ReadonlyArray<Wire.StepRecord>): Html | "" => {
+  const byModel = new Map<string, { calls: number; input: number; output: number; cost: number; priced: boolean }>()
+  for (const s of steps) {
+    if (s.model === undefined) continue
+    const key = `${s.model.provider} · ${s.model.name}`
+    const t = byModel.get(key) ?? { calls: 0, input: 0, output: 0, cost: 0, priced: false }
+    t.calls++
+    t.input += s.tokens?.input ?? 0
+    t.output += s.tokens?.output ?? 0
+    if (s.costUsd !== undefined) {
+      t.cost += s.costUsd
+      t.priced = true
+    }
+    byModel.set(key, t)
+  }
+  if (byModel.size === 0) return ""
+  return html`<ul class="stats models" aria-label="cost and tokens per model">${
+    [...byModel].map(([model, t]) =>
+      html`<li><span class="k">${model}</span> ${Format.plural(t.calls, "call")} · ${
+        Format.tokens({ input: t.input, output: t.output })
+      } · ${t.priced ? Format.usd(t.cost) : "no price"}</li>`
+    )
+  }</ul>`
+}
+
 /**
  * A trail's page.
  *
@@ -426,6 +458,7 @@ ${
   }
 <section class="trail-head">
   ${head}
+  ${modelTotals(steps)}
 </section>
 ${flagBanner}
 ${
