@@ -15,6 +15,7 @@ import * as Cut from "./Cut.js"
 import * as Format from "./Format.js"
 import { type Html, html, join, url } from "./Html.js"
 import { decider, decisionPill } from "./LeashViews.js"
+import * as ModelViews from "./ModelViews.js"
 import * as StepTree from "./StepTree.js"
 
 /**
@@ -281,10 +282,10 @@ const stepDetails = (
       s.tokens.cachedInput === undefined ? "" : html` · ${Format.count(s.tokens.cachedInput)} cached input`
     }${s.tokens.reasoning === undefined ? "" : html` · ${Format.count(s.tokens.reasoning)} reasoning`}</p>`
   }
-      <div class="blocks">
+      ${ModelViews.modelStep(s, html`<div class="blocks">
         ${block("Input", s.input)}
         ${block("Output", s.output)}
-      </div>
+      </div>`)}
       ${s.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(s.events)}</div>`}
       <p class="small muted">step <code>${s.id}</code>${
     s.parentId === null ? "" : html` · parent <code>${s.parentId}</code>`
