@@ -253,10 +253,11 @@ const part = (p: Part): Html => {
   }
 }
 
-const message = (role: Role, body: Html, response = false): Html =>
-  html`<li class="msg role-${role}${response ? " response" : ""}" data-role="${role}"${response ? html` data-response` : ""}><span class="role">${role}${
-    response ? html` <span class="small muted">(this call's answer)</span>` : ""
-  }</span>${body}</li>`
+/** A message; `response`: what this call answered (the assistant) or ran for it (the tools). */
+const message = (role: Role, body: Html, response?: string): Html =>
+  html`<li class="msg role-${role}${response === undefined ? "" : " response"}" data-role="${role}"${
+    response === undefined ? "" : html` data-response`
+  }><span class="role">${role}${response === undefined ? "" : html` <span class="small muted">(${response})</span>`}</span>${body}</li>`
 
 const facts = (s: Wire.StepRecord, answer: Answer | undefined): Html => {
   const t = s.tokens
@@ -317,9 +318,9 @@ const conversation = (s: Wire.StepRecord, call: Call, answer: Answer | undefined
               ? html`<span class="small muted">no text</span>`
               : ""
           }`,
-          true
+          "this call's answer"
         )
-      }${answer.toolResults.length === 0 ? "" : message("tool", some(answer.toolResults, limits.parts, toolResult, "tool results"), true)}`
+      }${answer.toolResults.length === 0 ? "" : message("tool", some(answer.toolResults, limits.parts, toolResult, "tool results"), "tools run for this call")}`
   }</ol>`
 }
 
