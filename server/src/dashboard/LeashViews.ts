@@ -15,16 +15,47 @@ import * as Format from "./Format.js"
 import { type Html, html, url } from "./Html.js"
 
 /**
- * A pending leash as the queue shows it.
+ * A pending leash as the queue shows it: its request without the payload, and the payload's
+ * preview (stored with the leash; the whole payload is only on the leash's own page).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Pending {
   readonly leashId: string
-  readonly request: Wire.LeashRequest
+  readonly request: Wire.LeashRequestSummary
+  readonly preview: Wire.PayloadPreview
   readonly createdAt: Date
   readonly expiresAt: Date
+}
+
+/**
+ * A size in bytes, in KiB or MiB from 1 KiB up.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const size = (bytes: number): string =>
+  bytes < 1024
+    ? `${Format.count(bytes)} bytes`
+    : bytes < 1024 * 1024
+    ? `${(bytes / 1024).toFixed(1)} KiB`
+    : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+
+/**
+ * A preview as text to show: the whole payload indented when the preview holds all of it, else
+ * its first bytes as sent, marked with an ellipsis.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const previewText = (preview: Wire.PayloadPreview): string => {
+  if (preview.cut) return `${preview.text}…`
+  try {
+    return Format.json(JSON.parse(preview.text))
+  } catch {
+    return preview.text
+  }
 }
 
 /**
@@ -85,13 +116,15 @@ const hidden = (csrf: string, returnTo: ReturnTo) =>
 
 /**
  * The decision forms of a pending leash: approve or reject with a reason, or approve a modified
- * payload edited as JSON.
+ * payload edited as JSON, starting from `base` (the whole payload as JSON text). Without a
+ * `base` (a queue card whose preview is cut) there is no modify form here, only a link to the
+ * leash's page: a cut value is never offered as the base of a modification.
  *
  * @since 0.1.0
  * @category components
  */
-export const decisionForms = (leash: Pending, csrf: string, returnTo: ReturnTo): Html => {
-  const action = url`/leashes/${leash.leashId}/decision`
+export const decisionForms = (leashId: string, base: string | undefined, csrf: string, returnTo: ReturnTo): Html => {
+  const action = url`/leashes/${leashId}/decision`
   return html`<form method="post" action="${action}" class="decide" data-decide>
     ${hidden(csrf, returnTo)}
     <input type="text" name="reason" maxlength="4096" placeholder="Reason (needed to reject)" aria-label="Reason">
@@ -99,21 +132,32 @@ export const decisionForms = (leash: Pending, csrf: string, returnTo: ReturnTo):
     <button type="submit" name="decision" value="rejected" class="reject">Reject</button>
     <p class="form-error" role="alert" hidden></p>
   </form>
-  <details class="modify">
+  ${
+    base === undefined
+      ? html`<p class="modify small">The payload is too large to edit here: <a href="${url`/leashes/${leashId}`}">modify it on the leash page</a>.</p>`
+      : modifyForm(action, base, csrf, returnTo)
+  }`
+}
+
+const modifyForm = (action: string, base: string, csrf: string, returnTo: ReturnTo): Html =>
+  html`<details class="modify">
     <summary>Modify the payload…</summary>
     <form method="post" action="${action}" class="stack" data-modify>
       ${hidden(csrf, returnTo)}
       <input type="hidden" name="decision" value="modified">
       <label>Payload the agent will use (JSON)
-        <textarea name="modified_payload" rows="${Math.min(18, Format.json(leash.request.payload).split("\n").length + 1)}" spellcheck="false" autocomplete="off">${
-    Format.json(leash.request.payload)
-  }</textarea>
+        <textarea name="modified_payload" rows="${Math.min(18, lines(base) + 1)}" spellcheck="false" autocomplete="off">${base}</textarea>
       </label>
       <p class="form-error" role="alert" hidden></p>
       <input type="text" name="reason" maxlength="4096" placeholder="Reason (optional)" aria-label="Reason for the change">
       <button type="submit" class="modify-submit">Approve with changes</button>
     </form>
   </details>`
+
+const lines = (text: string): number => {
+  let n = 1
+  for (let i = text.indexOf("\n"); i !== -1 && n < 18; i = text.indexOf("\n", i + 1)) n++
+  return n
 }
 
 /**
@@ -125,6 +169,9 @@ export const decisionForms = (leash: Pending, csrf: string, returnTo: ReturnTo):
  */
 export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): Html => {
   const r = leash.request
+  const p = leash.preview
+  // The payload is written once, from its preview.
+  const text = previewText(p)
   return html`<article class="card leash" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
   <header class="leash-head">
     <span class="action">${r.actionName}</span>
@@ -135,11 +182,17 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
   </header>
   <p class="summary">${r.actionSummary}</p>
   ${signals(r.riskSignals)}
+  ${r.riskSignalsCut === true ? html`<p class="muted small">The risk signals are too large to list here: see the leash page.</p>` : ""}
   <details class="payload" open>
-    <summary>Payload</summary>
-    <pre class="json">${Format.json(r.payload)}</pre>
+    <summary>Payload <span class="small muted">${size(p.bytes)}</span></summary>
+    <pre class="json">${text}</pre>
+    ${
+    p.cut
+      ? html`<p class="notice cut" data-preview-cut>Preview cut: this shows the first 4 KiB of a ${size(p.bytes)} payload. <a href="${url`/leashes/${leash.leashId}`}">Read the whole payload on the leash page</a> before you decide.</p>`
+      : ""
+  }
   </details>
-  <div class="decision-forms">${decisionForms(leash, csrf, returnTo)}</div>
+  <div class="decision-forms">${decisionForms(leash.leashId, p.cut ? undefined : text, csrf, returnTo)}</div>
   <footer class="leash-foot small muted">
     asked ${Format.time(leash.createdAt)} ·
     <a href="${url`/trails/${r.trailId}`}">trail</a> ·
@@ -181,9 +234,9 @@ export const decisionsTable = (decisions: ReadonlyArray<DecidedLeash>): Html => 
  * @since 0.1.0
  * @category components
  */
-export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string): Html =>
+export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string, paged = false): Html =>
   html`<p class="empty muted" data-empty${pending.length > 0 ? html` hidden` : ""}>Nothing is waiting. Requests appear here the moment an agent asks.</p>
-<div class="pending-list" data-pending-list>${pending.map((p) => pendingCard(p, csrf, "queue"))}</div>`
+<div class="pending-list"${paged ? "" : html` data-pending-list`}>${pending.map((p) => pendingCard(p, csrf, "queue"))}</div>`
 
 /**
  * The queue: pending leashes (live), the latest decisions, and the latest trails.
@@ -193,6 +246,10 @@ export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string): Html
  */
 export const queue = (options: {
   readonly pending: ReadonlyArray<Pending>
+  /** The cursor of the next page of pending leashes, if there are more. */
+  readonly nextCursor?: string | undefined
+  /** Set on a later page (read with a cursor): it is not live. */
+  readonly paged?: boolean | undefined
   readonly decisions: ReadonlyArray<DecidedLeash>
   readonly trails: Html
   readonly csrf: string
@@ -203,7 +260,12 @@ export const queue = (options: {
   <h1 id="pending-title">Waiting for a decision <span class="count big" data-pending-count${
     options.pending.length === 0 ? html` hidden` : ""
   }>${Format.count(options.pending.length)}</span> <span class="live-dot" title="Live: new requests appear without reloading" data-live-status>live</span></h1>
-  ${pendingList(options.pending, options.csrf)}
+  ${pendingList(options.pending, options.csrf, options.paged === true)}
+  <p class="pager">${options.paged === true ? html`<a href="/">← First page</a> ` : ""}${
+    options.nextCursor === undefined
+      ? ""
+      : html`<a href="${`/?cursor=${encodeURIComponent(options.nextCursor)}`}" rel="next" data-next-page>More waiting: next page →</a>`
+  }</p>
 </section>
 <section aria-labelledby="decisions-title">
   <h2 id="decisions-title">Recent decisions</h2>
@@ -211,7 +273,7 @@ export const queue = (options: {
 </section>
 <section aria-labelledby="trails-title">
   <h2 id="trails-title">Recent trails <a class="small" href="/trails">all trails →</a></h2>
-  <div data-trails="10">${options.trails}</div>
+  <div data-trails="limit=10">${options.trails}</div>
 </section>`
 
 /**
@@ -231,6 +293,8 @@ export const leashPage = (options: {
 }): Html => {
   const r = options.request
   const d = options.decision
+  // The whole payload, written as JSON text once (this page is the only one that reads it).
+  const payload = Format.json(r.payload)
   const status = d === undefined
     ? html`<span class="pill pending">waiting for a decision</span>`
     : decisionPill(d.decision)
@@ -242,9 +306,7 @@ export const leashPage = (options: {
     <h2 id="decide-title">Decide <span class="expires small muted">answer within <span data-countdown="${options.expiresAt.toISOString()}">${
       Format.duration(options.expiresAt.getTime() - Date.now())
     }</span></span></h2>
-    <div class="decision-forms">${
-      decisionForms({ leashId: options.leashId, request: r, createdAt: options.createdAt, expiresAt: options.expiresAt }, options.csrf, "leash")
-    }</div>
+    <div class="decision-forms">${decisionForms(options.leashId, payload, options.csrf, "leash")}</div>
   </section>`
     : html`<section class="card decided decision-${d.decision}" aria-labelledby="decision-title">
     <h2 id="decision-title">${decisionPill(d.decision)} by ${decider(d.decidedBy)}</h2>
@@ -274,7 +336,7 @@ export const leashPage = (options: {
   <h2>Risk signals</h2>
   ${signals(r.riskSignals)}
   <h2>Payload</h2>
-  <pre class="json">${Format.json(r.payload)}</pre>
+  <pre class="json">${payload}</pre>
 </section>
 ${decided}`
 }

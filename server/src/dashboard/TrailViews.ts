@@ -83,17 +83,94 @@ export const trailsTable = (trails: ReadonlyArray<Wire.TrailSummary>): Html => {
 }
 
 /**
- * The trails page.
+ * The filters of the trails page, as the query string holds them (each one optional).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TrailFilters {
+  readonly agent?: string | undefined
+  readonly status?: string | undefined
+  readonly trigger?: string | undefined
+  readonly flagged?: string | undefined
+  readonly tag?: string | undefined
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+}
+
+/** The names of the filters, in the order the form shows them. */
+const filterNames = ["agent", "status", "trigger", "flagged", "tag", "from", "to"] as const
+
+/**
+ * The query string of `filters` (and `extra` parameters), for links and the live view.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const filterQuery = (filters: TrailFilters, extra: Record<string, string> = {}): string => {
+  const params = new URLSearchParams()
+  for (const name of filterNames) {
+    const value = filters[name]
+    if (value !== undefined && value !== "") params.set(name, value)
+  }
+  for (const [k, v] of Object.entries(extra)) params.set(k, v)
+  return params.toString()
+}
+
+const option = (value: string, label: string, selected: string | undefined): Html =>
+  html`<option value="${value}"${selected === value ? html` selected` : ""}>${label}</option>`
+
+const filtersForm = (f: TrailFilters): Html =>
+  html`<form method="get" action="/trails" class="filters" data-trail-filters>
+  <label>Agent <input type="text" name="agent" value="${f.agent ?? ""}" maxlength="256"></label>
+  <label>Status <select name="status">${option("", "any", f.status)}${
+    Wire.TrailStatus.literals.map((s) => option(s, s, f.status))
+  }</select></label>
+  <label>Trigger <input type="text" name="trigger" value="${f.trigger ?? ""}" maxlength="256"></label>
+  <label>Flagged <select name="flagged">${option("", "any", f.flagged)}${option("true", "flagged", f.flagged)}${
+    option("false", "not flagged", f.flagged)
+  }</select></label>
+  <label>Tag <input type="text" name="tag" value="${f.tag ?? ""}" placeholder="key or key:value"></label>
+  <label>From <input type="text" name="from" value="${f.from ?? ""}" placeholder="2026-11-24T00:00:00.000Z"></label>
+  <label>To <input type="text" name="to" value="${f.to ?? ""}" placeholder="2026-11-25T00:00:00.000Z"></label>
+  <button type="submit">Filter</button> <a class="small" href="/trails">clear</a>
+</form>`
+
+/**
+ * The trails page: the filters (kept in the URL), a page of trails, and the link to the next
+ * page. The first page follows new records live; a later page stays as it was read.
  *
  * @since 0.1.0
  * @category pages
  */
-export const trailsPage = (trails: ReadonlyArray<Wire.TrailSummary>): Html =>
-  html`<section>
-  <h1>Trails <span class="live-dot" data-live-status>live</span></h1>
+export const trailsPage = (options: {
+  readonly list: Wire.TrailList
+  readonly filters: TrailFilters
+  readonly limit: number
+  /** Set on a later page (read with a cursor). */
+  readonly paged: boolean
+  /** What was wrong with the filters, if anything (then no trails are listed). */
+  readonly error?: string | undefined
+}): Html => {
+  const { filters, list } = options
+  const next = list.nextCursor === undefined
+    ? ""
+    : html`<p class="pager"><a href="${`/trails?${filterQuery(filters, { cursor: list.nextCursor })}`}" rel="next" data-next-page>Next ${
+      Format.count(options.limit)
+    } →</a></p>`
+  return html`<section>
+  <h1>Trails${options.paged ? "" : html` <span class="live-dot" data-live-status>live</span>`}</h1>
   <p class="muted">Every agent run, newest first. Open one to see its steps, decisions and flags.</p>
-  <div data-trails="100">${trailsTable(trails)}</div>
+  ${filtersForm(filters)}
+  ${options.error === undefined ? "" : html`<p class="notice error" role="alert">${options.error}</p>`}
+  ${
+    options.paged
+      ? html`<div>${trailsTable(list.trails)}</div><p class="pager"><a href="${`/trails?${filterQuery(filters)}`}">← First page</a></p>`
+      : html`<div data-trails="${filterQuery(filters, { limit: String(options.limit) })}">${trailsTable(list.trails)}</div>`
+  }
+  ${next}
 </section>`
+}
 
 interface Node {
   readonly step: Wire.StepRecord
@@ -236,6 +313,54 @@ const stepRow = (
 }
 
 /**
+ * The page of a trail the server holds no record or step of (contract v1.1: the SDK links it for
+ * a leash that never reached the server): it says so, and lists the leashes the server holds
+ * for that trail.
+ *
+ * @since 0.1.0
+ * @category pages
+ */
+export const unknownTrailPage = (options: {
+  readonly id: string
+  readonly leashes: ReadonlyArray<{
+    readonly leashId: string
+    readonly actionName: string
+    readonly actionSummary: string
+    readonly agent: string
+    readonly status: "pending" | "decided"
+    readonly decision: string | undefined
+    readonly createdAt: number
+  }>
+}): Html =>
+  html`<p class="crumbs small muted"><a href="/trails">Trails</a> › <code>${options.id}</code></p>
+<section class="trail-head" data-unknown-trail>
+  <h1>Trail <code>${options.id}</code></h1>
+  <p class="notice">This server holds no record of trail ${options.id}: neither the trail nor any of its steps has arrived. An agent's records arrive within a second or two of being made, so reload in a moment. If the agent could not reach this server, or the request was refused before it was stored, nothing of it will arrive: the agent's own log and its Decision's reason say why.</p>
+</section>
+<section class="card" aria-labelledby="trail-leashes-title">
+  <h2 id="trail-leashes-title">Leashes of this trail on this server</h2>
+  ${
+    options.leashes.length === 0
+      ? html`<p class="muted">None: no leash of this trail reached this server.</p>`
+      : html`<table class="table">
+  <thead><tr><th>Action</th><th>Agent</th><th>State</th><th>Asked</th></tr></thead>
+  <tbody>${
+        options.leashes.map((l) =>
+          html`<tr>
+    <td><a href="${url`/leashes/${l.leashId}`}" class="action">${l.actionName}</a><div class="small muted">${
+            Format.brief(l.actionSummary, 80)
+          }</div></td>
+    <td>${l.agent}</td>
+    <td>${l.decision === undefined ? html`<span class="pill pending">waiting</span>` : decisionPill(l.decision)}</td>
+    <td>${Format.time(l.createdAt)}</td>
+  </tr>`
+        )
+      }</tbody>
+</table>`
+  }
+</section>`
+
+/**
  * A trail's page.
  *
  * @since 0.1.0
@@ -246,8 +371,12 @@ export const trailPage = (options: {
   readonly detail: Wire.TrailDetail
   /** Who decided each review step's leash, by leash id. */
   readonly facts: ReadonlyMap<string, LeashFacts>
+  /** Set on a later page of the steps (read with a cursor). */
+  readonly paged?: boolean | undefined
 }): Html => {
   const { flags, steps, trail } = options.detail
+  const stepCount = options.detail.stepCount ?? steps.length
+  const flagCount = options.detail.flagCount ?? flags.length
   const span = spanOf(trail, steps)
   const flagsByStep = new Map<string, Array<Wire.Flag>>()
   for (const f of flags) flagsByStep.set(f.stepId, [...(flagsByStep.get(f.stepId) ?? []), f])
@@ -263,14 +392,19 @@ export const trailPage = (options: {
   <ul class="stats">
     <li><span class="k">started</span> ${Format.time(trail.startedAt)}</li>
     <li><span class="k">duration</span> ${trailDuration(trail.startedAt, trail.endedAt)}</li>
-    <li><span class="k">steps</span> ${Format.count(steps.length)}</li>
+    <li><span class="k">steps</span> ${Format.count(stepCount)}</li>
     <li><span class="k">leashes</span> ${Format.count(reviews.length)}</li>
     <li><span class="k">cost</span> ${cost === undefined ? "—" : Format.usd(cost)}</li>
     <li><span class="k">tokens</span> ${Format.tokens(trail.tokens)}</li>
-    <li class="${flags.length > 0 ? "bad" : "good"}"><span class="k">flags</span> ${Format.count(flags.length)}</li>
+    <li class="${flagCount > 0 ? "bad" : "good"}"><span class="k">flags</span> ${Format.count(flagCount)}</li>
   </ul>`
-  const flagBanner = flags.length === 0 ? "" : html`<section class="card flags-banner" aria-labelledby="flags-title">
-  <h2 id="flags-title">⚑ ${Format.plural(flags.length, "flag")}: this agent went around the gate</h2>
+  const flagBanner = flagCount === 0 ? "" : html`<section class="card flags-banner" aria-labelledby="flags-title">
+  <h2 id="flags-title">⚑ ${Format.plural(flagCount, "flag")}: this agent went around the gate</h2>
+  ${
+    flagCount > flags.length
+      ? html`<p class="small muted">${Format.plural(flags.length, "flag")} on this page of steps; <a href="${url`/flags?trail_id=${options.id}`}">all of this trail's flags</a>.</p>`
+      : ""
+  }
   <ul>${
     flags.map((f) => {
       const step = stepById.get(f.stepId)
@@ -307,12 +441,23 @@ ${
 ${trail.events.length === 0 ? "" : html`<section class="block"><h4>Trail events</h4>${events(trail.events)}</section>`}`
   }
 <section class="card steps-card" aria-labelledby="steps-title">
-  <h2 id="steps-title">Steps</h2>
+  <h2 id="steps-title">Steps${
+    stepCount > steps.length || options.paged === true
+      ? html` <span class="small muted" data-steps-page>${Format.count(steps.length)} of ${Format.count(stepCount)}${
+        steps.length === 0 ? "" : html`: #${steps[0]!.seq} to #${steps[steps.length - 1]!.seq}`
+      }</span>`
+      : ""
+  }</h2>
   <p class="legend small muted">${
     Wire.StepLayer.literals.map((l) => html`<span class="layer layer-${l}">${l}</span> `)
   }· bars place each step on the trail's timeline</p>
-  ${steps.length === 0 ? html`<p class="muted">No steps have arrived.</p>` : html`<ol class="steps root">${
+  ${steps.length === 0 ? html`<p class="muted">No steps ${options.paged === true ? "on this page" : "have arrived"}.</p>` : html`<ol class="steps root">${
     tree(steps).map((n) => stepRow(n, span, flagsByStep, options.facts))
   }</ol>`}
+  <p class="pager">${options.paged === true ? html`<a href="${url`/trails/${options.id}`}">← First steps</a> ` : ""}${
+    options.detail.nextCursor === undefined
+      ? ""
+      : html`<a href="${`${url`/trails/${options.id}`}?cursor=${encodeURIComponent(options.detail.nextCursor)}`}" rel="next" data-next-page>Next steps →</a>`
+  }</p>
 </section>`
 }
