@@ -124,7 +124,7 @@ const boundedReads = Effect.gen(function*() {
     yield* sql`UPDATE leashes SET trail_id = ${request.trailId}, action_name = ${request.actionName},
       agent = ${request.agent}, summary = ${LeashSummary.summarize(request, raw)} WHERE rowid = ${row.rowid}`
   }
-  yield* sql`CREATE INDEX leashes_by_trail ON leashes (trail_id)`
+  yield* sql`CREATE INDEX leashes_by_trail ON leashes (trail_id, created_at, leash_id)`
   yield* sql`CREATE INDEX leashes_pending_page ON leashes (status, expires_at, leash_id)`
   yield* sql`CREATE INDEX leashes_decided_page ON leashes (decided_at, leash_id) WHERE status = 'decided'`
 

@@ -281,6 +281,65 @@ const trailSummaryColumns = `t.id, t.status, t.summary, t.flag_count, t.sort_key
 const leashColumns = `leash_id, request, status, created_at, expires_at, decision, reason, modified_payload,
   decided_by, decided_at`
 
+/**
+ * The statement of a page of the trail list: one index serves each filter (the tag table by
+ * `(key, value, time)` or `(key, time)`, the trails by `(agent | status | trigger, time)`,
+ * flagged or not, or by time alone), walked from the cursor, newest first; one row more than
+ * the page tells whether there is a next one.
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const trailListSql = (q: TrailQuery): { readonly text: string; readonly params: ReadonlyArray<unknown> } => {
+  const where: Array<string> = ["t.record IS NOT NULL"]
+  const params: Array<unknown> = []
+  let from = "trails t"
+  let key = "t.sort_key"
+  let id = "t.id"
+  if (q.tag !== undefined) {
+    from = "trail_tags g JOIN trails t ON t.id = g.trail_id"
+    key = "g.sort_key"
+    id = "g.trail_id"
+    where.push("g.key = ?")
+    params.push(q.tag.key)
+    if (q.tag.value !== undefined) {
+      where.push("g.value = ?")
+      params.push(q.tag.value)
+    }
+  }
+  if (q.agent !== undefined) {
+    where.push("t.agent = ?")
+    params.push(q.agent)
+  }
+  if (q.status !== undefined) {
+    where.push("t.status = ?")
+    params.push(q.status)
+  }
+  if (q.trigger !== undefined) {
+    where.push("t.trail_trigger = ?")
+    params.push(q.trigger)
+  }
+  if (q.flagged !== undefined) where.push(q.flagged ? "t.flag_count > 0" : "t.flag_count = 0")
+  if (q.from !== undefined) {
+    where.push(`${key} >= ?`)
+    params.push(q.from.toISOString())
+  }
+  if (q.to !== undefined) {
+    where.push(`${key} < ?`)
+    params.push(q.to.toISOString())
+  }
+  if (q.cursor !== undefined) {
+    where.push(`(${key}, ${id}) < (?, ?)`)
+    params.push(q.cursor[0], q.cursor[1])
+  }
+  params.push(q.limit + 1)
+  return {
+    text: `SELECT ${trailSummaryColumns} FROM ${from} WHERE ${where.join(" AND ")}
+      ORDER BY ${key} DESC, ${id} DESC LIMIT ?`,
+    params
+  }
+}
+
 /** The most rows one multi-row insert carries (9 parameters a row, far below SQLite's limit). */
 const maxChunk = 256
 
@@ -517,12 +576,13 @@ export const make = Effect.gen(function*() {
       (rows) => Option.map(Option.fromNullable(rows[0]), (r) => r.sent)
     )
 
-  const pending = (now: number, limit: number, cursor?: readonly [number, string]) =>
-    Effect.map(
+  const pending = (now: number, limit: number, cursor?: readonly [number, string]) => {
+    // One range of the index: after the cursor, or after `now` (nothing pending is due then).
+    const [after, afterId] = cursor !== undefined && cursor[0] >= now ? cursor : [now, "\uffff"]
+    return Effect.map(
       sql<{ leash_id: string; created_at: number; expires_at: number; summary: string }>`SELECT leash_id, created_at,
           expires_at, summary FROM leashes
-        WHERE status = 'pending' AND expires_at > ${now}
-          AND (expires_at, leash_id) > (${cursor?.[0] ?? -1}, ${cursor?.[1] ?? ""})
+        WHERE status = 'pending' AND (expires_at, leash_id) > (${after}, ${afterId})
         ORDER BY expires_at, leash_id LIMIT ${limit + 1}`,
       (rows): PendingPage => {
         const page = rows.slice(0, limit)
@@ -540,6 +600,7 @@ export const make = Effect.gen(function*() {
         }
       }
     )
+  }
 
   const pendingExpiries = Effect.map(
     sql<{ leash_id: string; expires_at: number }>`SELECT leash_id, expires_at FROM leashes WHERE status = 'pending'`,
@@ -548,55 +609,8 @@ export const make = Effect.gen(function*() {
 
   const trails = (q: TrailQuery) =>
     Effect.gen(function*() {
-      // One index serves each filter: the tag table by (key, value, time), or the trails by
-      // (agent | status | trigger, time), flagged or not, or by time alone; a page walks it from
-      // the cursor, newest first.
-      const where: Array<string> = ["t.record IS NOT NULL"]
-      const params: Array<unknown> = []
-      let from = "trails t"
-      let key = "t.sort_key"
-      let id = "t.id"
-      if (q.tag !== undefined) {
-        from = "trail_tags g JOIN trails t ON t.id = g.trail_id"
-        key = "g.sort_key"
-        id = "g.trail_id"
-        where.push("g.key = ?")
-        params.push(q.tag.key)
-        if (q.tag.value !== undefined) {
-          where.push("g.value = ?")
-          params.push(q.tag.value)
-        }
-      }
-      if (q.agent !== undefined) {
-        where.push("t.agent = ?")
-        params.push(q.agent)
-      }
-      if (q.status !== undefined) {
-        where.push("t.status = ?")
-        params.push(q.status)
-      }
-      if (q.trigger !== undefined) {
-        where.push("t.trail_trigger = ?")
-        params.push(q.trigger)
-      }
-      if (q.flagged !== undefined) where.push(q.flagged ? "t.flag_count > 0" : "t.flag_count = 0")
-      if (q.from !== undefined) {
-        where.push(`${key} >= ?`)
-        params.push(q.from.toISOString())
-      }
-      if (q.to !== undefined) {
-        where.push(`${key} < ?`)
-        params.push(q.to.toISOString())
-      }
-      if (q.cursor !== undefined) {
-        where.push(`(${key}, ${id}) < (?, ?)`)
-        params.push(q.cursor[0], q.cursor[1])
-      }
-      const rows = yield* sql.unsafe<TrailSummaryRow>(
-        `SELECT ${trailSummaryColumns} FROM ${from} WHERE ${where.join(" AND ")}
-          ORDER BY ${key} DESC, ${id} DESC LIMIT ?`,
-        [...params, q.limit + 1]
-      )
+      const { params, text } = trailListSql(q)
+      const rows = yield* sql.unsafe<TrailSummaryRow>(text, params)
       const page = rows.slice(0, q.limit)
       const last = page[page.length - 1]
       return {
@@ -658,12 +672,17 @@ export const make = Effect.gen(function*() {
         )
       }
       if (trailId === undefined && rows.length <= limit) {
-        // Then the next trails with flags, newest first, each by (seq, step).
-        rows.push(
-          ...(yield* sql<FlagRow & { sort_key: string }>`SELECT f.*, t.sort_key FROM trails t JOIN flags f ON f.trail_id = t.id
-            WHERE t.flag_count > 0 AND (t.sort_key, t.id) < (${cursor?.[0] ?? "\uffff"}, ${cursor?.[1] ?? ""})
-            ORDER BY t.sort_key DESC, t.id DESC, f.seq, f.step_id LIMIT ${limit + 1 - rows.length}`)
-        )
+        // Then the next trails with flags, newest first (each has one at least, so no more
+        // trails than flags are wanted), and each one's flags by (seq, step), until the page is full.
+        const next = yield* sql<{ id: string; sort_key: string }>`SELECT id, sort_key FROM trails INDEXED BY trails_flagged
+          WHERE flag_count > 0 AND (sort_key, id) < (${cursor?.[0] ?? "\uffff"}, ${cursor?.[1] ?? ""})
+          ORDER BY sort_key DESC, id DESC LIMIT ${limit + 1 - rows.length}`
+        for (const t of next) {
+          if (rows.length > limit) break
+          const own = yield* sql<FlagRow>`SELECT * FROM flags WHERE trail_id = ${t.id}
+            ORDER BY seq, step_id LIMIT ${limit + 1 - rows.length}`
+          for (const f of own) rows.push({ ...f, sort_key: t.sort_key })
+        }
       }
       const page = rows.slice(0, limit)
       const last = page[page.length - 1]

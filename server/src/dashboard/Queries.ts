@@ -137,7 +137,7 @@ export const make = Effect.gen(function*() {
   const recentDecisions = (limit: number) =>
     Effect.map(
       sql<DecidedRow>`SELECT leash_id, summary, decision, reason, decided_by, decided_at, expires_at
-        FROM leashes WHERE status = 'decided' AND decision IS NOT NULL
+        FROM leashes INDEXED BY leashes_decided_page WHERE status = 'decided' AND decision IS NOT NULL
         ORDER BY decided_at DESC, leash_id DESC LIMIT ${limit}`,
       (rows) => rows.map(toDecided)
     )
@@ -151,7 +151,7 @@ export const make = Effect.gen(function*() {
 
   const recentDecisionIds = (limit: number) =>
     Effect.map(
-      sql<{ leash_id: string }>`SELECT leash_id FROM leashes WHERE status = 'decided'
+      sql<{ leash_id: string }>`SELECT leash_id FROM leashes INDEXED BY leashes_decided_page WHERE status = 'decided'
         ORDER BY decided_at DESC, leash_id DESC LIMIT ${limit}`,
       (rows) => rows.map((r) => r.leash_id)
     )
