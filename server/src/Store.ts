@@ -340,6 +340,15 @@ export const trailListSql = (q: TrailQuery): { readonly text: string; readonly p
   }
 }
 
+/**
+ * The most bytes of step records one page of `GET /v1/trails/{id}` holds past its first step
+ * (whole records: a page of records at the 256 KiB limit is 8 of them).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxStepPageBytes = 2 * 1024 * 1024
+
 /** The most rows one multi-row insert carries (9 parameters a row, far below SQLite's limit). */
 const maxChunk = 256
 
@@ -636,10 +645,21 @@ export const make = Effect.gen(function*() {
       const found = yield* sql<{ record: string | null; flag_count: number }>`SELECT record, flag_count FROM trails
         WHERE id = ${id}`
       if (found.length === 0) return Option.none()
+      // A page holds up to `limit` steps and, past the first, no more than `maxStepPageBytes` of
+      // records (sizes read from the rows' headers, without the records), so a page of records
+      // at the 256 KiB limit is a few of them, not 25 MB.
+      const after = [p.cursor?.[0] ?? Number.MIN_SAFE_INTEGER, p.cursor?.[1] ?? ""] as const
+      const sizes = yield* sql<{ bytes: number }>`SELECT octet_length(record) AS bytes FROM steps
+        WHERE trail_id = ${id} AND (seq, id) > (${after[0]}, ${after[1]}) ORDER BY seq, id LIMIT ${p.limit + 1}`
+      let take = 0
+      for (let total = 0; take < Math.min(p.limit, sizes.length); take++) {
+        total += sizes[take]!.bytes
+        if (take > 0 && total > maxStepPageBytes) break
+      }
       const steps = yield* sql<{ seq: number; id: string; record: string }>`SELECT seq, id, record FROM steps
-        WHERE trail_id = ${id} AND (seq, id) > (${p.cursor?.[0] ?? Number.MIN_SAFE_INTEGER}, ${p.cursor?.[1] ?? ""})
-        ORDER BY seq, id LIMIT ${p.limit + 1}`
-      const page = steps.slice(0, p.limit)
+        WHERE trail_id = ${id} AND (seq, id) > (${after[0]}, ${after[1]}) ORDER BY seq, id LIMIT ${take}`
+      const more = sizes.length > take
+      const page = steps
       const counted = yield* sql<{ n: number }>`SELECT count(*) AS n FROM steps WHERE trail_id = ${id}`
       const flags = page.length === 0 ? [] : yield* sql<FlagRow>`SELECT * FROM flags
         WHERE trail_id = ${id} AND step_id IN (SELECT value FROM json_each(${JSON.stringify(page.map((s) => s.id))}))
@@ -652,7 +672,7 @@ export const make = Effect.gen(function*() {
         flags: flags.map(toFlag),
         stepCount: counted[0]?.n ?? 0,
         flagCount: found[0]!.flag_count,
-        ...(steps.length > p.limit && last !== undefined
+        ...(more && last !== undefined
           ? { nextCursor: Wire.encodeCursor(Wire.StepCursor, [last.seq, last.id]) }
           : {})
       })

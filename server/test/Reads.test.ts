@@ -217,6 +217,21 @@ describe("GET /v1/trails/{id} and GET /v1/flags (v1.1 pages)", () => {
       expect(items.map((st) => st.seq)).toStrictEqual(steps.map((st) => st.seq))
     }))
 
+  it.scopedLive("a page of large step records holds at most 2 MiB of them past the first; the cursor walks the rest", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const trail = trailRecord()
+      const steps = Array.from({ length: 20 }, (_, i) => stepRecord(trail.id, i + 1, "read", { input: { text: "y".repeat(200_000) } }))
+      yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: steps.slice(0, 10) } })
+      yield* s.agent.post("/v1/ingest", { body: { trails: [], steps: steps.slice(10) } })
+      const first = yield* s.reviewer.get(`/v1/trails/${trail.id}`)
+      expect(first.body.steps.length).toBeGreaterThan(1)
+      expect(first.text.length).toBeLessThan(2 * 1024 * 1024 + 300_000)
+      expect(first.body.steps[0].input.text).toHaveLength(200_000)
+      const { items } = yield* walk(s.reviewer, `/v1/trails/${trail.id}`, "steps")
+      expect(items.map((st) => st.seq)).toStrictEqual(steps.map((st) => st.seq))
+    }))
+
   it.scopedLive("GET /v1/flags walks every trail's flags exactly once: the newest trail first, seq order within a trail", () =>
     Effect.gen(function*() {
       const s = yield* startServer({ rulesFile: rules })

@@ -153,8 +153,8 @@ export interface TrailList extends Schema.Schema.Type<typeof TrailList> {}
 
 /**
  * `GET /v1/trails/{id}`: the trail record (`null` while only its steps have arrived), a page of
- * its steps sorted by `seq` (`next_cursor`, absent on the last page, is passed back as
- * `?cursor=`), the bypass flags of the steps on this page, and how many steps and flags the
+ * its steps, whole, sorted by `seq` (up to `limit`, and no more than 2 MiB of records past the
+ * first step; `next_cursor`, absent on the last page, is passed back as `?cursor=`), the bypass flags of the steps on this page, and how many steps and flags the
  * trail has in all (contract v1.1; a v1 server sent every step and flag without the counts).
  *
  * @since 0.1.0

@@ -8,7 +8,8 @@
  * | `GET /login`, `POST /login`, `POST /logout` | sign-in with a reviewer key, sign-out |
  * | `GET /leashes/{id}` | a leash's page: the `trace_link` of every Decision |
  * | `POST /leashes/{id}/decision` | approve, reject with a reason, or approve a modified payload |
- * | `GET /trails`, `GET /trails/{id}` | trails, and a trail's steps as a tree (the SDK's `Trail.link`) |
+ * | `GET /trails`, `GET /trails/{id}` | trails (paged, filtered), and a page of a trail's steps as a tree (the SDK's `Trail.link`) |
+ * | `GET /trails/{id}/steps/{step}` | one step whole (the trail page shows previews of inputs and outputs) |
  * | `GET /flags` | bypass flags |
  * | `GET /events` | server-sent events for the live view |
  * | `GET /fragments/trails` | the trails table, for the live view |
@@ -546,8 +547,8 @@ export const mount = <R>(
         if (id === undefined || !uuid.test(id)) return yield* notFound(session, "There is no such trail: a trail id is a UUID.")
         const params = yield* HttpServerRequest.ParsedSearchParams
         const cursor = decoded(param(params, "cursor"), decodeStepCursor)
-        const detail = yield* store.trail(id, { limit: stepsPerPage, cursor })
-        if (Option.isNone(detail)) {
+        const read = yield* queries.trailPage(id, { limit: stepsPerPage, cursor })
+        if (Option.isNone(read)) {
           // v1.1: the SDK links this page for a leash that never reached the server.
           const leashes = yield* queries.leashesOfTrail(id, listPage)
           return yield* framed(session, {
@@ -568,15 +569,33 @@ export const mount = <R>(
             })
           })
         }
+        const { detail, previews } = read.value
         const leashIds = new Set<string>()
-        for (const step of detail.value.steps) if (step.leash !== undefined) leashIds.add(step.leash.leashId)
+        for (const step of detail.steps) if (step.leash !== undefined) leashIds.add(step.leash.leashId)
         const facts = yield* queries.facts([...leashIds])
-        const trail = detail.value.trail
+        const trail = detail.trail
         return yield* framed(session, {
           title: trail === null ? "Trail" : `${trail.agent} · ${trail.trigger}`,
           kind: "trail",
           section: "trails",
-          body: TrailViews.trailPage({ id, detail: detail.value, facts, paged: cursor !== undefined })
+          body: TrailViews.trailPage({ id, detail, facts, previews, paged: cursor !== undefined })
+        })
+      })
+    )
+
+    const stepPage = page((session) =>
+      Effect.gen(function*() {
+        const { id, step } = yield* HttpRouter.params
+        if (id === undefined || step === undefined || !uuid.test(id) || !uuid.test(step)) {
+          return yield* notFound(session, "There is no such step: trail and step ids are UUIDs.")
+        }
+        const found = yield* queries.step(id.toLowerCase(), step.toLowerCase())
+        if (Option.isNone(found)) return yield* notFound(session, `Trail ${id} has no step ${step} on this server.`)
+        return yield* framed(session, {
+          title: found.value.name,
+          kind: "step",
+          section: "trails",
+          body: TrailViews.stepPage(found.value)
         })
       })
     )
@@ -724,6 +743,7 @@ export const mount = <R>(
       HttpRouter.post("/leashes/:id/decision", decide),
       HttpRouter.get("/trails", trailsPage),
       HttpRouter.get("/trails/:id", trailPage),
+      HttpRouter.get("/trails/:id/steps/:step", stepPage),
       HttpRouter.get("/flags", flagsPage),
       HttpRouter.get("/events", events),
       HttpRouter.get("/fragments/trails", trailsFragment),

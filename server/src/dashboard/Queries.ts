@@ -10,9 +10,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Wire } from "houndsight"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { Wire } from "houndsight"
 import * as LeashSummary from "../LeashSummary.js"
-import type { PendingRow } from "../Store.js"
+import type { PendingRow, StepPage } from "../Store.js"
 
 /**
  * A decided leash, with what it asked (its summary: no payload).
@@ -54,6 +56,49 @@ export interface Facts {
 }
 
 /**
+ * The start of a step's input, output or events as the trail page shows them: at most
+ * `maxBlockChars` characters of its compact JSON, its size in bytes, whether it is cut.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BlockPreview = Wire.PayloadPreview
+
+/**
+ * What the trail page shows of a step beyond its record's small fields: previews of its input
+ * and output, and of its events when they are too large to list (`undefined`: listed whole).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepPreview {
+  readonly input: BlockPreview | undefined
+  readonly output: BlockPreview | undefined
+  readonly events: BlockPreview | undefined
+}
+
+/**
+ * A page of a trail's steps as the trail page reads it: each step without its input, output and
+ * events (`Wire.TrailDetail` with `events: []`), and their previews by step id. SQLite cuts the
+ * previews, so a page costs its steps' small fields and 3 previews each, whatever the records.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TrailPage {
+  readonly detail: Wire.TrailDetail
+  readonly previews: ReadonlyMap<string, StepPreview>
+}
+
+/**
+ * The most characters of a step's input, output or events the trail page shows.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxBlockChars = 1024
+
+/**
  * The navigation's counts.
  *
  * @since 0.1.0
@@ -88,6 +133,10 @@ export class Queries extends Context.Tag("houndsight-server/DashboardQueries")<Q
   readonly pendingByIds: (now: number, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PendingRow>, SqlError>
   /** Who decided these leashes, by id. */
   readonly facts: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Facts>, SqlError>
+  /** A trail and a page of its steps, with previews of their input, output and events. */
+  readonly trailPage: (id: string, page: StepPage) => Effect.Effect<Option.Option<TrailPage>, SqlError>
+  /** One step of a trail, whole (its own page). */
+  readonly step: (trailId: string, stepId: string) => Effect.Effect<Option.Option<Wire.StepRecord>, SqlError>
   /** The first `limit` leashes the server holds for a trail, oldest first. */
   readonly leashesOfTrail: (trailId: string, limit: number) => Effect.Effect<ReadonlyArray<TrailLeash>, SqlError>
 }>() {}
@@ -108,6 +157,34 @@ interface SummaryRow {
   readonly expires_at: number
   readonly summary: string
 }
+
+const decodeTrail = Schema.decodeUnknownSync(Schema.parseJson(Wire.TrailRecord))
+const decodeStep = Schema.decodeUnknownSync(Wire.StepRecord)
+const decodeStepJson = Schema.decodeUnknownSync(Schema.parseJson(Wire.StepRecord))
+
+interface StepHeadRow {
+  readonly seq: number
+  readonly id: string
+  readonly head: string
+  readonly input: string | null
+  readonly input_bytes: number | null
+  readonly output: string | null
+  readonly output_bytes: number | null
+  readonly events: string | null
+  readonly events_bytes: number | null
+}
+
+const preview = (text: string | null, bytes: number | null): BlockPreview | undefined =>
+  text === null || bytes === null
+    ? undefined
+    : text.length > maxBlockChars
+    ? { text: text.slice(0, maxBlockChars), bytes, cut: true }
+    : { text, bytes, cut: false }
+
+/** The columns of a step as the trail page reads it: SQLite cuts input, output and events. */
+const stepHead = (["input", "output", "events"] as const).map((k) =>
+  `substr(record -> '$.${k}', 1, ${maxBlockChars + 1}) AS ${k}, length(CAST(record -> '$.${k}' AS BLOB)) AS ${k}_bytes`
+).join(", ")
 
 const toPending = (row: SummaryRow): PendingRow => ({
   leashId: row.leash_id,
@@ -197,6 +274,72 @@ export const make = Effect.gen(function*() {
         new Map(rows.map((r) => [r.leash_id, { decidedBy: r.decided_by ?? undefined, decidedAt: r.decided_at ?? undefined }]))
     )
 
+  const trailPage = (id: string, p: StepPage) =>
+    Effect.gen(function*() {
+      const found = yield* sql<{ record: string | null; flag_count: number }>`SELECT record, flag_count FROM trails
+        WHERE id = ${id}`
+      if (found.length === 0) return Option.none()
+      const rows = yield* sql.unsafe<StepHeadRow>(
+        `SELECT seq, id, json_remove(record, '$.input', '$.output', '$.events') AS head, ${stepHead}
+          FROM steps WHERE trail_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?`,
+        [id, p.cursor?.[0] ?? Number.MIN_SAFE_INTEGER, p.cursor?.[1] ?? "", p.limit + 1]
+      )
+      const page = rows.slice(0, p.limit)
+      const counted = yield* sql<{ n: number }>`SELECT count(*) AS n FROM steps WHERE trail_id = ${id}`
+      const flags = page.length === 0 ? [] : yield* sql<{
+        trail_id: string
+        step_id: string
+        seq: number
+        kind: Wire.FlagKind
+        action_name: string
+        review_step_id: string | null
+      }>`SELECT * FROM flags
+        WHERE trail_id = ${id} AND step_id IN (SELECT value FROM json_each(${JSON.stringify(page.map((s) => s.id))}))
+        ORDER BY seq, step_id`
+      const previews = new Map<string, StepPreview>()
+      const steps = page.map((row) => {
+        const events = preview(row.events, row.events_bytes)
+        previews.set(row.id, {
+          input: preview(row.input, row.input_bytes),
+          output: preview(row.output, row.output_bytes),
+          events: events?.cut === true ? events : undefined
+        })
+        // Events that fit are shown as events; cut ones as their preview.
+        return decodeStep({
+          ...(JSON.parse(row.head) as object),
+          events: events === undefined || events.cut ? [] : JSON.parse(events.text)
+        })
+      })
+      const record = found[0]!.record
+      const last = page[page.length - 1]
+      return Option.some<TrailPage>({
+        detail: {
+          trail: record === null ? null : decodeTrail(record),
+          steps,
+          flags: flags.map((f): Wire.Flag => ({
+            kind: f.kind,
+            trailId: f.trail_id,
+            stepId: f.step_id,
+            seq: f.seq,
+            actionName: f.action_name,
+            ...(f.review_step_id === null ? {} : { reviewStepId: f.review_step_id })
+          })),
+          stepCount: counted[0]?.n ?? 0,
+          flagCount: found[0]!.flag_count,
+          ...(rows.length > p.limit && last !== undefined
+            ? { nextCursor: Wire.encodeCursor(Wire.StepCursor, [last.seq, last.id]) }
+            : {})
+        },
+        previews
+      })
+    })
+
+  const step = (trailId: string, stepId: string) =>
+    Effect.map(
+      sql<{ record: string }>`SELECT record FROM steps WHERE id = ${stepId} AND trail_id = ${trailId}`,
+      (rows) => Option.map(Option.fromNullable(rows[0]), (r) => decodeStepJson(r.record))
+    )
+
   const leashesOfTrail = (trailId: string, limit: number) =>
     Effect.map(
       sql<SummaryRow & { status: "pending" | "decided"; decision: Wire.GateDecision["decision"] | null }>`SELECT
@@ -215,6 +358,8 @@ export const make = Effect.gen(function*() {
     stillPending,
     pendingByIds,
     facts,
+    trailPage,
+    step,
     leashesOfTrail
   })
 })

@@ -12,7 +12,8 @@
 import { Wire } from "houndsight"
 import * as Format from "./Format.js"
 import { type Html, html, url } from "./Html.js"
-import { decider, decisionPill } from "./LeashViews.js"
+import { decider, decisionPill, previewText, size } from "./LeashViews.js"
+import type { BlockPreview, StepPreview } from "./Queries.js"
 
 /**
  * What the gate knows of a review step's leash: who decided and when.
@@ -244,6 +245,20 @@ const events = (list: ReadonlyArray<Wire.Event>): Html =>
 const block = (title: string, value: unknown): Html =>
   value === undefined ? html`` : html`<div class="block"><h4>${title}</h4><pre class="json">${Format.json(value)}</pre></div>`
 
+/** A block of a step from its preview, cut ones marked, with a link to the step's own page. */
+const previewBlock = (title: string, preview: BlockPreview | undefined, whole: string): Html =>
+  preview === undefined
+    ? html``
+    : html`<div class="block"><h4>${title}${
+      preview.cut ? html` <span class="small muted">${size(preview.bytes)}</span>` : ""
+    }</h4><pre class="json">${previewText(preview)}</pre>${
+      preview.cut
+        ? html`<p class="notice cut small" data-preview-cut>Cut: the first ${
+          Format.count(preview.text.length)
+        } characters of ${size(preview.bytes)}. <a href="${whole}">The whole step</a>.</p>`
+        : ""
+    }</div>`
+
 const reviewFacts = (step: Wire.StepRecord, facts: LeashFacts | undefined): Html => {
   const leash = step.leash
   if (leash === undefined) return html``
@@ -265,9 +280,12 @@ const stepRow = (
   node: Node,
   span: Span,
   flagsByStep: ReadonlyMap<string, ReadonlyArray<Wire.Flag>>,
-  facts: ReadonlyMap<string, LeashFacts>
+  facts: ReadonlyMap<string, LeashFacts>,
+  previews: ReadonlyMap<string, StepPreview> | undefined
 ): Html => {
   const s = node.step
+  const preview = previews?.get(s.id)
+  const whole = url`/trails/${s.trailId}/steps/${s.id}`
   const flags = flagsByStep.get(s.id) ?? []
   const flagged = flags.length > 0
   const isReview = s.layer === "review" && s.leash !== undefined
@@ -301,14 +319,15 @@ const stepRow = (
       ${isReview ? reviewFacts(s, facts.get(s.leash!.leashId)) : ""}
       ${s.error === undefined ? "" : html`<p class="notice error"><strong>${s.error.type}</strong>: ${s.error.message}</p>`}
       <div class="blocks">
-        ${block("Input", s.input)}
-        ${block("Output", s.output)}
+        ${preview === undefined ? block("Input", s.input) : previewBlock("Input", preview.input, whole)}
+        ${preview === undefined ? block("Output", s.output) : previewBlock("Output", preview.output, whole)}
       </div>
       ${s.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(s.events)}</div>`}
+      ${preview?.events === undefined ? "" : previewBlock("Events", preview.events, whole)}
       <p class="small muted">step <code>${s.id}</code> · started ${Format.time(s.startedAt)}</p>
     </div>
   </details>
-  ${node.children.length === 0 ? "" : html`<ol class="steps">${node.children.map((c) => stepRow(c, span, flagsByStep, facts))}</ol>`}
+  ${node.children.length === 0 ? "" : html`<ol class="steps">${node.children.map((c) => stepRow(c, span, flagsByStep, facts, previews))}</ol>`}
 </li>`
 }
 
@@ -361,6 +380,27 @@ export const unknownTrailPage = (options: {
 </section>`
 
 /**
+ * A step's own page: the step whole (its input, output and events uncut), under its trail.
+ *
+ * @since 0.1.0
+ * @category pages
+ */
+export const stepPage = (step: Wire.StepRecord): Html =>
+  html`<p class="crumbs small muted"><a href="/trails">Trails</a> › <a href="${url`/trails/${step.trailId}`}"><code>${step.trailId}</code></a> › step #${step.seq}</p>
+<section class="card" aria-labelledby="step-title">
+  <h1 id="step-title"><span class="layer layer-${step.layer}">${step.layer}</span> ${step.name} ${statusMark(step.status)}</h1>
+  <p class="small muted">step <code>${step.id}</code> · started ${Format.time(step.startedAt)} · ${
+    Format.duration(step.endedAt.getTime() - step.startedAt.getTime())
+  }</p>
+  ${step.error === undefined ? "" : html`<p class="notice error"><strong>${step.error.type}</strong>: ${step.error.message}</p>`}
+  <div class="blocks">
+    ${block("Input", step.input)}
+    ${block("Output", step.output)}
+  </div>
+  ${step.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(step.events)}</div>`}
+</section>`
+
+/**
  * A trail's page.
  *
  * @since 0.1.0
@@ -373,6 +413,8 @@ export const trailPage = (options: {
   readonly facts: ReadonlyMap<string, LeashFacts>
   /** Set on a later page of the steps (read with a cursor). */
   readonly paged?: boolean | undefined
+  /** Previews of the steps' input, output and events, when the steps were read without them. */
+  readonly previews?: ReadonlyMap<string, StepPreview> | undefined
 }): Html => {
   const { flags, steps, trail } = options.detail
   const stepCount = options.detail.stepCount ?? steps.length
@@ -452,7 +494,7 @@ ${trail.events.length === 0 ? "" : html`<section class="block"><h4>Trail events<
     Wire.StepLayer.literals.map((l) => html`<span class="layer layer-${l}">${l}</span> `)
   }· bars place each step on the trail's timeline</p>
   ${steps.length === 0 ? html`<p class="muted">No steps ${options.paged === true ? "on this page" : "have arrived"}.</p>` : html`<ol class="steps root">${
-    tree(steps).map((n) => stepRow(n, span, flagsByStep, options.facts))
+    tree(steps).map((n) => stepRow(n, span, flagsByStep, options.facts, options.previews))
   }</ol>`}
   <p class="pager">${options.paged === true ? html`<a href="${url`/trails/${options.id}`}">← First steps</a> ` : ""}${
     options.detail.nextCursor === undefined
