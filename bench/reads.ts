@@ -247,6 +247,7 @@ const main = async () => {
     console.log(`seeded a trail of 10,000 steps of 256 KiB in ${((performance.now() - start) / 1000).toFixed(1)} s`)
 
     const server = await startServer(dir, db)
+    const idleRss = rssMiB(server.pid)
     const agent = { authorization: `Bearer ${server.agentKey}`, "content-type": "application/json" }
     const reviewer = { authorization: `Bearer ${server.reviewerKey}` }
     const payload = emptyObjects(payloadLimit)
@@ -266,6 +267,18 @@ const main = async () => {
       ((performance.now() - start) / 1000).toFixed(1)
     } s`)
     const cookie = await signIn(server.url, server.reviewerKey)
+
+    // The machine's noise floor: /healthz alone, before any read (2 cores shared with others).
+    const floor: Array<number> = []
+    for (const until = performance.now() + 5000; performance.now() < until;) {
+      floor.push((await request(`${server.url}/healthz`)).millis)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    console.log(`server RSS idle ${idleRss.toFixed(0)} MiB, with the leashes ${rssMiB(server.pid).toFixed(0)} MiB; /healthz alone p99 ${
+      percentile(floor, 99).toFixed(1)
+    } ms, p50 ${percentile(floor, 50).toFixed(1)} ms; load average ${Os.loadavg().map((l) => l.toFixed(1)).join(" ")} on ${
+      Os.cpus().length
+    } cores`)
 
     const reads: Record<string, { readonly url: string; readonly headers: Record<string, string> }> = {
       "GET /v1/leashes (pending list)": { url: `${server.url}/v1/leashes`, headers: reviewer },
@@ -330,7 +343,9 @@ const main = async () => {
       } ms  (${values.length} reads, ${(sizes.get(name)! / 1024).toFixed(0)} KiB each)`)
     }
     console.log(`  /healthz p99 ${percentile(health, 99).toFixed(1)} ms, p50 ${percentile(health, 50).toFixed(1)} ms (${health.length} probes)`)
-    console.log(`  server RSS max ${rss.toFixed(0)} MiB`)
+    console.log(`  server RSS max ${rss.toFixed(0)} MiB (idle ${idleRss.toFixed(0)} MiB); load average ${
+      Os.loadavg().map((l) => l.toFixed(1)).join(" ")
+    }`)
     const liveBytes = tabs.reduce((n, t) => n + t.stats.bytes, 0)
     console.log(`  live tabs received ${(liveBytes / 1024).toFixed(0)} KiB in all (${(liveBytes / 10 / 1024).toFixed(0)} KiB a tab)`)
     const worst = Math.max(...[...timings.values()].flat())
