@@ -342,12 +342,12 @@ export const trailListSql = (q: TrailQuery): { readonly text: string; readonly p
 
 /**
  * The most bytes of step records one page of `GET /v1/trails/{id}` holds past its first step
- * (whole records: a page of records at the 256 KiB limit is 8 of them).
+ * (whole records: a page of records at the 256 KiB limit is 4 of them).
  *
  * @since 0.1.0
  * @category constants
  */
-export const maxStepPageBytes = 2 * 1024 * 1024
+export const maxStepPageBytes = 1024 * 1024
 
 /** The most rows one multi-row insert carries (9 parameters a row, far below SQLite's limit). */
 const maxChunk = 256

@@ -153,7 +153,7 @@ export interface TrailList extends Schema.Schema.Type<typeof TrailList> {}
 
 /**
  * `GET /v1/trails/{id}`: the trail record (`null` while only its steps have arrived), a page of
- * its steps, whole, sorted by `seq` (up to `limit`, and no more than 2 MiB of records past the
+ * its steps, whole, sorted by `seq` (up to `limit`, and no more than 1 MiB of records past the
  * first step; `next_cursor`, absent on the last page, is passed back as `?cursor=`), the bypass flags of the steps on this page, and how many steps and flags the
  * trail has in all (contract v1.1; a v1 server sent every step and flag without the counts).
  *
