@@ -148,6 +148,11 @@ const boundedReads = Effect.gen(function*() {
   yield* sql`INSERT INTO trail_tags (trail_id, key, value, sort_key)
     SELECT t.id, j.key, j.value, t.sort_key FROM trails t, json_each(t.record, '$.tags') j
     WHERE t.record IS NOT NULL AND json_type(t.record, '$.tags') = 'object'`
+  // A trail's row may be written after flags of its steps (whatever order a batch is stored
+  // in): its count starts from the flags already there.
+  yield* sql`CREATE TRIGGER trails_counted_insert AFTER INSERT ON trails BEGIN
+    UPDATE trails SET flag_count = (SELECT count(*) FROM flags f WHERE f.trail_id = new.id) WHERE id = new.id;
+  END`
   yield* sql.unsafe(`CREATE TRIGGER trails_listed_insert AFTER INSERT ON trails WHEN new.record IS NOT NULL BEGIN
     UPDATE trails SET ${trailColumns("new")} WHERE id = new.id;
     INSERT INTO trail_tags (trail_id, key, value, sort_key)
