@@ -25,7 +25,7 @@
  *   events), and `flag_count`, kept by triggers (whatever statement writes a trail or a flag),
  *   and `trail_tags`, one row per tag, for the tag filter.
  * - indexes: pending leashes by (deadline, id), decided ones by (time, id), steps by
- *   (trail, seq, id), flags by (trail, seq, step), trails by (time, id) alone and under each
+ *   (trail, seq, id) (the index by (trail, seq) with the id added), flags by (trail, seq, step), trails by (time, id) alone and under each
  *   filter (agent, status, trigger, flagged or not, tag).
  *
  * @since 0.1.0
@@ -129,7 +129,10 @@ const boundedReads = Effect.gen(function*() {
   yield* sql`CREATE INDEX leashes_decided_page ON leashes (decided_at, leash_id) WHERE status = 'decided'`
 
   // Steps and flags in page order.
-  yield* sql`CREATE INDEX steps_page ON steps (trail_id, seq, id)`
+  // The steps' index by trail takes the id as its last column (the same index, one more column,
+  // rather than a second index that every ingested step would pay for).
+  yield* sql`DROP INDEX steps_by_trail`
+  yield* sql`CREATE INDEX steps_by_trail ON steps (trail_id, seq, id)`
   yield* sql`CREATE INDEX flags_page ON flags (trail_id, seq, step_id)`
 
   // Trails: summary columns, flag counts and tags, kept by triggers.
