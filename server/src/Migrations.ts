@@ -125,7 +125,9 @@ const boundedReads = Effect.gen(function*() {
       agent = ${request.agent}, summary = ${LeashSummary.summarize(request, raw)} WHERE rowid = ${row.rowid}`
   }
   yield* sql`CREATE INDEX leashes_by_trail ON leashes (trail_id, created_at, leash_id)`
-  yield* sql`CREATE INDEX leashes_pending_page ON leashes (status, expires_at, leash_id)`
+  // The index by (status, deadline) takes the id as its last column: the pending list's page order.
+  yield* sql`DROP INDEX leashes_by_status`
+  yield* sql`CREATE INDEX leashes_by_status ON leashes (status, expires_at, leash_id)`
   yield* sql`CREATE INDEX leashes_decided_page ON leashes (decided_at, leash_id) WHERE status = 'decided'`
 
   // Steps and flags in page order.
