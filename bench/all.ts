@@ -11,6 +11,9 @@
  * 3. **gate** (`bench/gate.ts`, also `npm run bench:gate`): decision → resume, a floor-rule
  *    leash against a bare round trip, leash creations/s, ingest steps/s and the server's RSS
  *    with 1,000 agents waiting, against the local server as its own process.
+ * 4. **server** (`bench/server.ts`, also `npm run bench:server`): the server as installed (the
+ *    compiled package, started by its bin): spawn → first /healthz, and RSS with 1,000 agents on
+ *    held long-polls (issue 15).
  *
  * Each part runs in its own child process (and starts its own children: the parts must not
  * share a heap or a JIT), writes its own results file, and this script reads the three files,
@@ -35,7 +38,7 @@ const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] =
 
 /** One part: its script, the arguments it needs for a quick run, and the file it writes. */
 interface Part {
-  readonly name: "sniff" | "exporter" | "gate"
+  readonly name: "sniff" | "exporter" | "gate" | "server"
   readonly script: string
   readonly quickArgs: ReadonlyArray<string>
   readonly results: string
@@ -44,7 +47,8 @@ interface Part {
 const parts: ReadonlyArray<Part> = [
   { name: "sniff", script: "bench/index.ts", quickArgs: [], results: "sniff-results" },
   { name: "exporter", script: "bench/exporter.ts", quickArgs: ["--quick"], results: "exporter-results" },
-  { name: "gate", script: "bench/gate.ts", quickArgs: [], results: "gate-results" }
+  { name: "gate", script: "bench/gate.ts", quickArgs: [], results: "gate-results" },
+  { name: "server", script: "bench/server.ts", quickArgs: ["--quick"], results: "server-results" }
 ]
 
 const chosen = (() => {
@@ -90,7 +94,7 @@ const fixed = (n: number, digits = 2): string => n.toFixed(digits)
 const whole = (n: number): string => Math.round(n).toLocaleString("en-US")
 
 /** The targets of issue 8, from the three results files. */
-const targetsOf = (sniff: any, exporter: any, gate: any): ReadonlyArray<Target> => {
+const targetsOf = (sniff: any, exporter: any, gate: any, server: any): ReadonlyArray<Target> => {
   const targets: Array<Target> = []
   const ratio = (a: string, b: string): number | undefined => sniff?.ratios?.[a]?.[b]?.median
   const vsOtel = ratio("sniff", "otel")
@@ -171,16 +175,37 @@ const targetsOf = (sniff: any, exporter: any, gate: any): ReadonlyArray<Target> 
           : `; compiled with a small heap ${whole(gate.compiledSmallHeap.waiting.serverRssMiB)} MiB`),
     met: waiting === undefined ? undefined : waiting.serverRssMiB * 1.048576 < 100
   })
+  // issue 15: the server as installed (bench/server.ts)
+  const startup = server?.startup
+  targets.push({
+    target: "the compiled server: spawn of the bin → first /healthz 200 on an empty database < 1 s",
+    measured: startup === undefined
+      ? "not measured"
+      : `median ${whole(startup.medianMs)} ms (min ${whole(startup.minMs)}, max ${whole(startup.maxMs)}; ${startup.runs} starts; ` +
+        `node alone ${whole(startup.nodeAloneMs ?? NaN)} ms)`,
+    met: startup === undefined ? undefined : startup.medianMs < 1_000
+  })
+  const held = server?.waiting
+  targets.push({
+    target: "1,000 agents on held long-polls < 128 MiB RSS with the bin's own settings",
+    measured: held === undefined ? "not measured" : `${fixed(held.rssHeldMiB, 1)} MiB`,
+    met: held === undefined ? undefined : held.rssHeldMiB < 128
+  })
+  targets.push({
+    target: "a held long-poll costs ≤ 30 KiB",
+    measured: held === undefined ? "not measured" : `${fixed(held.perPollKiB, 1)} KiB`,
+    met: held === undefined ? undefined : held.perPollKiB <= 30
+  })
   return targets
 }
 
 const main = async (): Promise<void> => {
   const started = performance.now()
   for (const part of chosen) await runPart(part)
-  const [sniff, exporter, gate] = parts.map((p) => readJson(resultsFile(p)))
-  const targets = targetsOf(sniff, exporter, gate)
+  const [sniff, exporter, gate, server] = parts.map((p) => readJson(resultsFile(p)))
+  const targets = targetsOf(sniff, exporter, gate, server)
 
-  console.log(`\n== targets (issue 8)${quick ? ", from a quick run" : ""}\n`)
+  console.log(`\n== targets (issues 8 and 15)${quick ? ", from a quick run" : ""}\n`)
   console.log("| target | measured | met |")
   console.log("|---|---|---|")
   for (const t of targets) console.log(`| ${t.target} | ${t.measured} | ${t.met === undefined ? "—" : t.met ? "yes" : "no"} |`)
@@ -209,7 +234,8 @@ const main = async (): Promise<void> => {
         targets,
         sniff,
         exporter,
-        gate
+        gate,
+        server
       },
       null,
       2

@@ -42,7 +42,7 @@ const reachable = (entry: string): Array<string> => {
  * @since 0.1.0
  * @category building
  */
-export const compileBench = (root: string, outDir: string): string => {
+export const compileBench = (root: string, outDir: string, entry = "index.ts"): string => {
   const compilerOptions: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ES2022,
@@ -55,7 +55,7 @@ export const compileBench = (root: string, outDir: string): string => {
   // the output must be ESM, like the project (package.json "type": "module")
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, "package.json"), JSON.stringify({ type: "module", private: true }) + "\n")
-  for (const file of reachable(join(root, "bench", "index.ts"))) {
+  for (const file of reachable(join(root, "bench", entry))) {
     const out = ts.transpileModule(readFileSync(file, "utf8"), {
       compilerOptions,
       fileName: file,
@@ -71,5 +71,5 @@ export const compileBench = (root: string, outDir: string): string => {
     mkdirSync(dirname(target), { recursive: true })
     writeFileSync(target, out.outputText)
   }
-  return join(outDir, "bench", "index.js")
+  return join(outDir, "bench", entry.replace(/\.ts$/, ".js"))
 }

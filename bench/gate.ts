@@ -266,7 +266,7 @@ const startServer = async (
   env["HOUNDSIGHT_AGENT_KEY"] = agentKey
   env["HOUNDSIGHT_REVIEWER_KEY"] = reviewerKey
   const nodeArgs = [...nodeFlags, ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])]
-  const main = compiledMain ?? join(root, "server", "bin", "houndsight-server.mjs")
+  const main = compiledMain ?? join(root, "server", "bin", "dev.mjs")
   const child: ChildProcess = spawn(
     process.execPath,
     [...nodeArgs, main, "--port", "0", "--db", join(dir, "gate.db"), "--rules", rules],

@@ -99,10 +99,10 @@ const seedTrail = (db: string, trailId: string) =>
       record.input.text = "x".repeat(room)
       return record
     }
-    yield* store.ingest(decode({ trails: [trail], steps: [] }), () => [])
+    yield* store.ingest(decode({ trails: [trail], steps: [] }), { sensitive: [] })
     for (let seq = 1; seq <= 10_000; seq += 20) {
       const steps = Array.from({ length: 20 }, (_, i) => step(seq + i))
-      yield* store.ingest(decode({ trails: [], steps }), () => [])
+      yield* store.ingest(decode({ trails: [], steps }), { sensitive: [] })
     }
   }).pipe(Effect.provide(Store.layer), Effect.provide(Database.layer(db)))
 

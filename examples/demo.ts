@@ -2,14 +2,17 @@
  * `npm run demo`: the whole product on one machine, in about ten seconds.
  *
  * It starts the local gate server on a free port with a temporary database and a floor rule
- * (charges over $10,000 are blocked), then runs four example agents against it with the SDK:
+ * (charges over $10,000 are blocked), then runs five example agents against it with the SDK:
  *
  * 1. the forecast agent: a trail of nested steps with tokens, cost and events;
  * 2. a $120 charge that waits for a reviewer: decide it in the dashboard, or at this terminal;
  *    with no terminal (CI) the demo's reviewer approves it after 2 s, and says so;
  * 3. a $25,000 charge, blocked at once by the floor rule;
  * 4. an agent that asks before a mass email, is rejected, and sends it anyway: the dashboard
- *    flags it.
+ *    flags it;
+ * 5. the `@effect/ai` support agent (examples/support-agent.ts) on a scripted local model: its
+ *    model calls are recorded with tokens and cost, and its refund tool waits for a reviewer (as
+ *    in 2).
  *
  * At the end it prints the dashboard's address and a summary. In a terminal the server stays up
  * until you press Enter, so you can look around; otherwise the demo exits at once. It exits 0
@@ -24,8 +27,11 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Server } from "../server/src/index.js"
+import * as HoundsightAi from "houndsight/ai"
 import * as Agents from "./demo/agents.js"
 import * as Reviewer from "./demo/reviewer.js"
+import * as SupportAgent from "./support-agent.js"
+import { scriptedSupportModel } from "./support-agent-model.js"
 
 /** The demo's rules: what counts as sensitive, and the floor rule that blocks large charges. */
 export const rules: Wire.Rules.RulesFile = {
@@ -63,7 +69,7 @@ const demo = Effect.gen(function*() {
   const dashboard = info.publicUrl
 
   yield* say(
-    "Houndsight demo: a local gate server, four agents, and you as the reviewer.",
+    "Houndsight demo: a local gate server, five agents, and you as the reviewer.",
     "",
     `  dashboard     ${dashboard}`,
     `  reviewer key  ${Redacted.value(reviewerKey)}`,
@@ -76,7 +82,7 @@ const demo = Effect.gen(function*() {
   // 1. The forecast trail.
   const forecast = yield* Agents.forecast.pipe(Effect.provide(Agents.live(connection, "sales-pipeline")))
   yield* say(
-    `1/4  sales-pipeline planned, queried Salesforce, drafted with a model and posted the Q2 forecast (${forecast.deals} deals).`,
+    `1/5  sales-pipeline planned, queried Salesforce, drafted with a model and posted the Q2 forecast (${forecast.deals} deals).`,
     `     Its trail (five steps, one nested, with tokens and cost): ${forecast.link}`,
     ""
   )
@@ -91,7 +97,7 @@ const demo = Effect.gen(function*() {
   const waiting = yield* Reviewer.waitForPending(reviewer, "stripe.charge", { seen })
   seen.add(waiting.leash_id)
   yield* say(
-    `2/4  billing-bot asks to run stripe.charge and waits for a reviewer:`,
+    `2/5  billing-bot asks to run stripe.charge and waits for a reviewer:`,
     `       "${waiting.request.action_summary}"`,
     `     Decide in the dashboard: ${waiting.trace_link}`,
     interactive
@@ -125,7 +131,7 @@ const demo = Effect.gen(function*() {
     Effect.provide(Agents.live(connection, "billing-bot"))
   )
   yield* say(
-    `3/4  billing-bot asks to charge cus_77 $25,000.00: ${outcome(blocked)}`,
+    `3/5  billing-bot asks to charge cus_77 $25,000.00: ${outcome(blocked)}`,
     `     No reviewer was needed: the floor rule answered at once, and the agent did not charge.`,
     ""
   )
@@ -139,8 +145,57 @@ const demo = Effect.gen(function*() {
   })
   const ignored = yield* Fiber.join(mailing)
   yield* say(
-    `4/4  outreach-bot asks to email 4,200 customers; the demo's reviewer rejects it (${outcome(ignored)}),`,
+    `4/5  outreach-bot asks to email 4,200 customers; the demo's reviewer rejects it (${outcome(ignored)}),`,
     `     and the agent sends it anyway. The audit flags it: ${dashboard}/flags`,
+    ""
+  )
+
+  // 5. The @effect/ai support agent: a scripted local model, a leashed refund tool.
+  const supporting = yield* Effect.fork(
+    SupportAgent.supportAgent("Hi, my order A-42 arrived broken. Can I get my money back?").pipe(
+      Effect.provide(Layer.mergeAll(
+        Agents.live(connection, "support-agent"),
+        HoundsightAi.layer({ prices: SupportAgent.scriptedPrices }).pipe(Layer.provide(scriptedSupportModel)),
+        SupportAgent.SupportToolsLive.pipe(Layer.provide(SupportAgent.ordersInMemory([
+          { orderId: "A-42", customer: "cus_42", totalUsd: 120, status: "delivered" }
+        ])))
+      ))
+    )
+  )
+  const refund = yield* Reviewer.waitForPending(reviewer, "stripe.refund", { seen })
+  seen.add(refund.leash_id)
+  yield* say(
+    `5/5  support-agent, an @effect/ai agent on a scripted local model, looked order A-42 up and its refund_order tool`,
+    `     (leashed as stripe.refund) waits for a reviewer: "${refund.request.action_summary}"`,
+    `     Decide in the dashboard: ${refund.trace_link}`,
+    interactive
+      ? "     or here: type a to approve, or r and a reason to reject, then Enter."
+      : `     No terminal to ask here, so the demo's reviewer approves it in ${autoApproveSeconds} s (unless you decide in the dashboard first).`
+  )
+  const refundReview = interactive
+    ? Effect.flatMap(Reviewer.askAtTerminal("     > "), (verdict) => Reviewer.decide(reviewer, refund.leash_id, verdict))
+    : Effect.zipRight(
+      Effect.sleep(`${autoApproveSeconds} seconds`),
+      Reviewer.decide(reviewer, refund.leash_id, {
+        decision: "approved",
+        reason: `approved by the demo's reviewer after ${autoApproveSeconds} s (no terminal to ask)`
+      })
+    )
+  const refundReviewing = yield* Effect.fork(refundReview)
+  const answer = yield* Effect.raceFirst(
+    Fiber.join(supporting),
+    Effect.zipRight(Fiber.join(refundReviewing), Effect.never)
+  )
+  yield* Fiber.interrupt(refundReviewing)
+  const calls = yield* Reviewer.modelSteps(reviewer, refund.request.trail_id)
+  const tokensIn = calls.reduce((n, c) => n + (c.tokens?.input ?? 0), 0)
+  const tokensOut = calls.reduce((n, c) => n + (c.tokens?.output ?? 0), 0)
+  const costUsd = calls.reduce((n, c) => n + (c.cost_usd ?? 0), 0)
+  yield* say(
+    `     The agent answered: "${answer}"`,
+    `     ${calls.length} model calls (${calls[0]?.model.provider ?? "?"} · ${calls[0]?.model.name ?? "?"}): ${tokensIn} tokens in, ${tokensOut} out, $${
+      costUsd.toFixed(6)
+    }. Its trail: ${dashboard}/trails/${refund.request.trail_id}`,
     ""
   )
 
@@ -157,7 +212,7 @@ const demo = Effect.gen(function*() {
   )
   // Step 2 is the reviewer's call; every other outcome is fixed.
   const reviewed = charged.decision === "approved" || charged.decision === "modified" || charged.decision === "rejected"
-  const expected = trails.length === 4 && reviewed && blocked.decision === "blocked" &&
+  const expected = trails.length === 5 && reviewed && blocked.decision === "blocked" && calls.length === 3 &&
     ignored.decision === "rejected" && flags.some((f) => f.kind === "ignored_decision" && f.action_name === "email.send")
   if (!expected) {
     return yield* Effect.fail(new Error("the demo did not go as described above: see the lines before this one"))

@@ -1,14 +1,47 @@
 /**
- * Tests of the charge example with fake gates: it charges when approved (with the reviewer's
- * edits when modified), never when rejected, blocked or timed out, logs the leash's link on a
- * timeout, and never bypasses the gate.
+ * Tests of the charge example with fake gates. The first ones are README's ("Testing an agent
+ * without a server", "The bypass audit"), verbatim (test/docs/snippets.test.ts checks it); the
+ * rest go through every decision: it charges when approved (with the reviewer's edits when
+ * modified), never when rejected, blocked, timed out or given an invalid edit, logs the link to
+ * look at, and never bypasses the gate.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, Ref, TestClock } from "effect"
 import { FakeGate, HoundsightTest } from "houndsight/test"
 import { billingAgent, type Charge, Payments } from "./stripe-charge.js"
 
-const invoice: Charge = { customer: "cus_42", amountUsd: 120, description: "November invoice" }
+// a payment provider that charges nothing
+const payments = Layer.succeed(Payments, { charge: () => Effect.succeed({ chargeId: "ch_test" }) })
+const testLayer = (gate: FakeGate.FakeGate) => Layer.merge(HoundsightTest.layer({ gate }), payments)
+
+describe("billing agent", () => {
+  it.effect("does not charge when no decision comes in time", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(billingAgent({ customer: "cus_42", amountUsd: 120 }))
+      yield* TestClock.adjust("600 seconds") // the leash's timeoutSeconds, in no real time
+      const outcome = yield* Fiber.join(fiber)
+      expect(outcome.charged).toBe(false)
+
+      const [request] = yield* HoundsightTest.requests
+      expect(request?.riskSignals).toStrictEqual({ amount_usd: 120 })
+      const [review] = yield* HoundsightTest.reviewSteps
+      expect(review?.leash).toMatchObject({ decision: "timeout", reason: "no decision in 600 s" })
+    }).pipe(Effect.provide(testLayer(FakeGate.neverAnswers))))
+
+  it.effect("charges the reviewer's amount", () =>
+    Effect.gen(function*() {
+      const outcome = yield* billingAgent({ customer: "cus_42", amountUsd: 120 })
+      expect(outcome).toMatchObject({ charged: true, amountUsd: 100 })
+    }).pipe(Effect.provide(testLayer(FakeGate.modify({ customer: "cus_42", amountUsd: 100 })))))
+})
+
+it.effect("never bypasses the gate", () =>
+  Effect.gen(function*() {
+    yield* billingAgent({ customer: "cus_42", amountUsd: 120 })
+    expect(yield* HoundsightTest.flags({ sensitive: ["stripe.*", "email.send"] })).toStrictEqual([])
+  }).pipe(Effect.provide(testLayer(FakeGate.rejectAll))))
+
+const invoice: Charge = { customer: "cus_42", amountUsd: 120 }
 
 const rules = { sensitive: ["stripe.*"] }
 
@@ -32,7 +65,7 @@ const setup = (gate: FakeGate.FakeGate) =>
     return { charges, logs, layer }
   })
 
-describe("billing agent", () => {
+describe("billing agent, decision by decision", () => {
   it.effect("charges the amount asked for when the gate approves", () =>
     Effect.gen(function*() {
       const { charges, layer } = yield* setup(FakeGate.approveAll)
@@ -83,7 +116,7 @@ describe("billing agent", () => {
       expect(yield* Ref.get(charges)).toStrictEqual([])
       const link = (review!.output as { trace_link: string }).trace_link
       expect(link).toMatch(/^http:\/\/127\.0\.0\.1:7411\/leashes\/[0-9a-f-]{36}$/)
-      expect(yield* Ref.get(logs)).toContainEqual(`no decision on charging cus_42 in time; see ${link}`)
+      expect(yield* Ref.get(logs)).toContainEqual(`not charged (timeout): no decision in 600 s; see ${link}`)
     }))
 
   it.effect("asks the gate with the charge and its amount as a risk signal, and never bypasses it", () =>
@@ -96,8 +129,8 @@ describe("billing agent", () => {
       expect(requests).toHaveLength(1)
       expect(requests[0]).toMatchObject({
         actionName: "stripe.charge",
-        actionSummary: "Charge cus_42 $120.00: November invoice",
-        riskSignals: { amount_usd: 120, customer_id: "cus_42" },
+        actionSummary: "Charge cus_42 $120.00",
+        riskSignals: { amount_usd: 120 },
         payload: invoice,
         timeoutSeconds: 600
       })

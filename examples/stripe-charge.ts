@@ -1,7 +1,9 @@
 /**
- * The charge example: an agent that charges a customer only when the gate approves, with the
- * reviewer's edits when they changed the charge, and that logs the leash's dashboard link when
- * no decision came in time. Its tests (`stripe-charge.test.ts`) run it against fake gates.
+ * The charge example, README's billing agent: it charges a customer only when the gate approves,
+ * with the reviewer's edits when they changed the charge, and logs the dashboard link when it
+ * does not charge. Its tests (`stripe-charge.test.ts`, README's testing snippets among them) run
+ * it against fake gates. README shows the part between the imports and the runners verbatim
+ * (test/docs/snippets.test.ts checks it).
  *
  * Against a Houndsight server (the gate and the records):
  *
@@ -18,17 +20,11 @@ import { Decision, Houndsight, Leash, Sniff, Trail } from "houndsight"
 import { FakeGate, HoundsightTest } from "houndsight/test"
 
 /** A charge, as the agent asks for it and as a reviewer may edit it. */
-export const Charge = Schema.Struct({
-  customer: Schema.String,
-  amountUsd: Schema.Number.pipe(Schema.positive()),
-  description: Schema.String
-})
-
-/** @category models */
+export const Charge = Schema.Struct({ customer: Schema.String, amountUsd: Schema.Number.pipe(Schema.positive()) })
 export interface Charge extends Schema.Schema.Type<typeof Charge> {}
 
-/** The payment provider: Stripe in production, an in-memory fake in the tests. */
-export class Payments extends Context.Tag("example/Payments")<Payments, {
+/** The payment provider: Stripe in production, a fake in tests. */
+export class Payments extends Context.Tag("billing/Payments")<Payments, {
   readonly charge: (charge: Charge) => Effect.Effect<{ readonly chargeId: string }>
 }>() {}
 
@@ -37,41 +33,29 @@ export type Outcome =
   | { readonly charged: true; readonly chargeId: string; readonly amountUsd: number }
   | { readonly charged: false; readonly decision: Decision.Decision["decision"]; readonly reason: string }
 
-/** The action itself: a step named like the leash, so the bypass audit pairs them. */
+/** The action itself: a step named like the leash's action, so the bypass audit pairs them. */
 const charge = (c: Charge) =>
   Effect.flatMap(Payments, (payments) => payments.charge(c)).pipe(
     Effect.map(({ chargeId }): Outcome => ({ charged: true, chargeId, amountUsd: c.amountUsd })),
     Sniff.run("stripe.charge", { layer: "execute", input: c })
   )
 
-const notCharged = (decision: Decision.Decision<Charge>): Effect.Effect<Outcome> =>
-  Effect.succeed<Outcome>({ charged: false, decision: decision.decision, reason: decision.reason })
-
-/** Asks the gate, then charges only on `approved` (as asked) or `modified` (as edited). */
+/** Asks the gate, then charges only when approved: as asked, or as the reviewer edited it. */
 export const chargeCustomer = (request: Charge) =>
   Effect.gen(function*() {
     const decision = yield* Leash.request({
       actionName: "stripe.charge",
-      actionSummary: `Charge ${request.customer} $${request.amountUsd.toFixed(2)}: ${request.description}`,
-      riskSignals: { amountUsd: request.amountUsd, customerId: request.customer },
+      actionSummary: `Charge ${request.customer} $${request.amountUsd.toFixed(2)}`,
+      riskSignals: { amountUsd: request.amountUsd }, // sent as { "amount_usd": 120 }
       payload: request,
-      payloadSchema: Charge,
+      payloadSchema: Charge, // optional: types and checks a reviewer's edits
       timeoutSeconds: 600
     })
-    return yield* Decision.match(decision, {
-      approved: () => charge(request),
-      modified: (d) => charge(d.modifiedPayload),
-      rejected: notCharged,
-      blocked: notCharged,
-      error: (d) => Effect.zipRight(Effect.logError(`charge not sent: ${d.reason} (${d.traceLink})`), notCharged(d)),
-      timeout: (d) =>
-        Effect.zipRight(
-          Effect.logWarning(`no decision on charging ${request.customer} in time; see ${d.traceLink}`),
-          notCharged(d)
-        ),
-      // only with blocking: false, which this agent does not use
-      async: notCharged
-    })
+    if (!decision.approved) {
+      yield* Effect.logWarning(`not charged (${decision.decision}): ${decision.reason}; see ${decision.traceLink}`)
+      return { charged: false, decision: decision.decision, reason: decision.reason } satisfies Outcome
+    }
+    return yield* charge(Decision.payloadOr(decision, request)) // the reviewer's edit when `modified`
   })
 
 /** The agent: one trail per invoice. */
@@ -83,7 +67,7 @@ const loggingPayments = Layer.succeed(Payments, {
   charge: (c) => Effect.as(Effect.log(`charged ${c.customer} $${c.amountUsd}`), { chargeId: `ch_${Date.now()}` })
 })
 
-const invoice: Charge = { customer: "cus_42", amountUsd: 120, description: "November invoice" }
+const invoice: Charge = { customer: "cus_42", amountUsd: 120 }
 
 /** Live: the gate and the records on a Houndsight server; the Scope's close flushes the records. */
 const live = Effect.gen(function*() {

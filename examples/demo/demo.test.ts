@@ -51,7 +51,7 @@ describe("npm run demo", () => {
       expect(dashboard).toBeDefined()
       expect(stdout).toMatch(/reviewer key\s+rv-hnd-\S+/)
       // 1. The forecast trail, with its dashboard link.
-      expect(stdout).toMatch(new RegExp(`1/4 .*forecast[\\s\\S]*${dashboard}/trails/[0-9a-f-]{36}`))
+      expect(stdout).toMatch(new RegExp(`1/5 .*forecast[\\s\\S]*${dashboard}/trails/[0-9a-f-]{36}`))
       // 2. The charge waits: the demo says what for and where to act, then who decided.
       expect(stdout).toContain("billing-bot asks to run stripe.charge and waits for a reviewer")
       expect(stdout).toMatch(new RegExp(`Decide in the dashboard: ${dashboard}/leashes/[0-9a-f-]{36}`))
@@ -64,7 +64,12 @@ describe("npm run demo", () => {
       expect(stdout).toContain(`rejected: "no mass email without marketing sign-off"`)
       expect(stdout).toContain(`${dashboard}/flags`)
       // The summary.
-      expect(stdout).toMatch(/trails\s+4 /)
+      // 5. The @effect/ai support agent: model calls with tokens and cost, the refund waiting for a reviewer.
+      expect(stdout).toContain("5/5  support-agent, an @effect/ai agent on a scripted local model")
+      expect(stdout).toContain(`waits for a reviewer: "Refund A-42 $120.00: arrived broken"`)
+      expect(stdout).toContain(`The agent answered: "Done: order A-42 is refunded ($120, refund re_1)."`)
+      expect(stdout).toMatch(/3 model calls \(scripted · scripted-support-model\): [1-9]\d* tokens in, [1-9]\d* out, \$0\.\d*[1-9]/)
+      expect(stdout).toMatch(/trails\s+5 /)
       expect(stdout).toMatch(/leashes\s+3: approved, blocked, rejected/)
       expect(stdout).toMatch(/flags\s+1: ignored_decision \(email\.send, step #2\)/)
       expect(stdout.trimEnd().split("\n").at(-1)).toContain("Done.")

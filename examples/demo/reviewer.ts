@@ -20,6 +20,7 @@ export interface PendingLeash {
     readonly action_name: string
     readonly action_summary: string
     readonly agent: string
+    readonly trail_id: string
   }
 }
 
@@ -140,3 +141,14 @@ export const overview = (reviewer: Reviewer) =>
           ?.flags) ?? []
     }
   })
+
+/** The model steps of a trail (`GET /v1/trails/{id}`, wire form): what each model call cost. */
+export const modelSteps = (reviewer: Reviewer, trailId: string) =>
+  Effect.map(call(reviewer, "GET", `/v1/trails/${trailId}`), (answer) =>
+    (((answer.json as { steps?: ReadonlyArray<any> } | undefined)?.steps) ?? []).filter((step) =>
+      step.layer === "reason" && step.model !== undefined
+    ) as ReadonlyArray<{
+      readonly model: { readonly provider: string; readonly name: string }
+      readonly tokens?: { readonly input: number; readonly output: number }
+      readonly cost_usd?: number
+    }>)

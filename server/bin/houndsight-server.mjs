@@ -1,8 +1,6 @@
-#!/usr/bin/env node
-// The local Houndsight gate server. Runs the TypeScript sources through tsx, with
-// server/tsconfig.json resolving `houndsight` to the SDK's own src/ (no build needed).
-import { fileURLToPath } from "node:url"
-import { register } from "tsx/esm/api"
-
-register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) })
-await import("../src/main.ts")
+#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
+// The Houndsight gate server, as installed: the command bundled in one file, dist/cli.mjs
+// (npm run build -w server writes it). The node flags keep the heap small (2 MiB semi-spaces for
+// the young generation, V8 tuned for size), for many agents waiting on long-polls in a small RSS
+// (bench/server.ts measures it). From a clone of the repository, bin/dev.mjs runs the sources.
+import "../dist/cli.mjs"

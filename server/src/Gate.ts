@@ -33,6 +33,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Wire } from "houndsight"
 import * as Canonical from "./Canonical.js"
+import * as Limits from "./Limits.js"
 import { leashLink, PublicUrl } from "./PublicUrl.js"
 import { Rules } from "./Rules.js"
 import { type Decided, type LeashRow, Store } from "./Store.js"
@@ -73,17 +74,26 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
   readonly create: (
     request: Wire.LeashRequest,
     raw: unknown
-  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.BadRequest | Wire.ApiError.Unprocessable | SqlError>
+  ) => Effect.Effect<
+    Wire.LeashState,
+    Wire.ApiError.BadRequest | Wire.ApiError.PayloadTooLarge | Wire.ApiError.Unprocessable | SqlError
+  >
   /** `GET /v1/leashes/{id}?wait_seconds=N`. */
   readonly get: (leashId: string, waitSeconds: number) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
   /** `POST /v1/leashes/{id}/cancel`; `by` names the key that cancelled. */
   readonly cancel: (leashId: string, by: string) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
-  /** `POST /v1/leashes/{id}/decision`; `by` names the reviewer key. */
+  /**
+   * `POST /v1/leashes/{id}/decision`; `by` is the reviewer who decided (stored as `decided_by`
+   * and `reviewer`), or a name alone.
+   */
   readonly decide: (
     leashId: string,
     decision: Wire.ReviewerDecision,
-    by: string
-  ) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | Wire.ApiError.Conflict | SqlError>
+    by: string | Wire.Reviewer
+  ) => Effect.Effect<
+    Wire.LeashState,
+    Wire.ApiError.NotFound | Wire.ApiError.Conflict | Wire.ApiError.PayloadTooLarge | SqlError
+  >
   /** `GET /v1/leashes?status=pending`: a page of bounded summaries. */
   readonly pending: (
     limit: number,
@@ -198,6 +208,9 @@ export const make = Effect.gen(function*() {
         reason: d.reason,
         ...(d.modifiedPayload !== undefined ? { modifiedPayload: JSON.parse(d.modifiedPayload) as unknown } : {}),
         ...(d.decidedBy !== undefined ? { decidedBy: d.decidedBy } : {}),
+        ...(d.decidedById !== undefined && d.decidedBy !== undefined
+          ? { reviewer: { id: d.decidedById, name: d.decidedBy } }
+          : {}),
         decidedAt: new Date(d.decidedAt),
         traceLink
       }
@@ -319,8 +332,12 @@ export const make = Effect.gen(function*() {
 
   const create = (request: Wire.LeashRequest, raw: unknown) =>
     Effect.gen(function*() {
+      const tooLarge = Limits.leashOverLimit(raw)
+      if (tooLarge !== undefined) return yield* tooLarge
       const now = yield* Clock.currentTimeMillis
-      const canonical = Canonical.stringify(raw)
+      // Stored as received (the dashboard shows the payload in the order it was sent);
+      // compared with a retry as canonical JSON.
+      const received = JSON.stringify(raw) ?? "null"
       // Rules see the signals as the contract names them, in snake_case, whatever the client sent.
       const signals = yield* Effect.mapError(
         encodeSignals(request.riskSignals),
@@ -340,7 +357,7 @@ export const make = Effect.gen(function*() {
       }
       const existing = yield* store.insertLeash({
         leashId: request.leashId,
-        request: canonical,
+        request: received,
         decoded: request,
         raw,
         createdAt: now,
@@ -348,8 +365,8 @@ export const make = Effect.gen(function*() {
         decision
       })
       if (Option.isSome(existing)) {
-        if (existing.value.request !== canonical) {
-          const where = Canonical.firstDifference(JSON.parse(existing.value.request), JSON.parse(canonical))
+        if (existing.value.request !== received && Canonical.stringify(JSON.parse(existing.value.request)) !== Canonical.stringify(raw)) {
+          const where = Canonical.firstDifference(JSON.parse(existing.value.request), raw)
           return yield* new Wire.ApiError.Unprocessable({
             code: "idempotency_conflict",
             message: `leash ${request.leashId} already exists with a different body (first difference: ${where}); ` +
@@ -360,7 +377,7 @@ export const make = Effect.gen(function*() {
         return toState(Option.getOrElse(row, () => existing.value))
       }
       if (decision === undefined) yield* arm(request.leashId, expiresAt)
-      return toState({ leashId: request.leashId, request: canonical, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
+      return toState({ leashId: request.leashId, request: received, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
     })
 
   /**
@@ -425,14 +442,18 @@ export const make = Effect.gen(function*() {
       return won ?? toState(yield* found(leashId))
     })
 
-  const decide = (leashId: string, body: Wire.ReviewerDecision, by: string) =>
+  const decide = (leashId: string, body: Wire.ReviewerDecision, by: string | Wire.Reviewer) =>
     Effect.gen(function*() {
+      const modifiedPayload = body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload)
+      const tooLarge = modifiedPayload === undefined ? undefined : Limits.modifiedPayloadOverLimit(body.modifiedPayload)
+      if (tooLarge !== undefined) return yield* tooLarge
       const now = yield* Clock.currentTimeMillis
       const won = yield* write(leashId, {
         decision: body.decision,
         reason: body.reason,
-        modifiedPayload: body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload),
-        decidedBy: by,
+        modifiedPayload,
+        decidedBy: typeof by === "string" ? by : by.name,
+        ...(typeof by === "string" ? {} : { decidedById: by.id }),
         decidedAt: now
       }, now)
       if (won !== undefined) return won
@@ -468,7 +489,16 @@ export const make = Effect.gen(function*() {
     return waiters.wakeAll
   })
 
-  return Gate.of({ create, get, cancel, decide, pending, shutdown })
+  // v1.1: a leash id is compared in lowercase, whoever passes it (the API's paths are lowercased
+  // on receipt already; the dashboard's are not)
+  return Gate.of({
+    create,
+    get: (leashId, waitSeconds) => get(leashId.toLowerCase(), waitSeconds),
+    cancel: (leashId, by) => cancel(leashId.toLowerCase(), by),
+    decide: (leashId, body, by) => decide(leashId.toLowerCase(), body, by),
+    pending,
+    shutdown
+  })
 })
 
 /**

@@ -5,12 +5,15 @@
  * @since 0.1.0
  */
 import type * as HttpApi from "@effect/platform/HttpApi"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Audit, Wire } from "houndsight"
+import { Wire } from "houndsight"
 import { Gate } from "./Gate.js"
 import type * as Http from "./Http.js"
+import { isHolder } from "./Keys.js"
+import * as Ownership from "./Ownership.js"
 import { Rules } from "./Rules.js"
 import { Store } from "./Store.js"
 
@@ -30,36 +33,48 @@ const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Store | Rules> = Effect.gen(function*() {
+export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Store | Rules | SqlClient.SqlClient> = Effect
+  .gen(function*() {
   const gate = yield* Gate
+  const sql = yield* SqlClient.SqlClient
+  const withSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+    Effect.provideService(effect, SqlClient.SqlClient, sql)
   const store = yield* Store
   const rules = yield* Rules
-  const flagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => Audit.flags(steps, rules.file)
 
   return {
     health: {
       healthz: () => Effect.succeed({ status: "ok" as const })
     },
     agent: {
-      ingest: ({ payload }) => store.ingest(payload, flagsOf),
-      createLeash: ({ payload, rawPayload }) => gate.create(payload, rawPayload),
+      ingest: ({ payload }) =>
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          Effect.flatMap(withSql(Ownership.checkIngest(caller, payload)), (claim) =>
+            Effect.tap(store.ingest(payload, rules.file), () => withSql(claim)))),
+      createLeash: ({ payload, rawPayload }) =>
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>
+            Effect.tap(gate.create(payload, rawPayload), () => withSql(claim)))),
       getLeash: ({ path, urlParams }) =>
         Effect.gen(function*() {
           const state = yield* gate.get(path.leashId, urlParams.waitSeconds ?? 0)
           const caller = yield* Wire.Api.Caller
           if (!Wire.canReview(caller.role)) return state
           // v1.1: a reviewer reads the whole request here, the only place it is read whole.
-          const sent = yield* store.leashRequest(path.leashId)
-          return Option.match(sent, {
+          const received = yield* store.leashRequest(path.leashId)
+          return Option.match(received, {
             onNone: () => state,
             onSome: (text): Wire.LeashState => ({ ...state, request: decodeRequest(JSON.parse(text)) })
           })
         }),
-      cancelLeash: ({ path }) => Effect.flatMap(Wire.Api.Caller, (caller) => gate.cancel(path.leashId, caller.name))
+      cancelLeash: ({ path }) =>
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          Effect.zipRight(Ownership.refuseReviewer(caller, "cancel leashes"), gate.cancel(path.leashId, caller.name)))
     },
     reviewer: {
       decideLeash: ({ path, payload }) =>
-        Effect.flatMap(Wire.Api.Caller, (caller) => gate.decide(path.leashId, payload, caller.name)),
+        Effect.flatMap(Wire.Api.Caller, (caller) =>
+          gate.decide(path.leashId, payload, isHolder(caller) ? { id: caller.id, name: caller.name } : caller.name)),
       listTrails: ({ urlParams }) => store.trails(urlParams),
       getTrail: ({ path, urlParams }) =>
         Effect.flatMap(store.trail(path.id, urlParams), (detail) =>

@@ -14,7 +14,7 @@
  * | failure | answer |
  * |---|---|
  * | no route for the method and path | `404 not_found`, naming the methods the path takes |
- * | no key, unknown key / agent key on a reviewer route | `401 unauthorized` / `403 forbidden` |
+ * | no key, unknown key / revoked key / agent key on a reviewer route | `401 unauthorized` / `401 key_revoked` / `403 forbidden` |
  * | body over 5 MiB | `413 payload_too_large` |
  * | body not UTF-8 or not JSON | `400 invalid_json` |
  * | body nested more than 512 levels deep | `400 bad_request` |
@@ -43,8 +43,13 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Wire } from "houndsight"
+import * as Connections from "./Connections.js"
+import * as Ids from "./Ids.js"
 import * as IngestCodec from "./IngestCodec.js"
+import * as IngestIssues from "./IngestIssues.js"
+import * as Limits from "./Limits.js"
 import { type Holder, Keys } from "./Keys.js"
+import type { SqlError } from "@effect/sql/SqlError"
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
@@ -204,8 +209,8 @@ const bearer = /^Bearer\s+(\S+)\s*$/i
 const authenticate = (
   access: Exclude<Access, "public">,
   request: HttpServerRequest.HttpServerRequest
-): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden, Keys> =>
-  Effect.flatMap(Keys, (keys): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden> => {
+): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden | SqlError, Keys> =>
+  Effect.flatMap(Keys, (keys): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden | SqlError> => {
     const header = request.headers["authorization"]
     if (header === undefined || header.trim() === "") {
       return Effect.fail(
@@ -222,26 +227,35 @@ const authenticate = (
         new Wire.ApiError.Unauthorized({ message: "the Authorization header must be `Bearer <key>`" })
       )
     }
-    const holder = keys.lookup(match[1]!)
-    if (Option.isNone(holder)) {
-      return Effect.fail(
-        new Wire.ApiError.Unauthorized({
-          message: "unknown key: this server does not know it (the server prints its keys when it starts)"
-        })
-      )
-    }
-    const role = holder.value.role
-    if (access === "reviewer" && !Wire.canReview(role)) {
-      return Effect.fail(
-        new Wire.ApiError.Forbidden({
-          message: "an agent key may not decide leashes or read the dashboard: use a reviewer key (rv-hnd-…)"
-        })
-      )
-    }
-    if (access === "agent" && !Wire.canActAsAgent(role)) {
-      return Effect.fail(new Wire.ApiError.Forbidden({ message: `a ${role} key may not call agent endpoints` }))
-    }
-    return Effect.succeed(holder.value)
+    return Effect.flatMap(keys.find(match[1]!), (found): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden> => {
+      if (found._tag === "Unknown") {
+        return Effect.fail(
+          new Wire.ApiError.Unauthorized({
+            message: "unknown key: this server does not know it (the server prints its keys when it starts; houndsight-server keys list shows them)"
+          })
+        )
+      }
+      if (found._tag === "Revoked") {
+        return Effect.fail(
+          new Wire.ApiError.Unauthorized({
+            code: "key_revoked",
+            message: `key ${found.id} was revoked at ${found.revokedAt}: ask for a new one (houndsight-server keys create)`
+          })
+        )
+      }
+      const role = found.holder.role
+      if (access === "reviewer" && !Wire.canReview(role)) {
+        return Effect.fail(
+          new Wire.ApiError.Forbidden({
+            message: "an agent key may not decide leashes or read the dashboard: use a reviewer key (rv-hnd-…)"
+          })
+        )
+      }
+      if (access === "agent" && !Wire.canActAsAgent(role)) {
+        return Effect.fail(new Wire.ApiError.Forbidden({ message: `a ${role} key may not call agent endpoints` }))
+      }
+      return Effect.succeed(found.holder)
+    })
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -329,8 +343,14 @@ export const nestsDeeperThan = (text: string, limit: number = maxJsonDepth): boo
   return false
 }
 
-const readJson = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.flatMap(readBody(request), (bytes) => {
+/** A body as `JSON.parse` answered it, and its size in bytes. */
+interface JsonBody {
+  readonly value: unknown
+  readonly bytes: number
+}
+
+const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<JsonBody, Wire.ApiError.ApiError> =>
+  Effect.flatMap(readBody(request), (bytes): Effect.Effect<JsonBody, Wire.ApiError.ApiError> => {
     if (bytes.length === 0) {
       return Effect.fail(
         new Wire.ApiError.BadRequest({ code: "invalid_json", message: "the body is empty: send a JSON object" })
@@ -350,7 +370,7 @@ const readJson = (request: HttpServerRequest.HttpServerRequest) =>
       )
     }
     try {
-      return Effect.succeed(JSON.parse(text) as unknown)
+      return Effect.succeed({ value: JSON.parse(text) as unknown, bytes: bytes.length })
     } catch (e) {
       return Effect.fail(
         new Wire.ApiError.BadRequest({
@@ -374,14 +394,56 @@ const decodeWith = (schema: Schema.Schema<any, any, any>, where: "path" | "query
   )
 
 /**
- * Payload schemas with a hand-written decoder for the hot path: it accepts exactly what the
- * schema accepts and answers the same value (server/test/IngestCodec.test.ts proves it against
- * the schema), or `undefined`; then the body is decoded again with the schema, so a refused body
- * gets the schema's own message.
+ * How a body of one payload schema is read, beyond the schema's decode:
+ *
+ * - `prepare`: changes the parsed body in place before anything else (v1.1: a leash request's ids
+ *   lowercased, before they are compared as canonical JSON).
+ * - `decode`: a hand-written decoder for the hot path; it accepts exactly what the schema
+ *   accepts and answers the same value (server/test/IngestCodec.test.ts proves it against the
+ *   schema), or `undefined`.
+ * - `describe`: the message for a body `decode` refused, bounded in the work it does (the
+ *   schema's `errors: "all"` decode of a body of a million wrong records is not).
+ * - `check`: a failure for a body that decodes but that the server refuses (v1.1: a record over
+ *   its limit).
+ * - `normalize`: changes the decoded body (v1.1: an ingest batch's ids lowercased).
  */
-const fastDecoders: ReadonlyMap<unknown, (raw: unknown) => unknown> = new Map<unknown, (raw: unknown) => unknown>([
-  [Wire.IngestBatch, IngestCodec.decodeBatch]
+interface BodyReader {
+  readonly prepare?: (raw: unknown) => void
+  readonly decode?: (raw: unknown) => unknown
+  readonly describe?: (raw: unknown) => string | undefined
+  readonly check?: (raw: unknown, bytes: number) => Wire.ApiError.ApiError | undefined
+  readonly normalize?: (decoded: any) => unknown
+}
+
+const bodyReaders: ReadonlyMap<unknown, BodyReader> = new Map<unknown, BodyReader>([
+  [Wire.IngestBatch, {
+    normalize: Ids.lowercaseBatch,
+    decode: IngestCodec.decodeBatch,
+    // measured once the records decode, so a body of a million wrong values is not measured
+    // value by value
+    check: Limits.recordOverLimit,
+    describe: (raw) => {
+      const described = IngestIssues.describeBatch(raw)
+      return described.named === 0 ? undefined : described.message
+    }
+  }],
+  [Wire.LeashRequest, { prepare: Ids.lowercaseLeashRequest }]
 ])
+
+/** Query parameters that hold an id, lowercased on receipt (v1.1). */
+const idQueryParams: ReadonlyArray<string> = ["trail_id"]
+
+const lowercaseIdParams = (
+  search: Readonly<Record<string, string | ReadonlyArray<string>>>
+): Readonly<Record<string, string | ReadonlyArray<string>>> => {
+  if (!idQueryParams.some((key) => key in search)) return search
+  const out: Record<string, string | ReadonlyArray<string>> = { ...search }
+  for (const key of idQueryParams) {
+    const value = out[key]
+    if (value !== undefined) out[key] = typeof value === "string" ? value.toLowerCase() : value.map((v) => v.toLowerCase())
+  }
+  return out
+}
 
 // ---------------------------------------------------------------------------------------------
 // Router
@@ -457,28 +519,43 @@ export const make = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup
       throw new Error(`houndsight-server: no handler for ${route.group}.${route.name} (${route.method} ${route.path})`)
     }
     const { endpoint } = route
-    const fastDecode = Option.isSome(endpoint.payloadSchema) ? fastDecoders.get(endpoint.payloadSchema.value) : undefined
+    const reader = Option.isSome(endpoint.payloadSchema) ? bodyReaders.get(endpoint.payloadSchema.value) : undefined
     const serve = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const caller: Holder = route.access === "public"
-        ? { role: "agent", name: "anonymous" }
+        ? { role: "agent", name: "anonymous", id: "anonymous", agent: undefined, email: undefined, development: false }
         : yield* authenticate(route.access, request)
+      if (route.access !== "public") Connections.markAuthenticated(request.source)
       const args: Record<string, unknown> = { request, rawPayload: undefined }
       if (Option.isSome(endpoint.pathSchema)) {
         const context = yield* HttpRouter.RouteContext
-        args.path = yield* decodeWith(endpoint.pathSchema.value, "path", context.params)
+        args.path = yield* decodeWith(endpoint.pathSchema.value, "path", Ids.lowercaseParams(context.params))
       }
       if (Option.isSome(endpoint.urlParamsSchema)) {
         const search = yield* HttpServerRequest.ParsedSearchParams
-        args.urlParams = yield* decodeWith(endpoint.urlParamsSchema.value, "query", search)
+        args.urlParams = yield* decodeWith(endpoint.urlParamsSchema.value, "query", lowercaseIdParams(search))
       }
       if (Option.isSome(endpoint.payloadSchema)) {
-        const raw = yield* readJson(request)
+        const body = yield* readJson(request)
+        const raw = body.value
+        reader?.prepare?.(raw)
         args.rawPayload = raw
-        const decoded = fastDecode === undefined ? undefined : fastDecode(raw)
-        args.payload = decoded !== undefined ? decoded : yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+        const decoded = reader?.decode === undefined ? undefined : reader.decode(raw)
+        if (decoded !== undefined) args.payload = decoded
+        else if (reader?.describe !== undefined) {
+          // the fast decoder refused it: describe it within bounds (a schema decode only if
+          // the description found nothing wrong, which the codec tests say cannot happen)
+          const message = reader.describe(raw)
+          if (message !== undefined) return yield* Effect.fail(new Wire.ApiError.BadRequest({ message }))
+          args.payload = yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+        } else args.payload = yield* decodeWith(endpoint.payloadSchema.value, "body", raw)
+        const refused = reader?.check?.(raw, body.bytes)
+        if (refused !== undefined) return yield* Effect.fail(refused)
+        if (reader?.normalize !== undefined) args.payload = reader.normalize(args.payload)
       }
       const value = yield* Effect.provideService(handler(args), Wire.Api.Caller, caller)
+      // an answered request marks its key used (a refused one writes nothing)
+      if (route.access !== "public") yield* Effect.ignore(Effect.flatMap(Keys, (keys) => keys.touch(caller.id)))
       const body = yield* Effect.orDie(Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)(value))
       return HttpServerResponse.unsafeJson(body, { status: route.status })
     })

@@ -81,19 +81,30 @@ const decodeRecord = (u: unknown, stringValues: boolean): Out | undefined => {
 const decodeTokens = (u: unknown): Wire.Tokens | undefined =>
   isRecord(u) && isCount(u["input"]) && isCount(u["output"]) ? { input: u["input"], output: u["output"] } : undefined
 
+/**
+ * One event on the wire → `Wire.Event`, or `undefined` where the schema would fail.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEvent = (e: unknown): Wire.Event | undefined => {
+  if (!isRecord(e)) return undefined
+  const name = e["name"]
+  if (!isName(name)) return undefined
+  const at = toDate(e["at"])
+  if (at === undefined) return undefined
+  const attributes = decodeRecord(e["attributes"], false)
+  if (attributes === undefined) return undefined
+  return { name, at, attributes }
+}
+
 const decodeEvents = (u: unknown): Array<Wire.Event> | undefined => {
   if (!Array.isArray(u)) return undefined
   const out: Array<Wire.Event> = new Array(u.length)
   for (let i = 0; i < u.length; i++) {
-    const e: unknown = u[i]
-    if (!isRecord(e)) return undefined
-    const name = e["name"]
-    if (!isName(name)) return undefined
-    const at = toDate(e["at"])
-    if (at === undefined) return undefined
-    const attributes = decodeRecord(e["attributes"], false)
-    if (attributes === undefined) return undefined
-    out[i] = { name, at, attributes }
+    const event = decodeEvent(u[i])
+    if (event === undefined) return undefined
+    out[i] = event
   }
   return out
 }
@@ -146,6 +157,21 @@ const decodeOptional = (
   return true
 }
 
+/** A step's tokens (v1.1): `input`, `output`, and the optional `cached_input` and `reasoning`. */
+const decodeStepTokens = (u: unknown): Wire.StepTokens | undefined => {
+  if (!isRecord(u) || !isCount(u["input"]) || !isCount(u["output"])) return undefined
+  const out: Out = { input: u["input"], output: u["output"] }
+  const count = (v: unknown) => (isCount(v) ? v : undefined)
+  if (!decodeOptional(u, "cached_input", out, "cachedInput", count) || !decodeOptional(u, "reasoning", out, "reasoning", count)) {
+    return undefined
+  }
+  return out as unknown as Wire.StepTokens
+}
+
+/** The model of a step (v1.1): `{provider, name}`. */
+const decodeModel = (u: unknown): Wire.ModelRef | undefined =>
+  isRecord(u) && isName(u["provider"]) && isName(u["name"]) ? { provider: u["provider"], name: u["name"] } : undefined
+
 // ---------------------------------------------------------------------------------------------
 // Records
 // ---------------------------------------------------------------------------------------------
@@ -193,9 +219,10 @@ export const decodeStep = (u: unknown): Wire.StepRecord | undefined => {
   if (hasOwn(u, "output")) out["output"] = u["output"]
   if (
     !decodeOptional(u, "cost_usd", out, "costUsd", decodeUsd) ||
-    !decodeOptional(u, "tokens", out, "tokens", decodeTokens) ||
+    !decodeOptional(u, "tokens", out, "tokens", decodeStepTokens) ||
     !decodeOptional(u, "error", out, "error", decodeError) ||
-    !decodeOptional(u, "leash", out, "leash", decodeLeash)
+    !decodeOptional(u, "leash", out, "leash", decodeLeash) ||
+    !decodeOptional(u, "model", out, "model", decodeModel)
   ) return undefined
   return out as unknown as Wire.StepRecord
 }
@@ -243,17 +270,19 @@ export const decodeBatch = (u: unknown): Wire.IngestBatch | undefined => {
   const trailsIn = u["trails"]
   const stepsIn = u["steps"]
   if (!Array.isArray(trailsIn) || !Array.isArray(stepsIn)) return undefined
-  const trails: Array<Wire.TrailRecord> = new Array(trailsIn.length)
+  // grown as records decode, not allocated up front: a body of millions of wrong values is
+  // refused at its first without allocating room for all of them
+  const trails: Array<Wire.TrailRecord> = []
   for (let i = 0; i < trailsIn.length; i++) {
     const trail = decodeTrail(trailsIn[i])
     if (trail === undefined) return undefined
-    trails[i] = trail
+    trails.push(trail)
   }
-  const steps: Array<Wire.StepRecord> = new Array(stepsIn.length)
+  const steps: Array<Wire.StepRecord> = []
   for (let i = 0; i < stepsIn.length; i++) {
     const step = decodeStep(stepsIn[i])
     if (step === undefined) return undefined
-    steps[i] = step
+    steps.push(step)
   }
   return { trails, steps }
 }
@@ -295,7 +324,16 @@ export const encodeStep = (step: Wire.StepRecord): Wire.StepRecordWire => {
   if (hasOwn(step, "input")) out["input"] = step.input
   if (hasOwn(step, "output")) out["output"] = step.output
   if (hasOwn(step, "costUsd")) out["cost_usd"] = step.costUsd
-  if (hasOwn(step, "tokens")) out["tokens"] = step.tokens === undefined ? undefined : { input: step.tokens.input, output: step.tokens.output }
+  if (hasOwn(step, "tokens")) {
+    const t = step.tokens
+    if (t === undefined) out["tokens"] = undefined
+    else {
+      const tokens: Out = { input: t.input, output: t.output }
+      if (hasOwn(t, "cachedInput")) tokens["cached_input"] = t.cachedInput
+      if (hasOwn(t, "reasoning")) tokens["reasoning"] = t.reasoning
+      out["tokens"] = tokens
+    }
+  }
   out["events"] = encodeEvents(step.events)
   if (hasOwn(step, "error")) out["error"] = step.error === undefined ? undefined : { type: step.error.type, message: step.error.message }
   if (hasOwn(step, "leash")) {
@@ -307,6 +345,9 @@ export const encodeStep = (step: Wire.StepRecord): Wire.StepRecordWire => {
       approved: l.approved,
       reason: l.reason
     }
+  }
+  if (hasOwn(step, "model")) {
+    out["model"] = step.model === undefined ? undefined : { provider: step.model.provider, name: step.model.name }
   }
   return out as unknown as Wire.StepRecordWire
 }

@@ -4,12 +4,14 @@
  *
  * | table | holds |
  * |---|---|
- * | `keys` | the API keys the server generated, with their role |
+ * | `keys` | the API keys of servers before `0005` (emptied by it) |
+ * | `api_keys` | the API keys: hashed, with their holder, created, last used, revoked |
+ * | `trail_owners` | the key that first wrote each trail |
  * | `meta` | server facts (`last_start`, the sensitive list the flags were computed with) |
  * | `trails` | one row per trail id: the winning trail record (`NULL` while only its steps have arrived) |
  * | `steps` | step records, first one per id wins, with the columns the audit reads |
  * | `flags` | bypass flags, recomputed per trail whenever a batch touches it |
- * | `leashes` | leash requests (canonical JSON), their state and decision |
+ * | `leashes` | leash requests (as received; canonical JSON in rows written before it kept the order), their state and decision |
  *
  * `0002_review_steps_by_trail` adds a partial index of the review steps by trail, so ingest can
  * tell which trails hold a review step without reading their other steps.
@@ -17,16 +19,22 @@
  * `0003_bounded_reads` (contract v1.1: every reviewer read bounded by its page) adds what the
  * lists read instead of whole records, and an index for every page and filter:
  * - `leashes`: `trail_id`, `action_name`, `agent` (by trail: the page of a trail the server holds
- *   no record of lists its leashes), `summary` (the request without its payload, and the
- *   payload's preview: `LeashSummary`, computed once at creation), and `sent` (the request as the
- *   agent sent it, in its key order; `NULL` for leashes stored before, whose `request` is the
- *   canonical form). Existing rows are filled in, one at a time.
+ *   no record of lists its leashes), and `summary` (the request without its payload, and
+ *   the payload's preview: `LeashSummary`, computed once at creation). Existing rows are filled
+ *   in, one at a time. (The request as sent is `request` itself, stored as received.)
  * - `trails`: `agent`, `trail_trigger` and `summary` (the record without payload, output and
  *   events), and `flag_count`, kept by triggers (whatever statement writes a trail or a flag),
  *   and `trail_tags`, one row per tag, for the tag filter.
  * - indexes: pending leashes by (deadline, id), decided ones by (time, id), steps by
  *   (trail, seq, id) (the index by (trail, seq) with the id added), flags by (trail, seq, step), trails by (time, id) alone and under each
  *   filter (agent, status, trigger, flagged or not, tag).
+ *
+ * `0004_server_audit` adds what the incremental bypass audit keeps (`Audit.ts` describes its
+ * tables): each leash's trail and action (filled by a trigger when a leash is stored, and from
+ * the stored requests), the review steps' cross-checks, wrappers, waiting wrapper walks, the
+ * user of each approval, and indexes of the steps by trail, name and `seq`. It judges the review
+ * steps already stored against the leashes as they stand, and drops the remembered sensitive
+ * list so the server recomputes every trail's flags at its next start.
  *
  * @since 0.1.0
  */
@@ -35,6 +43,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Wire } from "houndsight"
+import * as Crypto from "node:crypto"
+import * as Audit from "./Audit.js"
 import * as LeashSummary from "./LeashSummary.js"
 
 const initial = Effect.gen(function*() {
@@ -111,7 +121,6 @@ const boundedReads = Effect.gen(function*() {
   yield* sql`ALTER TABLE leashes ADD COLUMN action_name TEXT`
   yield* sql`ALTER TABLE leashes ADD COLUMN agent TEXT`
   yield* sql`ALTER TABLE leashes ADD COLUMN summary TEXT`
-  yield* sql`ALTER TABLE leashes ADD COLUMN sent TEXT`
   let after = -1
   for (;;) {
     const rows = yield* sql<{ rowid: number; request: string }>`SELECT rowid, request FROM leashes
@@ -188,6 +197,100 @@ const boundedReads = Effect.gen(function*() {
   yield* sql`CREATE INDEX trails_by_trigger ON trails (trail_trigger, sort_key, id)`
 })
 
+const serverAudit = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE leash_bindings (
+    leash_id TEXT PRIMARY KEY NOT NULL,
+    trail_id TEXT NOT NULL,
+    action_name TEXT NOT NULL
+  )`
+  yield* sql`CREATE TRIGGER leash_bindings_on_insert AFTER INSERT ON leashes BEGIN
+    INSERT OR IGNORE INTO leash_bindings (leash_id, trail_id, action_name)
+      SELECT new.leash_id, lower(new.request ->> '$.trail_id'), new.request ->> '$.action_name'
+      WHERE json_valid(new.request) AND (new.request ->> '$.trail_id') IS NOT NULL
+        AND (new.request ->> '$.action_name') IS NOT NULL;
+  END`
+  yield* sql`INSERT OR IGNORE INTO leash_bindings (leash_id, trail_id, action_name)
+    SELECT leash_id, lower(request ->> '$.trail_id'), request ->> '$.action_name' FROM leashes
+    WHERE json_valid(request) AND (request ->> '$.trail_id') IS NOT NULL AND (request ->> '$.action_name') IS NOT NULL`
+  yield* sql`CREATE TABLE review_checks (
+    step_id TEXT PRIMARY KEY NOT NULL,
+    trail_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    leash_id TEXT,
+    found INTEGER NOT NULL,
+    leash_trail_id TEXT,
+    leash_action TEXT,
+    leash_decision TEXT,
+    approving INTEGER NOT NULL,
+    held INTEGER NOT NULL
+  )`
+  yield* sql`CREATE INDEX review_checks_by_leash ON review_checks (trail_id, name, leash_id, seq, step_id)
+    WHERE approving = 1`
+  yield* sql`CREATE INDEX review_checks_by_trail ON review_checks (trail_id)`
+  yield* sql`CREATE TABLE audit_wrappers (step_id TEXT PRIMARY KEY NOT NULL)`
+  yield* sql`CREATE TABLE audit_waiting (
+    trail_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    levels INTEGER NOT NULL,
+    PRIMARY KEY (step_id, trail_id, name)
+  )`
+  yield* sql`CREATE TABLE audit_uses (
+    trail_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    leash_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (trail_id, name, leash_id)
+  )`
+  yield* sql`CREATE INDEX steps_by_name ON steps (trail_id, name, seq)`
+  yield* sql`CREATE INDEX steps_reviews_by_name ON steps (trail_id, name, seq, id) WHERE layer = 'review'`
+  yield* Audit.rebuild(sql)
+  yield* sql`DELETE FROM meta WHERE key = 'sensitive'`
+})
+
+/**
+ * `0005_keys_by_holder`: keys that say who holds them. `api_keys` stores each key's SHA-256 only,
+ * with an id, its kind, the agent name an agent key is bound to (none: a development key), a
+ * reviewer's name and email, and when it was created, last used and revoked. `trail_owners`
+ * records the key that first wrote each trail. `leashes.decided_by_id` is the id of the key whose
+ * holder decided. The keys of the old `keys` table (stored in clear) are carried over hashed, as
+ * development agent keys and reviewers named by their fingerprint (`reviewer:3f9a1c2e`, their
+ * `decided_by` so far), and deleted from it.
+ */
+const keysByHolder = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('agent', 'reviewer')),
+    hash TEXT NOT NULL UNIQUE,
+    agent TEXT,
+    person TEXT,
+    email TEXT,
+    development INTEGER NOT NULL DEFAULT 0 CHECK (development IN (0, 1)),
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+  )`
+  yield* sql`CREATE TABLE trail_owners (
+    trail_id TEXT PRIMARY KEY NOT NULL,
+    key_id TEXT NOT NULL
+  ) WITHOUT ROWID`
+  yield* sql`ALTER TABLE leashes ADD COLUMN decided_by_id TEXT`
+  const old = yield* sql<{ key: string; role: "agent" | "reviewer"; created_at: string }>`
+    SELECT key, role, created_at FROM keys ORDER BY created_at, key`
+  for (const row of old) {
+    const hash = Crypto.createHash("sha256").update(row.key).digest("hex")
+    const id = `key_${Crypto.randomBytes(6).toString("hex")}`
+    yield* sql`INSERT OR IGNORE INTO api_keys (id, kind, hash, agent, person, development, created_at)
+      VALUES (${id}, ${row.role}, ${hash}, NULL, ${row.role === "reviewer" ? `reviewer:${hash.slice(0, 8)}` : null},
+        ${row.role === "agent" ? 1 : 0}, ${row.created_at})`
+  }
+  yield* sql`DELETE FROM keys`
+})
+
 /**
  * Every migration, by `<id>_<name>`.
  *
@@ -197,7 +300,9 @@ const boundedReads = Effect.gen(function*() {
 export const migrations = {
   "0001_initial": initial,
   "0002_review_steps_by_trail": reviewStepsByTrail,
-  "0003_bounded_reads": boundedReads
+  "0003_bounded_reads": boundedReads,
+  "0004_server_audit": serverAudit,
+  "0005_keys_by_holder": keysByHolder
 }
 
 /**

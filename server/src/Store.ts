@@ -7,10 +7,10 @@
  * - Trails: the first terminal record (`ok`, `error`, `interrupted`) wins; a `running` record
  *   never replaces a terminal one; anything already known counts as a duplicate.
  * - Steps: the first record of an id wins; steps may arrive before their trail.
- * - Flags: recomputed with the SDK's `Audit.flags` for every trail a batch adds steps to, over
- *   all of the trail's stored steps (so the order batches arrive in does not matter). A trail
- *   that holds no review step can only have `unleashed_action` flags, one per sensitive step
- *   whatever the others are, so its new steps' flags are added without reading the rest.
+ * - Flags: brought up to date by `Audit.afterIngest` (the server's incremental audit, in the same
+ *   transaction) for the steps a batch adds, at a cost bounded by the batch and the flags it
+ *   changes; they always equal the SDK's `Audit.flags` over the trail as the server received it
+ *   (with the server's cross-check of review steps), whatever order batches arrive in.
  * - Leashes: a decision is written with `UPDATE … WHERE status = 'pending' AND expires_at > now`,
  *   so of many concurrent decisions exactly one changes the row.
  *
@@ -25,6 +25,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Audit } from "houndsight"
 import { Wire } from "houndsight"
+import * as ServerAudit from "./Audit.js"
 import { encodeStep, encodeTrail } from "./IngestCodec.js"
 import * as LeashSummary from "./LeashSummary.js"
 
@@ -36,7 +37,10 @@ import * as LeashSummary from "./LeashSummary.js"
  */
 export interface LeashRow {
   readonly leashId: string
-  /** The request body as received, in canonical JSON. */
+  /**
+   * The request body as received: compact JSON, keys in the order the agent sent them (leashes
+   * written before the server kept the order hold canonical JSON). Compare with `Canonical`.
+   */
   readonly request: string
   readonly status: "pending" | "decided"
   /** Epoch milliseconds. */
@@ -58,6 +62,8 @@ export interface Decided {
   /** The modified payload as JSON text (`undefined`: none). */
   readonly modifiedPayload: string | undefined
   readonly decidedBy: string | undefined
+  /** The id of the key whose holder decided (a reviewer's), when a person decided. */
+  readonly decidedById?: string | undefined
   /** Epoch milliseconds. */
   readonly decidedAt: number
 }
@@ -70,7 +76,7 @@ export interface Decided {
  */
 export interface NewLeash {
   readonly leashId: string
-  /** The request body in canonical JSON (compared on a retry). */
+  /** The request body as received: compact JSON in the agent's key order (see `LeashRow.request`). */
   readonly request: string
   /**
    * The parsed body as the agent sent it, and the request decoded from it: its summary (the
@@ -127,14 +133,6 @@ export type TrailQuery = typeof Wire.Api.TrailListParams.Type
 export type StepPage = typeof Wire.Api.TrailParams.Type
 
 /**
- * How a trail's flags are computed from its steps (the SDK's `Audit.flags` with the rules).
- *
- * @since 0.1.0
- * @category models
- */
-export type FlagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => ReadonlyArray<Wire.Flag>
-
-/**
  * The server's storage.
  *
  * @since 0.1.0
@@ -142,9 +140,9 @@ export type FlagsOf = (steps: ReadonlyArray<Audit.AuditStep>) => ReadonlyArray<W
  */
 export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   /** Stores a batch (one transaction) and brings the flags of every trail it adds steps to up to date. */
-  readonly ingest: (batch: Wire.IngestBatch, flagsOf: FlagsOf) => Effect.Effect<Wire.IngestAccepted, SqlError>
-  /** Recomputes the flags of every trail (after the sensitive list changed). */
-  readonly recomputeAllFlags: (flagsOf: FlagsOf) => Effect.Effect<number, SqlError>
+  readonly ingest: (batch: Wire.IngestBatch, rules: Audit.AuditRules) => Effect.Effect<Wire.IngestAccepted, SqlError>
+  /** Recomputes the flags of every trail with the SDK's `Audit` (after the sensitive list changed). */
+  readonly recomputeAllFlags: (rules: Audit.AuditRules) => Effect.Effect<number, SqlError>
   /** A server fact from the `meta` table. */
   readonly getMeta: (key: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly setMeta: (key: string, value: string) => Effect.Effect<void, SqlError>
@@ -157,7 +155,7 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   readonly expire: (leashId: string, now: number) => Effect.Effect<boolean, SqlError>
   /** Expires every pending leash due at `now`; answers their ids. */
   readonly expireDue: (now: number) => Effect.Effect<ReadonlyArray<string>, SqlError>
-  /** The request of a leash as the agent sent it (JSON text; the canonical form for leashes stored before v1.1). */
+  /** The request of a leash as received (JSON text in the agent's key order; canonical for leashes stored before v1.1). */
   readonly leashRequest: (leashId: string) => Effect.Effect<Option.Option<string>, SqlError>
   /** A page of pending leashes not due at `now`, the closest to expiry first (summaries only). */
   readonly pending: (
@@ -179,6 +177,10 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
     limit: number,
     cursor?: readonly [string, string, number, string] | undefined
   ) => Effect.Effect<Wire.FlagList, SqlError>
+  /** What the server holds of these leashes (their trail, action and decision), by leash id. */
+  readonly heldLeashes: (
+    leashIds: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, ServerAudit.HeldLeash>, SqlError>
 }>() {}
 
 const decodeTrail = Schema.decodeSync(Wire.TrailRecord)
@@ -195,6 +197,7 @@ interface LeashDbRow {
   readonly reason: string | null
   readonly modified_payload: string | null
   readonly decided_by: string | null
+  readonly decided_by_id?: string | null
   readonly decided_at: number | null
 }
 
@@ -210,34 +213,11 @@ const toLeash = (row: LeashDbRow): LeashRow => ({
       reason: row.reason ?? "",
       modifiedPayload: row.modified_payload ?? undefined,
       decidedBy: row.decided_by ?? undefined,
+      ...(row.decided_by_id != null ? { decidedById: row.decided_by_id } : {}),
       decidedAt: row.decided_at ?? row.expires_at
     }
     : undefined
 })
-
-interface StepAuditRow {
-  readonly id: string
-  readonly trail_id: string
-  readonly parent_id: string | null
-  readonly seq: number
-  readonly name: string
-  readonly layer: Wire.StepLayer
-  readonly status: Wire.StepRecord["status"]
-  readonly leash: string | null
-}
-
-const toAuditStep = (row: StepAuditRow): Audit.AuditStep => {
-  const step = {
-    id: row.id,
-    trailId: row.trail_id,
-    parentId: row.parent_id,
-    seq: row.seq,
-    name: row.name,
-    layer: row.layer,
-    status: row.status
-  }
-  return row.leash === null ? step : { ...step, leash: JSON.parse(row.leash) as Wire.LeashSummary }
-}
 
 interface FlagRow {
   readonly trail_id: string
@@ -277,9 +257,9 @@ const toSummary = (row: TrailSummaryRow): Wire.TrailSummary =>
 const trailSummaryColumns = `t.id, t.status, t.summary, t.flag_count, t.sort_key,
   (SELECT count(*) FROM steps s WHERE s.trail_id = t.id) AS step_count`
 
-/** The columns of a leash row (not its summary or the request as sent). */
+/** The columns of a leash row (not its list columns or summary). */
 const leashColumns = `leash_id, request, status, created_at, expires_at, decision, reason, modified_payload,
-  decided_by, decided_at`
+  decided_by, decided_at, decided_by_id`
 
 /**
  * The statement of a page of the trail list: one index serves each filter (the tag table by
@@ -398,32 +378,7 @@ export const make = Effect.gen(function*() {
   // ingest path sends a batch's rows to SQLite in as few statements as it can: multi-row
   // inserts of steps, and the rest as one JSON array parameter read with `json_each`.
 
-  /** Adds flags (a flag already stored for its step is kept). */
-  const insertFlags = (flags: ReadonlyArray<Wire.Flag>) =>
-    flags.length === 0 ? Effect.void : Effect.asVoid(sql.unsafe(
-      `INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
-        ON CONFLICT (trail_id, step_id) DO NOTHING`,
-      [JSON.stringify(flags.map((f) => [f.trailId, f.stepId, f.seq, f.kind, f.actionName, f.reviewStepId ?? null]))]
-    ))
-
-  /** Recomputes the flags of these trails over all their stored steps. */
-  const recompute = (trailIds: ReadonlyArray<string>, flagsOf: FlagsOf) =>
-    Effect.gen(function*() {
-      if (trailIds.length === 0) return
-      const ids = JSON.stringify(trailIds)
-      const rows = yield* sql.unsafe<StepAuditRow>(
-        `SELECT id, trail_id, parent_id, seq, name, layer, status, leash FROM steps
-          WHERE trail_id IN (SELECT value FROM json_each(?))`,
-        [ids]
-      )
-      // `flagsOf` (`Audit.flags`) computes each trail's flags over that trail's steps only.
-      const flags = flagsOf(rows.map(toAuditStep))
-      yield* sql.unsafe(`DELETE FROM flags WHERE trail_id IN (SELECT value FROM json_each(?))`, [ids])
-      yield* insertFlags(flags)
-    })
-
-  const ingest = (batch: Wire.IngestBatch, flagsOf: FlagsOf) =>
+  const ingest = (batch: Wire.IngestBatch, rules: Audit.AuditRules) =>
     sql.withTransaction(Effect.gen(function*() {
       let accepted = 0
       let duplicates = 0
@@ -491,29 +446,14 @@ export const make = Effect.gen(function*() {
           [JSON.stringify([...firstSortKey])]
         )
       }
-      // A trail with a review step gets its flags recomputed over all its steps. A trail without
-      // one cannot have a wrapper, an ignored decision or a reused approval: its flags are its
-      // sensitive steps, each on its own, so the new steps' flags are added to the stored ones
-      // without reading the trail's other steps.
-      if (fresh.size > 0) {
-        const rows = yield* sql.unsafe<{ trail_id: string }>(
-          `SELECT DISTINCT trail_id FROM steps
-            WHERE layer = 'review' AND trail_id IN (SELECT value FROM json_each(?))`,
-          [JSON.stringify([...fresh.keys()])]
-        )
-        const reviewed = new Set(rows.map((row) => row.trail_id))
-        const unreviewed: Array<Wire.StepRecord> = []
-        for (const [trailId, steps] of fresh) if (!reviewed.has(trailId)) unreviewed.push(...steps)
-        yield* recompute([...reviewed], flagsOf)
-        yield* insertFlags(flagsOf(unreviewed))
-      }
+      yield* ServerAudit.afterIngest(sql, fresh, rules)
       return { accepted, duplicates }
     }))
 
-  const recomputeAllFlags = (flagsOf: FlagsOf) =>
+  const recomputeAllFlags = (rules: Audit.AuditRules) =>
     sql.withTransaction(Effect.gen(function*() {
       const ids = (yield* sql<{ trail_id: string }>`SELECT DISTINCT trail_id FROM steps`).map((row) => row.trail_id)
-      for (let i = 0; i < ids.length; i += 64) yield* recompute(ids.slice(i, i + 64), flagsOf)
+      for (const id of ids) yield* ServerAudit.recomputeTrail(sql, id, rules)
       return ids.length
     }))
 
@@ -538,19 +478,18 @@ export const make = Effect.gen(function*() {
   const insertLeash = (row: NewLeash) =>
     Effect.gen(function*() {
       const d = row.decision
-      // The list summary (payload preview) is computed here, once; the request as sent is kept
-      // for the leash's own page.
+      // The list summary (payload preview) is computed here, once; `request` (as received) is
+      // what the leash's own page and a reviewer's read of the leash show whole.
       const raw = row.raw ?? JSON.parse(row.request)
       const decoded = row.decoded ?? decodeRequest(raw)
       const summary = LeashSummary.summarize(decoded, raw)
-      const sent = JSON.stringify(raw)
       const inserted = yield* sql<{ leash_id: string }>`INSERT INTO leashes
         (leash_id, request, status, created_at, expires_at, decision, reason, modified_payload, decided_by, decided_at,
-          trail_id, action_name, agent, summary, sent)
+          trail_id, action_name, agent, summary)
         VALUES (${row.leashId}, ${row.request}, ${d === undefined ? "pending" : "decided"}, ${row.createdAt},
           ${row.expiresAt}, ${d?.decision ?? null}, ${d?.reason ?? null}, ${d?.modifiedPayload ?? null},
           ${d?.decidedBy ?? null}, ${d?.decidedAt ?? null}, ${decoded.trailId}, ${decoded.actionName},
-          ${decoded.agent}, ${summary}, ${sent})
+          ${decoded.agent}, ${summary})
         ON CONFLICT (leash_id) DO NOTHING RETURNING leash_id`
       return inserted.length === 1 ? Option.none() : yield* leash(row.leashId)
     })
@@ -558,7 +497,8 @@ export const make = Effect.gen(function*() {
   const decide = (leashId: string, d: Decided, now: number) =>
     Effect.map(
       sql<{ leash_id: string }>`UPDATE leashes SET status = 'decided', decision = ${d.decision}, reason = ${d.reason},
-        modified_payload = ${d.modifiedPayload ?? null}, decided_by = ${d.decidedBy ?? null}, decided_at = ${d.decidedAt}
+        modified_payload = ${d.modifiedPayload ?? null}, decided_by = ${d.decidedBy ?? null},
+        decided_by_id = ${d.decidedById ?? null}, decided_at = ${d.decidedAt}
         WHERE leash_id = ${leashId} AND status = 'pending' AND expires_at > ${now} RETURNING leash_id`,
       (rows) => rows.length === 1
     )
@@ -581,8 +521,8 @@ export const make = Effect.gen(function*() {
 
   const leashRequest = (leashId: string) =>
     Effect.map(
-      sql<{ sent: string }>`SELECT coalesce(sent, request) AS sent FROM leashes WHERE leash_id = ${leashId}`,
-      (rows) => Option.map(Option.fromNullable(rows[0]), (r) => r.sent)
+      sql<{ request: string }>`SELECT request FROM leashes WHERE leash_id = ${leashId}`,
+      (rows) => Option.map(Option.fromNullable(rows[0]), (r) => r.request)
     )
 
   const pending = (now: number, limit: number, cursor?: readonly [number, string]) => {
@@ -730,7 +670,8 @@ export const make = Effect.gen(function*() {
     trails,
     trailSummaries,
     trail,
-    flags
+    flags,
+    heldLeashes: (leashIds) => ServerAudit.heldLeashes(sql, leashIds)
   })
 })
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Schema } from "effect"
 import { Wire } from "houndsight"
 import { toResponse } from "../src/Http.js"
-import { type Answer, type Client, leashRequest, reviewStep, startServer, stepRecord, trailRecord } from "./helpers.js"
+import { type Answer, type Client, gatedReviewStep, leashRequest, startServer, stepRecord, trailRecord } from "./helpers.js"
 
 interface Declared {
   readonly key: string
@@ -78,7 +78,7 @@ describe("the API description", () => {
       const steps = [
         stepRecord(trail.id, 1, "plan", { layer: "plan" }),
         stepRecord(trail.id, 2, "stripe.refund"), // unleashed: a flag
-        reviewStep(trail.id, 3, "stripe.charge", "approved"),
+        yield* gatedReviewStep(s, trail.id, 3, "stripe.charge", "approved"),
         stepRecord(trail.id, 4, "stripe.charge")
       ]
       const created = leashRequest()

@@ -79,6 +79,92 @@ describe("the command line", () => {
       }
     }))
 
+  it.effect("every setting is also an environment variable; a flag wins over its variable", () =>
+    Effect.gen(function*() {
+      const env = {
+        HOUNDSIGHT_SERVER_PORT: "8123",
+        HOUNDSIGHT_SERVER_DB: "/srv/gate.db",
+        HOUNDSIGHT_SERVER_RULES: "/etc/houndsight/rules.json",
+        HOUNDSIGHT_SERVER_HOST: "0.0.0.0",
+        HOUNDSIGHT_SERVER_PUBLIC_URL: "https://gate.example.com"
+      }
+      const fromEnv = yield* Cli.parse([], env)
+      expect(fromEnv._tag === "Serve" && fromEnv.options).toMatchObject({
+        port: 8123,
+        db: "/srv/gate.db",
+        rules: "/etc/houndsight/rules.json",
+        host: "0.0.0.0",
+        publicUrl: "https://gate.example.com"
+      })
+      const flags = yield* Cli.parse(
+        ["--port", "0", "--db", "a.db", "--rules", "r.json", "--host", "127.0.0.1", "--public-url", "http://x:1"],
+        env
+      )
+      expect(flags._tag === "Serve" && flags.options).toMatchObject({
+        port: 0,
+        db: "a.db",
+        rules: "r.json",
+        host: "127.0.0.1",
+        publicUrl: "http://x:1"
+      })
+      // an empty variable counts as unset
+      const empty = yield* Cli.parse([], { HOUNDSIGHT_SERVER_PORT: "", HOUNDSIGHT_SERVER_DB: " " })
+      expect(empty._tag === "Serve" && [empty.options.port, empty.options.db]).toStrictEqual([7411, ".houndsight/houndsight.db"])
+      // keys commands take the database from the environment too
+      const keys = yield* Cli.parse(["keys", "list"], env)
+      expect(keys).toStrictEqual({ _tag: "Keys", command: { _tag: "List", db: "/srv/gate.db" } })
+    }))
+
+  it.effect("a bad value names the setting it came from, flag or variable", () =>
+    Effect.gen(function*() {
+      for (
+        const [argv, env, text] of [
+          [[], { HOUNDSIGHT_SERVER_PORT: "http" }, "HOUNDSIGHT_SERVER_PORT must be a whole number from 0 to 65535, got \"http\""],
+          [["--port", "x"], { HOUNDSIGHT_SERVER_PORT: "1" }, "--port must be a whole number"],
+          [[], { HOUNDSIGHT_SERVER_PUBLIC_URL: "gate" }, "HOUNDSIGHT_SERVER_PUBLIC_URL must be an http(s) URL"],
+          [[], { HOUNDSIGHT_SERVER_DB: "mysql://db/x" }, "HOUNDSIGHT_SERVER_DB is a mysql:// URL"],
+          [["--db", "postgres://db/x"], {}, "--db is a postgres:// URL"]
+        ] as const
+      ) {
+        const error = yield* Effect.flip(Cli.parse(argv, env))
+        expect(error.reason, text).toBe("Usage")
+        expect(error.message).toContain(text)
+      }
+    }))
+
+  it.effect("a database URL's password never appears in an error or the banner", () =>
+    Effect.gen(function*() {
+      const url = "postgres://gate:s3cr3t-pw@db.internal:5432/houndsight"
+      const error = yield* Effect.flip(Cli.parse([], { HOUNDSIGHT_SERVER_DB: url }))
+      expect(error.message).toContain("postgres://gate:***@db.internal:5432/houndsight")
+      expect(error.message).not.toContain("s3cr3t-pw")
+      expect(Cli.redactUrl(url)).toBe("postgres://gate:***@db.internal:5432/houndsight")
+      expect(Cli.redactUrl("/srv/gate.db")).toBe("/srv/gate.db")
+      const text = Cli.banner({
+        url: "http://127.0.0.1:7411",
+        publicUrl: "http://127.0.0.1:7411",
+        port: 7411,
+        db: url,
+        rulesPath: undefined,
+        rules: { sensitive: [], rules: [] },
+        keys: []
+      })
+      expect(text).toContain("postgres://gate:***@db.internal")
+      expect(text).not.toContain("s3cr3t-pw")
+    }))
+
+  it.effect("--help lists every flag with its variable, and the keys commands", () =>
+    Effect.gen(function*() {
+      for (const { flag, env } of Object.values(Cli.settings)) {
+        expect(Cli.usage).toMatch(new RegExp(`${flag} <[a-z]+>\\s+${env}\\s`))
+      }
+      for (const line of ["keys create --agent NAME", "keys create --reviewer NAME", "keys list", "keys revoke ID"]) {
+        expect(Cli.usage).toContain(line)
+      }
+      expect(Cli.usage).toContain("HOUNDSIGHT_AGENT_KEY")
+      expect(Cli.usage).toContain("HOUNDSIGHT_REVIEWER_KEY")
+    }))
+
   it("the banner shows the address, dashboard, database, rules and keys", () => {
     const text = Cli.banner({
       url: "http://127.0.0.1:7411",
@@ -88,22 +174,29 @@ describe("the command line", () => {
       rulesPath: "rules.json",
       rules: { sensitive: ["stripe.*"], rules: [{ action: "stripe.*", reason: "r", when: [] }] },
       keys: [
-        { role: "agent", key: Redacted.make("sk-hnd-abc"), source: "generated", name: "agent:00000000" },
-        { role: "reviewer", key: Redacted.make("rv-hnd-secret"), source: "HOUNDSIGHT_REVIEWER_KEY", name: "reviewer:11111111" }
+        { role: "agent", key: Redacted.make("sk-hnd-abc"), source: "generated", name: "any", id: "key_000000000001", development: true },
+        {
+          role: "reviewer",
+          key: Redacted.make("rv-hnd-secret"),
+          source: "HOUNDSIGHT_REVIEWER_KEY",
+          name: "HOUNDSIGHT_REVIEWER_KEY",
+          id: "env:HOUNDSIGHT_REVIEWER_KEY",
+          development: false
+        }
       ]
     })
     expect(text).toContain("listening on http://127.0.0.1:7411")
     expect(text).toContain("dashboard      http://127.0.0.1:7411")
     expect(text).toContain("database       .houndsight/houndsight.db")
     expect(text).toContain("rules.json: 1 floor rule, 1 sensitive pattern")
-    expect(text).toContain("sk-hnd-abc  (new)")
-    expect(text).toContain("from HOUNDSIGHT_REVIEWER_KEY (reviewer:11111111)")
+    expect(text).toContain("sk-hnd-abc  (new, key_000000000001; shown only now)")
+    expect(text).toContain("from HOUNDSIGHT_REVIEWER_KEY")
     expect(text).not.toContain("rv-hnd-secret") // a key from the environment is not printed
   })
 })
 
 describe("keys", () => {
-  it.scopedLive("the first start generates an agent and a reviewer key and stores them; later starts print the same", () =>
+  it.scopedLive("the first start generates an agent and a reviewer key and stores them; later starts know them by id", () =>
     Effect.gen(function*() {
       const db = Path.join(yield* tempDir, "keys.db")
       const first = yield* Effect.scoped(Effect.map(startServer({ db }), (s) => s.info.keys))
@@ -111,10 +204,9 @@ describe("keys", () => {
       expect(Redacted.value(first[0]!.key)).toMatch(/^sk-hnd-[A-Za-z0-9_-]{32}$/)
       expect(Redacted.value(first[1]!.key)).toMatch(/^rv-hnd-[A-Za-z0-9_-]{32}$/)
       const second = yield* startServer({ db })
-      expect(second.info.keys.map((k) => [k.role, k.source, Redacted.value(k.key)])).toStrictEqual(
-        first.map((k) => [k.role, "database", Redacted.value(k.key)])
-      )
-      expect((yield* second.reviewer.get("/v1/trails")).status).toBe(200)
+      expect(second.info.keys).toStrictEqual([])
+      expect(second.info.storedKeys!.map((k) => k.id)).toStrictEqual(first.map((k) => k.id))
+      expect((yield* client(second.url, Redacted.value(first[1]!.key)).get("/v1/trails")).status).toBe(200)
     }))
 
   it.scopedLive("keys from the environment are accepted instead of generated ones, and are not stored", () =>

@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { Audit, Wire } from "houndsight"
 import { maxBodyBytes } from "../src/Http.js"
 import * as Path from "node:path"
-import { reviewStep, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
+import { gatedReviewStep, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
 
 describe("POST /v1/ingest", () => {
   it.scopedLive("accepts new records and counts a repeated batch as duplicates", () =>
@@ -157,10 +157,16 @@ describe("POST /v1/ingest", () => {
   it.scopedLive("a body over 5 MiB is a 413, with or without a Content-Length; one of exactly 5 MiB is read", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
-      const trail = trailRecord()
+      // v1.1: a record is at most 256 KiB, so the body is made of 24 trails of up to 240,000 bytes
+      const trails = Array.from({ length: 24 }, () => trailRecord({ payload: "" }))
       const sized = (bytes: number) => {
-        const empty = JSON.stringify({ trails: [{ ...trail, payload: "" }], steps: [] })
-        return JSON.stringify({ trails: [{ ...trail, payload: "x".repeat(bytes - empty.length) }], steps: [] })
+        let pad = bytes - JSON.stringify({ trails, steps: [] }).length
+        const padded = trails.map((t) => {
+          const n = Math.min(pad, 240_000)
+          pad -= n
+          return { ...t, payload: "x".repeat(n) }
+        })
+        return JSON.stringify({ trails: padded, steps: [] })
       }
       const exactly = sized(maxBodyBytes)
       expect(Buffer.byteLength(exactly)).toBe(maxBodyBytes)
@@ -204,8 +210,8 @@ describe("bypass flags", () => {
       const s = yield* startServer({ rulesFile: rules })
       const trail = trailRecord()
       const t = trail.id
-      const rejected = reviewStep(t, 1, "stripe.charge", "rejected")
-      const approved = reviewStep(t, 3, "stripe.charge", "approved")
+      const rejected = yield* gatedReviewStep(s, t, 1, "stripe.charge", "rejected")
+      const approved = yield* gatedReviewStep(s, t, 3, "stripe.charge", "approved")
       const steps = [
         rejected,
         stepRecord(t, 2, "stripe.charge"), // ignored decision
@@ -297,7 +303,7 @@ describe("bypass flags", () => {
       const s = yield* startServer({ rulesFile: rules })
       const trail = trailRecord()
       const wrapper = stepRecord(trail.id, 1, "stripe.charge")
-      const review = reviewStep(trail.id, 2, "stripe.charge", "approved", { parent_id: wrapper.id })
+      const review = yield* gatedReviewStep(s, trail.id, 2, "stripe.charge", "approved", { parent_id: wrapper.id })
       yield* s.agent.post("/v1/ingest", {
         body: { trails: [trail], steps: [review, wrapper, stepRecord(trail.id, 3, "search_docs")] }
       })

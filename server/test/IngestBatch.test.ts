@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { Audit, Wire } from "houndsight"
-import { reviewStep, startServer, stepRecord, uuid } from "./helpers.js"
+import { gatedReviewStep, startServer, stepRecord, uuid } from "./helpers.js"
 
 const rules = { sensitive: ["stripe.*", "email.send"], rules: [] }
 
@@ -45,7 +45,7 @@ describe("POST /v1/ingest, large batches", () => {
       for (const trail of trails) {
         const t = trail.id
         if (trail.reviewed) {
-          all.push(reviewStep(t, 1, "stripe.charge", trail.approved ? "approved" : "rejected"))
+          all.push(yield* gatedReviewStep(s, t, 1, "stripe.charge", trail.approved ? "approved" : "rejected"))
           all.push(stepRecord(t, 2, "stripe.charge"))
           all.push(stepRecord(t, 3, "stripe.charge"))
         } else {

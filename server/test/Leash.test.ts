@@ -130,7 +130,12 @@ describe("POST /v1/leashes/{id}/decision", () => {
             traceLink: `${s.url}/leashes/${leash.leash_id}`
           }
         })
-        expect(reviewerName).toMatch(/^reviewer:[0-9a-f]{8}$/)
+        // the person who decided, by name and by key id (a first start's reviewer is "first reviewer")
+        expect(reviewerName).toBe("first reviewer")
+        expect(answer.body.decision.reviewer).toStrictEqual({
+          id: s.info.keys.find((k) => k.role === "reviewer")!.id,
+          name: reviewerName
+        })
         expect((yield* s.agent.get(`/v1/leashes/${leash.leash_id}`)).body).toStrictEqual(answer.body)
       }
     }))

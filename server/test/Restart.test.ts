@@ -49,8 +49,10 @@ describe("restarts", () => {
 
         const second = yield* spawnServer(["--port", String(first.port), "--db", db], { cwd })
         expect(second.url).toBe(first.url)
-        expect([second.agentKey, second.reviewerKey]).toStrictEqual([first.agentKey, first.reviewerKey])
-        const reviewer2 = client(second.url, second.reviewerKey)
+        // a later start prints the key ids, not the keys: the first start's keys go on working
+        expect([second.agentKey, second.reviewerKey]).toStrictEqual(["", ""])
+        expect(second.output()).not.toContain(first.agentKey)
+        const reviewer2 = client(second.url, first.reviewerKey)
         const pending = (yield* reviewer2.get("/v1/leashes")).body.leashes
         expect(pending).toHaveLength(2)
         const sdkLeash = pending.find((l: any) => l.leash_id !== byHand.leash_id)
@@ -71,10 +73,10 @@ describe("restarts", () => {
           leashId: sdkLeash.leash_id
         })
 
-        const decided = (yield* client(second.url, second.agentKey).get(`/v1/leashes/${byHand.leash_id}`)).body
+        const decided = (yield* client(second.url, first.agentKey).get(`/v1/leashes/${byHand.leash_id}`)).body
         expect(yield* second.stop("SIGKILL")).toBeNull()
         const third = yield* spawnServer(["--port", "0", "--db", db], { cwd })
-        const after = yield* client(third.url, third.agentKey).get(`/v1/leashes/${byHand.leash_id}`)
+        const after = yield* client(third.url, first.agentKey).get(`/v1/leashes/${byHand.leash_id}`)
         expect(after.body.decision).toStrictEqual({ ...decided.decision, trace_link: `${third.url}/leashes/${byHand.leash_id}` })
         expect(after.body.decision.decision).toBe("approved")
       }),

@@ -203,3 +203,36 @@ describe("the live SDK against the local server", () => {
       expect(detail.body.flags).toMatchObject([{ kind: "unleashed_action", seq: 3, action_name: "email.send" }])
     }))
 })
+
+describe("the live SDK against the local server: Leash.await twice on one leash", () => {
+  it.scopedLive("two review steps of one approval allow one action; a second one is a reused approval", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: { sensitive: ["stripe.*"], rules: [] } })
+      const live = Houndsight.layer({ apiKey: Redacted.make(s.agentKey), agent: "billing-bot", endpoint: s.url })
+      const run = Sniff.run("stripe.charge", { layer: "execute" }, Effect.void)
+      const agent = Effect.gen(function*() {
+        const pending = yield* Leash.request({ ...charge, blocking: false })
+        const first = yield* Leash.await(pending, { timeoutSeconds: 20 })
+        if (first.approved) yield* run
+        // the same leash awaited again: the same approval, used a second time
+        const second = yield* Leash.await(pending, { timeoutSeconds: 20 })
+        if (second.approved) yield* run
+        return yield* Trail.id
+      }).pipe(Trail.run({ trigger: "user_message", payload: { text: "charge cus_42" } }))
+
+      const fiber = yield* Effect.fork(Effect.scoped(Effect.provide(agent, live)))
+      yield* decideWhenPending(s, { decision: "approved", reason: "ok" })
+      const trailId = yield* Fiber.join(fiber)
+
+      const detail = yield* s.reviewer.get(`/v1/trails/${trailId}`)
+      expect(detail.body.steps.map((st: any) => [st.seq, st.layer, st.leash?.decision ?? null])).toStrictEqual([
+        [1, "review", "async"],
+        [2, "review", "approved"],
+        [3, "execute", null],
+        [4, "review", "approved"],
+        [5, "execute", null]
+      ])
+      // one leash, one approval: the honest review steps are confirmed, the second charge reuses it
+      expect(detail.body.flags.map((f: any) => [f.kind, f.seq])).toStrictEqual([["reused_approval", 5]])
+    }))
+})

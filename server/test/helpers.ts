@@ -8,7 +8,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { type Gate, Server, type Store, type Waiters } from "../src/index.js"
+import { Database, type Gate, Keys, Server, type Store, type Waiters } from "../src/index.js"
 import type { StartupError } from "../src/ServerError.js"
 
 /** A temporary folder, removed with the scope. */
@@ -41,9 +41,19 @@ export const startServer = (
     const db = options.db ?? Path.join(yield* tempDir, "houndsight.db")
     const context = yield* Layer.build(Server.layer({ port: 0, ...options, db }))
     const info = Context.get(context, Server.ServerInfo)
-    const keyOf = (role: Wire.KeyRole) => Redacted.value(info.keys.find((k) => k.role === role)!.key)
-    const agentKey = keyOf("agent")
-    const reviewerKey = keyOf("reviewer")
+    // A later start on a database holds no key values (only their hashes): then the test gets a
+    // new key of that kind, as an operator would make one with `keys create`.
+    const keyOf = (role: Wire.KeyRole) => {
+      const known = info.keys.find((k) => k.role === role)
+      if (known !== undefined) return Effect.succeed(Redacted.value(known.key))
+      return Keys.create(role === "agent" ? { kind: "development" } : { kind: "reviewer", person: "test reviewer" }).pipe(
+        Effect.map((made) => Redacted.value(made.key)),
+        Effect.provide(Database.layer(db)),
+        Effect.orDie
+      )
+    }
+    const agentKey = yield* keyOf("agent")
+    const reviewerKey = yield* keyOf("reviewer")
     return {
       url: info.url,
       agentKey,
@@ -189,3 +199,30 @@ export const leashRequest = (overrides: Record<string, unknown> = {}): Wire.Leas
     blocking: true,
     ...overrides
   }) as Wire.LeashRequestWire
+
+/**
+ * A review step for a leash the server really holds: the leash is created for this trail and
+ * action with the agent key and, for `approved`, `modified` or `rejected`, decided so by the
+ * reviewer key, so the server's cross-check confirms the step.
+ */
+export const gatedReviewStep = (
+  s: Running,
+  trailId: string,
+  seq: number,
+  actionName: string,
+  decision: "approved" | "modified" | "rejected",
+  overrides: Record<string, unknown> = {}
+): Effect.Effect<Wire.StepRecordWire> =>
+  Effect.gen(function*() {
+    const step = reviewStep(trailId, seq, actionName, decision, overrides)
+    const leashId = (step.leash as { leash_id: string }).leash_id
+    const created = yield* s.agent.post("/v1/leashes", {
+      body: leashRequest({ leash_id: leashId, trail_id: trailId, step_id: step.id, action_name: actionName })
+    })
+    if (created.status !== 200) return yield* Effect.die(`leash not created: ${created.text}`)
+    const decided = yield* s.reviewer.post(`/v1/leashes/${leashId}/decision`, {
+      body: { decision, reason: decision, ...(decision === "modified" ? { modified_payload: {} } : {}) }
+    })
+    if (decided.status !== 200) return yield* Effect.die(`leash not decided: ${decided.text}`)
+    return step
+  })

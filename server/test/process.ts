@@ -1,5 +1,5 @@
 /**
- * Runs the real `houndsight-server` command (server/bin/houndsight-server.mjs) as a child
+ * Runs the real `houndsight-server` command (server/bin/dev.mjs: the TypeScript sources through tsx) as a child
  * process, for the tests that need a process: restarts after SIGKILL, exit codes, messages.
  */
 import { Effect, type Scope } from "effect"
@@ -7,7 +7,7 @@ import * as ChildProcess from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 /** The command's entry point. */
-export const bin = fileURLToPath(new URL("../bin/houndsight-server.mjs", import.meta.url))
+export const bin = fileURLToPath(new URL("../bin/dev.mjs", import.meta.url))
 
 /** How long a start may take (tsx compiles the sources on a cold cache). */
 const startMillis = 60_000
@@ -16,6 +16,7 @@ const startMillis = 60_000
 export interface ServerProcess {
   readonly url: string
   readonly port: number
+  /** The keys the banner printed ("" on a later start, which prints key ids only). */
   readonly agentKey: string
   readonly reviewerKey: string
   /** Everything it printed so far. */
@@ -63,9 +64,9 @@ export const spawnServer = (
 
     const banner = yield* Effect.async<RegExpExecArray, Error>((resume) => {
       const check = () => {
-        const match = /listening on (http:\/\/[^\s]+)[\s\S]*agent key\s+(sk-hnd-\S+)[\s\S]*reviewer key\s+(rv-hnd-\S+)/.exec(
-          output
-        )
+        // the keys are printed by the start that generated them only
+        const match = /listening on (http:\/\/[^\s]+)(?:[\s\S]*agent key\s+(sk-hnd-\S+))?(?:[\s\S]*reviewer key\s+(rv-hnd-\S+))?[\s\S]*Stop it with Ctrl-C/
+          .exec(output)
         if (match !== null) {
           cleanup()
           resume(Effect.succeed(match))
@@ -92,8 +93,8 @@ export const spawnServer = (
     return {
       url,
       port: Number(new URL(url).port),
-      agentKey: banner[2]!,
-      reviewerKey: banner[3]!,
+      agentKey: banner[2] ?? "",
+      reviewerKey: banner[3] ?? "",
       output: () => output,
       stop: (signal) =>
         Effect.promise(() => {

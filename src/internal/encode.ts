@@ -248,6 +248,18 @@ const tokensJson = (tokens: unknown): string | undefined => {
   return `,"tokens":{"input":${tokens.input},"output":${tokens.output}}`
 }
 
+/** A step's `,"tokens":{…}` with the optional `cached_input` and `reasoning`, "" when absent, or undefined. */
+const stepTokensJson = (tokens: unknown): string | undefined => {
+  if (tokens === undefined) return ""
+  if (!isPlain(tokens) || !isCount(tokens.input) || !isCount(tokens.output)) return undefined
+  const cached = tokens.cachedInput
+  const reasoning = tokens.reasoning
+  if ((cached !== undefined && !isCount(cached)) || (reasoning !== undefined && !isCount(reasoning))) return undefined
+  return `,"tokens":{"input":${tokens.input},"output":${tokens.output}${cached === undefined ? "" : `,"cached_input":${cached}`}${
+    reasoning === undefined ? "" : `,"reasoning":${reasoning}`
+  }}`
+}
+
 /** `,"<key>":<JSON>` of an optional JSON value; "" when absent or not written by JSON.stringify. */
 const jsonField = (key: string, value: unknown): string => {
   if (value === undefined) return ""
@@ -315,7 +327,7 @@ export const readStep = (record: unknown, parts: StepParts): boolean => {
   const endedAt = timeOf(record.endedAt)
   if (startedAt !== startedAt || endedAt !== endedAt) return false
   const cost = costJson(record.costUsd)
-  const tokens = tokensJson(record.tokens)
+  const tokens = stepTokensJson(record.tokens)
   const events = eventsJson(record.events)
   if (cost === undefined || tokens === undefined || events === undefined) return false
   let rest = jsonField("input", record.input) + jsonField("output", record.output) + cost + tokens + events
@@ -333,6 +345,11 @@ export const readStep = (record: unknown, parts: StepParts): boolean => {
     rest += `,"leash":{"leash_id":"${leash.leashId}","action_name":${JSON.stringify(leash.actionName)},"decision":"${
       leash.decision as string
     }","approved":${leash.approved as boolean},"reason":${JSON.stringify(leash.reason)}}`
+  }
+  const model = record.model
+  if (model !== undefined) {
+    if (!isPlain(model) || !isName(model.provider) || !isName(model.name)) return false
+    rest += `,"model":{"provider":${JSON.stringify(model.provider)},"name":${JSON.stringify(model.name)}}`
   }
   // the id is checked in the flat body (one copy, whatever pieces the id was built from)
   const body = flatten(id + rest)
@@ -457,4 +474,25 @@ export const encodeRecord = (record: unknown, kind: Kind): string | Invalid => {
     // JSON.stringify threw: the schema path says so in its message
   }
   return schemaJson(record, kind)
+}
+
+const measureScratch = new StepParts()
+
+/**
+ * UTF-8 bytes of a record's wire JSON, exactly as `encodeRecord` writes it (and the exporter
+ * sends it), or -1 when it has none. Never throws.
+ */
+export const recordBytes = (record: unknown, kind: Kind): number => {
+  try {
+    if (kind === STEP) {
+      if (readStep(record, measureScratch)) return measureScratch.bytes
+    } else {
+      const json = trailJson(record)
+      if (json !== undefined) return utf8Length(json)
+    }
+  } catch {
+    // JSON.stringify threw: the schema path says so
+  }
+  const json = schemaJson(record, kind)
+  return json instanceof Invalid ? -1 : utf8Length(json)
 }

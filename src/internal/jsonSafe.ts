@@ -7,14 +7,22 @@ import * as Redacted from "effect/Redacted"
 
 /** Longest string kept whole, in UTF-8 bytes. */
 export const maxStringBytes = 32 * 1024
-/** Largest record, in (estimated) UTF-8 bytes of JSON. */
+/**
+ * Largest record, in UTF-8 bytes of compact JSON: the server's limit (v1.1). Values are cut here
+ * by estimate (strings over 32 KiB; a step's input and output together, in `state.ts`); the lane
+ * then measures each record exactly as it is sent and cuts what is still over (`recordLimit.ts`).
+ */
 export const maxRecordBytes = 256 * 1024
 /** Deepest nesting kept. */
 export const maxDepth = 64
 
 const encoder = new TextEncoder()
 
-const utf8Length = (s: string): number => {
+/**
+ * The length of `s` in UTF-8 bytes, without encoding it: exact for well-formed text, such as
+ * `JSON.stringify`'s output (which escapes lone surrogates).
+ */
+export const utf8Length = (s: string): number => {
   let bytes = 0
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
@@ -45,11 +53,37 @@ export interface Safe {
   readonly bytes: number
 }
 
+/**
+ * What a whole conversion could not keep: the path of the value (`payload.items[3]`) and why.
+ */
+export interface Loss {
+  readonly path: string
+  readonly what: string
+}
+
 class Walker {
   bytes = 0
   readonly ancestors = new Set<object>()
+  /**
+   * `whole`: never cut a value (a leash payload, which a reviewer must see all of); anything that
+   * cannot be kept whole is reported in `loss` instead, with its path.
+   */
+  readonly path: Array<string | number> | undefined
+  loss: Loss | undefined
+
+  constructor(readonly whole: boolean, root: string) {
+    this.path = whole ? [root] : undefined
+  }
+
+  lost(what: string): void {
+    if (this.loss !== undefined || this.path === undefined) return
+    let path = ""
+    for (const p of this.path) path += typeof p === "number" ? `[${p}]` : path === "" ? p : `.${p}`
+    this.loss = { path, what }
+  }
 
   string(s: string): string {
+    if (this.whole) return s
     // a string of n UTF-16 units is at most 3n UTF-8 bytes: only measure when it may be long
     if (s.length * 3 <= maxStringBytes) {
       this.bytes += s.length + 2
@@ -87,7 +121,10 @@ class Walker {
       return null
     }
     const obj = value as object
-    if (depth >= maxDepth) return this.string(`[Truncated: nested deeper than ${maxDepth}]`)
+    if (depth >= maxDepth) {
+      this.lost(`it is nested deeper than ${maxDepth} levels`)
+      return this.string(`[Truncated: nested deeper than ${maxDepth}]`)
+    }
     if (this.ancestors.has(obj)) return this.string("[Circular]")
     if (obj instanceof Date) {
       return Number.isNaN(obj.getTime()) ? this.string("Invalid Date") : this.string(obj.toISOString())
@@ -101,6 +138,7 @@ class Walker {
       }
     }
     if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
+      this.lost(`it is binary data (${obj.constructor.name}, ${obj.byteLength} bytes), which JSON cannot carry: encode it first (base64, hex)`)
       return this.string(`[${obj.constructor.name} ${obj.byteLength} bytes]`)
     }
     this.ancestors.add(obj)
@@ -108,7 +146,9 @@ class Walker {
       if (Array.isArray(obj)) {
         const out = new Array<unknown>(obj.length)
         for (let i = 0; i < obj.length; i++) {
+          this.path?.push(i)
           const item = this.walk(obj[i], depth + 1)
+          this.path?.pop()
           out[i] = item === undefined ? null : item
           this.bytes += 1
         }
@@ -135,12 +175,16 @@ class Walker {
           v = (obj as Record<string, unknown>)[key]
         } catch (e) {
           v = `[Unreadable: ${e instanceof Error ? e.message : String(e)}]`
+          this.path?.push(key)
+          this.lost(`reading it threw: ${e instanceof Error ? e.message : String(e)}`)
+          this.path?.pop()
         }
         this.field(out, key, v, depth)
       }
       this.bytes += 2
       return out
     } catch (e) {
+      this.lost(`it could not be made JSON-safe: ${e instanceof Error ? e.message : String(e)}`)
       return this.string(`[Unserializable: ${e instanceof Error ? e.message : String(e)}]`)
     } finally {
       this.ancestors.delete(obj)
@@ -148,7 +192,9 @@ class Walker {
   }
 
   field(out: Record<string, unknown>, key: string, v: unknown, depth: number): void {
+    this.path?.push(key)
     const item = this.walk(v, depth + 1)
+    this.path?.pop()
     if (item !== undefined) {
       out[key] = item
       this.bytes += key.length + 4
@@ -163,13 +209,31 @@ class Walker {
  * their own enumerable fields, strings over 32 KiB truncated with a visible marker.
  */
 export const toJsonSafe = (value: unknown): Safe => {
-  const walker = new Walker()
+  const walker = new Walker(false, "")
   try {
     const out = walker.walk(value, 0)
     return { value: out, bytes: walker.bytes }
   } catch (e) {
     const message = `[Unserializable: ${e instanceof Error ? e.message : String(e)}]`
     return { value: message, bytes: message.length + 2 }
+  }
+}
+
+/**
+ * Makes a value JSON-safe by the same rules as `toJsonSafe`, but never cuts it: strings of any
+ * length are kept. What cannot be kept whole (nesting deeper than 64 levels, binary data, a field
+ * whose getter throws) is reported as `loss`, the first one found, with its path under `root`;
+ * the caller refuses the value then. For a leash's payload and risk signals: a reviewer must
+ * see all of what they approve (DESIGN.md section 2, v1.1).
+ */
+export const toJsonSafeWhole = (value: unknown, root: string): { readonly value: unknown; readonly loss?: Loss } => {
+  const walker = new Walker(true, root)
+  try {
+    const out = walker.walk(value, 0)
+    return walker.loss === undefined ? { value: out } : { value: out, loss: walker.loss }
+  } catch (e) {
+    const what = `it could not be made JSON-safe: ${e instanceof Error ? e.message : String(e)}`
+    return { value: undefined, loss: { path: root, what } }
   }
 }
 

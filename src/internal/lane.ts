@@ -6,7 +6,9 @@
  * a step becomes its parts (`StepParts`: the id and the JSON after `ended_at` in one flat string,
  * references to its trail id, parent id and name, and three numbers), a trail its JSON, and a
  * record that does not encode becomes a tombstone, counted once and skipped when its batch is
- * assembled. A compacted step costs about a fifth of the object graph it came from.
+ * assembled. A compacted step costs about a fifth of the object graph it came from. Compacting
+ * measures the record's JSON exactly as it will be sent; one over the server's limit of 262,144
+ * bytes is cut to fit there (`recordLimit.ts`), so a record within it pays one comparison.
  *
  * The slots are columns (one array per field) that grow by doubling up to the bound, so an idle
  * lane holds 64 slots, and a slot costs about 66 bytes plus its string once grown.
@@ -25,6 +27,8 @@ import {
   trailJson,
   utf8Length
 } from "./encode.js"
+import { maxRecordBytes } from "./jsonSafe.js"
+import { fitRecord } from "./recordLimit.js"
 
 /** What a slot holds. */
 const RAW = 0
@@ -110,36 +114,66 @@ export class Lane {
       const i = this.index(this.size - this.raw)
       const kind = ((this.forms[i]! >> 2) & 1) as Kind
       const record = this.items[i]
-      let stored = false
-      try {
-        if (kind === STEP) {
-          if (readStep(record, parts)) {
-            this.store(i, parts)
-            stored = true
-          }
-        } else {
-          const json = trailJson(record)
-          if (json !== undefined) {
-            this.storeJson(i, kind, json)
-            stored = true
-          }
-        }
-      } catch {
-        // JSON.stringify threw: the schema path gives the message
-      }
-      if (!stored) {
-        const json = schemaJson(record, kind)
-        if (json instanceof Invalid) {
-          this.items[i] = undefined
-          this.forms[i] = DEAD | (kind << 2)
-          this.dead++
-          onInvalid(kind, json.message)
-        } else this.storeJson(i, kind, json)
+      let stored = this.encodeInto(i, kind, record, parts)
+      // the one check a record within the server's limit pays (see recordLimit.ts)
+      if (typeof stored === "number" && stored > maxRecordBytes) stored = this.fit(i, kind, record, stored, parts)
+      if (stored instanceof Invalid) {
+        this.items[i] = undefined
+        this.forms[i] = DEAD | (kind << 2)
+        this.dead++
+        onInvalid(kind, stored.message)
       }
       this.raw--
       done++
     }
     return this.raw
+  }
+
+  /** Encodes `record` into slot `i`: its UTF-8 bytes, or why it does not encode (the slot is then untouched). */
+  private encodeInto(i: number, kind: Kind, record: unknown, parts: StepParts): number | Invalid {
+    try {
+      if (kind === STEP) {
+        if (readStep(record, parts)) {
+          this.store(i, parts)
+          return parts.bytes
+        }
+      } else {
+        const json = trailJson(record)
+        if (json !== undefined) return this.storeJson(i, kind, json)
+      }
+    } catch {
+      // JSON.stringify threw: the schema path gives the message
+    }
+    const json = schemaJson(record, kind)
+    return json instanceof Invalid ? json : this.storeJson(i, kind, json)
+  }
+
+  /**
+   * Stores in slot `i` (holding `record`, `bytes` bytes, over the limit) the record cut to fit
+   * by `fitRecord`; keeps the record as it was when cutting fails. Returns the bytes stored.
+   */
+  private fit(i: number, kind: Kind, record: unknown, bytes: number, parts: StepParts): number {
+    // each candidate is measured by storing it: the last one measured is usually the one kept
+    let last: unknown = record
+    let lastBytes = bytes
+    const measure = (candidate: unknown): number => {
+      const stored = this.encodeInto(i, kind, candidate, parts)
+      last = candidate
+      lastBytes = typeof stored === "number" ? stored : -1
+      return lastBytes
+    }
+    let cut: unknown = record
+    try {
+      cut = fitRecord(record, kind === STEP, bytes, measure)
+    } catch {
+      // JSON.stringify threw on a part: keep the record as it was
+    }
+    if (cut === last && lastBytes >= 0) return lastBytes
+    const stored = this.encodeInto(i, kind, cut, parts)
+    if (typeof stored === "number") return stored
+    // the record itself encoded before: store it again
+    const again = this.encodeInto(i, kind, record, parts)
+    return typeof again === "number" ? again : bytes
   }
 
   /** Drops tombstones at the head; whether a compacted record is there to take. */
@@ -218,10 +252,13 @@ export class Lane {
     this.forms[i] = PARTS | (STEP << 2)
   }
 
-  private storeJson(i: number, kind: Kind, json: string): void {
+  /** Stores a record's JSON in slot `i`; returns its UTF-8 bytes. */
+  private storeJson(i: number, kind: Kind, json: string): number {
+    const bytes = utf8Length(json)
     this.items[i] = flatten(json)
-    this.sizes[i] = utf8Length(json)
+    this.sizes[i] = bytes
     this.forms[i] = JSON_TEXT | (kind << 2)
+    return bytes
   }
 
   /** Doubles the slots (up to the bound), oldest record first at index 0. */

@@ -15,7 +15,7 @@ import type * as Clock from "effect/Clock"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import type { Event, StepLayer, Tokens } from "../schema/Common.js"
-import type { LeashSummary, StepRecord } from "../schema/StepRecord.js"
+import type { LeashSummary, ModelRef, StepRecord } from "../schema/StepRecord.js"
 import type { TrailRecord } from "../schema/TrailRecord.js"
 import type { RecorderShape } from "../services/Recorder.js"
 import { describeCause } from "./describe.js"
@@ -181,7 +181,9 @@ export class StepState {
   output: unknown = undefined
   outputBytes = -1
   costUsd: number | undefined = undefined
-  tokens: { input: number; output: number } | undefined = undefined
+  tokens: { input: number; output: number; cachedInput?: number; reasoning?: number } | undefined = undefined
+  /** The model a `reason` step called (set by `houndsight/ai`). */
+  model: ModelRef | undefined = undefined
   events: Array<Event> | undefined = undefined
   leash: LeashSummary | undefined = undefined
   ended = false
@@ -266,13 +268,21 @@ export class StepState {
       trail.hasCost = true
     }
     if (this.tokens !== undefined) {
-      r.tokens = { input: this.tokens.input, output: this.tokens.output }
+      const t = this.tokens
+      r.tokens = t.cachedInput === undefined && t.reasoning === undefined
+        ? { input: t.input, output: t.output }
+        : t.reasoning === undefined
+        ? { input: t.input, output: t.output, cachedInput: t.cachedInput! }
+        : t.cachedInput === undefined
+        ? { input: t.input, output: t.output, reasoning: t.reasoning }
+        : { input: t.input, output: t.output, cachedInput: t.cachedInput, reasoning: t.reasoning }
       trail.tokensIn += this.tokens.input
       trail.tokensOut += this.tokens.output
       trail.hasTokens = true
     }
     if (error !== undefined) r.error = error
     if (this.leash !== undefined) r.leash = this.leash
+    if (this.model !== undefined) r.model = this.model
     trail.recorder.offerStep(r)
   }
 }

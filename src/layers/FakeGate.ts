@@ -49,7 +49,23 @@ import { describeError } from "../internal/describe.js"
 import { type Gate, GateError, Leash } from "../services/Leash.js"
 
 /**
- * What a fake gate answers for one leash. `pending` means it never decides.
+ * What a fake gate answers for one leash. `pending` means it never decides. `reason` is optional
+ * (default: `"<decision> by <gate name>"`); `modified` needs the `modifiedPayload` the agent
+ * receives (decoded with the request's `payloadSchema`, when it has one).
+ *
+ * @example
+ * ```ts
+ * import type { FakeGate } from "houndsight/test"
+ *
+ * const answers: ReadonlyArray<FakeGate.Answer> = [
+ *   { decision: "approved", reason: "fine" },
+ *   { decision: "modified", modifiedPayload: { customer: "cus_42", amountUsd: 100 }, reason: "capped" },
+ *   { decision: "rejected", reason: "not this customer" },
+ *   { decision: "blocked", reason: "over the daily limit" },
+ *   { decision: "timeout", reason: "expired" },
+ *   { decision: "pending" }
+ * ]
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -146,8 +162,22 @@ export const modify: {
   }))
 
 /**
- * Answers leash number `n` (from 0, in the order they were created) with `answers[n]`. A leash
- * past the end of the script ends in `error`, with a reason that says the script ran out.
+ * Answers leash number `n` (from 0, in the order they were created) with `answers[n]`: an
+ * `Answer` (`{ decision: "approved" | "rejected" | "blocked" | "timeout", reason? }`,
+ * `{ decision: "modified", modifiedPayload, reason? }` or `{ decision: "pending" }`), given at once,
+ * or an `Effect` of one, computed in the background while the leash is pending. A leash past the
+ * end of the script ends in `error`, with a reason that says the script ran out.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FakeGate } from "houndsight/test"
+ *
+ * const gate = FakeGate.script([
+ *   { decision: "approved" },
+ *   Effect.as(Effect.sleep("30 seconds"), { decision: "rejected", reason: "too late in the day" })
+ * ])
+ * ```
  *
  * @since 0.1.0
  * @category gates
@@ -166,8 +196,10 @@ export const script = (answers: ReadonlyArray<Answer | Effect.Effect<Answer>>): 
 class ScriptExhausted extends Error {}
 
 /**
- * Decides with a function of the request: return an answer, or an Effect of one (which may
- * sleep, under `TestClock` too, to decide later).
+ * Decides with a function of the request (a `LeashRequest`: `actionName`, `actionSummary`,
+ * `riskSignals` with snake_case keys, `payload` as sent, `timeoutSeconds`, `blocking`, and the
+ * ids): return an `Answer` (see `script`), or an Effect of one (which may sleep, under
+ * `TestClock` too, to decide later: the leash is pending until then).
  *
  * @since 0.1.0
  * @category gates

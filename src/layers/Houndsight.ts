@@ -45,11 +45,20 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as internal from "../internal/exporter.js"
+import {
+  catchInvalid,
+  checkEndpoint,
+  checkKey,
+  defaultEndpoint as localEndpoint,
+  invalid,
+  missing,
+  quote
+} from "../internal/settings.js"
 import { maxIngestBytes } from "../schema/Ingest.js"
 import { defaults, Exporter, type ExporterShape, type ExporterStats } from "../services/Exporter.js"
 import { HoundsightConfigError } from "../services/HoundsightError.js"
 import { Recorder, type RecorderShape, type Redact, withRedact } from "../services/Recorder.js"
-import type { Leash } from "../services/Leash.js"
+import { Leash } from "../services/Leash.js"
 import * as HttpGate from "./HttpGate.js"
 
 /**
@@ -58,7 +67,7 @@ import * as HttpGate from "./HttpGate.js"
  * @since 0.1.0
  * @category constants
  */
-export const defaultEndpoint = "http://127.0.0.1:7411"
+export const defaultEndpoint: string = localEndpoint
 
 /**
  * Settings of the live layer. Only `apiKey` and `agent` are required; the exporter options
@@ -136,99 +145,12 @@ type Names = Readonly<Record<"apiKey" | "agent" | "endpoint" | "enabled", string
 
 const optionNames: Names = { apiKey: "apiKey", agent: "agent", endpoint: "endpoint", enabled: "enabled" }
 
-const agentKeyPrefix = "sk-hnd-"
-const reviewerKeyPrefix = "rv-hnd-"
-
-class Invalid {
-  constructor(readonly error: HoundsightConfigError) {}
-}
-
-const missing = (setting: string, message: string): never => {
-  throw new Invalid(new HoundsightConfigError({ setting, reason: "Missing", message }))
-}
-
-const invalid = (setting: string, message: string): never => {
-  throw new Invalid(new HoundsightConfigError({ setting, reason: "Invalid", message }))
-}
-
-/** Text safe to quote back in an error: never anything that looks like a key. */
-const quote = (text: string): string => {
-  if (text.includes(agentKeyPrefix) || text.includes(reviewerKeyPrefix)) return "(a value that contains a key)"
-  return JSON.stringify(text.length > 120 ? `${text.slice(0, 117)}...` : text)
-}
-
-const checkKey = (value: unknown, name: string): Redacted.Redacted<string> => {
-  const keyHelp = "an agent key from your Houndsight server (it starts with sk-hnd-)"
-  if (value === undefined || value === null) {
-    return missing(name, `${name} is not set: set it to ${keyHelp}.`)
-  }
-  let text: string
-  if (Redacted.isRedacted(value)) {
-    const inner: unknown = Redacted.value(value)
-    if (typeof inner !== "string") return invalid(name, `${name} must hold a string: ${keyHelp}.`)
-    text = inner
-  } else if (typeof value === "string") {
-    text = value
-  } else {
-    return invalid(
-      name,
-      `${name} must be a Redacted string: pass Redacted.make(key), or read it with Config.redacted.`
-    )
-  }
-  if (text.length === 0) return missing(name, `${name} is empty: set it to ${keyHelp}.`)
-  if (/\s/.test(text)) {
-    return invalid(
-      name,
-      `${name} contains whitespace (often a trailing newline from a secrets file): remove it; ${keyHelp} has none.`
-    )
-  }
-  if (text.startsWith(reviewerKeyPrefix)) {
-    return invalid(
-      name,
-      `${name} is a reviewer key (rv-hnd-…). The SDK runs with an agent key (sk-hnd-…) only, so an agent can ` +
-        `never approve its own leash: create an agent key on the server and use it here.`
-    )
-  }
-  if (!text.startsWith(agentKeyPrefix) || text.length === agentKeyPrefix.length) {
-    return invalid(name, `${name} is not a Houndsight agent key: use ${keyHelp}.`)
-  }
-  return Redacted.isRedacted(value) ? (value as Redacted.Redacted<string>) : Redacted.make(text)
-}
-
 const checkAgent = (value: unknown, name: string): string => {
   const help = `name the agent that records, like "sales-pipeline" (1 to 256 characters): trails are grouped by it`
   if (value === undefined || value === null || value === "") return missing(name, `${name} is not set: ${help}.`)
   if (typeof value !== "string") return invalid(name, `${name} must be a string: ${help}.`)
   if (value.length > 256) return invalid(name, `${name} is ${value.length} characters long: ${help}.`)
   return value
-}
-
-const checkEndpoint = (value: unknown, name: string): string => {
-  if (value === undefined || value === null) return defaultEndpoint
-  const example = "the Houndsight server's base URL, like http://127.0.0.1:7411 or https://houndsight.example.com"
-  let text: string
-  if (value instanceof URL) text = value.href
-  else if (typeof value === "string") text = value.trim()
-  else return invalid(name, `${name} must be a string or a URL: ${example}.`)
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    return invalid(name, `${name} is not a URL (got ${quote(text)}): set it to ${example}.`)
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return invalid(name, `${name} must use http or https (got ${quote(url.protocol)}): set it to ${example}.`)
-  }
-  if (url.username !== "" || url.password !== "") {
-    return invalid(
-      name,
-      `${name} must not carry a user name or password: the key goes in the API key setting. Set it to ${example}.`
-    )
-  }
-  if (url.search !== "" || url.hash !== "") {
-    return invalid(name, `${name} must not have a query or a fragment (got ${quote(text)}): set it to ${example}.`)
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`
 }
 
 const checkEnabled = (value: unknown, name: string): boolean => {
@@ -315,14 +237,7 @@ const validateWith = (options: HoundsightOptions, names: Names): ValidatedOption
 }
 
 const validateEffect = (options: HoundsightOptions, names: Names): Effect.Effect<ValidatedOptions, HoundsightConfigError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(validateWith(options, names))
-    } catch (error) {
-      if (error instanceof Invalid) return Effect.fail(error.error)
-      throw error
-    }
-  })
+  catchInvalid(() => validateWith(options, names))
 
 /**
  * Checks the settings of the live layer and fills in the defaults. Fails with a
@@ -366,10 +281,11 @@ const nonEmpty = (value: Option.Option<string>): Option.Option<string> =>
   Option.filter(value, (s) => s.trim().length > 0)
 
 /**
- * Reads the settings from `Config` (the environment by default) and validates them. Values set
- * in the environment win; `options` fills in what the environment does not set, and carries
- * what the environment cannot (`redact`, `httpClient`, the exporter options). An empty variable
- * counts as unset.
+ * Reads the settings from `Config` (the environment by default) and validates them. What the code
+ * says explicitly wins: a setting given in `options` is used as given, and the environment fills
+ * in only what `options` leaves out (as the SDKs of OpenTelemetry, Langfuse and LangSmith do).
+ * `options` also carries what the environment cannot (`redact`, `httpClient`, the exporter
+ * options). An empty variable counts as unset.
  *
  * | variable | setting |
  * |---|---|
@@ -403,15 +319,21 @@ export const validateConfig = (
             message: `${name} could not be read: ${String(error).replace(/^\(?Invalid data at [^)]*\)?:?\s*/, "")}`
           })
       )
-    const apiKey = yield* read(
+    const given = <A>(value: A | null | undefined): value is A => value !== undefined && value !== null
+    // code first: a variable is only read for a setting the code leaves out
+    const fromEnv = <A>(code: unknown, variable: string, config: Config.Config<Option.Option<A>>) =>
+      given(code) ? Effect.succeed(Option.none<A>()) : read(variable, config)
+    const apiKey = yield* fromEnv(
+      options.apiKey,
       "HOUNDSIGHT_API_KEY",
       Config.option(Config.redacted("HOUNDSIGHT_API_KEY")).pipe(
         Config.map(Option.filter((key) => Redacted.value(key).length > 0))
       )
     )
-    const agent = nonEmpty(yield* read("HOUNDSIGHT_AGENT", Config.option(Config.string("HOUNDSIGHT_AGENT"))))
-    const endpoint = nonEmpty(yield* read("HOUNDSIGHT_ENDPOINT", Config.option(Config.string("HOUNDSIGHT_ENDPOINT"))))
-    const enabledText = nonEmpty(yield* read("HOUNDSIGHT_ENABLED", Config.option(Config.string("HOUNDSIGHT_ENABLED"))))
+    const text = (variable: string) => Config.option(Config.string(variable)).pipe(Config.map(nonEmpty))
+    const agent = yield* fromEnv(options.agent, "HOUNDSIGHT_AGENT", text("HOUNDSIGHT_AGENT"))
+    const endpoint = yield* fromEnv(options.endpoint, "HOUNDSIGHT_ENDPOINT", text("HOUNDSIGHT_ENDPOINT"))
+    const enabledText = yield* fromEnv(options.enabled, "HOUNDSIGHT_ENABLED", text("HOUNDSIGHT_ENABLED"))
     let enabled: boolean | undefined = options.enabled
     if (Option.isSome(enabledText)) {
       enabled = parseBoolean(enabledText.value)
@@ -423,17 +345,18 @@ export const validateConfig = (
         })
       }
     }
+    // errors name where the value came from: the option when the code gave it, else the variable
     const names: Names = {
-      apiKey: Option.isSome(apiKey) || options.apiKey === undefined ? "HOUNDSIGHT_API_KEY" : "apiKey",
-      agent: Option.isSome(agent) || options.agent === undefined ? "HOUNDSIGHT_AGENT" : "agent",
-      endpoint: Option.isSome(endpoint) ? "HOUNDSIGHT_ENDPOINT" : "endpoint",
-      enabled: Option.isSome(enabledText) ? "HOUNDSIGHT_ENABLED" : "enabled"
+      apiKey: given(options.apiKey) ? "apiKey" : "HOUNDSIGHT_API_KEY",
+      agent: given(options.agent) ? "agent" : "HOUNDSIGHT_AGENT",
+      endpoint: given(options.endpoint) ? "endpoint" : "HOUNDSIGHT_ENDPOINT",
+      enabled: given(options.enabled) ? "enabled" : "HOUNDSIGHT_ENABLED"
     }
     const merged = {
       ...options,
-      apiKey: Option.getOrUndefined(apiKey) ?? options.apiKey,
-      agent: Option.getOrUndefined(agent) ?? options.agent,
-      endpoint: Option.getOrUndefined(endpoint) ?? options.endpoint,
+      apiKey: given(options.apiKey) ? options.apiKey : Option.getOrUndefined(apiKey),
+      agent: given(options.agent) ? options.agent : Option.getOrUndefined(agent),
+      endpoint: given(options.endpoint) ? options.endpoint : Option.getOrUndefined(endpoint),
       enabled
     } as HoundsightOptions
     return yield* validateEffect(merged, names)
@@ -511,7 +434,7 @@ export const layerExporter = (
 export const layerValidated = (
   validated: ValidatedOptions
 ): Layer.Layer<Recorder | Exporter | Leash, never, HttpClient.HttpClient> =>
-  Layer.merge(layerExporter(validated), HttpGate.layer({ endpoint: validated.endpoint, apiKey: validated.apiKey }))
+  Layer.merge(layerExporter(validated), Layer.effect(Leash, HttpGate.makeChecked(validated.endpoint, validated.apiKey)))
 
 const fromValidated = (
   validated: Effect.Effect<ValidatedOptions, HoundsightConfigError>

@@ -38,8 +38,10 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { catchInvalid, checkEndpoint, checkKey, missing } from "../internal/settings.js"
 import { ErrorBody } from "../schema/ErrorBody.js"
 import { LeashState } from "../schema/LeashState.js"
+import type { HoundsightConfigError } from "../services/HoundsightError.js"
 import { type Gate, GateError, Leash } from "../services/Leash.js"
 
 /**
@@ -161,46 +163,39 @@ export const classify = (response: HttpClientResponse.HttpClientResponse): Effec
     return yield* new GateError({ reason: "Rejected", status, message })
   })
 
-const checkEndpoint = (endpoint: unknown): string => {
-  if (typeof endpoint !== "string") {
-    throw new Error(`HttpGate: endpoint must be a URL string such as http://127.0.0.1:7411, got ${typeof endpoint}`)
-  }
-  let url: URL
-  try {
-    url = new URL(endpoint)
-  } catch {
-    throw new Error(`HttpGate: endpoint ${JSON.stringify(endpoint)} is not a URL; use one like http://127.0.0.1:7411`)
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`HttpGate: endpoint ${JSON.stringify(endpoint)} must be http:// or https://`)
-  }
-  return endpoint.replace(/\/+$/, "")
-}
-
-const checkKey = (apiKey: unknown): Redacted.Redacted<string> => {
-  if (!Redacted.isRedacted(apiKey)) {
-    throw new Error("HttpGate: apiKey must be a Redacted value: use Redacted.make(key) or Config.redacted(\"HOUNDSIGHT_API_KEY\")")
-  }
-  const key = Redacted.value(apiKey as Redacted.Redacted<unknown>)
-  if (typeof key !== "string" || !key.startsWith("sk-hnd-")) {
-    throw new Error(
-      "HttpGate: apiKey is not an agent key (agent keys start with sk-hnd-). A reviewer key (rv-hnd-) can approve leashes, so an agent must never hold one."
-    )
-  }
-  return apiKey as Redacted.Redacted<string>
-}
-
 /**
- * Builds the HTTP gate transport on the `HttpClient` in the context. Dies with a clear message
- * when the endpoint is not an http(s) URL or the key is not an agent key.
+ * Builds the HTTP gate transport on the `HttpClient` in the context. Fails with the
+ * `HoundsightConfigError` that `Houndsight.layer` gives (naming the setting, `endpoint` or
+ * `apiKey`, and what to do; never quoting the key) when the endpoint is not an http(s) URL or
+ * the key is not an agent key (a reviewer key can approve leashes, so an agent never holds one).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<Gate, never, HttpClient.HttpClient> =>
+export const make = (options: Options): Effect.Effect<Gate, HoundsightConfigError, HttpClient.HttpClient> =>
+  Effect.flatMap(
+    catchInvalid(() => {
+      const o: Partial<Options> = options !== null && typeof options === "object" ? options : {}
+      if (o.endpoint === undefined || o.endpoint === null) {
+        missing("endpoint", "endpoint is not set: set it to the Houndsight server's base URL, like http://127.0.0.1:7411.")
+      }
+      return { endpoint: checkEndpoint(o.endpoint, "endpoint"), apiKey: checkKey(o.apiKey, "apiKey") }
+    }),
+    ({ apiKey, endpoint }) => makeChecked(endpoint, apiKey)
+  )
+
+/**
+ * The HTTP gate from settings already checked (`Houndsight.layerValidated` builds it from its
+ * validated options): `endpoint` without a trailing slash, `apiKey` an agent key.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeChecked = (
+  endpoint: string,
+  apiKey: Redacted.Redacted<string>
+): Effect.Effect<Gate, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const endpoint = checkEndpoint(options.endpoint)
-    const apiKey = checkKey(options.apiKey)
     const client = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest((request) =>
         request.pipe(HttpClientRequest.bearerToken(apiKey), HttpClientRequest.acceptJson)
@@ -236,9 +231,10 @@ export const make = (options: Options): Effect.Effect<Gate, never, HttpClient.Ht
 /**
  * A layer providing the HTTP gate as the `Leash` transport. Needs an `HttpClient`
  * (`FetchHttpClient.layer`, or `NodeHttpClient.layerUndici` from `@effect/platform-node`).
+ * Fails to build with a `HoundsightConfigError` when the endpoint or the key is wrong (see `make`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Leash, never, HttpClient.HttpClient> =>
+export const layer = (options: Options): Layer.Layer<Leash, HoundsightConfigError, HttpClient.HttpClient> =>
   Layer.effect(Leash, make(options))

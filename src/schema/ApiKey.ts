@@ -67,8 +67,10 @@ export const keyRole = (key: string): KeyRole | undefined => {
 }
 
 /**
- * Whether a role may do what an agent does (ingest; create, read and cancel leashes). A reviewer
- * may do everything an agent may.
+ * Whether a role may pass the agent routes' authentication (ingest; create, read and cancel
+ * leashes). A reviewer key passes it only to read a leash: v1.1, a reviewer key reads and decides,
+ * and the server refuses its ingest, leash creation and cancel with 403, so nobody can create a
+ * leash and approve it themselves.
  *
  * @since 0.1.0
  * @category predicates

@@ -7,14 +7,20 @@ import * as Schema from "effect/Schema"
 import { Id, oneOf } from "./Common.js"
 
 /**
- * The three kinds of bypass.
+ * The kinds of bypass. v1.1: `unverified_review`, a review step whose approving decision the
+ * server's own leash record does not confirm (only the server's audit raises it).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const FlagKind = Schema.Literal("unleashed_action", "ignored_decision", "reused_approval").annotations({
+export const FlagKind = Schema.Literal(
+  "unleashed_action",
+  "ignored_decision",
+  "reused_approval",
+  "unverified_review"
+).annotations({
   identifier: "FlagKind",
-  message: oneOf(["unleashed_action", "ignored_decision", "reused_approval"])
+  message: oneOf(["unleashed_action", "ignored_decision", "reused_approval", "unverified_review"])
 })
 
 /**

@@ -16,6 +16,58 @@ import { RiskSignals } from "./RiskSignals.js"
 export const maxTimeoutSeconds = 86_400
 
 /**
+ * v1.1: the largest leash `payload`, and the largest reviewer's `modified_payload`: 262,144
+ * bytes (256 KiB, inclusive) of compact UTF-8 JSON, measured exactly as the SDK sends it
+ * (`JSON.stringify`). A larger payload is never truncated: the SDK does not send it and the
+ * server answers `413 payload_too_large`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxPayloadBytes = 262_144
+
+/**
+ * v1.1: the largest `risk_signals` of a leash: 16 KiB (16,384 bytes) of compact UTF-8 JSON,
+ * measured like the payload.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxRiskSignalsBytes = 16_384
+
+/**
+ * The longest `action_summary`: 4,096 characters (UTF-16 code units, as `string.length` counts).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxActionSummaryChars = 4_096
+
+/**
+ * The size of a JSON value as the contract measures it: the UTF-8 bytes of its compact JSON
+ * (`JSON.stringify`); a value that has no JSON form (`undefined`) counts 0.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const jsonBytes = (value: unknown): number => {
+  const text = JSON.stringify(value) as string | undefined
+  if (text === undefined) return 0
+  let bytes = text.length
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) bytes += 1
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      // a surrogate pair: 2 UTF-16 units, 4 bytes
+      bytes += 2
+      i++
+    } else bytes += 2
+  }
+  return bytes
+}
+
+/**
  * A leash timeout in seconds: more than 0, at most 86,400, fractions allowed.
  *
  * @since 0.1.0
@@ -26,7 +78,10 @@ export const TimeoutSeconds = Schema.Number.pipe(
     (Number.isFinite(n) && n > 0 && n <= maxTimeoutSeconds) ||
     `expected a number of seconds above 0 and at most ${maxTimeoutSeconds}, got ${n}`
   )
-).annotations({ identifier: "TimeoutSeconds" })
+).annotations({
+  identifier: "TimeoutSeconds",
+  jsonSchema: { exclusiveMinimum: 0, maximum: maxTimeoutSeconds }
+})
 
 /**
  * A leash request: camelCase in TypeScript, snake_case on the wire.
@@ -41,7 +96,9 @@ export const LeashRequest = Schema.Struct({
   agent: BoundedString(256),
   actionName: Schema.propertySignature(BoundedString(256)).pipe(Schema.fromKey("action_name")),
   actionSummary: Schema.propertySignature(Schema.String.pipe(
-    Schema.maxLength(4096, { message: () => "expected action_summary to be at most 4096 characters" })
+    Schema.maxLength(maxActionSummaryChars, {
+      message: () => `expected action_summary to be at most ${maxActionSummaryChars} characters`
+    })
   )).pipe(
     Schema.fromKey("action_summary")
   ),

@@ -20,7 +20,28 @@ export const GateDecisionValue = Schema.Literal("approved", "modified", "rejecte
 })
 
 /**
- * The decision stored on a decided leash. A `modified` decision carries `modified_payload`.
+ * A person who decided a leash: the id of their reviewer key (`key_…`) and their name. v1.1,
+ * additive: the decision names its reviewer in `reviewer` beside the `decided_by` string (which
+ * stays, so SDKs already deployed decode every answer). One approver has this shape so that a
+ * later list of several approvers (`approvers: [Reviewer, ...]`) holds the same items.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Reviewer = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String
+}).annotations({ identifier: "Reviewer", description: "the reviewer who decided: their key's id and their name" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reviewer extends Schema.Schema.Type<typeof Reviewer> {}
+
+/**
+ * The decision stored on a decided leash. A `modified` decision carries `modified_payload`;
+ * a decision a person made names them in `reviewer` (and by name in `decided_by`).
  *
  * @since 0.1.0
  * @category schemas
@@ -30,6 +51,7 @@ export const GateDecision = Schema.Struct({
   reason: Schema.String,
   modifiedPayload: Schema.optional(Json).pipe(Schema.fromKey("modified_payload")),
   decidedBy: Schema.optional(Schema.String).pipe(Schema.fromKey("decided_by")),
+  reviewer: Schema.optional(Reviewer),
   decidedAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("decided_at")),
   traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link"))
 }).pipe(

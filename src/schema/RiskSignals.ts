@@ -20,6 +20,14 @@ const WireSignals = Schema.Record({ key: Schema.String, value: Schema.Unknown })
       return { path: ["data_categories"], message: "expected an array of strings" }
     }
     return true
+  }, {
+    // what the filter checks, for the OpenAPI document
+    jsonSchema: {
+      properties: {
+        amount_usd: { type: "number" },
+        data_categories: { type: "array", items: { type: "string" } }
+      }
+    }
   })
 )
 

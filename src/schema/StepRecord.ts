@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { BoundedString, Event, Id, Json, StepLayer, Timestamp, Tokens, Usd, oneOf } from "./Common.js"
+import { BoundedString, Event, Id, Json, StepLayer, Timestamp, Usd, oneOf } from "./Common.js"
 import { DecisionValue, isApproving } from "./DecisionValue.js"
 
 /**
@@ -58,6 +58,45 @@ export const LeashSummary = Schema.Struct({
 export interface LeashSummary extends Schema.Schema.Type<typeof LeashSummary> {}
 
 /**
+ * The model a `reason` step called (v1.1, additive): the provider (`openai`, `anthropic`, …) and
+ * the model's name as the provider reported it (`gpt-4o-2024-08-06`).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ModelRef = Schema.Struct({
+  provider: BoundedString(256),
+  name: BoundedString(256)
+}).annotations({ identifier: "ModelRef" })
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ModelRef extends Schema.Schema.Type<typeof ModelRef> {}
+
+/**
+ * A step's token counts (v1.1, additive): `input` and `output` as before, and where the provider
+ * reports them `cached_input` (input tokens read from the provider's prompt cache, a part of
+ * `input`) and `reasoning` (output tokens spent on hidden reasoning, a part of `output`).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const StepTokens = Schema.Struct({
+  input: Schema.NonNegativeInt,
+  output: Schema.NonNegativeInt,
+  cachedInput: Schema.optional(Schema.NonNegativeInt).pipe(Schema.fromKey("cached_input")),
+  reasoning: Schema.optional(Schema.NonNegativeInt)
+}).annotations({ identifier: "StepTokens" })
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface StepTokens extends Schema.Schema.Type<typeof StepTokens> {}
+
+/**
  * A step record: camelCase in TypeScript, snake_case on the wire.
  *
  * @since 0.1.0
@@ -76,10 +115,11 @@ export const StepRecord = Schema.Struct({
   input: Schema.optional(Json),
   output: Schema.optional(Json),
   costUsd: Schema.optional(Usd).pipe(Schema.fromKey("cost_usd")),
-  tokens: Schema.optional(Tokens),
+  tokens: Schema.optional(StepTokens),
   events: Schema.Array(Event),
   error: Schema.optional(StepError),
-  leash: Schema.optional(LeashSummary)
+  leash: Schema.optional(LeashSummary),
+  model: Schema.optional(ModelRef)
 }).annotations({ identifier: "StepRecord" })
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Errors of building the live layer. A setting that is missing or wrong fails layer construction
- * with one `HoundsightConfigError`, whose `setting` names the option or environment variable and
+ * Errors of building a live layer (`Houndsight.layer`, `Houndsight.layerConfig`, or
+ * `HttpGate.layer` / `HttpGate.make` alone). A setting that is missing or wrong fails layer
+ * construction with one `HoundsightConfigError`, whose `setting` names the option or environment variable and
  * whose message says what to do. The API key never appears in it: a wrong key is described by
  * its kind (a reviewer key, a key of another service), never by its text.
  *
@@ -38,8 +39,9 @@ export const ConfigErrorReason = Schema.Literal("Missing", "Invalid")
 export type ConfigErrorReason = typeof ConfigErrorReason.Type
 
 /**
- * A setting of `Houndsight.layer` / `Houndsight.layerConfig` that is missing or wrong. `setting`
- * is the option name (`apiKey`, `endpoint` …) or, for `layerConfig`, the environment variable
+ * A setting of `Houndsight.layer` / `Houndsight.layerConfig`, or of `HttpGate.layer` /
+ * `HttpGate.make` (`endpoint`, `apiKey`), that is missing or wrong. `setting` is the option name
+ * (`apiKey`, `endpoint` …) or, for `layerConfig`, the environment variable
  * (`HOUNDSIGHT_API_KEY` …) the value came from.
  *
  * @since 0.1.0

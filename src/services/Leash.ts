@@ -18,6 +18,13 @@
  * | last call | a back-off never sleeps through the last second: the agent asks once more then |
  * | settling | a leash created > 1 s late, or whose polls lost an answer: its last second is a cancel |
  * | cancel on interruption | best effort, at most 2 s |
+ * | `payload` | at most 262,144 bytes as compact UTF-8 JSON, never cut: larger is `error`, not sent |
+ * | `riskSignals` | at most 16,384 bytes as JSON (snake_case keys): larger is `error`, not sent |
+ * | `actionSummary` | at most 4,096 characters: longer is `error`, not sent |
+ *
+ * `traceLink`: the leash's dashboard page `{endpoint}/leashes/{leash_id}` once the gate answered
+ * its creation with a 2xx (or a poll of `await`); the trail's page `{endpoint}/trails/{trail_id}`
+ * when the SDK refused to send it, the gate refused it, or no answer came.
  *
  * Settling. The server counts a leash's `timeout_seconds` from its own creation, and expires it
  * then. When the creation was confirmed late (the gate was unreachable at first), the server
@@ -57,10 +64,16 @@ import type * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import { describeError } from "../internal/describe.js"
-import { toJsonSafe } from "../internal/jsonSafe.js"
+import { type Loss, toJsonSafeWhole, utf8Length } from "../internal/jsonSafe.js"
 import { newId, type StepState, type TrailState } from "../internal/state.js"
 import { checkStep, openLeafStep, trailOf } from "../internal/step.js"
-import { LeashRequest, maxTimeoutSeconds } from "../schema/LeashRequest.js"
+import {
+  LeashRequest,
+  maxActionSummaryChars,
+  maxPayloadBytes,
+  maxRiskSignalsBytes,
+  maxTimeoutSeconds
+} from "../schema/LeashRequest.js"
 import type { GateDecision, LeashState } from "../schema/LeashState.js"
 import type { RiskSignals } from "../schema/RiskSignals.js"
 import * as Decision from "./Decision.js"
@@ -141,6 +154,18 @@ export class Leash extends Context.Tag("houndsight/Leash")<Leash, Gate>() {}
  */
 export const defaultTimeoutSeconds = 300
 
+/**
+ * The leash limits of contract v1.1, defined once in the contract (`schema/LeashRequest.ts`) and
+ * re-exported here: the largest payload (and reviewer's modified payload) and the largest risk
+ * signals as compact UTF-8 JSON exactly as sent, and the longest `actionSummary` in characters.
+ * A leash over one of them is not sent (a reviewer must see all of what they approve, so it is
+ * never cut): the call ends in `error` naming the size and the limit.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export { maxActionSummaryChars, maxPayloadBytes, maxRiskSignalsBytes } from "../schema/LeashRequest.js"
+
 const backoffBaseMillis = 250
 const backoffCapMillis = 5_000
 const minRetryAfterMillis = 50
@@ -176,11 +201,18 @@ const settleMillis = 1_000
 export interface RequestOptions<A = unknown> {
   /** The action, such as `stripe.charge`; the review step and the audit use this name. */
   readonly actionName: string
-  /** One line a reviewer reads (at most 4,096 characters). */
+  /** One line a reviewer reads (at most 4,096 characters; a longer one is `error`, not sent). */
   readonly actionSummary: string
-  /** What floor rules and reviewers judge by; every key goes out in snake_case. */
+  /**
+   * What floor rules and reviewers judge by (required; `{}` when there is nothing to judge by);
+   * every key goes out in snake_case. At most 16 KiB as JSON; more is `error`, not sent.
+   */
   readonly riskSignals: RiskSignals
-  /** What the action will do; the reviewer sees it as sent (made JSON-safe). */
+  /**
+   * What the action will do; the reviewer sees all of it as sent (made JSON-safe, never cut). At
+   * most 262,144 bytes (256 KiB) as compact UTF-8 JSON: a larger payload is not sent, and the call
+   * ends in `error` naming its size and the limit.
+   */
   readonly payload: A
   /** Seconds to wait for a decision: default 300, above 0, at most 86,400, fractions allowed. */
   readonly timeoutSeconds?: number | undefined
@@ -227,7 +259,13 @@ interface Call {
   readonly clock: Clock.Clock
   readonly leashId: string
   readonly actionName: string
-  readonly traceLink: string
+  /**
+   * The link every Decision of this call carries: the trail's page until the gate answered the
+   * leash with a 2xx, the leash's page from then on (DESIGN.md section 1, v1.1).
+   */
+  traceLink: string
+  /** `{endpoint}/leashes/{leash_id}`. */
+  readonly leashLink: string
   readonly timeoutSeconds: number
   readonly start: number
   readonly deadline: number
@@ -369,6 +407,15 @@ const fromGate = <P>(call: Call, d: GateDecision): Outcome<P> => {
           "the gate answered modified without a modified_payload: the SDK and server contracts have drifted"
         )
       }
+      const modifiedBytes = jsonBytes(d.modifiedPayload)
+      if (modifiedBytes > maxPayloadBytes) {
+        return errorOutcome(
+          call,
+          `the reviewer's modified payload is ${count(modifiedBytes)} bytes as JSON, over the limit of ${
+            count(maxPayloadBytes)
+          } bytes: the SDK and server contracts have drifted`
+        )
+      }
       if (call.schema === undefined) {
         return { decision: Decision.modified({ ...f, modifiedPayload: d.modifiedPayload as P }), wirePayload: d.modifiedPayload }
       }
@@ -400,6 +447,8 @@ const createPhase = (call: Call, leash: NewLeash): Effect.Effect<LeashState | Ou
       if (remaining <= 0) return noDecision(call, last)
       const result = yield* Effect.either(limit(call.gate.create(leash), attemptMillis, remaining))
       if (Either.isRight(result)) {
+        // the gate holds the leash now: its page exists
+        call.traceLink = call.leashLink
         if (call.settles && now(call) - call.start > lateCreateMillis) {
           call.stopAt = Math.max(now(call), call.deadline - settleMillis)
         }
@@ -430,6 +479,8 @@ const pollPhase = <P>(call: Call): Effect.Effect<Outcome<P>> =>
         const state = result.right
         const wrong = checkId(call, state)
         if (wrong !== undefined) return errorOutcome(call, wrong)
+        // the gate knows the leash (`await` of an id it had not answered for before)
+        call.traceLink = call.leashLink
         if (state.status === "decided") return fromGate<P>(call, state.decision)
         if (wait > 0 && now(call) - started >= wait * 1000) {
           // the gate held the poll as asked: ask again at once
@@ -529,6 +580,8 @@ const runCall = <P>(
     readonly schema: Schema.Schema<any, any, never> | undefined
     readonly input: unknown
     readonly settles: boolean
+    /** The gate has answered for this leash already (`await` of an `async` Decision). */
+    readonly known: boolean
   },
   restore: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   body: (call: Call, step: StepState | undefined) => {
@@ -542,12 +595,14 @@ const runCall = <P>(
   const opened = openLeafStep(fiber, trail, options.actionName, "review", options.input)
   const step = opened?.step
   const start = clock.unsafeCurrentTimeMillis()
+  const leashLink = `${trail.recorder.endpoint}/leashes/${options.leashId}`
   const call: Call = {
     gate,
     clock,
     leashId: options.leashId,
     actionName: recordedName,
-    traceLink: `${trail.recorder.endpoint}/leashes/${options.leashId}`,
+    traceLink: options.known ? leashLink : trail.link,
+    leashLink,
     timeoutSeconds: options.timeoutSeconds,
     start,
     deadline: start + Math.max(1, Math.round(options.timeoutSeconds * 1000)),
@@ -635,7 +690,7 @@ const requestImpl = <P>(options: LooseOptions): Effect.Effect<Decision.Decision<
         fiber,
         trail,
         gate,
-        { leashId, actionName, timeoutSeconds, schema, input: undefined, settles: true },
+        { leashId, actionName, timeoutSeconds, schema, input: undefined, settles: true, known: false },
         restore,
         (call, step) => {
           let created = false
@@ -671,6 +726,17 @@ const requestImpl = <P>(options: LooseOptions): Effect.Effect<Decision.Decision<
     })
   )
 
+const count = (n: number): string => n.toLocaleString("en-US")
+
+/** The size of a value as compact UTF-8 JSON, exactly as it is sent (0 when it is left out). */
+const jsonBytes = (value: unknown): number => {
+  const json = JSON.stringify(value)
+  return json === undefined ? 0 : utf8Length(json)
+}
+
+const notWhole = (loss: Loss): string =>
+  `Leash.request: ${loss.path} cannot be sent whole, so the gate was not asked: ${loss.what}. A reviewer must see all of what they approve, so nothing in a leash is cut or replaced`
+
 type Built =
   | { readonly leash: NewLeash; readonly input: unknown }
   | { readonly problem: string; readonly input: unknown }
@@ -689,6 +755,14 @@ const build = (
   if (typeof blocking !== "boolean") {
     return { problem: `Leash.request: blocking must be true or false, got ${String(blocking)}`, input: rawInput }
   }
+  if (typeof o.actionSummary === "string" && o.actionSummary.length > maxActionSummaryChars) {
+    return {
+      problem: `Leash.request: actionSummary is ${count(o.actionSummary.length)} characters, over the limit of ${
+        count(maxActionSummaryChars)
+      }, so the gate was not asked: keep it to one line a reviewer reads; details belong in the payload`,
+      input: rawInput
+    }
+  }
   let payload: unknown = o.payload
   if (o.payloadSchema !== undefined) {
     const encoded = Schema.encodeEither(o.payloadSchema)(o.payload)
@@ -700,6 +774,20 @@ const build = (
     }
     payload = encoded.right
   }
+  // a reviewer must see all of what they approve: the payload and the signals are never cut
+  const safePayload = toJsonSafeWhole(payload, "payload")
+  if (safePayload.loss !== undefined) return { problem: notWhole(safePayload.loss), input: rawInput }
+  const payloadBytes = jsonBytes(safePayload.value)
+  if (payloadBytes > maxPayloadBytes) {
+    return {
+      problem: `Leash.request: the payload is ${count(payloadBytes)} bytes as JSON, over the limit of ${
+        count(maxPayloadBytes)
+      } bytes (256 KiB), so the gate was not asked. A reviewer must see all of what they approve, so a payload is never cut: send less (an id or a link to the document, with its hash) and keep the rest out of the leash`,
+      input: rawInput
+    }
+  }
+  const safeSignals = toJsonSafeWhole(o.riskSignals ?? {}, "riskSignals")
+  if (safeSignals.loss !== undefined) return { problem: notWhole(safeSignals.loss), input: rawInput }
   const request = {
     leashId: call.leashId,
     trailId: trail.id,
@@ -707,8 +795,8 @@ const build = (
     agent: trail.agent,
     actionName,
     actionSummary: o.actionSummary as string,
-    riskSignals: (o.riskSignals ?? {}) as Record<string, unknown>,
-    payload: toJsonSafe(payload).value,
+    riskSignals: safeSignals.value as Record<string, unknown>,
+    payload: safePayload.value,
     timeoutSeconds: call.timeoutSeconds,
     blocking
   }
@@ -716,6 +804,15 @@ const build = (
   if (Either.isLeft(wire)) {
     return {
       problem: `Leash.request: the request is invalid, so the gate was not asked: ${wire.left.message}`,
+      input: rawInput
+    }
+  }
+  const signalBytes = jsonBytes(wire.right.risk_signals)
+  if (signalBytes > maxRiskSignalsBytes) {
+    return {
+      problem: `Leash.request: riskSignals are ${count(signalBytes)} bytes as JSON, over the limit of ${
+        count(maxRiskSignalsBytes)
+      } bytes (16 KiB), so the gate was not asked: keep to the few values floor rules and reviewers judge by, and put the rest in the payload`,
       input: rawInput
     }
   }
@@ -766,7 +863,9 @@ const awaitImpl = <P>(
           timeoutSeconds,
           schema: o.payloadSchema,
           input: { leash_id: given },
-          settles: false
+          settles: false,
+          // an `async` Decision comes from a creation the gate answered: its leash page exists
+          known: fromDecision && validId && leash.decision === "async"
         },
         restore,
         (call) =>

@@ -11,7 +11,7 @@ const rules = { sensitive: ["stripe.*", "email.send"] }
 
 const trailA = "00000000-0000-4000-8000-00000000000a"
 const trailB = "00000000-0000-4000-8000-00000000000b"
-const id = (seq: number, trail = trailA) => `${trail.slice(0, -3)}${String(seq).padStart(3, "0")}`
+const id = (seq: number, trail = trailA) => `${trail.slice(0, -4)}${String(seq).padStart(4, "0")}`
 
 interface S {
   readonly seq: number
@@ -20,7 +20,11 @@ interface S {
   readonly status?: "ok" | "error" | "interrupted"
   readonly parent?: number
   readonly trail?: string
+  /** The leash the review step cites (by number; default: its own seq, one leash per review). */
+  readonly leash?: number
 }
+
+const leashId = (n: number) => `00000000-0000-4000-8000-1${String(n).padStart(11, "0")}`
 
 /** A step record; `review` makes it a review step with that decision (`none`: no leash summary). */
 const step = (s: S): Audit.AuditStep => {
@@ -38,7 +42,7 @@ const step = (s: S): Audit.AuditStep => {
   return {
     ...base,
     leash: {
-      leashId: "00000000-0000-4000-8000-0000000000ff",
+      leashId: leashId(s.leash ?? s.seq),
       actionName: s.name,
       decision: s.review,
       approved: s.review === "approved" || s.review === "modified",
@@ -196,6 +200,27 @@ const table: ReadonlyArray<{ name: string; steps: ReadonlyArray<S>; flags: Expec
     flags: [{ kind: "unleashed_action", seq: 1 }]
   },
   {
+    name: "one approval per leash: two review steps of one leash (Leash.await twice) allow one action",
+    steps: [
+      { seq: 1, name: "stripe.charge", review: "approved", leash: 7 },
+      { seq: 2, name: "stripe.charge" },
+      { seq: 3, name: "stripe.charge", review: "approved", leash: 7 },
+      { seq: 4, name: "stripe.charge" }
+    ],
+    flags: [{ kind: "reused_approval", seq: 4, review: 3 }]
+  },
+  {
+    name: "one approval per leash: the second review step of an unused approval covers one action",
+    steps: [
+      { seq: 1, name: "stripe.charge", review: "approved", leash: 7 },
+      { seq: 2, name: "stripe.charge", status: "error" },
+      { seq: 3, name: "stripe.charge", review: "approved", leash: 7 },
+      { seq: 4, name: "stripe.charge" },
+      { seq: 5, name: "stripe.charge" }
+    ],
+    flags: [{ kind: "reused_approval", seq: 5, review: 3 }]
+  },
+  {
     name: "trails are audited separately: a review in one trail does not cover another",
     steps: [{ seq: 1, name: "stripe.charge", review: "approved" }, { seq: 1, name: "stripe.charge", trail: trailB }],
     flags: [{ kind: "unleashed_action", seq: 1, trail: trailB }]
@@ -274,4 +299,67 @@ describe("Audit over a recorded agent", () => {
         }
       ])
     }).pipe(Effect.provide(HoundsightTest.layer({ gate: FakeGate.rejectAll }))))
+})
+
+describe("Audit.flags with the server's leash records (v1.1 cross-check)", () => {
+  const record = (
+    n: number,
+    decision: Audit.LeashRecord["decision"],
+    over: Partial<Audit.LeashRecord> = {}
+  ): [string, Audit.LeashRecord] => [leashId(n), { trailId: trailA, actionName: "stripe.charge", decision, ...over }]
+  const kinds = (steps: ReadonlyArray<S>, records: Audit.LeashRecords) =>
+    Audit.flags(steps.map(step), rules, records).map((f) => [f.kind, f.seq, f.reviewStepId ?? null])
+
+  it("a confirmed approval is not flagged", () => {
+    const steps = [{ seq: 1, name: "stripe.charge", review: "approved" as const }, { seq: 2, name: "stripe.charge" }]
+    expect(kinds(steps, new Map([record(1, "approved")]))).toStrictEqual([])
+  })
+
+  it("a forged approval of a rejected leash: unverified review, and the action after it ignored the decision", () => {
+    const steps = [{ seq: 1, name: "stripe.charge", review: "approved" as const }, { seq: 2, name: "stripe.charge" }]
+    expect(kinds(steps, new Map([record(1, "rejected")]))).toStrictEqual([
+      ["unverified_review", 1, null],
+      ["ignored_decision", 2, id(1)]
+    ])
+  })
+
+  it("an approval of a leash the server never saw, of another trail, of another action or still pending fails", () => {
+    const steps = [{ seq: 1, name: "stripe.charge", review: "modified" as const }, { seq: 2, name: "stripe.charge" }]
+    const flagged = [["unverified_review", 1, null], ["ignored_decision", 2, id(1)]]
+    expect(kinds(steps, new Map())).toStrictEqual(flagged)
+    expect(kinds(steps, new Map([record(1, "modified", { trailId: trailB })]))).toStrictEqual(flagged)
+    expect(kinds(steps, new Map([record(1, "modified", { actionName: "stripe.refund" })]))).toStrictEqual(flagged)
+    expect(kinds(steps, new Map([record(1, undefined)]))).toStrictEqual(flagged)
+    expect(kinds(steps, new Map([record(1, "approved")]))).toStrictEqual(flagged)
+    expect(kinds(steps, new Map([record(1, "modified")]))).toStrictEqual([])
+  })
+
+  it("a claimed non-approving decision needs no check", () => {
+    const steps = [{ seq: 1, name: "stripe.charge", review: "error" as const }, { seq: 2, name: "plan" }]
+    expect(kinds(steps, new Map())).toStrictEqual([])
+  })
+
+  it("a review step nested inside its own action makes a wrapper only for a leash the server holds for it", () => {
+    const steps = [
+      { seq: 1, name: "stripe.charge" },
+      { seq: 2, name: "stripe.charge", review: "rejected" as const, parent: 1 }
+    ]
+    expect(kinds(steps, new Map([record(2, "rejected")]))).toStrictEqual([])
+    expect(kinds(steps, new Map())).toStrictEqual([["unleashed_action", 1, null]])
+    expect(kinds(steps, new Map([record(2, "rejected", { trailId: trailB })]))).toStrictEqual([["unleashed_action", 1, null]])
+    const forged = [{ seq: 1, name: "stripe.charge" }, { seq: 2, name: "stripe.charge", review: "approved" as const, parent: 1 }]
+    expect(kinds(forged, new Map())).toStrictEqual([["unleashed_action", 1, null], ["unverified_review", 2, null]])
+  })
+
+  it(`a wrapper's review step is looked for up to ${Audit.wrapperDepth} levels below it`, () => {
+    const chain = (depth: number): Array<S> => [
+      { seq: 1, name: "stripe.charge" },
+      ...Array.from({ length: depth - 1 }, (_, i) => ({ seq: i + 2, name: "policy", parent: i + 1 })),
+      { seq: depth + 1, name: "stripe.charge", review: "approved" as const, parent: depth }
+    ]
+    expect(Audit.flags(chain(Audit.wrapperDepth).map(step), rules)).toStrictEqual([])
+    expect(Audit.flags(chain(Audit.wrapperDepth + 1).map(step), rules).map((f) => [f.kind, f.seq])).toStrictEqual([
+      ["unleashed_action", 1]
+    ])
+  })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Data, Redacted } from "effect"
-import { maxRecordBytes, maxStringBytes, toJsonSafe } from "../../src/internal/jsonSafe.js"
+import { maxRecordBytes, maxStringBytes, toJsonSafe, toJsonSafeWhole, utf8Length } from "../../src/internal/jsonSafe.js"
 
 const safe = (value: unknown) => toJsonSafe(value).value
 
@@ -92,5 +92,42 @@ describe("toJsonSafe", () => {
     expect(bytes).toBeGreaterThanOrEqual(actual * 0.8)
     expect(bytes).toBeLessThanOrEqual(actual * 1.5 + 64)
     expect(maxRecordBytes).toBe(256 * 1024)
+  })
+})
+
+describe("toJsonSafeWhole (a leash's payload: never cut)", () => {
+  it("keeps strings of any length and converts like toJsonSafe otherwise", () => {
+    const long = "ü".repeat(maxStringBytes)
+    expect(toJsonSafeWhole({ long, n: 1n, at: new Date(0), key: Redacted.make("x") }, "payload")).toStrictEqual({
+      value: { long, n: "1", at: "1970-01-01T00:00:00.000Z", key: "<redacted>" }
+    })
+  })
+
+  it("reports what it cannot keep whole, with its path, instead of cutting silently", () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 65; i++) deep = [deep]
+    expect(toJsonSafeWhole({ a: deep }, "payload").loss).toMatchObject({
+      path: `payload.a${"[0]".repeat(63)}`,
+      what: "it is nested deeper than 64 levels"
+    })
+    expect(toJsonSafeWhole({ file: new ArrayBuffer(3) }, "payload").loss?.path).toBe("payload.file")
+    const unreadable = Object.defineProperty({}, "secret", {
+      enumerable: true,
+      get: () => {
+        throw new Error("locked")
+      }
+    })
+    expect(toJsonSafeWhole({ x: unreadable }, "payload").loss).toStrictEqual({
+      path: "payload.x.secret",
+      what: "reading it threw: locked"
+    })
+  })
+})
+
+describe("utf8Length", () => {
+  it("counts UTF-8 bytes exactly, as TextEncoder does", () => {
+    for (const s of ["", "abc", "é", "€", "😀", "a\u0000b", JSON.stringify("\ud800 lone")]) {
+      expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length)
+    }
   })
 })

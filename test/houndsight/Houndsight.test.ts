@@ -66,6 +66,9 @@ describe("validate", () => {
       expect(error).toMatchObject({ setting: "apiKey", reason: "Invalid" })
       expect(error.message).toContain("reviewer key")
       expect(error.message).toContain("agent key (sk-hnd-…)")
+      // it says where an agent key comes from (there is no command that "creates" one)
+      expect(error.message).toContain("houndsight-server prints it at every start")
+      expect(error.message).toContain("HOUNDSIGHT_AGENT_KEY=sk-hnd-…")
       for (const text of [error.message, String(error), JSON.stringify(error), inspect(error, { depth: 10 })]) {
         expect(text).not.toContain("REVIEWER-SECRET-42")
       }
@@ -273,12 +276,54 @@ describe("layerConfig", () => {
       expect(c.requests[0]!.headers.authorization).toBe(`Bearer ${apiKey}`)
     }))
 
-  it.effect("the environment wins; options fill in what it does not set; an empty variable counts as unset", () =>
+  it.effect("what the code says wins over the environment, setting by setting; the environment fills the rest", () =>
     Effect.gen(function*() {
-      const v = yield* Houndsight.validateConfig({ agent: "from-code", endpoint: "http://code:1", maxQueue: 10 }).pipe(
-        env({ HOUNDSIGHT_API_KEY: apiKey, HOUNDSIGHT_AGENT: "", HOUNDSIGHT_ENDPOINT: "http://env:2" })
+      const everything = {
+        HOUNDSIGHT_API_KEY: "sk-hnd-from-env",
+        HOUNDSIGHT_AGENT: "from-env",
+        HOUNDSIGHT_ENDPOINT: "http://env:2",
+        HOUNDSIGHT_ENABLED: "false"
+      }
+      const fromCode = yield* Houndsight.validateConfig({
+        apiKey: Redacted.make("sk-hnd-from-code"),
+        agent: "from-code",
+        endpoint: "http://code:1",
+        enabled: true,
+        maxQueue: 10
+      }).pipe(env(everything))
+      expect(fromCode).toMatchObject({ agent: "from-code", endpoint: "http://code:1", enabled: true, maxQueue: 10 })
+      expect(Redacted.value(fromCode.apiKey)).toBe("sk-hnd-from-code")
+
+      // each setting alone: the code's value, the environment's for the others
+      const agentOnly = yield* Houndsight.validateConfig({ agent: "from-code" }).pipe(env(everything))
+      expect(agentOnly).toMatchObject({ agent: "from-code", endpoint: "http://env:2", enabled: false })
+      expect(Redacted.value(agentOnly.apiKey)).toBe("sk-hnd-from-env")
+      const enabledOnly = yield* Houndsight.validateConfig({ enabled: true }).pipe(env(everything))
+      expect(enabledOnly).toMatchObject({ agent: "from-env", enabled: true })
+
+      // a variable the code overrides is not read, so a stale wrong one does not stop the agent
+      const stale = yield* Houndsight.validateConfig({ agent: "a", endpoint: "http://code:1" }).pipe(
+        env({ HOUNDSIGHT_API_KEY: apiKey, HOUNDSIGHT_ENDPOINT: "not a url" })
       )
-      expect(v).toMatchObject({ agent: "from-code", endpoint: "http://env:2", maxQueue: 10 })
+      expect(stale.endpoint).toBe("http://code:1")
+
+      // an empty variable counts as unset
+      const empty = yield* Houndsight.validateConfig({ agent: "from-code", endpoint: "http://code:1" }).pipe(
+        env({ HOUNDSIGHT_API_KEY: apiKey, HOUNDSIGHT_AGENT: "", HOUNDSIGHT_ENDPOINT: "" })
+      )
+      expect(empty).toMatchObject({ agent: "from-code", endpoint: "http://code:1" })
+      const filled = yield* Houndsight.validateConfig().pipe(env(everything))
+      expect(filled).toMatchObject({ agent: "from-env", endpoint: "http://env:2", enabled: false })
+    }))
+
+  it.scopedLive("layerConfig({ agent }) records trails as the code's agent although HOUNDSIGHT_AGENT is set", () =>
+    Effect.gen(function*() {
+      const c = yield* collector()
+      yield* Trail.run({ trigger: "cron", payload: {} }, Effect.void).pipe(
+        Effect.provide(Houndsight.layerConfig({ agent: "billing-agent" })),
+        env({ HOUNDSIGHT_API_KEY: apiKey, HOUNDSIGHT_AGENT: "sales-pipeline", HOUNDSIGHT_ENDPOINT: c.url })
+      )
+      expect(c.delivered().trails.map((t) => t.agent)).toEqual(["billing-agent", "billing-agent"])
     }))
 
   it.effect("errors name the environment variable", () =>

@@ -5,9 +5,10 @@
  * review step.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Redacted, Schema, Tracer } from "effect"
-import { FetchHttpClient } from "@effect/platform"
-import { HttpGate, Leash, Memory, type Trail } from "houndsight"
+import { Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema, Tracer } from "effect"
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { Houndsight, HttpGate, Leash, Memory, type Trail } from "houndsight"
+import { expectTypeOf } from "vitest"
 import type { Decision, Wire } from "houndsight"
 import { expectOneReview, inTrail, value } from "./helpers.js"
 import {
@@ -67,14 +68,21 @@ const ok = (json: (id: string | undefined) => unknown) => (seen: Seen): Reply =>
 
 const checkDecision = (
   ran: { exit: Exit.Exit<Decision.Decision<unknown>, unknown>; reviews: ReadonlyArray<Wire.StepRecord> },
-  expected: { decision: Decision.Decision["decision"]; reason: string | RegExp },
+  expected: {
+    decision: Decision.Decision["decision"]
+    reason: string | RegExp
+    /** The page `traceLink` names: the leash's once a create was answered 2xx, else the trail's (v1.1). */
+    page?: "leash" | "trail"
+  },
   url: string
 ) => {
   const decision = value(ran.exit)
   expect(decision.decision).toBe(expected.decision)
   if (typeof expected.reason === "string") expect(decision.reason).toBe(expected.reason)
   else expect(decision.reason).toMatch(expected.reason)
-  expect(decision.traceLink).toBe(`${url}/leashes/${decision.leashId}`)
+  expect(decision.traceLink).toBe(
+    expected.page === "trail" ? `${url}/trails/${ran.reviews[0]!.trailId}` : `${url}/leashes/${decision.leashId}`
+  )
   expectOneReview(ran.reviews, decision)
   return decision
 }
@@ -86,6 +94,7 @@ describe("HttpGate: each decision value over real sockets", () => {
     options?: Record<string, unknown>
     decision: Decision.Decision["decision"]
     reason: string | RegExp
+    page?: "trail"
   }> = [
     { name: "approved", script: creates(ok((id) => decided(id, "approved", "looks fine"))), decision: "approved", reason: "looks fine" },
     {
@@ -112,7 +121,8 @@ describe("HttpGate: each decision value over real sockets", () => {
       name: "error (400)",
       script: creates(() => ({ status: 400, json: errorBody("bad_request", "action_summary: expected a string") })),
       decision: "error",
-      reason: "the gate answered 400 bad_request: action_summary: expected a string"
+      reason: "the gate answered 400 bad_request: action_summary: expected a string",
+      page: "trail"
     },
     {
       name: "async (blocking: false)",
@@ -145,6 +155,25 @@ describe("HttpGate: each decision value over real sockets", () => {
   }
 })
 
+describe("HttpGate: the payload on the wire (v1.1)", () => {
+  it.live("a payload at the limit goes out whole, and the body's payload is exactly 262,144 bytes of compact JSON", () =>
+    Effect.gen(function*() {
+      const gate = yield* startGate(creates(ok((id) => decided(id, "approved", "fine"))))
+      const note = "€".repeat(87_377) // 3 bytes each; {"note":"…"} is 11 bytes around it, "xy" 2 more
+      const payload = { note: `${note}xy` }
+      const ran = yield* live(gate.url, Leash.request({ ...charge, payload }))
+      expect(value(ran.exit).decision).toBe("approved")
+      const body = JSON.parse(gate.of("create")[0]!.body)
+      expect(body.payload).toStrictEqual(payload)
+      expect(Buffer.byteLength(JSON.stringify(body.payload))).toBe(262_144)
+
+      const over = yield* live(gate.url, Leash.request({ ...charge, payload: { note: `${note}xyz` } }))
+      expect(value(over.exit)).toMatchObject({ decision: "error" })
+      expect(value(over.exit).reason).toContain("262,145 bytes")
+      expect(gate.of("create")).toHaveLength(1) // the larger one was never sent
+    }).pipe(Effect.scoped))
+})
+
 describe("HttpGate: retries and the deadline", () => {
   it.live("5xx, then success: the same body on every attempt", () =>
     Effect.gen(function*() {
@@ -166,7 +195,8 @@ describe("HttpGate: retries and the deadline", () => {
       const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 1 }))
       checkDecision(ran, {
         decision: "timeout",
-        reason: "no decision in 1 s; last failure: the gate answered 503 unavailable: down for maintenance"
+        reason: "no decision in 1 s; last failure: the gate answered 503 unavailable: down for maintenance",
+        page: "trail"
       }, gate.url)
       expect(gate.of("create").length).toBeGreaterThan(1)
     }).pipe(Effect.scoped))
@@ -209,7 +239,8 @@ describe("HttpGate: retries and the deadline", () => {
       const ran = yield* live(gate.url, Leash.request(charge))
       checkDecision(ran, {
         decision: "timeout",
-        reason: "no decision in 2 s: the gate asked to retry in 120 s (the gate answered 503 unavailable: maintenance), past the deadline"
+        reason: "no decision in 2 s: the gate asked to retry in 120 s (the gate answered 503 unavailable: maintenance), past the deadline",
+        page: "trail"
       }, gate.url)
       expect(gate.of("create")).toHaveLength(1)
     }).pipe(Effect.scoped))
@@ -229,7 +260,11 @@ describe("HttpGate: the gate says the request is wrong", () => {
       Effect.gen(function*() {
         const gate = yield* startGate(creates(() => ({ status, json: errorBody(code, `the server says ${code}`) })))
         const ran = yield* live(gate.url, Leash.request(charge))
-        checkDecision(ran, { decision: "error", reason: `the gate answered ${status} ${code}: the server says ${code}` }, gate.url)
+        checkDecision(ran, {
+          decision: "error",
+          reason: `the gate answered ${status} ${code}: the server says ${code}`,
+          page: "trail"
+        }, gate.url)
         expect(gate.of("create")).toHaveLength(1)
       }).pipe(Effect.scoped))
   }
@@ -241,7 +276,7 @@ describe("HttpGate: transport faults", () => {
       const port = yield* closedPort
       const url = `http://127.0.0.1:${port}`
       const ran = yield* live(url, Leash.request({ ...charge, timeoutSeconds: 1 }))
-      checkDecision(ran, { decision: "timeout", reason: /^no decision in 1 s; last failure: could not reach the gate at .*ECONNREFUSED/ }, url)
+      checkDecision(ran, { decision: "timeout", reason: /^no decision in 1 s; last failure: could not reach the gate at .*ECONNREFUSED/, page: "trail" }, url)
     }))
 
   it.live("reset mid-request, then success: approved", () =>
@@ -256,7 +291,7 @@ describe("HttpGate: transport faults", () => {
     Effect.gen(function*() {
       const gate = yield* startGate(creates(() => ({ hang: true })))
       const ran = yield* live(gate.url, Leash.request({ ...charge, timeoutSeconds: 1 }))
-      checkDecision(ran, { decision: "timeout", reason: "no decision in 1 s; last failure: the gate did not answer before the deadline" }, gate.url)
+      checkDecision(ran, { decision: "timeout", reason: "no decision in 1 s; last failure: the gate did not answer before the deadline", page: "trail" }, gate.url)
       expect(gate.of("create")).toHaveLength(1)
     }).pipe(Effect.scoped))
 })
@@ -266,14 +301,14 @@ describe("HttpGate: answers that do not decode", () => {
     Effect.gen(function*() {
       const gate = yield* startGate(creates(() => ({ status: 200, text: "<html>proxy login</html>" })))
       const ran = yield* live(gate.url, Leash.request(charge))
-      checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not JSON: "<html>proxy login<\/html>"/ }, gate.url)
+      checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not JSON: "<html>proxy login<\/html>"/, page: "trail" }, gate.url)
     }).pipe(Effect.scoped))
 
   it.live("a 2xx that is not a leash state: error with the decode error", () =>
     Effect.gen(function*() {
       const gate = yield* startGate(creates(ok((id) => ({ leash_id: id, status: "approved" }))))
       const ran = yield* live(gate.url, Leash.request(charge))
-      const decision = checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not a leash state/ }, gate.url)
+      const decision = checkDecision(ran, { decision: "error", reason: /^the gate answered 200 with a body that is not a leash state/, page: "trail" }, gate.url)
       expect(decision.reason).toContain("status")
     }).pipe(Effect.scoped))
 
@@ -384,25 +419,31 @@ describe("HttpGate: its own calls", () => {
 })
 
 describe("HttpGate.layer", () => {
-  it.effect("refuses a reviewer key, so an agent cannot approve itself", () =>
+  it.effect("refuses a reviewer key with the typed HoundsightConfigError Houndsight.layer gives, not a defect", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(
-        HttpGate.make({ endpoint: "http://127.0.0.1:7411", apiKey: Redacted.make("rv-hnd-reviewer") }).pipe(
-          Effect.provide(FetchHttpClient.layer)
-        )
-      )
-      expect(Exit.isFailure(exit) && String(exit.cause)).toContain("not an agent key")
-      expect(String(exit)).not.toContain("rv-hnd-reviewer")
+      const layer = HttpGate.layer({ endpoint: "http://127.0.0.1:7411", apiKey: Redacted.make("rv-hnd-reviewer") })
+      expectTypeOf(layer).toEqualTypeOf<Layer.Layer<Leash.Leash, Houndsight.HoundsightConfigError, HttpClient.HttpClient>>()
+      const error = yield* Effect.flip(Layer.build(layer).pipe(Effect.provide(FetchHttpClient.layer), Effect.scoped))
+      expect(error).toBeInstanceOf(Houndsight.HoundsightConfigError)
+      expect(error).toMatchObject({ _tag: "HoundsightConfigError", setting: "apiKey", reason: "Invalid" })
+      expect(error.message).toContain("reviewer key")
+      expect(String(error)).not.toContain("rv-hnd-reviewer")
+      // the same words as the live layer's
+      const live = yield* Effect.flip(Houndsight.validate({ apiKey: Redacted.make("rv-hnd-reviewer"), agent: "a" }))
+      expect(error.message).toBe(live.message)
     }))
 
-  it.effect("refuses an endpoint that is not an http(s) URL", () =>
+  it.effect("refuses an endpoint that is not an http(s) URL, or none, with a typed error naming the setting", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(
-        HttpGate.make({ endpoint: "127.0.0.1:7411", apiKey: Redacted.make(apiKey) }).pipe(
-          Effect.provide(FetchHttpClient.layer)
+      for (const endpoint of ["127.0.0.1:7411", "ftp://127.0.0.1:7411", undefined]) {
+        const error = yield* Effect.flip(
+          HttpGate.make({ endpoint: endpoint as string, apiKey: Redacted.make(apiKey) }).pipe(
+            Effect.provide(FetchHttpClient.layer)
+          )
         )
-      )
-      expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/must be http:\/\/ or https:\/\/|is not a URL/)
+        expect(error).toMatchObject({ _tag: "HoundsightConfigError", setting: "endpoint" })
+        expect(error.message).toContain("http://127.0.0.1:7411")
+      }
     }))
 
   it("reads Retry-After in both forms", () => {

@@ -508,7 +508,7 @@ describe("Leash.request input checks", () => {
     ["timeoutSeconds NaN", { timeoutSeconds: Number.NaN }, "got NaN"],
     ["blocking not a boolean", { blocking: "no" }, "blocking must be true or false"],
     ["an empty action name", { actionName: "" }, "the request is invalid"],
-    ["a summary over 4096 characters", { actionSummary: "x".repeat(4097) }, "action_summary"],
+    ["a summary over 4096 characters", { actionSummary: "x".repeat(4097) }, "actionSummary is 4,097 characters"],
     ["two signal keys that clash", { riskSignals: { amountUsd: 1, amount_usd: 2 } }, "both become \"amount_usd\""],
     ["a non-finite amount", { riskSignals: { amountUsd: Number.POSITIVE_INFINITY } }, "amount_usd"]
   ]

@@ -146,6 +146,8 @@ type Decided = {
   readonly reason: string
   readonly modifiedPayload?: unknown
   readonly decidedBy: string
+  /** A reviewer's decision names them: their key's id (with `decidedBy` as the name). */
+  readonly reviewerId?: string
   readonly decidedAt: number
 }
 
@@ -188,6 +190,7 @@ const expectedState = (ids: Ids, m: Model, slot: number) => {
       reason: d.reason,
       ...(d.modifiedPayload === undefined ? {} : { modified_payload: d.modifiedPayload }),
       decided_by: d.decidedBy,
+      ...(d.reviewerId === undefined ? {} : { reviewer: { id: d.reviewerId, name: d.decidedBy } }),
       decided_at: iso(d.decidedAt),
       trace_link: traceLink
     }
@@ -204,6 +207,7 @@ interface Real {
   readonly server: Restartable
   readonly agentName: string
   readonly reviewerName: string
+  readonly reviewerId: string
 }
 
 const run = <A>(effect: Effect.Effect<A>): Promise<A> => Effect.runPromise(effect)
@@ -279,6 +283,7 @@ class Decide implements fc.AsyncCommand<Model, Real> {
       reason: this.reason,
       ...(this.decision === "modified" ? { modifiedPayload: modified } : {}),
       decidedBy: r.reviewerName,
+      reviewerId: r.reviewerId,
       decidedAt: m.now
     }
     expect(answer.status, `${this} → ${answer.text}`).toBe(200)
@@ -374,7 +379,7 @@ class HeldPoll implements fc.AsyncCommand<Model, Real> {
           body: { decision: "approved", reason: "while you waited" }
         }))
         expect(answer.status, answer.text).toBe(200)
-        leash.decided = { decision: "approved", reason: "while you waited", decidedBy: r.reviewerName, decidedAt: m.now }
+        leash.decided = { decision: "approved", reason: "while you waited", decidedBy: r.reviewerName, reviewerId: r.reviewerId, decidedAt: m.now }
         break
       }
       case "cancel": {
@@ -581,7 +586,8 @@ describe("the gate server against a model of the contract", () => {
                 clock,
                 server,
                 agentName: nameOf("agent"),
-                reviewerName: nameOf("reviewer")
+                reviewerName: nameOf("reviewer"),
+                reviewerId: server.current().info.keys.find((k) => k.role === "reviewer")!.id
               }
               const model: Model = { now: clock.now(), leashes: new Map(), trails: new Map(), steps: new Map() }
               try {

@@ -35,10 +35,15 @@ describe("Flag", () => {
     expect(toWire(Wire.Flag, flag)).not.toHaveProperty("review_step_id")
   })
 
+  it("v1.1: an unverified review is a kind, at the review step itself (no review_step_id)", () => {
+    const wire = { kind: "unverified_review", trail_id: ids.trail, step_id: ids.review, seq: 3, action_name: "stripe.charge" }
+    expect(toWire(Wire.Flag, fromWire(Wire.Flag, wire))).toEqual(wire)
+  })
+
   it("refuses an unknown kind or a seq below 1", () => {
     const base = { trail_id: ids.trail, step_id: ids.step, seq: 1, action_name: "x" }
     expect(rejectWire(Wire.Flag, { ...base, kind: "bypass" }).tree).toContain(
-      "expected one of unleashed_action, ignored_decision, reused_approval, got \"bypass\""
+      "expected one of unleashed_action, ignored_decision, reused_approval, unverified_review, got \"bypass\""
     )
     expect(rejectWire(Wire.Flag, { ...base, kind: "unleashed_action", seq: 0 }).paths).toEqual(["seq"])
   })

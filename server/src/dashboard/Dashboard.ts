@@ -41,6 +41,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Wire } from "houndsight"
+import * as Connections from "../Connections.js"
 import { Gate } from "../Gate.js"
 import { maxJsonDepth, nestsDeeperThan } from "../Http.js"
 import { Keys } from "../Keys.js"
@@ -224,7 +225,14 @@ export const mount = <R>(
     const chromeOf = (session: Session.Session) =>
       Effect.gen(function*() {
         const counts = yield* queries.counts(yield* Clock.currentTimeMillis)
-        return { reviewer: session.reviewer, csrf: session.csrf, pending: counts.pending, flags: counts.flags }
+        const developmentKey = yield* keys.developmentKey
+        return {
+          reviewer: session.reviewer,
+          csrf: session.csrf,
+          pending: counts.pending,
+          flags: counts.flags,
+          ...(developmentKey !== undefined ? { developmentKey } : {})
+        }
       }).pipe(
         Effect.orElseSucceed(() => ({ reviewer: session.reviewer, csrf: session.csrf, pending: 0, flags: 0 }))
       )
@@ -246,9 +254,25 @@ export const mount = <R>(
               errorPage(500, "Something went wrong", "The dashboard could not answer this request; the server's log has the details.")
             )))
 
+    /** A live session whose reviewer key is still in force; a revoked key's sessions end here. */
+    const stillValid = (found: Session.Session | undefined) =>
+      found === undefined ? Effect.succeed(undefined) : Effect.map(
+        Effect.orElseSucceed(keys.active(found.keyId), () => undefined),
+        (active) => {
+          if (active === false) sessions.end(found.id)
+          return active === true ? found : undefined
+        }
+      )
+
     const currentSession = Effect.flatMap(
       HttpServerRequest.HttpServerRequest,
-      (request) => Effect.map(Clock.currentTimeMillis, (now) => sessions.find(request.cookies[Session.sessionCookie], now))
+      (request) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(stillValid(sessions.find(request.cookies[Session.sessionCookie], now)), (session) => {
+            // a signed-in reviewer's connection is never closed to make room (see Connections)
+            if (session !== undefined) Connections.markAuthenticated(request.source)
+            return session
+          }))
     )
 
     /** A page for a signed-in reviewer; anyone else is sent to sign in (or hops, see `Layout.hop`). */
@@ -342,7 +366,23 @@ export const mount = <R>(
       const request = yield* HttpServerRequest.HttpServerRequest
       const foreign = Session.crossSite(request, publicUrl)
       if (foreign !== undefined) return loginForm(request, "/", `Refused: ${foreign}.`, 403)
-      const form = (yield* readForm) ?? UrlParams.empty
+      // refused before the body is read, and the connection closed rather than drained
+      const early = Session.refuseLoginEarly(request)
+      if (early !== undefined) {
+        return HttpServerResponse.setHeader(loginForm(request, "/", early.message, early.status), "connection", "close")
+      }
+      const read = yield* request.urlParamsBody.pipe(
+        HttpServerRequest.withMaxBodySize(Option.some(Session.maxLoginFormBytes)),
+        Effect.option
+      )
+      if (Option.isNone(read)) {
+        return HttpServerResponse.setHeader(
+          loginForm(request, "/", `The sign-in form could not be read, or is larger than ${Session.maxLoginFormBytes / 1024} KiB.`, 400),
+          "connection",
+          "close"
+        )
+      }
+      const form = read.value
       const field = (name: string) => Option.getOrUndefined(UrlParams.getFirst(form, name))
       const next = Session.localPath(field("next"))
       if (!Session.sameToken(request.cookies[Session.loginCookie], field("csrf"))) {
@@ -350,8 +390,11 @@ export const mount = <R>(
       }
       const key = (field("key") ?? "").trim()
       if (key === "") return loginForm(request, next, "Enter a reviewer key (rv-hnd-…).", 400)
-      const holder = keys.lookup(key)
-      if (Option.isNone(holder)) {
+      const found = yield* keys.find(key)
+      if (found._tag === "Revoked") {
+        return loginForm(request, next, `This key (${found.id}) was revoked at ${found.revokedAt}: ask for a new one.`, 401)
+      }
+      if (found._tag === "Unknown") {
         return loginForm(
           request,
           next,
@@ -359,7 +402,7 @@ export const mount = <R>(
           401
         )
       }
-      if (!Wire.canReview(holder.value.role)) {
+      if (!Wire.canReview(found.holder.role)) {
         return loginForm(
           request,
           next,
@@ -367,7 +410,7 @@ export const mount = <R>(
           403
         )
       }
-      const session = sessions.create(holder.value.name, yield* Clock.currentTimeMillis)
+      const session = sessions.create(found.holder.name, yield* Clock.currentTimeMillis, found.holder.id)
       return redirect(next).pipe(
         HttpServerResponse.unsafeSetCookie(Session.sessionCookie, session.id, {
           httpOnly: true,
@@ -452,9 +495,8 @@ export const mount = <R>(
             `There is no leash ${id} on this server. Leash links open on the server that the agent asked.`
           )
         }
-        // The whole request, as the agent sent it: this page is the only one that reads it.
-        const sent = yield* store.leashRequest(id)
-        const request = decodeRequest(JSON.parse(Option.getOrElse(sent, () => row.value.request)))
+        // The whole request, as received (in the agent's key order): this page is the only one that reads it.
+        const request = decodeRequest(JSON.parse(row.value.request))
         const decision = state.right.status === "decided" ? state.right.decision : undefined
         const notice = params["decided"] === "1" && decision !== undefined
           ? html`<p class="notice good" role="status">Decision recorded: the agent has its answer.</p>`
@@ -479,12 +521,15 @@ export const mount = <R>(
         if (id === undefined || !uuid.test(id)) return yield* notFound(session, "There is no such leash: a leash id is a UUID.")
         const decision = readDecision(form)
         if (typeof decision === "string") return yield* errorPage(400, "Not decided", decision, session, back)
-        const result = yield* Effect.either(gate.decide(id, decision, session.reviewer))
+        const result = yield* Effect.either(gate.decide(id, decision, { id: session.keyId, name: session.reviewer }))
         if (result._tag === "Left") {
           const error = result.left
           if (error._tag === "NotFound") return yield* notFound(session, error.message)
           if (error._tag === "Conflict") {
             return yield* errorPage(409, "Already decided", `Your decision was not recorded: ${error.message}.`, session, back)
+          }
+          if (error._tag === "PayloadTooLarge") {
+            return yield* errorPage(413, "Not decided", `Your decision was not recorded: ${error.message}.`, session, back)
           }
           return yield* Effect.fail(error)
         }
@@ -570,15 +615,33 @@ export const mount = <R>(
           })
         }
         const { detail, previews } = read.value
-        const leashIds = new Set<string>()
-        for (const step of detail.steps) if (step.leash !== undefined) leashIds.add(step.leash.leashId)
-        const facts = yield* queries.facts([...leashIds])
+        // the server's own record of each cited leash (v1.1: shown before the agent's claim)
+        const facts: ReadonlyMap<string, TrailViews.LeashFacts> = yield* store.heldLeashes(
+          detail.steps.flatMap((step) => step.leash === undefined ? [] : [step.leash.leashId])
+        )
+        // A step whose parent is on another page of the steps is not an orphan: say where it is.
+        const onPage = new Set(detail.steps.map((step) => step.id))
+        const absent = new Set<string>()
+        for (const step of detail.steps) {
+          if (step.parentId !== null && !onPage.has(step.parentId)) absent.add(step.parentId)
+        }
+        const parentsElsewhere = yield* queries.stepsHeld(id, [...absent])
+        const whole = cursor === undefined && detail.nextCursor === undefined
+        const leashCount = whole ? undefined : yield* queries.leashCount(id)
         const trail = detail.trail
         return yield* framed(session, {
           title: trail === null ? "Trail" : `${trail.agent} · ${trail.trigger}`,
           kind: "trail",
           section: "trails",
-          body: TrailViews.trailPage({ id, detail, facts, previews, paged: cursor !== undefined })
+          body: TrailViews.trailPage({
+            id,
+            detail,
+            facts,
+            previews,
+            paged: cursor !== undefined,
+            parentsElsewhere,
+            leashCount
+          })
         })
       })
     )
@@ -701,7 +764,10 @@ export const mount = <R>(
         decisions: undefined,
         counts: undefined
       }
-      const stillSignedIn = Effect.map(Clock.currentTimeMillis, (now) => sessions.find(session.id, now) !== undefined)
+      const stillSignedIn = Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.map(stillValid(sessions.find(session.id, now)), (s) => s !== undefined)
+      )
       const body = Stream.concat(
         Stream.make(Live.preamble(3_000)),
         live.changes(refreshMillis).pipe(

@@ -1,6 +1,7 @@
 /**
- * The flags page: every action an agent took around the gate, newest trail first, with what
- * each kind of flag means and links to the exact step.
+ * The flags page: every action an agent took around the gate, and every review step whose
+ * approval the gate's own record does not confirm (v1.1), newest trail first, with what each
+ * kind of flag means and links to the exact step.
  *
  * @since 0.1.0
  */
@@ -22,7 +23,7 @@ export const flagsPage = (
   html`<section>
   <h1>Flags</h1>
   <p class="notice" data-updated hidden>The flags have changed. <a href="/flags">Reload</a> to see them.</p>
-  <p class="muted">The audit reads every trail's steps in order and flags an action that went around the gate:</p>
+  <p class="muted">The server's audit (the authoritative one) reads every trail's steps in order, checks every review step's approval against the gate's own leash record, and flags what went around the gate:</p>
   <ul class="kinds">${
     (Object.keys(flagText) as Array<Wire.FlagKind>).map((k) =>
       html`<li><span class="pill flag">⚑ ${flagText[k].title}</span> the agent ${flagText[k].meaning}</li>`
@@ -44,7 +45,13 @@ export const flagsPage = (
     <td><a href="${trailLink}">${trail === undefined ? f.trailId : html`${trail.agent} · ${trail.trigger}`}</a>${
             trail === undefined ? "" : html`<div class="small muted">${Format.time(trail.startedAt)}</div>`
           }</td>
-    <td>${f.reviewStepId === undefined ? html`<span class="muted">none: the gate was never asked</span>` : html`<a href="${trailLink}#step-${f.reviewStepId}">review step</a>`}</td>
+    <td>${
+            f.kind === "unverified_review"
+              ? html`<span class="muted">this review step: the gate never gave that approval</span>`
+              : f.reviewStepId === undefined
+              ? html`<span class="muted">none: the gate was never asked</span>`
+              : html`<a href="${trailLink}#step-${f.reviewStepId}">review step</a>`
+          }</td>
   </tr>`
         })
       }</tbody>

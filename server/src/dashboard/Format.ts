@@ -62,8 +62,9 @@ export const tokens = (counts: { readonly input: number; readonly output: number
 export const count = (n: number): string => grouped(n, 0)
 
 /**
- * A time as `2026-11-24 09:00:01 UTC` in a `<time>` element; the page's script rewrites it in
- * the reviewer's local time.
+ * A time as `2026-11-24 09:00:01 UTC` in a `<time>` element, its full ISO time on hover. The
+ * page's script rewrites it in the reviewer's local time (the date only when it is not today)
+ * and the hover in their zone (`2026-11-24T10:00:01.000+01:00 (Europe/Berlin)`).
  *
  * @since 0.1.0
  * @category formatting
@@ -72,7 +73,34 @@ export const time = (at: Date | number): Html => {
   const date = typeof at === "number" ? new Date(at) : at
   if (Number.isNaN(date.getTime())) return html`<span>—</span>`
   const iso = date.toISOString()
-  return html`<time datetime="${iso}" data-local>${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`
+  return html`<time datetime="${iso}" title="${iso}" data-local>${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`
+}
+
+/**
+ * A size in bytes: `812 B`, `4.0 KiB`, `1.5 MiB`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const bytes = (n: number): string => {
+  if (!Number.isFinite(n) || n < 0) return "—"
+  if (n < 1024) return `${count(n)} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`
+}
+
+/**
+ * The size of a value as compact UTF-8 JSON (how the contract measures a leash payload).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const jsonBytes = (value: unknown): number => {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? "null", "utf8")
+  } catch {
+    return Number.NaN
+  }
 }
 
 /**

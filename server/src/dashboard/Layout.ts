@@ -20,6 +20,8 @@ export interface Chrome {
   readonly csrf: string
   readonly pending: number
   readonly flags: number
+  /** The id of a development agent key still in force (any agent may write under any name), if any. */
+  readonly developmentKey?: string | undefined
 }
 
 /**
@@ -85,6 +87,7 @@ export const page = (assets: Assets, p: Page): Html => {
   ${nav}
 </header>
 <main>
+${c?.developmentKey === undefined ? "" : html`<p class="notice" data-development-key>A development agent key (<code>${c.developmentKey}</code>) is in force: it writes under any agent name. Give each agent its own key (<code>houndsight-server keys create --agent NAME</code>), then revoke it (<code>houndsight-server keys revoke ${c.developmentKey}</code>).</p>`}
 ${p.body}
 </main>
 </body>

@@ -7,12 +7,19 @@
  * forms post to `/leashes/{id}/decision` with the session's CSRF token; the modify form's JSON is
  * checked by the page's script before anything is sent, and again by the server.
  *
+ * A reviewer sees all of what they approve: payloads are shown in the order the agent sent them;
+ * a value cut for a card says so where it is cut, and values an SDK cut before sending are named
+ * above the payload (`Cut`); the modify form never starts from a cut value (`ModifyBase`); a
+ * modification is shown as what changed (`JsonDiff`).
+ *
  * @since 0.1.0
  */
 import type { Wire } from "houndsight"
 import type { DecidedLeash } from "./Queries.js"
 import * as Format from "./Format.js"
 import { type Html, html, url } from "./Html.js"
+import * as Cut from "./Cut.js"
+import * as JsonDiff from "./JsonDiff.js"
 
 /**
  * A pending leash as the queue shows it: its request without the payload, and the payload's
@@ -42,6 +49,15 @@ export const size = (bytes: number): string =>
     ? `${(bytes / 1024).toFixed(1)} KiB`
     : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
 
+/** The value a preview holds whole (`undefined`: its text does not parse). */
+const parsePreview = (text: string): { readonly value: unknown } | undefined => {
+  try {
+    return { value: JSON.parse(text) as unknown }
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * A preview as text to show: the whole payload indented when the preview holds all of it, else
  * its first bytes as sent, marked with an ellipsis.
@@ -51,11 +67,8 @@ export const size = (bytes: number): string =>
  */
 export const previewText = (preview: Wire.PayloadPreview): string => {
   if (preview.cut) return `${preview.text}…`
-  try {
-    return Format.json(JSON.parse(preview.text))
-  } catch {
-    return preview.text
-  }
+  const whole = parsePreview(preview.text)
+  return whole === undefined ? preview.text : Format.json(whole.value)
 }
 
 /**
@@ -66,29 +79,44 @@ export const previewText = (preview: Wire.PayloadPreview): string => {
  */
 export type ReturnTo = "queue" | "leash"
 
-const signalValue = (key: string, value: unknown): string => {
+/** How much of a risk signal's value a queue card shows (the leash page shows it whole). */
+const signalChars = 200
+
+const signalText = (key: string, value: unknown): string => {
   if (key === "amount_usd" && typeof value === "number") return Format.usd(value)
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(", ")
-  return Format.brief(value, 200)
+  return Format.brief(value, Number.POSITIVE_INFINITY)
 }
 
 /**
- * The risk signals as labelled chips.
+ * The risk signals as labelled chips. `whole: false` (a queue card) cuts a long value and says
+ * so on the chip; the leash page shows every value whole.
  *
  * @since 0.1.0
  * @category components
  */
-export const signals = (riskSignals: Readonly<Record<string, unknown>>): Html => {
+export const signals = (riskSignals: Readonly<Record<string, unknown>>, options: { readonly whole: boolean } = { whole: false }): Html => {
   const entries = Object.entries(riskSignals)
   if (entries.length === 0) return html`<p class="muted small">No risk signals.</p>`
   return html`<ul class="signals" aria-label="Risk signals">${
-    entries.map(([k, v]) =>
-      html`<li class="signal${k === "amount_usd" ? " money" : ""}"><span class="k">${k}</span> <span class="v">${
-        signalValue(k, v)
-      }</span></li>`
-    )
+    entries.map(([k, v]) => {
+      const text = signalText(k, v)
+      const cut = !options.whole && text.length > signalChars
+      return html`<li class="signal${k === "amount_usd" ? " money" : ""}"><span class="k">${k}</span> <span class="v">${
+        cut ? Format.brief(text, signalChars) : text
+      }</span>${
+        cut
+          ? html` <span class="cut" data-cut>cut: ${Format.count(signalChars - 1)} of ${Format.count(text.length)} characters shown; the leash page shows it whole</span>`
+          : ""
+      }</li>`
+    })
   }</ul>`
 }
+
+const cutNotice = (cut: Cut.Found): Html =>
+  cut.count === 0 ? html`` : html`<p class="notice error" role="alert" data-sdk-cut>This payload holds ${
+    Format.plural(cut.count, "value")
+  } that the agent's SDK cut before sending (${cut.paths.join(", ")}${cut.count > cut.paths.length ? ", …" : ""}): you are not seeing all of it, and an approval may let the agent act on the whole original. Reject it and ask for the agent to be upgraded, or approve a payload you write in full.</p>`
 
 /**
  * A decision as a coloured word.
@@ -115,15 +143,63 @@ const hidden = (csrf: string, returnTo: ReturnTo) =>
   html`<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="return" value="${returnTo}">`
 
 /**
+ * What the modify form starts from. Never a cut value: the whole payload (`Whole`, its JSON
+ * text); or, where the view shows only a cut preview, nothing but a link to the leash page,
+ * which loads the whole payload (`OnLeashPage`); or an empty form when the payload itself holds
+ * values an SDK cut (`Blank`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ModifyBase =
+  | { readonly _tag: "Whole"; readonly json: string }
+  | { readonly _tag: "OnLeashPage" }
+  | { readonly _tag: "Blank" }
+
+/**
+ * The modify form's start for a whole payload: the payload itself, unless it holds values an
+ * SDK cut.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wholeBase = (payload: unknown, json: string = Format.json(payload)): ModifyBase =>
+  Cut.find(payload).count > 0 ? { _tag: "Blank" } : { _tag: "Whole", json }
+
+const modifyForm = (action: string, base: ModifyBase, csrf: string, returnTo: ReturnTo, leashId: string): Html => {
+  if (base._tag === "OnLeashPage") {
+    return html`<p class="small" data-modify-elsewhere>This card shows a cut preview of the payload, and a modification starts from the whole payload: <a href="${
+      url`/leashes/${leashId}`
+    }">modify it on the leash page</a>.</p>`
+  }
+  const text = base._tag === "Whole" ? base.json : ""
+  return html`<form method="post" action="${action}" class="stack" data-modify>
+      ${hidden(csrf, returnTo)}
+      <input type="hidden" name="decision" value="modified">
+      ${
+    base._tag === "Blank"
+      ? html`<p class="small">The payload holds values its SDK cut, so it is not offered as a start: write the whole payload the agent should use.</p>`
+      : ""
+  }
+      <label>Payload the agent will use (JSON)
+        <textarea name="modified_payload" rows="${Math.min(18, Math.max(4, text.split("\n").length + 1))}" spellcheck="false" autocomplete="off">${text}</textarea>
+      </label>
+      <p class="form-error" role="alert" hidden></p>
+      <input type="text" name="reason" maxlength="4096" placeholder="Reason (optional)" aria-label="Reason for the change">
+      <button type="submit" class="modify-submit">Approve with changes</button>
+    </form>`
+}
+
+/**
  * The decision forms of a pending leash: approve or reject with a reason, or approve a modified
- * payload edited as JSON, starting from `base` (the whole payload as JSON text). Without a
- * `base` (a queue card whose preview is cut) there is no modify form here, only a link to the
- * leash's page: a cut value is never offered as the base of a modification.
+ * payload edited as JSON, starting from `base`: on a queue card whose preview is cut there is
+ * no modify form, only a link to the leash's page (`OnLeashPage`): a cut value is never offered
+ * as the base of a modification.
  *
  * @since 0.1.0
  * @category components
  */
-export const decisionForms = (leashId: string, base: string | undefined, csrf: string, returnTo: ReturnTo): Html => {
+export const decisionForms = (leashId: string, base: ModifyBase, csrf: string, returnTo: ReturnTo): Html => {
   const action = url`/leashes/${leashId}/decision`
   return html`<form method="post" action="${action}" class="decide" data-decide>
     ${hidden(csrf, returnTo)}
@@ -132,32 +208,10 @@ export const decisionForms = (leashId: string, base: string | undefined, csrf: s
     <button type="submit" name="decision" value="rejected" class="reject">Reject</button>
     <p class="form-error" role="alert" hidden></p>
   </form>
-  ${
-    base === undefined
-      ? html`<p class="modify small">The payload is too large to edit here: <a href="${url`/leashes/${leashId}`}">modify it on the leash page</a>.</p>`
-      : modifyForm(action, base, csrf, returnTo)
-  }`
-}
-
-const modifyForm = (action: string, base: string, csrf: string, returnTo: ReturnTo): Html =>
-  html`<details class="modify">
+  <details class="modify">
     <summary>Modify the payload…</summary>
-    <form method="post" action="${action}" class="stack" data-modify>
-      ${hidden(csrf, returnTo)}
-      <input type="hidden" name="decision" value="modified">
-      <label>Payload the agent will use (JSON)
-        <textarea name="modified_payload" rows="${Math.min(18, lines(base) + 1)}" spellcheck="false" autocomplete="off">${base}</textarea>
-      </label>
-      <p class="form-error" role="alert" hidden></p>
-      <input type="text" name="reason" maxlength="4096" placeholder="Reason (optional)" aria-label="Reason for the change">
-      <button type="submit" class="modify-submit">Approve with changes</button>
-    </form>
+    ${modifyForm(action, base, csrf, returnTo, leashId)}
   </details>`
-
-const lines = (text: string): number => {
-  let n = 1
-  for (let i = text.indexOf("\n"); i !== -1 && n < 18; i = text.indexOf("\n", i + 1)) n++
-  return n
 }
 
 /**
@@ -170,8 +224,10 @@ const lines = (text: string): number => {
 export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): Html => {
   const r = leash.request
   const p = leash.preview
-  // The payload is written once, from its preview.
-  const text = previewText(p)
+  // The payload is written once, from its preview; a preview that holds the whole payload is
+  // also the start of a modification.
+  const whole = p.cut ? undefined : parsePreview(p.text)
+  const text = whole === undefined ? previewText(p) : Format.json(whole.value)
   return html`<article class="card leash" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
   <header class="leash-head">
     <span class="action">${r.actionName}</span>
@@ -183,6 +239,7 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
   <p class="summary">${r.actionSummary}</p>
   ${signals(r.riskSignals)}
   ${r.riskSignalsCut === true ? html`<p class="muted small">The risk signals are too large to list here: see the leash page.</p>` : ""}
+  ${whole === undefined ? "" : cutNotice(Cut.find(whole.value))}
   <details class="payload" open>
     <summary>Payload <span class="small muted">${size(p.bytes)}</span></summary>
     <pre class="json">${text}</pre>
@@ -192,7 +249,9 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
       : ""
   }
   </details>
-  <div class="decision-forms">${decisionForms(leash.leashId, p.cut ? undefined : text, csrf, returnTo)}</div>
+  <div class="decision-forms">${
+    decisionForms(leash.leashId, whole === undefined ? { _tag: "OnLeashPage" } : wholeBase(whole.value, text), csrf, returnTo)
+  }</div>
   <footer class="leash-foot small muted">
     asked ${Format.time(leash.createdAt)} ·
     <a href="${url`/trails/${r.trailId}`}">trail</a> ·
@@ -276,8 +335,38 @@ export const queue = (options: {
   <div data-trails="limit=10">${options.trails}</div>
 </section>`
 
+const changeValue = (value: unknown): Html => html`<pre class="json small">${Format.json(value)}</pre>`
+
 /**
- * A leash's page: what it asked, and its decision, or the forms while it waits.
+ * What a reviewer's modification changed: one row per change (where, what it was, what it is
+ * now), from a structural diff of the two documents (`JsonDiff`, linear in their size).
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export const changes = (before: unknown, after: unknown): Html => {
+  const { changes } = JsonDiff.diff(before, after)
+  if (changes.length === 0) {
+    return html`<p class="muted" data-diff>The modified payload is the same as the one the agent asked for.</p>`
+  }
+  return html`<table class="table diff" data-diff aria-label="What changed">
+  <thead><tr><th>Where</th><th>Was</th><th>Now</th></tr></thead>
+  <tbody>${
+    changes.map((c) =>
+      html`<tr class="change change-${c._tag.toLowerCase()}">
+    <td><code class="path">${JsonDiff.formatPath(c.path)}</code></td>
+    <td>${c._tag === "Added" ? html`<span class="what">(not there: added)</span>` : changeValue(c.before)}</td>
+    <td>${c._tag === "Removed" ? html`<span class="what">(removed)</span>` : changeValue(c.after)}</td>
+  </tr>`
+    )
+  }</tbody>
+</table>`
+}
+
+/**
+ * A leash's page: what it asked, whole, and its decision (what a modification changed), or the
+ * forms while it waits. The payload is rendered once and offered whole as the start of a
+ * modification, unless its SDK cut values in it, which the page says plainly.
  *
  * @since 0.1.0
  * @category pages
@@ -294,7 +383,8 @@ export const leashPage = (options: {
   const r = options.request
   const d = options.decision
   // The whole payload, written as JSON text once (this page is the only one that reads it).
-  const payload = Format.json(r.payload)
+  const json = Format.json(r.payload)
+  const cut = Cut.find(r.payload)
   const status = d === undefined
     ? html`<span class="pill pending">waiting for a decision</span>`
     : decisionPill(d.decision)
@@ -306,7 +396,7 @@ export const leashPage = (options: {
     <h2 id="decide-title">Decide <span class="expires small muted">answer within <span data-countdown="${options.expiresAt.toISOString()}">${
       Format.duration(options.expiresAt.getTime() - Date.now())
     }</span></span></h2>
-    <div class="decision-forms">${decisionForms(options.leashId, payload, options.csrf, "leash")}</div>
+    <div class="decision-forms">${decisionForms(options.leashId, wholeBase(r.payload, json), options.csrf, "leash")}</div>
   </section>`
     : html`<section class="card decided decision-${d.decision}" aria-labelledby="decision-title">
     <h2 id="decision-title">${decisionPill(d.decision)} by ${decider(d.decidedBy)}</h2>
@@ -316,9 +406,12 @@ export const leashPage = (options: {
       <dt>Waited</dt><dd>${Format.duration(d.decidedAt.getTime() - options.createdAt.getTime())}</dd>
     </dl>
     ${
-      d.modifiedPayload === undefined ? "" : html`<h3>Payload the agent was told to use</h3><pre class="json">${
-        Format.json(d.modifiedPayload)
-      }</pre>`
+      d.modifiedPayload === undefined ? "" : html`<h3>What the reviewer changed</h3>
+    ${changes(r.payload, d.modifiedPayload)}
+    <details class="payload">
+      <summary>The whole payload the agent was told to use</summary>
+      <pre class="json" data-modified-payload>${Format.json(d.modifiedPayload)}</pre>
+    </details>`
     }
   </section>`
   return html`${options.notice ?? ""}
@@ -334,9 +427,12 @@ export const leashPage = (options: {
     <dt>Blocking</dt><dd>${r.blocking ? "yes: the agent waits" : "no: the agent carries on and checks later"}</dd>
   </dl>
   <h2>Risk signals</h2>
-  ${signals(r.riskSignals)}
-  <h2>Payload</h2>
-  <pre class="json">${payload}</pre>
+  ${signals(r.riskSignals, { whole: true })}
+  <h2>Payload <span class="small muted" data-payload-whole>${
+    cut.count === 0 ? "whole, in the order the agent sent it" : "as the agent's SDK sent it"
+  } · ${Format.bytes(Format.jsonBytes(r.payload))}</span></h2>
+  ${cutNotice(cut)}
+  <pre class="json" data-payload>${json}</pre>
 </section>
 ${decided}`
 }

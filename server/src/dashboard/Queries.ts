@@ -14,6 +14,8 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Wire } from "houndsight"
 import * as LeashSummary from "../LeashSummary.js"
+import type * as Cut from "./Cut.js"
+import * as JsonDiff from "./JsonDiff.js"
 import type { PendingRow, StepPage } from "../Store.js"
 
 /**
@@ -44,25 +46,17 @@ export interface TrailLeash extends PendingRow {
 }
 
 /**
- * Who decided a leash and when.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Facts {
-  readonly decidedBy: string | undefined
-  /** Epoch milliseconds. */
-  readonly decidedAt: number | undefined
-}
-
-/**
  * The start of a step's input, output or events as the trail page shows them: at most
- * `maxBlockChars` characters of its compact JSON, its size in bytes, whether it is cut.
+ * `maxBlockChars` characters of its compact JSON, its size in bytes, whether it is cut; and the
+ * values in the whole block that the agent's SDK cut before sending (found by SQLite over the
+ * whole block, so a preview cut short still says so).
  *
  * @since 0.1.0
  * @category models
  */
-export type BlockPreview = Wire.PayloadPreview
+export interface BlockPreview extends Wire.PayloadPreview {
+  readonly sdkCut: Cut.Found
+}
 
 /**
  * What the trail page shows of a step beyond its record's small fields: previews of its input
@@ -89,6 +83,15 @@ export interface TrailPage {
   readonly detail: Wire.TrailDetail
   readonly previews: ReadonlyMap<string, StepPreview>
 }
+
+/**
+ * The most ancestor rows the trail page reads to tell how deep the steps whose parents are on
+ * another page of the steps are.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxAncestorRows = 20_000
 
 /**
  * The most characters of a step's input, output or events the trail page shows.
@@ -131,8 +134,17 @@ export class Queries extends Context.Tag("houndsight-server/DashboardQueries")<Q
   readonly stillPending: (now: number, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, SqlError>
   /** The summaries of these leashes, if pending and not due at `now`. */
   readonly pendingByIds: (now: number, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PendingRow>, SqlError>
-  /** Who decided these leashes, by id. */
-  readonly facts: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Facts>, SqlError>
+  /**
+   * Which of these step ids the trail holds (the parents of a page's steps that are on other
+   * pages), each with its depth in the trail (absent when its ancestors take more than
+   * `maxAncestorRows` rows to count, a cycle among them included).
+   */
+  readonly stepsHeld: (
+    trailId: string,
+    ids: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, number | undefined>, SqlError>
+  /** How many leashes the trail's steps cite (all its steps, not one page). */
+  readonly leashCount: (trailId: string) => Effect.Effect<number, SqlError>
   /** A trail and a page of its steps, with previews of their input, output and events. */
   readonly trailPage: (id: string, page: StepPage) => Effect.Effect<Option.Option<TrailPage>, SqlError>
   /** One step of a trail, whole (its own page). */
@@ -172,18 +184,48 @@ interface StepHeadRow {
   readonly output_bytes: number | null
   readonly events: string | null
   readonly events_bytes: number | null
+  readonly input_cut: string | null
+  readonly output_cut: string | null
+  readonly events_cut: string | null
 }
 
-const preview = (text: string | null, bytes: number | null): BlockPreview | undefined =>
+/** A path as SQLite's `json_tree` writes it (`.a[1]."b c"`, after the block's own path), as `Cut` writes paths. */
+const treePath = (fullkey: string): string => {
+  const path: Array<string | number> = []
+  for (const m of fullkey.matchAll(/\.("(?:[^"\\]|\\.)*"|[^.[]+)|\[(\d+)\]/g)) {
+    if (m[2] !== undefined) path.push(Number(m[2]))
+    else path.push(m[1]!.startsWith("\"") ? JSON.parse(m[1]!) as string : m[1]!)
+  }
+  return JsonDiff.formatPath(path)
+}
+
+const sdkCutOf = (block: string, keys: string | null): Cut.Found => {
+  const all = keys === null ? [] : JSON.parse(keys) as ReadonlyArray<string>
+  const prefix = `$.${block}`
+  return { count: all.length, paths: all.slice(0, 5).map((k) => treePath(k.slice(prefix.length))) }
+}
+
+const preview = (block: string, text: string | null, bytes: number | null, cut: string | null): BlockPreview | undefined =>
   text === null || bytes === null
     ? undefined
     : text.length > maxBlockChars
-    ? { text: text.slice(0, maxBlockChars), bytes, cut: true }
-    : { text, bytes, cut: false }
+    ? { text: text.slice(0, maxBlockChars), bytes, cut: true, sdkCut: sdkCutOf(block, cut) }
+    : { text, bytes, cut: false, sdkCut: sdkCutOf(block, cut) }
+
+/**
+ * The strings of a block that end with an SDK's cut marker (`Cut` names them; `GLOB` is
+ * case-sensitive, and `[[]` is a literal bracket).
+ */
+const sdkCutKeys = (k: string) =>
+  `(SELECT json_group_array(fullkey) FROM json_tree(record, '$.${k}') WHERE type = 'text' AND (
+    atom GLOB '*…[[]truncated: * bytes, limit *]' OR atom GLOB '[[]Truncated: nested deeper than *]'
+    OR atom GLOB '[[]truncated: * was about * bytes; a record is limited to * bytes]')) AS ${k}_cut`
 
 /** The columns of a step as the trail page reads it: SQLite cuts input, output and events. */
 const stepHead = (["input", "output", "events"] as const).map((k) =>
-  `substr(record -> '$.${k}', 1, ${maxBlockChars + 1}) AS ${k}, length(CAST(record -> '$.${k}' AS BLOB)) AS ${k}_bytes`
+  `substr(record -> '$.${k}', 1, ${maxBlockChars + 1}) AS ${k}, length(CAST(record -> '$.${k}' AS BLOB)) AS ${k}_bytes, ${
+    sdkCutKeys(k)
+  }`
 ).join(", ")
 
 const toPending = (row: SummaryRow): PendingRow => ({
@@ -265,13 +307,26 @@ export const make = Effect.gen(function*() {
       (rows) => rows.map(toPending)
     )
 
-  const facts = (ids: ReadonlyArray<string>) =>
-    ids.length === 0 ? Effect.succeed(new Map<string, Facts>()) : Effect.map(
-      sql<{ leash_id: string; decided_by: string | null; decided_at: number | null }>`SELECT leash_id, decided_by,
-          decided_at FROM leashes
-        WHERE leash_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND status = 'decided'`,
-      (rows) =>
-        new Map(rows.map((r) => [r.leash_id, { decidedBy: r.decided_by ?? undefined, decidedAt: r.decided_at ?? undefined }]))
+  const stepsHeld = (trailId: string, ids: ReadonlyArray<string>) =>
+    ids.length === 0 ? Effect.succeed(new Map<string, number | undefined>()) : Effect.map(
+      // Up each parent chain, one indexed row per ancestor, all chains together bounded.
+      sql<{ start: string; depth: number; rows: number }>`WITH RECURSIVE up(start, parent_id, n) AS (
+          SELECT id, parent_id, 0 FROM steps
+            WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND trail_id = ${trailId}
+          UNION ALL
+          SELECT up.start, s.parent_id, up.n + 1 FROM up JOIN steps s ON s.id = up.parent_id AND s.trail_id = ${trailId}
+          LIMIT ${maxAncestorRows + 1}
+        )
+        SELECT start, max(n) AS depth, (SELECT count(*) FROM up) AS rows FROM up GROUP BY start`,
+      (rows): ReadonlyMap<string, number | undefined> =>
+        new Map(rows.map((r) => [r.start, r.rows > maxAncestorRows ? undefined : r.depth]))
+    )
+
+  const leashCount = (trailId: string) =>
+    Effect.map(
+      sql<{ n: number }>`SELECT count(DISTINCT coalesce(leash ->> '$.leashId', leash ->> '$.leash_id')) AS n
+        FROM steps WHERE trail_id = ${trailId} AND leash IS NOT NULL`,
+      (rows) => rows[0]?.n ?? 0
     )
 
   const trailPage = (id: string, p: StepPage) =>
@@ -298,10 +353,10 @@ export const make = Effect.gen(function*() {
         ORDER BY seq, step_id`
       const previews = new Map<string, StepPreview>()
       const steps = page.map((row) => {
-        const events = preview(row.events, row.events_bytes)
+        const events = preview("events", row.events, row.events_bytes, row.events_cut)
         previews.set(row.id, {
-          input: preview(row.input, row.input_bytes),
-          output: preview(row.output, row.output_bytes),
+          input: preview("input", row.input, row.input_bytes, row.input_cut),
+          output: preview("output", row.output, row.output_bytes, row.output_cut),
           events: events?.cut === true ? events : undefined
         })
         // Events that fit are shown as events; cut ones as their preview.
@@ -357,7 +412,8 @@ export const make = Effect.gen(function*() {
     pendingIds,
     stillPending,
     pendingByIds,
-    facts,
+    stepsHeld,
+    leashCount,
     trailPage,
     step,
     leashesOfTrail

@@ -47,8 +47,10 @@ export const sessionMillis = 12 * 60 * 60 * 1000
  */
 export interface Session {
   readonly id: string
-  /** The reviewer key's name (`reviewer:3f9a1c2e`): what decisions record as `decided_by`. */
+  /** The reviewer's name: what decisions record as `decided_by`. */
   readonly reviewer: string
+  /** The id of the reviewer's key: the session ends when it is revoked. */
+  readonly keyId: string
   /** The token every form of this session carries. */
   readonly csrf: string
   /** Epoch milliseconds. */
@@ -62,8 +64,8 @@ export interface Session {
  * @category models
  */
 export interface Sessions {
-  /** Starts a session for a reviewer. */
-  readonly create: (reviewer: string, now: number) => Session
+  /** Starts a session for a reviewer (by name and key id). */
+  readonly create: (reviewer: string, now: number, keyId?: string) => Session
   /** The live session of a cookie value, if any (an expired one is forgotten). */
   readonly find: (id: string | undefined, now: number) => Session | undefined
   /** Ends a session (sign-out). */
@@ -111,9 +113,9 @@ export const makeSessions = (): Sessions => {
     for (const [id, s] of sessions) if (s.expiresAt <= now) sessions.delete(id)
   }
   return {
-    create: (reviewer, now) => {
+    create: (reviewer, now, keyId = reviewer) => {
       sweep(now)
-      const session: Session = { id: token(), reviewer, csrf: token(), expiresAt: now + sessionMillis }
+      const session: Session = { id: token(), reviewer, keyId, csrf: token(), expiresAt: now + sessionMillis }
       sessions.set(session.id, session)
       return session
     },
@@ -184,5 +186,41 @@ export const isSecure = (publicUrl: string): boolean => publicUrl.startsWith("ht
 export const localPath = (next: string | undefined): string => {
   if (next === undefined || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/"
   if (/[\u0000-\u001f\u007f\\]/.test(next)) return "/"
-  return next
+  // A `Location` header holds bytes, not characters: anything past ASCII (`/中`) is sent
+  // percent-encoded, as a browser would send it (a lone surrogate cannot be: then `/`).
+  try {
+    return next.replace(/[^\u0000-\u007f]+/g, (chars) => encodeURIComponent(chars))
+  } catch {
+    return "/"
+  }
+}
+
+/**
+ * The largest sign-in form the server reads: 8 KiB (a key, a token and a path back). A larger
+ * one, by its `Content-Length` or as it arrives, is refused without reading the rest.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxLoginFormBytes = 8 * 1024
+
+/**
+ * Why a sign-in post must be refused before its body is read, or `undefined`: without the
+ * sign-in page's cookie it cannot carry the matching token (403), and a declared body over
+ * `maxLoginFormBytes` is not a sign-in form (413).
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const refuseLoginEarly = (
+  request: HttpServerRequest.HttpServerRequest
+): { readonly status: 403 | 413; readonly message: string } | undefined => {
+  if (!isToken(request.cookies[loginCookie])) {
+    return { status: 403, message: "The sign-in form had expired or came from elsewhere: sign in again." }
+  }
+  const length = request.headers["content-length"]
+  if (length !== undefined && (!/^\d+$/.test(length) || Number(length) > maxLoginFormBytes)) {
+    return { status: 413, message: `The sign-in form is larger than ${maxLoginFormBytes / 1024} KiB: sign in from the form itself.` }
+  }
+  return undefined
 }

@@ -5,27 +5,38 @@
  * run's input and output, then its steps as a tree (children under their parent, in `seq`
  * order). Each step is one row (layer, name, status, a bar placing it on the trail's timeline,
  * duration, cost, tokens) that opens onto its input, output, events and error. A review step
- * shows its decision, who decided and when; a flagged step is marked red and says why.
+ * shows the gate's decision, who decided and when, and the agent's claim beside it when they
+ * differ; a flagged step is marked red and says why.
  *
  * @since 0.1.0
  */
 import { Wire } from "houndsight"
+import * as Cut from "./Cut.js"
 import * as Format from "./Format.js"
-import { type Html, html, url } from "./Html.js"
+import { type Html, html, join, url } from "./Html.js"
 import { decider, decisionPill, previewText, size } from "./LeashViews.js"
 import type { BlockPreview, StepPreview } from "./Queries.js"
+import * as StepTree from "./StepTree.js"
 
 /**
- * What the gate knows of a review step's leash: who decided and when.
+ * What the gate holds of a review step's leash: the trail and action it was created for, its
+ * decision (`undefined`: pending), who decided and when.
  *
  * @since 0.1.0
  * @category models
  */
 export interface LeashFacts {
+  readonly trailId: string
+  readonly actionName: string
+  readonly decision: Wire.GateDecision["decision"] | undefined
   readonly decidedBy: string | undefined
   /** Epoch milliseconds. */
   readonly decidedAt: number | undefined
 }
+
+/** The gate's record of a review step's leash, when it holds it for this trail and action. */
+const heldFor = (step: Wire.StepRecord, facts: LeashFacts | undefined): LeashFacts | undefined =>
+  facts !== undefined && facts.trailId === step.trailId && facts.actionName === step.name ? facts : undefined
 
 /**
  * What each flag kind means, in a reviewer's words.
@@ -45,10 +56,40 @@ export const flagText: Record<Wire.FlagKind, { readonly title: string; readonly 
   reused_approval: {
     title: "reused approval",
     meaning: "ran the action again on an approval that was already used"
+  },
+  unverified_review: {
+    title: "unverified review",
+    meaning: "recorded an approval the gate's own leash record does not confirm, so it counts as no approval"
   }
 }
 
 const statusPill = (status: string): Html => html`<span class="pill status-${status}">${status}</span>`
+
+/** How many tags a row of the trails list shows, and how much of each value. */
+const listTags = { count: 6, chars: 60 }
+
+/**
+ * A trail's tags, in the order the agent gave them, as `key value` chips (nothing when none).
+ * `brief` (the trails list) shows the first few, keys and values cut with `…` (the chip says so
+ * on hover; the row stays bounded), then how many more the trail's page shows.
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export const tagList = (tags: Readonly<Record<string, string>> | undefined, brief = false): Html => {
+  const entries = tags === undefined ? [] : Object.entries(tags)
+  if (entries.length === 0) return html``
+  const shown = brief ? entries.slice(0, listTags.count) : entries
+  const more = entries.length - shown.length
+  return html`<ul class="tags${brief ? " small" : ""}" aria-label="Tags">${
+    shown.map(([k, v]) => {
+      const cut = brief && (k.length > listTags.chars || v.length > listTags.chars)
+      return html`<li class="tag"${cut ? html` title="cut here: the trail's page shows it whole" data-cut` : ""}><span class="k">${Format.brief(k, brief ? listTags.chars : Infinity)}</span> <span class="v">${
+        Format.brief(v, brief ? listTags.chars : Infinity)
+      }</span></li>`
+    })
+  }${more > 0 ? html`<li class="tag more">+${Format.count(more)} more</li>` : ""}</ul>`
+}
 
 const trailDuration = (startedAt: Date, endedAt: Date | undefined): string =>
   endedAt === undefined ? "running" : Format.duration(endedAt.getTime() - startedAt.getTime())
@@ -69,7 +110,7 @@ export const trailsTable = (trails: ReadonlyArray<Wire.TrailSummary>): Html => {
     trails.map((t) =>
       html`<tr${t.flagCount > 0 ? html` class="flagged"` : ""}>
     <td>${statusPill(t.status)}</td>
-    <td><a href="${url`/trails/${t.id}`}" class="strong">${t.agent}</a></td>
+    <td><a href="${url`/trails/${t.id}`}" class="strong">${t.agent}</a>${tagList(t.tags, true)}</td>
     <td>${t.trigger}</td>
     <td>${Format.time(t.startedAt)}</td>
     <td class="num">${trailDuration(t.startedAt, t.endedAt)}</td>
@@ -173,32 +214,6 @@ export const trailsPage = (options: {
 </section>`
 }
 
-interface Node {
-  readonly step: Wire.StepRecord
-  readonly children: Array<Node>
-}
-
-/**
- * Steps as a tree: each under its parent, siblings in `seq` order; a step whose parent has not
- * arrived is shown at the top level.
- *
- * @since 0.1.0
- * @category utils
- */
-export const tree = (steps: ReadonlyArray<Wire.StepRecord>): ReadonlyArray<Node> => {
-  const sorted = [...steps].sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1))
-  const nodes = new Map<string, Node>()
-  for (const step of sorted) nodes.set(step.id, { step, children: [] })
-  const roots: Array<Node> = []
-  for (const step of sorted) {
-    const node = nodes.get(step.id)!
-    const parent = step.parentId === null ? undefined : nodes.get(step.parentId)
-    if (parent === undefined || parent === node) roots.push(node)
-    else parent.children.push(node)
-  }
-  return roots
-}
-
 interface Span {
   readonly start: number
   readonly end: number
@@ -226,12 +241,18 @@ const timeline = (step: Wire.StepRecord, span: Span): Html => {
   }" y="1" width="${w.toFixed(2)}" height="8" rx="2"></rect></svg>`
 }
 
+/**
+ * The status marks are the dashboard's own icons (inline SVG drawn in `currentColor`), not
+ * font glyphs: `⏸` and its kin render as an empty box in many common fonts.
+ */
+const icons = {
+  ok: html`<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8.5l3.2 3.2L13 4.8" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"></path></svg>`,
+  error: html`<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 4l8 8M12 4l-8 8" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"></path></svg>`,
+  interrupted: html`<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><rect x="3.5" y="3" width="3" height="10" rx="1" fill="currentColor"></rect><rect x="9.5" y="3" width="3" height="10" rx="1" fill="currentColor"></rect></svg>`
+} as const
+
 const statusMark = (status: Wire.StepRecord["status"]): Html =>
-  status === "ok"
-    ? html`<span class="mark ok" title="ok">✓</span>`
-    : status === "error"
-    ? html`<span class="mark error" title="error">✕</span>`
-    : html`<span class="mark interrupted" title="interrupted">⏸</span>`
+  html`<span class="mark ${status}" title="${status}" role="img" aria-label="${status}">${icons[status]}</span>`
 
 const events = (list: ReadonlyArray<Wire.Event>): Html =>
   html`<ol class="events">${
@@ -242,16 +263,23 @@ const events = (list: ReadonlyArray<Wire.Event>): Html =>
     )
   }</ol>`
 
+/** The plain word above a block whose SDK cut values in it (nothing when it cut none). */
+const sdkCutNotice = (cut: Cut.Found): Html | "" =>
+  cut.count === 0 ? "" : html`<p class="notice small" data-sdk-cut>Cut by the agent's SDK before sending: ${
+    Format.plural(cut.count, "value")
+  } (${cut.paths.join(", ")}${cut.count > cut.paths.length ? ", …" : ""}) end with a marker; the rest of each was not recorded.</p>`
+
+/** A value in a block, with a plain word above it when its SDK cut values in it. */
 const block = (title: string, value: unknown): Html =>
-  value === undefined ? html`` : html`<div class="block"><h4>${title}</h4><pre class="json">${Format.json(value)}</pre></div>`
+  value === undefined
+    ? html``
+    : html`<div class="block"><h4>${title}</h4>${sdkCutNotice(Cut.find(value))}<pre class="json">${Format.json(value)}</pre></div>`
 
 /** A block of a step from its preview, cut ones marked, with a link to the step's own page. */
 const previewBlock = (title: string, preview: BlockPreview | undefined, whole: string): Html =>
   preview === undefined
     ? html``
-    : html`<div class="block"><h4>${title}${
-      preview.cut ? html` <span class="small muted">${size(preview.bytes)}</span>` : ""
-    }</h4><pre class="json">${previewText(preview)}</pre>${
+    : html`<div class="block"><h4>${title}</h4>${sdkCutNotice(preview.sdkCut)}<pre class="json">${previewText(preview)}</pre>${
       preview.cut
         ? html`<p class="notice cut small" data-preview-cut>Cut: the first ${
           Format.count(preview.text.length)
@@ -259,48 +287,79 @@ const previewBlock = (title: string, preview: BlockPreview | undefined, whole: s
         : ""
     }</div>`
 
+/** A review step's decision as the gate holds it: `unverified` when the gate does not hold its leash for it. */
+const gateDecision = (step: Wire.StepRecord, facts: ReadonlyMap<string, LeashFacts>): string => {
+  const held = step.leash === undefined ? undefined : heldFor(step, facts.get(step.leash.leashId))
+  return held === undefined ? "unverified" : held.decision ?? "pending"
+}
+
+/**
+ * A review step's decision as the gate holds it, and the agent's claim beside it when they
+ * differ (v1.1). A claim the gate does not back is never shown as a reviewer's decision.
+ */
 const reviewFacts = (step: Wire.StepRecord, facts: LeashFacts | undefined): Html => {
   const leash = step.leash
   if (leash === undefined) return html``
-  return html`<div class="review-box decision-${leash.decision}">
-    ${decisionPill(leash.decision)}
+  const held = heldFor(step, facts)
+  const claim = html`<span class="claim">the agent's record claims ${decisionPill(leash.decision)} “${leash.reason}”</span>`
+  const link = html`<a class="small" href="${url`/leashes/${leash.leashId}`}">leash page</a>`
+  if (held === undefined) {
+    const why = facts === undefined
+      ? "The gate holds no leash with this id"
+      : `The gate's leash with this id is for ${facts.trailId === step.trailId ? "another action" : "another trail"}`
+    return html`<div class="review-box unverified">
+    <span><strong>${why}</strong>: no reviewer decided this step.</span>
+    ${claim}
+    ${facts === undefined ? "" : link}
+  </div>`
+  }
+  const decision = held.decision ?? "pending"
+  return html`<div class="review-box decision-${decision}">
+    ${decisionPill(decision)}
     <span>${
-    facts?.decidedBy === undefined
-      ? leash.decision === "timeout" || leash.decision === "error" || leash.decision === "async"
-        ? "as the agent recorded it"
-        : "decided"
-      : html`by <strong>${decider(facts.decidedBy)}</strong>`
-  }${facts?.decidedAt === undefined ? "" : html` at ${Format.time(facts.decidedAt)}`}</span>
-    <span class="reason">“${leash.reason}”</span>
-    <a class="small" href="${url`/leashes/${leash.leashId}`}">leash page</a>
+    held.decision === undefined
+      ? "still pending at the gate"
+      : held.decidedBy === undefined
+      ? "decided"
+      : html`by <strong>${decider(held.decidedBy)}</strong>`
+  }${held.decidedAt === undefined ? "" : html` at ${Format.time(held.decidedAt)}`}</span>
+    ${held.decision === leash.decision ? html`<span class="reason">“${leash.reason}”</span>` : claim}
+    ${link}
   </div>`
 }
 
-const stepRow = (
-  node: Node,
+/** What a page of steps knows beyond its steps: their previews, and which absent parents exist on other pages. */
+interface PageContext {
+  readonly previews: ReadonlyMap<string, StepPreview> | undefined
+  /** Parent ids not on this page that the trail holds (on another page of its steps). */
+  readonly elsewhere: ReadonlySet<string>
+}
+
+const stepDetails = (
+  row: StepTree.Row,
   span: Span,
   flagsByStep: ReadonlyMap<string, ReadonlyArray<Wire.Flag>>,
   facts: ReadonlyMap<string, LeashFacts>,
-  previews: ReadonlyMap<string, StepPreview> | undefined
+  page: PageContext
 ): Html => {
-  const s = node.step
+  const s = row.step
+  const previews = page.previews
   const preview = previews?.get(s.id)
   const whole = url`/trails/${s.trailId}/steps/${s.id}`
   const flags = flagsByStep.get(s.id) ?? []
   const flagged = flags.length > 0
   const isReview = s.layer === "review" && s.leash !== undefined
   const open = flagged || s.status === "error"
-  const classes = ["step", `layer-${s.layer}`, `status-${s.status}`, flagged ? "flagged" : ""].filter((c) => c !== "")
-    .join(" ")
-  return html`<li class="${classes}" id="step-${s.id}">
-  <details${open ? html` open` : ""}>
+  return html`<details${open ? html` open` : ""}>
     <summary>
       <span class="seq">#${s.seq}</span>
       <span class="layer layer-${s.layer}">${s.layer}</span>
       <span class="name">${s.name}</span>
+      ${s.model === undefined ? "" : html`<span class="pill model" title="the model this step called">${s.model.provider} · ${s.model.name}</span>`}
       ${statusMark(s.status)}
-      ${isReview ? decisionPill(s.leash!.decision) : ""}
+      ${isReview ? decisionPill(gateDecision(s, facts)) : ""}
       ${flags.map((f) => html`<span class="pill flag" title="${flagText[f.kind].meaning}">⚑ ${flagText[f.kind].title}</span>`)}
+      ${placeMarks(row)}
       ${s.events.length === 0 ? "" : html`<span class="events-count" title="events recorded on this step">${Format.plural(s.events.length, "event")}</span>`}
       <span class="grow"></span>
       ${timeline(s, span)}
@@ -309,6 +368,7 @@ const stepRow = (
       <span class="num tok">${s.tokens === undefined ? "" : Format.tokens(s.tokens)}</span>
     </summary>
     <div class="step-body">
+      ${placeNotice(row, page.elsewhere)}
       ${
     flags.map((f) =>
       html`<p class="notice error">⚑ <strong>${flagText[f.kind].title}</strong>: this step ${flagText[f.kind].meaning}${
@@ -318,17 +378,127 @@ const stepRow = (
   }
       ${isReview ? reviewFacts(s, facts.get(s.leash!.leashId)) : ""}
       ${s.error === undefined ? "" : html`<p class="notice error"><strong>${s.error.type}</strong>: ${s.error.message}</p>`}
+      ${
+    s.tokens === undefined || (s.tokens.cachedInput === undefined && s.tokens.reasoning === undefined) ? "" : html`<p class="small tokens-detail">tokens: ${Format.tokens(s.tokens)}${
+      s.tokens.cachedInput === undefined ? "" : html` · ${Format.count(s.tokens.cachedInput)} cached input`
+    }${s.tokens.reasoning === undefined ? "" : html` · ${Format.count(s.tokens.reasoning)} reasoning`}</p>`
+  }
       <div class="blocks">
         ${preview === undefined ? block("Input", s.input) : previewBlock("Input", preview.input, whole)}
         ${preview === undefined ? block("Output", s.output) : previewBlock("Output", preview.output, whole)}
       </div>
       ${s.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(s.events)}</div>`}
       ${preview?.events === undefined ? "" : previewBlock("Events", preview.events, whole)}
-      <p class="small muted">step <code>${s.id}</code> · started ${Format.time(s.startedAt)}</p>
+      <p class="small muted">step <code>${s.id}</code>${
+    s.parentId === null ? "" : html` · parent <code>${s.parentId}</code>`
+  } · started ${Format.time(s.startedAt)}</p>
     </div>
-  </details>
-  ${node.children.length === 0 ? "" : html`<ol class="steps">${node.children.map((c) => stepRow(c, span, flagsByStep, facts, previews))}</ol>`}
-</li>`
+  </details>`
+}
+
+/** What is odd about a step's place in the tree, on its row. */
+const placeMarks = (row: StepTree.Row): Html =>
+  html`${
+    row.cycle === undefined
+      ? ""
+      : html`<span class="pill cycle" data-cycle title="the parents of these steps form a cycle">↻ cycle</span>`
+  }${
+    row.depth > StepTree.maxShownDepth
+      ? html`<span class="pill deep" data-depth="${row.depth}" title="nested ${row.depth} levels deep">depth ${
+        Format.count(row.depth)
+      }</span>`
+      : ""
+  }`
+
+/** The same, in words, in the step's body. */
+const placeNotice = (row: StepTree.Row, elsewhere: ReadonlySet<string>): Html => {
+  const s = row.step
+  if (row.cycle !== undefined) {
+    return html`<p class="notice error">↻ The parents of this step form a cycle: ${
+      row.cycle.id === s.id
+        ? "it names itself as its parent"
+        : html`its parent is <a href="#step-${row.cycle.id}">step #${row.cycle.seq}</a>, which descends from it`
+    }. It is shown at the top level, with the rest of the cycle under it.</p>`
+  }
+  if (row.missingParent !== undefined && elsewhere.has(row.missingParent)) {
+    return html`<p class="notice" data-parent-elsewhere>Its parent step <a href="${
+      url`/trails/${s.trailId}/steps/${row.missingParent}`
+    }"><code>${row.missingParent}</code></a> is on another page of this trail's steps, so it is shown at the top level of this page.</p>`
+  }
+  if (row.missingParent !== undefined) {
+    return html`<p class="notice">Its parent step <code>${row.missingParent}</code> has not arrived, so it is shown at the top level.</p>`
+  }
+  return html``
+}
+
+/**
+ * The step rows as nested lists, built by a loop over the laid-out rows (never by recursion:
+ * steps may nest thousands deep); past `StepTree.maxShownDepth` levels deeper steps are listed
+ * flat, after a marker that says so.
+ */
+const stepList = (
+  rows: ReadonlyArray<StepTree.Row>,
+  span: Span,
+  flagsByStep: ReadonlyMap<string, ReadonlyArray<Wire.Flag>>,
+  facts: ReadonlyMap<string, LeashFacts>,
+  page: PageContext
+): Html => {
+  const out: Array<Html> = [html`<ol class="steps root">`]
+  let open = -1
+  for (const row of rows) {
+    const d = row.shownDepth
+    if (open >= 0) {
+      if (d > open) out.push(html`<ol class="steps">`)
+      else {
+        out.push(html`</li>`)
+        for (let k = d; k < open; k++) out.push(html`</ol></li>`)
+      }
+    }
+    open = d
+    if (row.cutHere) {
+      out.push(
+        html`<li class="depth-cut" data-depth-cut><p class="notice">The steps below are nested deeper than ${StepTree.maxShownDepth} levels: they are listed flat from here, each with its depth.</p></li>`
+      )
+    }
+    const s = row.step
+    const flagged = (flagsByStep.get(s.id) ?? []).length > 0
+    const classes = ["step", `layer-${s.layer}`, `status-${s.status}`, flagged ? "flagged" : "", row.cycle === undefined ? "" : "cycle"]
+      .filter((c) => c !== "").join(" ")
+    out.push(html`<li class="${classes}" id="step-${s.id}">
+  `, stepDetails(row, span, flagsByStep, facts, page))
+  }
+  if (open >= 0) {
+    out.push(html`</li>`)
+    for (let k = 0; k < open; k++) out.push(html`</ol></li>`)
+  }
+  out.push(html`</ol>`)
+  return join(out)
+}
+
+/** A trail's model calls, cost and tokens per model (issue 16); nothing when no step called a model. */
+const modelTotals = (steps: ReadonlyArray<Wire.StepRecord>): Html | "" => {
+  const byModel = new Map<string, { calls: number; input: number; output: number; cost: number; priced: boolean }>()
+  for (const s of steps) {
+    if (s.model === undefined) continue
+    const key = `${s.model.provider} · ${s.model.name}`
+    const t = byModel.get(key) ?? { calls: 0, input: 0, output: 0, cost: 0, priced: false }
+    t.calls++
+    t.input += s.tokens?.input ?? 0
+    t.output += s.tokens?.output ?? 0
+    if (s.costUsd !== undefined) {
+      t.cost += s.costUsd
+      t.priced = true
+    }
+    byModel.set(key, t)
+  }
+  if (byModel.size === 0) return ""
+  return html`<ul class="stats models" aria-label="cost and tokens per model">${
+    [...byModel].map(([model, t]) =>
+      html`<li><span class="k">${model}</span> ${Format.plural(t.calls, "call")} · ${
+        Format.tokens({ input: t.input, output: t.output })
+      } · ${t.priced ? Format.usd(t.cost) : "no price"}</li>`
+    )
+  }</ul>`
 }
 
 /**
@@ -400,6 +570,13 @@ export const stepPage = (step: Wire.StepRecord): Html =>
   ${step.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(step.events)}</div>`}
 </section>`
 
+/** The known depths of the parents on other pages. */
+const depthsOf = (parents: ReadonlyMap<string, number | undefined> | undefined): ReadonlyMap<string, number> => {
+  const out = new Map<string, number>()
+  for (const [id, depth] of parents ?? []) if (depth !== undefined) out.set(id, depth)
+  return out
+}
+
 /**
  * A trail's page.
  *
@@ -415,6 +592,13 @@ export const trailPage = (options: {
   readonly paged?: boolean | undefined
   /** Previews of the steps' input, output and events, when the steps were read without them. */
   readonly previews?: ReadonlyMap<string, StepPreview> | undefined
+  /**
+   * The parents of this page's steps that are not on this page but the trail holds (on another
+   * page), with their depth in the trail when known.
+   */
+  readonly parentsElsewhere?: ReadonlyMap<string, number | undefined> | undefined
+  /** How many leashes the trail's review steps cite, all pages (default: those on this page). */
+  readonly leashCount?: number | undefined
 }): Html => {
   const { flags, steps, trail } = options.detail
   const stepCount = options.detail.stepCount ?? steps.length
@@ -426,7 +610,10 @@ export const trailPage = (options: {
   const cost = trail?.costUsd ?? (steps.some((s) => s.costUsd !== undefined)
     ? steps.reduce((sum, s) => sum + (s.costUsd ?? 0), 0)
     : undefined)
-  const reviews = steps.filter((s) => s.leash !== undefined)
+  // A leash may have more than one review step (a `blocking: false` leash and its
+  // `Leash.await`): the tile counts leashes.
+  const leashIds = new Set<string>()
+  for (const s of steps) if (s.leash !== undefined) leashIds.add(s.leash.leashId)
   const head = trail === null
     ? html`<h1>Trail <code>${options.id}</code></h1>
   <p class="notice">The trail's own record has not arrived yet; its steps are below.</p>`
@@ -435,11 +622,12 @@ export const trailPage = (options: {
     <li><span class="k">started</span> ${Format.time(trail.startedAt)}</li>
     <li><span class="k">duration</span> ${trailDuration(trail.startedAt, trail.endedAt)}</li>
     <li><span class="k">steps</span> ${Format.count(stepCount)}</li>
-    <li><span class="k">leashes</span> ${Format.count(reviews.length)}</li>
+    <li data-stat="leashes"><span class="k">leashes</span> ${Format.count(options.leashCount ?? leashIds.size)}</li>
     <li><span class="k">cost</span> ${cost === undefined ? "—" : Format.usd(cost)}</li>
     <li><span class="k">tokens</span> ${Format.tokens(trail.tokens)}</li>
     <li class="${flagCount > 0 ? "bad" : "good"}"><span class="k">flags</span> ${Format.count(flagCount)}</li>
-  </ul>`
+  </ul>
+  ${tagList(trail.tags)}`
   const flagBanner = flagCount === 0 ? "" : html`<section class="card flags-banner" aria-labelledby="flags-title">
   <h2 id="flags-title">⚑ ${Format.plural(flagCount, "flag")}: this agent went around the gate</h2>
   ${
@@ -458,7 +646,7 @@ export const trailPage = (options: {
           : html` (review: <a href="#step-${f.reviewStepId}">step #${stepById.get(f.reviewStepId)?.seq ?? "?"}</a>${
             stepById.get(f.reviewStepId)?.leash === undefined
               ? ""
-              : html`, ${decisionPill(stepById.get(f.reviewStepId)!.leash!.decision)}`
+              : html`, ${decisionPill(gateDecision(stepById.get(f.reviewStepId)!, options.facts))}`
           })`
       }${step?.status === "error" ? " — the step failed" : ""}.</li>`
     })
@@ -473,6 +661,7 @@ ${
   }
 <section class="trail-head">
   ${head}
+  ${modelTotals(steps)}
 </section>
 ${flagBanner}
 ${
@@ -493,9 +682,14 @@ ${trail.events.length === 0 ? "" : html`<section class="block"><h4>Trail events<
   <p class="legend small muted">${
     Wire.StepLayer.literals.map((l) => html`<span class="layer layer-${l}">${l}</span> `)
   }· bars place each step on the trail's timeline</p>
-  ${steps.length === 0 ? html`<p class="muted">No steps ${options.paged === true ? "on this page" : "have arrived"}.</p>` : html`<ol class="steps root">${
-    tree(steps).map((n) => stepRow(n, span, flagsByStep, options.facts, options.previews))
-  }</ol>`}
+  ${
+    steps.length === 0
+      ? html`<p class="muted">No steps ${options.paged === true ? "on this page" : "have arrived"}.</p>`
+      : stepList(StepTree.layout(steps, StepTree.maxShownDepth, depthsOf(options.parentsElsewhere)), span, flagsByStep, options.facts, {
+        previews: options.previews,
+        elsewhere: new Set(options.parentsElsewhere?.keys() ?? [])
+      })
+  }
   <p class="pager">${options.paged === true ? html`<a href="${url`/trails/${options.id}`}">← First steps</a> ` : ""}${
     options.detail.nextCursor === undefined
       ? ""

@@ -11,130 +11,31 @@
  * HOUNDSIGHT_REQUIRE_BROWSER=1, which makes a missing browser a failure (CI sets it).
  * HOUNDSIGHT_CHROMIUM overrides the browser's path (default /usr/bin/chromium).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted } from "effect"
 import type { Decision } from "houndsight"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type BrowserContext, chromium, type Page } from "playwright-core"
 import * as Agents from "../../../examples/demo/agents.js"
 import { rules } from "../../../examples/demo.js"
 import { leashRequest, type Running, startServer } from "../helpers.js"
 import { reviewerName } from "../dashboard/helpers.js"
-
-const executablePath = process.env["HOUNDSIGHT_CHROMIUM"] ?? "/usr/bin/chromium"
-const available = Fs.existsSync(executablePath)
-const required = process.env["HOUNDSIGHT_REQUIRE_BROWSER"] === "1"
-if (!available && !required) {
-  console.warn(
-    `browser tests skipped: no Chromium at ${executablePath} (apt-get install chromium; HOUNDSIGHT_REQUIRE_BROWSER=1 makes this a failure)`
-  )
-}
+import { available, newPage as newTab, problemsOf, run, signIn, useBrowser } from "./browser.js"
 
 const screenshotDir = fileURLToPath(
   new URL(process.env["HOUNDSIGHT_UPDATE_SCREENSHOTS"] === "1" ? "../../../docs/" : "../../../test-results/", import.meta.url)
 )
 const docs = (name: string) => Path.join(screenshotDir, name)
 
-/** The flags a headless run as root needs, and nothing that reaches the network. */
-const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync"
-]
-
-let context: BrowserContext | undefined
-let profile: string | undefined
-
-const browser = (): BrowserContext => {
-  if (context === undefined) throw new Error("the browser did not start")
-  return context
-}
-
-/**
- * A promise as an Effect (a rejection fails the test with its error). Playwright bounds the calls
- * that wait (20 s, `setDefaultTimeout`), not `evaluate` or `close`: a browser step that has not
- * settled after 30 s fails the test with the step's source, instead of a bare test timeout.
- */
-const run = <A>(f: () => Promise<A>) =>
-  Effect.promise(f).pipe(
-    Effect.timeoutFail({
-      duration: "30 seconds",
-      onTimeout: () => new Error(`the browser step ${f.toString().replace(/\s+/g, " ").slice(0, 160)} did not settle within 30 s`)
-    }),
-    Effect.orDie
-  )
-
-/** A fresh tab, closed with the test's scope (a tab that does not close in 10 s is left to the browser's close). */
-const newPage = Effect.acquireRelease(
-  run(() => browser().newPage()),
-  (page) => Effect.ignore(Effect.timeout(Effect.promise(() => page.close()), "10 seconds"))
-)
-
-/**
- * Everything the page complains about: script errors, and console errors (a Content-Security-
- * Policy violation, a failed request). A dashboard that works under its own CSP has none.
- */
-const problemsOf = (page: Page): Array<string> => {
-  const problems: Array<string> = []
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
-  page.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") problems.push(`console ${message.type()}: ${message.text()}`)
-  })
-  return problems
-}
-
-const signIn = (page: Page, s: Running) =>
-  run(async () => {
-    await page.goto(`${s.url}/`)
-    expect(new URL(page.url()).pathname).toBe("/login")
-    await page.fill("#key", s.reviewerKey)
-    await page.click("button[type=submit]")
-    await page.waitForURL(`${s.url}/`)
-    // The live stream is open: from here on, what agents ask appears without a reload.
-    await page.locator("body[data-connected]").waitFor()
-  })
+const browser = useBrowser("the dashboard in a real browser")
+const newPage = newTab(browser)
 
 const agentConnection = (s: Running): Agents.Connection => ({ endpoint: s.url, apiKey: Redacted.make(s.agentKey) })
 
 const pendingIds = (s: Running) =>
   Effect.map(s.reviewer.get("/v1/leashes"), (a) => (a.body.leashes as Array<{ leash_id: string }>).map((l) => l.leash_id))
 
-if (!available && required) {
-  describe("the dashboard in a real browser", () => {
-    it("needs Chromium (HOUNDSIGHT_REQUIRE_BROWSER=1)", () => {
-      expect.fail(
-        `HOUNDSIGHT_REQUIRE_BROWSER=1 but there is no Chromium at ${executablePath}: install it (apt-get install chromium) or set HOUNDSIGHT_CHROMIUM`
-      )
-    })
-  })
-}
-
 describe.skipIf(!available)("the dashboard in a real browser", () => {
-  beforeAll(async () => {
-    profile = Fs.mkdtempSync(Path.join(Os.tmpdir(), "houndsight-chromium-"))
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath,
-      headless: true,
-      args: chromiumArgs,
-      viewport: { width: 1280, height: 900 },
-      deviceScaleFactor: 1
-    })
-    context.setDefaultTimeout(20_000)
-  }, 60_000)
-
-  afterAll(async () => {
-    await context?.close()
-    if (profile !== undefined) Fs.rmSync(profile, { recursive: true, force: true })
-  })
-
   it.scopedLive("sign in, see a pending leash appear while the agent waits, approve it by clicking: the agent gets approved", () =>
     Effect.gen(function*() {
       const s = yield* startServer({ rulesFile: rules })

@@ -8,7 +8,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Wire } from "houndsight"
 import * as Html from "../../src/dashboard/Html.js"
-import { tree } from "../../src/dashboard/TrailViews.js"
+import * as LeashViews from "../../src/dashboard/LeashViews.js"
+import * as StepTree from "../../src/dashboard/StepTree.js"
 import { at, leashRequest, reviewStep, startServer, stepRecord, trailRecord, uuid } from "../helpers.js"
 import { reviewerName, signIn } from "./helpers.js"
 
@@ -148,7 +149,8 @@ describe("a trail's page", () => {
         ended_at: at(5000),
         cost_usd: 0.0042,
         tokens: { input: 1200, output: 300 },
-        output: "done"
+        output: "done",
+        tags: { env: hostile.script, [hostile.quote]: "x".repeat(100) }
       })
       const ingest = yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: [charge, review, lookup, plan] } })
       expect(ingest.status).toBe(202)
@@ -191,6 +193,7 @@ describe("a trail's page", () => {
       expect(trails.text).toContain(`href="/trails/${trailId}"`)
       expect(trails.text).toMatch(/<tr class="flagged">/)
       expect(trails.text).not.toContain(hostile.img)
+      expectInert(trails.text, [hostile.script])
     }))
 
   it.scopedLive("a trail whose own record has not arrived shows its steps; an unknown trail's page says the server holds no record of it", () =>
@@ -207,6 +210,28 @@ describe("a trail's page", () => {
       expect(unknown.status).toBe(200)
       expect(unknown.text).toContain("holds no record of trail")
       expect((yield* tab.get("/trails/not-a-uuid")).status).toBe(404)
+    }))
+
+  it.scopedLive("a step value its SDK cut says so above the block, with the paths of the cut values", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const { tab } = yield* signIn(s)
+      const trailId = uuid()
+      const cutText = `${"z".repeat(200)}…[truncated: 40000 bytes, limit 32768]`
+      const cut = stepRecord(trailId, 1, "fetch_page", {
+        input: { url: "https://example.com" },
+        output: { html: cutText, parts: ["ok", "[Truncated: nested deeper than 64]"] }
+      })
+      const whole = stepRecord(trailId, 2, "summarise", { output: { text: "short" } })
+      yield* s.agent.post("/v1/ingest", { body: { trails: [], steps: [cut, whole] } })
+      const page = yield* tab.get(`/trails/${trailId}`)
+      const of = (id: string) => {
+        const from = page.text.indexOf(`id="step-${id}"`)
+        return page.text.slice(from, page.text.indexOf("</details>", from))
+      }
+      expect(of(cut.id)).toMatch(/<h4>Output<\/h4><p class="notice small" data-sdk-cut>Cut by the agent's SDK before sending: 2 values \(html, parts\[1\]\)/)
+      expect(of(cut.id).match(/data-sdk-cut/g)).toHaveLength(1)
+      expect(of(whole.id)).not.toContain("data-sdk-cut")
     }))
 
   it.scopedLive("with no flags, the flags view says every sensitive action kept to the gate", () =>
@@ -239,8 +264,32 @@ describe("the step tree", () => {
     const b = step(4, root.id)
     const grandchild = step(3, a.id)
     const orphan = step(5, uuid())
-    const shape = (nodes: ReturnType<typeof tree>): unknown =>
-      nodes.map((n) => n.children.length === 0 ? n.step.name : { [n.step.name]: shape(n.children) })
-    expect(shape(tree([orphan, b, grandchild, a, root]))).toStrictEqual([{ s1: [{ s2: ["s3"] }, "s4"] }, "s5"])
+    const rows = StepTree.layout([orphan, b, grandchild, a, root])
+    expect(rows.map((r) => [r.step.name, r.depth])).toStrictEqual([["s1", 0], ["s2", 1], ["s3", 2], ["s4", 1], ["s5", 0]])
+    expect(rows.map((r) => r.missingParent)).toStrictEqual([undefined, undefined, undefined, undefined, orphan.parentId])
+  })
+})
+
+describe("the modify form", () => {
+  const leashId = "0b7c2a9e-5d1f-4c3e-9a8b-7f6e5d4c3b2a"
+
+  it("starts from the whole payload; from nothing when the payload holds values its SDK cut; a cut preview only links to the leash page", () => {
+    const whole = Html.render(LeashViews.decisionForms(leashId, LeashViews.wholeBase({ b: 1, a: "<x>" }), "t", "leash"))
+    expect(whole).toContain(`<textarea name="modified_payload"`)
+    expect(whole).toContain(Html.escape(JSON.stringify({ b: 1, a: "<x>" }, null, 2)) + "</textarea>")
+
+    const cut = LeashViews.wholeBase({ body: "abc…[truncated: 40000 bytes, limit 32768]" })
+    expect(cut).toStrictEqual({ _tag: "Blank" })
+    const blank = Html.render(LeashViews.decisionForms(leashId, cut, "t", "leash"))
+    expect(blank).toMatch(/<textarea name="modified_payload"[^>]*><\/textarea>/)
+    expect(blank).not.toContain("truncated")
+
+    const preview = Html.render(LeashViews.decisionForms(leashId, { _tag: "OnLeashPage" }, "t", "queue"))
+    expect(preview).not.toContain("<textarea")
+    expect(preview).not.toContain("data-modify>")
+    expect(preview).toContain(`href="/leashes/${leashId}"`)
+    expect(preview).toContain("cut preview")
+    // Approve and reject stay.
+    expect(preview).toContain(`value="approved"`)
   })
 })

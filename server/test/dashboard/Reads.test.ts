@@ -1,14 +1,15 @@
 /**
  * The dashboard's reads are bounded by their page (contract v1.1): a queue card renders its
  * payload's preview once and says plainly when it is cut (with the full size and a link to the
- * leash page, the only page that reads the whole payload); a trail's page pages its steps; the
- * trails list is paged and filtered, with its filters kept in the URL; the page of a trail the
- * server holds no record of says so and lists the leashes it holds for it.
+ * leash page, the only page that reads the whole payload); a trail's page pages its steps (a
+ * step whose parent is on another page says where it is, and the tiles count the whole trail);
+ * the trails list is paged and filtered, with its filters kept in the URL; the page of a trail
+ * the server holds no record of says so and lists the leashes it holds for it.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Html from "../../src/dashboard/Html.js"
-import { at, leashRequest, startServer, stepRecord, trailRecord, uuid } from "../helpers.js"
+import { at, leashRequest, reviewStep, startServer, stepRecord, trailRecord, uuid } from "../helpers.js"
 import { type Page, signIn } from "./helpers.js"
 
 const count = (text: string, part: string): number => text.split(part).length - 1
@@ -98,6 +99,36 @@ describe("trails on the dashboard", () => {
       expect(second.text).toContain("step-name-150-end")
       expect(second.text).not.toContain("step-name-100-end")
       expect(second.text).not.toContain(`rel="next"`)
+    }))
+
+  it.scopedLive("a step whose parent is on another page of the steps is not shown as an orphan", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const { tab } = yield* signIn(s)
+      const trail = trailRecord({ status: "ok", ended_at: at(1_000_000) })
+      const steps = Array.from({ length: 150 }, (_, i) => stepRecord(trail.id, i + 1, `step-name-${i + 1}-end`))
+      const parent = steps[0]!
+      // Step 120 (on the second page) is a child of step 1 (on the first); step 121's parent never arrived.
+      const child = { ...steps[119]!, parent_id: parent.id }
+      const missing = uuid()
+      const orphan = { ...steps[120]!, parent_id: missing }
+      // Two leashes cited: one on each page; the tile counts the trail's, not the page's.
+      const reviews = [reviewStep(trail.id, 50, "email.send", "rejected"), reviewStep(trail.id, 140, "email.send", "rejected")]
+      const sent = [...steps.slice(0, 119), child, orphan, ...steps.slice(121)]
+        .map((step) => reviews.find((r) => r.seq === step.seq) ?? step)
+      yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: sent } })
+      const first = yield* tab.get(`/trails/${trail.id}`)
+      expect(first.text).toMatch(/data-stat="leashes"><span class="k">leashes<\/span> 2</)
+      const next = /href="([^"]+)" rel="next"/.exec(first.text)?.[1]
+      const second = yield* tab.get(attribute(next!))
+      expect(second.status).toBe(200)
+      const childRow = second.text.slice(second.text.indexOf(`id="step-${child.id}"`)).split("</details>")[0]!
+      expect(childRow).toContain("data-parent-elsewhere")
+      expect(childRow).toContain(`href="/trails/${trail.id}/steps/${parent.id}"`)
+      expect(childRow).not.toContain("has not arrived")
+      const orphanRow = second.text.slice(second.text.indexOf(`id="step-${orphan.id}"`)).split("</details>")[0]!
+      expect(orphanRow).toContain(`Its parent step <code>${missing}</code> has not arrived`)
+      expect(orphanRow).not.toContain("data-parent-elsewhere")
     }))
 
   it.scopedLive("the trails list is filtered and paged, the filters kept in the URL and in the form", () =>

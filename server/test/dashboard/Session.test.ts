@@ -42,7 +42,7 @@ describe("sign-in", () => {
 
       const trails = yield* t.get("/trails")
       expect(trails.status).toBe(200)
-      expect(trails.text).toContain("reviewer:")
+      expect(trails.text).toContain("first reviewer") // who is signed in
     }))
 
   it.scopedLive("the session cookie is Secure when the dashboard is served over https", () =>

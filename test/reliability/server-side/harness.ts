@@ -5,7 +5,8 @@
  * HTTP, by `node:http` (exact body bytes and headers) or by a bare socket (exact request bytes).
  */
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Context, Effect, Exit, FiberRef, HashSet, Layer, Logger, LogLevel, Scope } from "effect"
+import { Context, Effect, Exit, FiberRef, HashSet, Layer, Logger, LogLevel, Redacted, Scope } from "effect"
+import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Path from "node:path"
@@ -62,6 +63,14 @@ export interface Restartable {
 export const restartable = (options: Options = {}): Effect.Effect<Restartable, StartupError, Scope.Scope> =>
   Effect.gen(function*() {
     const db = options.db ?? Path.join(yield* tempDir, "gate.db")
+    // The same keys at every start: a server stores its keys hashed and prints them only at the
+    // first start, so the keys come from the environment here (as HOUNDSIGHT_AGENT_KEY and
+    // HOUNDSIGHT_REVIEWER_KEY would), unless the options give some.
+    const keys = options.keys ?? {
+      agentKey: Redacted.make(`sk-hnd-${Crypto.randomBytes(24).toString("base64url")}`),
+      reviewerKey: Redacted.make(`rv-hnd-${Crypto.randomBytes(24).toString("base64url")}`)
+    }
+    options = { ...options, keys }
     let scope = yield* Scope.make()
     let running = yield* Scope.extend(start({ ...options, db }), scope)
     const stop = Effect.suspend(() => Scope.close(scope, Exit.void))

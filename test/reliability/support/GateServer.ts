@@ -26,7 +26,7 @@ import type { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 
 /** The command's entry point. */
-export const bin = fileURLToPath(new URL("../../../server/bin/houndsight-server.mjs", import.meta.url))
+export const bin = fileURLToPath(new URL("../../../server/bin/dev.mjs", import.meta.url))
 
 /** How long one start may take (tsx compiles the server's sources on a cold cache). */
 export const startMillis = 30_000

@@ -6,7 +6,8 @@
 //   away (its id), and the counts follow;
 // - the decision forms refuse a rejection without a reason, and a modified payload that is not
 //   JSON, with a message, before anything is sent;
-// - times are shown in the reader's local time, and deadlines count down.
+// - times are shown in the reader's local time (with the date when it is not today, the full
+//   ISO time with the zone on hover), and deadlines count down.
 //
 // Markup only ever comes from the server, which escapes every agent-supplied string; it is
 // parsed with DOMParser (which never runs scripts) and agent text is never put into the page
@@ -29,12 +30,33 @@
     return sameDay ? clock : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clock}`
   }
 
+  // The full ISO 8601 time in the reader's zone, with its offset and the zone's name:
+  // 2026-11-24T10:00:01.000+01:00 (Europe/Berlin).
+  const zoneName = (() => {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone
+    } catch {
+      return undefined
+    }
+  })()
+
+  const isoLocal = (date) => {
+    const offset = -date.getTimezoneOffset()
+    const sign = offset < 0 ? "-" : "+"
+    const abs = Math.abs(offset)
+    const ms = String(date.getMilliseconds()).padStart(3, "0")
+    const day = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+    const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${ms}`
+    const iso = `${day}T${clock}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+    return zoneName === undefined ? iso : `${iso} (${zoneName})`
+  }
+
   const localTimes = (root) => {
     for (const el of all("time[data-local]", root)) {
       const date = new Date(el.getAttribute("datetime"))
       if (Number.isNaN(date.getTime())) continue
       el.textContent = localTime(date)
-      el.title = date.toISOString()
+      el.title = isoLocal(date)
     }
   }
 

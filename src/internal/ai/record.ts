@@ -1,0 +1,454 @@
+/**
+ * The recording `LanguageModel`: wraps the user's model so every `generateText`,
+ * `generateObject` and `streamText` made inside a trail is a `reason` step, and every tool call
+ * the toolkit's handlers run is an `execute` step under it.
+ *
+ * @internal
+ */
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as AiModel from "@effect/ai/Model"
+import * as Prompt from "@effect/ai/Prompt"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Exit from "effect/Exit"
+import type { ModelRef } from "../../schema/StepRecord.js"
+import { StepState, type TrailState } from "../state.js"
+import { currentStepOf, runStep, trailOf } from "../step.js"
+import { isLeashedTool } from "./leashed.js"
+import { checkPrices, costOf, defaultPrices, type Price, type PriceTable, priceOf } from "./prices.js"
+import { type HandlerResult, recordToolResult, withParent } from "./steps.js"
+
+/** Options of the recording layer. */
+export interface RecordOptions {
+  /** The provider's name (`openai`); by default the `@effect/ai` Model's provider, else read off the response. */
+  readonly provider?: string | undefined
+  /** The model's name when the provider does not report it in its response. */
+  readonly model?: string | undefined
+  /**
+   * Prices (USD per million tokens). A table is laid over the defaults (extends and overrides
+   * them); a function gets the defaults and returns the table to use (replaces them).
+   */
+  readonly prices?: PriceTable | ((defaults: PriceTable) => PriceTable) | undefined
+}
+
+/** The recorder's settings, resolved once when the layer is built. */
+export interface Settings {
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  readonly prices: PriceTable
+  /** The prompts recently recorded (a Chat re-sends them). */
+  readonly recent: Recent
+  /** Prices looked up so far, by model name (`null`: none). */
+  readonly priceCache: Map<string, Price | null>
+}
+
+/** Resolves the options; throws on a bad price table (a programming error, named). */
+export const settings = (options: RecordOptions, providerName: string | undefined): Settings => {
+  const p = options.prices
+  const prices = p === undefined ? defaultPrices : typeof p === "function" ? p(defaultPrices) : { ...defaultPrices, ...p }
+  const problem = checkPrices(prices)
+  if (problem !== undefined) throw new Error(`houndsight/ai: ${problem}`)
+  return {
+    provider: options.provider ?? providerName,
+    model: options.model,
+    prices,
+    recent: new Recent(),
+    priceCache: new Map()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// what a call sent
+// ---------------------------------------------------------------------------------------------
+
+const partJson = (p: any): unknown => {
+  switch (p.type) {
+    case "text":
+      return { type: "text", text: p.text }
+    case "reasoning":
+      return { type: "reasoning", text: p.text }
+    case "tool-call":
+      return { type: "tool_call", id: p.id, name: p.name, params: p.params }
+    case "tool-result":
+      return { type: "tool_result", id: p.id, name: p.name, is_failure: p.isFailure, result: p.result }
+    case "file":
+      return { type: "file", media_type: p.mediaType, file_name: p.fileName }
+    default:
+      return { type: p.type }
+  }
+}
+
+const messageJson = (m: Prompt.Message): unknown => {
+  const content = m.content as string | ReadonlyArray<unknown>
+  if (typeof content === "string") return { role: m.role, content }
+  const parts = new Array(content.length)
+  for (let i = 0; i < content.length; i++) parts[i] = partJson(content[i])
+  return { role: m.role, content: parts }
+}
+
+/** How many recent prompts are remembered to spot a re-sent history. */
+const recentPrompts = 32
+
+/**
+ * The prompts recently recorded, newest last (their message arrays): a `Chat` (or an agent loop)
+ * re-sends its history as the same message objects, so a call whose prompt starts with one of
+ * these arrays continues that conversation.
+ */
+export class Recent {
+  readonly prompts: Array<ReadonlyArray<Prompt.Message>> = []
+
+  /** The length of the longest remembered prompt that `all` starts with (0 if none). */
+  prefixOf(all: ReadonlyArray<Prompt.Message>): number {
+    let best = 0
+    const prompts = this.prompts
+    for (let i = prompts.length - 1; i >= 0; i--) {
+      const p = prompts[i]!
+      const n = p.length
+      if (n <= best || n > all.length || p[0] !== all[0] || p[n - 1] !== all[n - 1]) continue
+      let same = true
+      for (let j = 1; j < n - 1; j++) {
+        if (p[j] !== all[j]) {
+          same = false
+          break
+        }
+      }
+      if (same) best = n
+    }
+    return best
+  }
+
+  remember(all: ReadonlyArray<Prompt.Message>): void {
+    if (all.length === 0) return
+    if (this.prompts.length === recentPrompts) this.prompts.shift()
+    this.prompts.push(all)
+  }
+}
+
+/**
+ * The messages a call adds to the conversation: a `Chat` (or an agent loop) re-sends its history,
+ * made of the message objects an earlier call sent, followed by the assistant and tool messages
+ * of that call's response (recorded as its output). Those are left out; `history` counts them.
+ */
+export const newMessages = (
+  recent: Recent,
+  prompt: Prompt.Prompt
+): { readonly messages: Array<unknown>; readonly history: number } => {
+  const all = prompt.content
+  let i = recent.prefixOf(all)
+  if (i > 0) {
+    while (i < all.length && (all[i]!.role === "assistant" || all[i]!.role === "tool")) i++
+  }
+  const history = i
+  const messages: Array<unknown> = new Array(all.length - i)
+  for (let j = 0; i < all.length; i++, j++) messages[j] = messageJson(all[i]!)
+  recent.remember(all)
+  return { messages, history }
+}
+
+const inputOf = (
+  s: Settings,
+  prompt: Prompt.Prompt | undefined,
+  options: LanguageModel.GenerateTextOptions<any> & { readonly objectName?: string | undefined },
+  problem: string | undefined
+): unknown => {
+  const input: Record<string, unknown> = {}
+  if (prompt !== undefined && typeof options.prompt === "string") {
+    // one user message, as Prompt.make makes it: written from the string, without reading it back
+    input.messages = [{ role: "user", content: [{ type: "text", text: options.prompt }] }]
+    s.recent.remember(prompt.content)
+  } else if (prompt !== undefined) {
+    const fresh = newMessages(s.recent, prompt)
+    input.messages = fresh.messages
+    if (fresh.history > 0) input.history_messages = fresh.history
+  } else input.prompt_problem = problem
+  const toolkit = options.toolkit as { readonly tools?: Record<string, unknown> } | undefined
+  if (toolkit !== undefined && toolkit.tools !== undefined) input.tools = Object.keys(toolkit.tools)
+  if (options.toolChoice !== undefined) input.tool_choice = options.toolChoice
+  if (options.objectName !== undefined) input.object_name = options.objectName
+  return input
+}
+
+// ---------------------------------------------------------------------------------------------
+// what came back
+// ---------------------------------------------------------------------------------------------
+
+/** The response of a call, gathered from its parts (whole, or streamed). */
+class Gathered {
+  text = ""
+  reasoning = ""
+  toolCalls: Array<unknown> | undefined = undefined
+  toolResults: Array<unknown> | undefined = undefined
+  finishReason: string | undefined = undefined
+  usage: any = undefined
+  modelId: string | undefined = undefined
+  providerKey: string | undefined = undefined
+  firstPartAt = -1
+
+  add(p: any): void {
+    switch (p.type) {
+      case "text":
+        this.text += p.text
+        break
+      case "text-delta":
+        this.text += p.delta
+        break
+      case "reasoning":
+        this.reasoning += p.text
+        break
+      case "reasoning-delta":
+        this.reasoning += p.delta
+        break
+      case "tool-call":
+        ;(this.toolCalls ??= []).push({ id: p.id, name: p.name, params: p.params })
+        break
+      case "tool-result":
+        ;(this.toolResults ??= []).push({ id: p.id, name: p.name, is_failure: p.isFailure, result: p.encodedResult })
+        break
+      case "response-metadata": {
+        const id = p.modelId
+        const value = Option.isOption(id) ? Option.getOrUndefined(id) : id
+        if (typeof value === "string" && value.length > 0) this.modelId = value
+        break
+      }
+      case "finish": {
+        this.finishReason = p.reason
+        this.usage = p.usage
+        const metadata = p.metadata
+        if (metadata !== null && typeof metadata === "object") {
+          for (const key in metadata) {
+            this.providerKey = key
+            break
+          }
+        }
+        break
+      }
+    }
+  }
+}
+
+/** A whole-number count, or undefined. */
+const count = (n: unknown): number | undefined =>
+  typeof n === "number" && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined
+
+/** The timing of one call: when it started, and the time its tool calls were running. */
+export interface Timing {
+  step: StepState | undefined
+  start: number
+  active: number
+  busyFrom: number
+  busy: number
+}
+
+const newTiming = (): Timing => ({ step: undefined, start: 0, active: 0, busyFrom: 0, busy: 0 })
+
+const modelOf = (s: Settings, g: Gathered | undefined): ModelRef => ({
+  provider: (s.provider ?? g?.providerKey ?? "unknown").slice(0, 256),
+  name: (g?.modelId ?? s.model ?? "unknown").slice(0, 256)
+})
+
+/** The price of a model, looked up once per name (a table of at most 256 names is kept). */
+const cachedPrice = (s: Settings, name: string): Price | undefined => {
+  const hit = s.priceCache.get(name)
+  if (hit !== undefined) return hit ?? undefined
+  const price = priceOf(s.prices, name)
+  if (s.priceCache.size < 256) s.priceCache.set(name, price ?? null)
+  return price
+}
+
+/** Writes the response, model, tokens, cost and timing on the call's step. */
+const finishCall = (s: Settings, timing: Timing, trail: TrailState, g: Gathered, object: unknown, hasObject: boolean) => {
+  const step = timing.step
+  if (step === undefined) return
+  const end = trail.now()
+  const model = modelOf(s, g)
+  step.model = model
+  const output: Record<string, unknown> = { text: g.text }
+  if (g.reasoning !== "") output.reasoning = g.reasoning
+  if (g.toolCalls !== undefined) output.tool_calls = g.toolCalls
+  if (g.toolResults !== undefined) output.tool_results = g.toolResults
+  if (hasObject) output.object = object
+  output.finish_reason = g.finishReason ?? "unknown"
+  output.latency_ms = Math.max(0, end - timing.start - timing.busy)
+  if (g.firstPartAt >= 0) output.first_part_ms = g.firstPartAt - timing.start
+  step.setOutput(output)
+  const u = g.usage
+  if (u !== undefined && u !== null) {
+    let input = count(u.inputTokens)
+    const out = count(u.outputTokens)
+    const cached = count(u.cachedInputTokens)
+    const reasoning = count(u.reasoningTokens)
+    if (input !== undefined || out !== undefined) {
+      // Anthropic reports cache reads beside input_tokens, OpenAI within them: `input` counts all
+      if (model.provider === "anthropic" && cached !== undefined) input = (input ?? 0) + cached
+      const tokens: { input: number; output: number; cachedInput?: number; reasoning?: number } = {
+        input: input ?? 0,
+        output: out ?? 0
+      }
+      if (cached !== undefined) tokens.cachedInput = cached
+      if (reasoning !== undefined) tokens.reasoning = reasoning
+      step.tokens = tokens
+      const price = cachedPrice(s, model.name) ?? (s.model !== undefined ? cachedPrice(s, s.model) : undefined)
+      if (price !== undefined) step.costUsd = costOf(price, tokens.input, tokens.output, cached ?? 0)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tools
+// ---------------------------------------------------------------------------------------------
+
+const timed = <A, E, R>(trail: TrailState, timing: Timing, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    if (timing.active++ === 0) timing.busyFrom = trail.now()
+    return Effect.ensuring(
+      self,
+      Effect.sync(() => {
+        if (--timing.active === 0) timing.busy += trail.now() - timing.busyFrom
+      })
+    )
+  })
+
+interface WithHandler {
+  readonly tools: Record<string, any>
+  readonly handle: (name: string, params: unknown) => Effect.Effect<HandlerResult, any, any>
+}
+
+/** A tool call as an execute step under the model's step (a leashed tool records its own). */
+const recordedHandle = (trail: TrailState, timing: Timing, wh: WithHandler) => (name: string, params: unknown) => {
+  const tool = wh.tools[name]
+  if (tool !== undefined && isLeashedTool(tool)) return timed(trail, timing, withParent(timing.step, wh.handle(name, params)))
+  let step: StepState | undefined
+  return timed(
+    trail,
+    timing,
+    withParent(
+      timing.step,
+      runStep(
+        name,
+        {
+          layer: "execute",
+          input: params,
+          onOpen: (s) => {
+            step = s
+          }
+        },
+        Effect.tap(wh.handle(name, params), (r) => recordToolResult(step, name, r))
+      )
+    )
+  )
+}
+
+const wrapToolkit = (trail: TrailState, timing: Timing, toolkit: unknown): unknown => {
+  const wrap = (wh: WithHandler): WithHandler => ({ tools: wh.tools, handle: recordedHandle(trail, timing, wh) })
+  return Effect.isEffect(toolkit)
+    ? Effect.map(toolkit as Effect.Effect<WithHandler, unknown, unknown>, wrap)
+    : wrap(toolkit as WithHandler)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the calls
+// ---------------------------------------------------------------------------------------------
+
+/** The call's options with a decoded prompt (its messages keep their identity) and a recorded toolkit. */
+const prepare = (s: Settings, trail: TrailState, timing: Timing, options: any) => {
+  let prompt: Prompt.Prompt | undefined
+  let problem: string | undefined
+  try {
+    prompt = Prompt.make(options.prompt)
+  } catch (e) {
+    problem = e instanceof Error ? e.message : String(e)
+  }
+  const next = { ...options }
+  // a prompt that does not decode goes on as given: the model fails the call as it would have
+  if (prompt !== undefined) next.prompt = prompt
+  if (options.toolkit !== undefined) next.toolkit = wrapToolkit(trail, timing, options.toolkit)
+  return { next, input: inputOf(s, prompt, options, problem) }
+}
+
+const recordEffect = (
+  s: Settings,
+  method: "generateText" | "generateObject",
+  options: any,
+  call: (options: any) => Effect.Effect<any, any, any>
+): Effect.Effect<any, any, any> =>
+  Effect.withFiberRuntime((fiber) => {
+    const trail = trailOf(fiber)
+    if (trail === undefined || !trail.recording) return call(options)
+    const timing = newTiming()
+    const { input, next } = prepare(s, trail, timing, options)
+    return runStep(
+      method,
+      {
+        layer: "reason",
+        input,
+        onOpen: (step) => {
+          timing.step = step
+          timing.start = trail.now()
+          if (s.model !== undefined) step.model = modelOf(s, undefined)
+        }
+      },
+      Effect.map(call(next), (response: any) => {
+        const g = new Gathered()
+        const content = response.content as ReadonlyArray<unknown>
+        for (let i = 0; i < content.length; i++) g.add(content[i])
+        finishCall(s, timing, trail, g, response.value, method === "generateObject")
+        return response
+      })
+    )
+  })
+
+const recordStream = (
+  s: Settings,
+  options: any,
+  call: (options: any) => Stream.Stream<any, any, any>
+): Stream.Stream<any, any, any> =>
+  Stream.unwrapScoped(Effect.withFiberRuntime<Stream.Stream<any, any, any>, never, any>((fiber) => {
+    const trail = trailOf(fiber)
+    if (trail === undefined || !trail.recording) return Effect.succeed(call(options))
+    const timing = newTiming()
+    const { input, next } = prepare(s, trail, timing, options)
+    const parent = currentStepOf(fiber, trail)
+    const step = new StepState(trail, parent !== undefined ? parent.id : null, "streamText", "reason")
+    step.setInput(input)
+    if (s.model !== undefined) step.model = modelOf(s, undefined)
+    timing.step = step
+    timing.start = trail.now()
+    const g = new Gathered()
+    return Effect.as(
+      Effect.addFinalizer((exit) =>
+        Effect.sync(() => {
+          if (Exit.isSuccess(exit)) {
+            finishCall(s, timing, trail, g, undefined, false)
+            step.finish("ok", undefined)
+          } else step.endCause(exit.cause)
+        })
+      ),
+      Stream.mapChunks(call(next), (chunk) => {
+        if (g.firstPartAt < 0) g.firstPartAt = trail.now()
+        for (const part of chunk) g.add(part)
+        return chunk
+      })
+    )
+  }))
+
+/** The user's model, recorded. */
+export const wrap = (s: Settings, model: LanguageModel.Service): LanguageModel.Service => ({
+  generateText: ((options: any) => recordEffect(s, "generateText", options, model.generateText)) as any,
+  generateObject: ((options: any) => recordEffect(s, "generateObject", options, model.generateObject)) as any,
+  streamText: ((options: any) => recordStream(s, options, model.streamText)) as any
+})
+
+/** The recording layer: reads the user's `LanguageModel` and provides it recorded. */
+export const layer = (
+  options: RecordOptions = {}
+): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.gen(function*() {
+      const model = yield* LanguageModel.LanguageModel
+      const provider = yield* Effect.serviceOption(AiModel.ProviderName)
+      return wrap(settings(options, Option.getOrUndefined(provider)), model)
+    })
+  )

@@ -1,0 +1,123 @@
+/**
+ * The checks of the settings that every live service shares (`Houndsight.layer`, `HttpGate.layer`):
+ * the agent key and the endpoint. A wrong setting throws `Invalid` holding the typed
+ * `HoundsightConfigError` (naming the setting and what to do, never quoting a key); `catchInvalid`
+ * turns it into the Effect's error.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { HoundsightConfigError } from "../services/HoundsightError.js"
+
+/** The local server's default address. */
+export const defaultEndpoint = "http://127.0.0.1:7411"
+
+/** Every agent key starts with this. */
+export const agentKeyPrefix = "sk-hnd-"
+/** Every reviewer key starts with this. */
+export const reviewerKeyPrefix = "rv-hnd-"
+
+/** Thrown by a check: the typed error of the first wrong setting. */
+export class Invalid {
+  constructor(readonly error: HoundsightConfigError) {}
+}
+
+/** Throws the `Missing` error of `setting`. */
+export const missing = (setting: string, message: string): never => {
+  throw new Invalid(new HoundsightConfigError({ setting, reason: "Missing", message }))
+}
+
+/** Throws the `Invalid` error of `setting`. */
+export const invalid = (setting: string, message: string): never => {
+  throw new Invalid(new HoundsightConfigError({ setting, reason: "Invalid", message }))
+}
+
+/** Text safe to quote back in an error: never anything that looks like a key. */
+export const quote = (text: string): string => {
+  if (text.includes(agentKeyPrefix) || text.includes(reviewerKeyPrefix)) return "(a value that contains a key)"
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 117)}...` : text)
+}
+
+/** Checks an agent key (a `Redacted` or plain string) under the setting `name`; answers it `Redacted`. */
+export const checkKey = (value: unknown, name: string): Redacted.Redacted<string> => {
+  const keyHelp = "an agent key from your Houndsight server (it starts with sk-hnd-)"
+  if (value === undefined || value === null) {
+    return missing(name, `${name} is not set: set it to ${keyHelp}.`)
+  }
+  let text: string
+  if (Redacted.isRedacted(value)) {
+    const inner: unknown = Redacted.value(value)
+    if (typeof inner !== "string") return invalid(name, `${name} must hold a string: ${keyHelp}.`)
+    text = inner
+  } else if (typeof value === "string") {
+    text = value
+  } else {
+    return invalid(
+      name,
+      `${name} must be a Redacted string: pass Redacted.make(key), or read it with Config.redacted.`
+    )
+  }
+  if (text.length === 0) return missing(name, `${name} is empty: set it to ${keyHelp}.`)
+  if (/\s/.test(text)) {
+    return invalid(
+      name,
+      `${name} contains whitespace (often a trailing newline from a secrets file): remove it; ${keyHelp} has none.`
+    )
+  }
+  if (text.startsWith(reviewerKeyPrefix)) {
+    return invalid(
+      name,
+      `${name} is a reviewer key (rv-hnd-…). The SDK runs with an agent key (sk-hnd-…) only, so an agent can ` +
+        `never approve its own leash. Use the server's agent key: houndsight-server prints it at every start ` +
+        `(the "agent key" line of its banner), or start the server with HOUNDSIGHT_AGENT_KEY=sk-hnd-… to choose it.`
+    )
+  }
+  if (!text.startsWith(agentKeyPrefix) || text.length === agentKeyPrefix.length) {
+    return invalid(name, `${name} is not a Houndsight agent key: use ${keyHelp}.`)
+  }
+  return Redacted.isRedacted(value) ? (value as Redacted.Redacted<string>) : Redacted.make(text)
+}
+
+/**
+ * Checks an http(s) base URL under the setting `name` (no credentials, query or fragment; the
+ * default when absent); answers it without a trailing slash, a path prefix kept.
+ */
+export const checkEndpoint = (value: unknown, name: string): string => {
+  if (value === undefined || value === null) return defaultEndpoint
+  const example = "the Houndsight server's base URL, like http://127.0.0.1:7411 or https://houndsight.example.com"
+  let text: string
+  if (value instanceof URL) text = value.href
+  else if (typeof value === "string") text = value.trim()
+  else return invalid(name, `${name} must be a string or a URL: ${example}.`)
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return invalid(name, `${name} is not a URL (got ${quote(text)}): set it to ${example}.`)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return invalid(name, `${name} must use http or https (got ${quote(url.protocol)}): set it to ${example}.`)
+  }
+  if (url.username !== "" || url.password !== "") {
+    return invalid(
+      name,
+      `${name} must not carry a user name or password: the key goes in the API key setting. Set it to ${example}.`
+    )
+  }
+  if (url.search !== "" || url.hash !== "") {
+    return invalid(name, `${name} must not have a query or a fragment (got ${quote(text)}): set it to ${example}.`)
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`
+}
+
+/** Runs checks that may throw `Invalid`, as an Effect failing with its `HoundsightConfigError`. */
+export const catchInvalid = <A>(checks: () => A): Effect.Effect<A, HoundsightConfigError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(checks())
+    } catch (error) {
+      if (error instanceof Invalid) return Effect.fail(error.error)
+      throw error
+    }
+  })
