@@ -201,7 +201,8 @@ const demo = Effect.gen(function*() {
 
   // Summary.
   const { flags, trails } = yield* Reviewer.overview(reviewer)
-  const decisions = [charged, blocked, ignored].map((d) => d.decision)
+  const refunded = yield* Reviewer.leashDecision(reviewer, refund.leash_id)
+  const decisions = [...[charged, blocked, ignored].map((d) => d.decision), refunded]
   yield* say(
     "Summary",
     `  trails      ${trails.length} (${[...new Set(trails.map((t) => t.agent))].join(", ")})`,

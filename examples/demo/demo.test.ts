@@ -70,7 +70,7 @@ describe("npm run demo", () => {
       expect(stdout).toContain(`The agent answered: "Done: order A-42 is refunded ($120, refund re_1)."`)
       expect(stdout).toMatch(/3 model calls \(scripted · scripted-support-model\): [1-9]\d* tokens in, [1-9]\d* out, \$0\.\d*[1-9]/)
       expect(stdout).toMatch(/trails\s+5 /)
-      expect(stdout).toMatch(/leashes\s+3: approved, blocked, rejected/)
+      expect(stdout).toMatch(/leashes\s+4: approved, blocked, rejected, approved/)
       expect(stdout).toMatch(/flags\s+1: ignored_decision \(email\.send, step #2\)/)
       expect(stdout.trimEnd().split("\n").at(-1)).toContain("Done.")
 

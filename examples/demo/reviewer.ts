@@ -129,6 +129,11 @@ export const pressEnter = (prompt: string): Effect.Effect<void> =>
     return Effect.sync(() => rl.close())
   })
 
+/** The decision of a leash as the gate holds it (`"pending"` while none is). */
+export const leashDecision = (reviewer: Reviewer, leashId: string) =>
+  Effect.map(call(reviewer, "GET", `/v1/leashes/${leashId}`), (answer) =>
+    (answer.json as { decision?: { decision?: string } } | undefined)?.decision?.decision ?? "pending")
+
 /** Every trail, and every flag, as the reviewer API lists them (wire form). */
 export const overview = (reviewer: Reviewer) =>
   Effect.gen(function*() {

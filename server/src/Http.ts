@@ -231,7 +231,8 @@ const authenticate = (
       if (found._tag === "Unknown") {
         return Effect.fail(
           new Wire.ApiError.Unauthorized({
-            message: "unknown key: this server does not know it (the server prints its keys when it starts; houndsight-server keys list shows them)"
+            message: "unknown key: this server does not know it. Create one with `houndsight-server keys create --agent NAME` " +
+              "(or `--reviewer NAME`): a key is shown once, when it is created or at the server's first start"
           })
         )
       }

@@ -134,7 +134,7 @@ describe("the API description", () => {
       })
     }))
 
-  it.scopedLive("auth: no key or an unknown key is 401, an agent key on a reviewer endpoint is 403, a reviewer key may act as an agent", () =>
+  it.scopedLive("auth: no key or an unknown key is 401, an agent key on a reviewer endpoint is 403, a reviewer key passes the agent routes' authentication but may not cancel", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
       const params = { leash_id: leashRequest().leash_id, id: trailRecord().id }
@@ -153,6 +153,8 @@ describe("the API description", () => {
         const unknown = yield* s.anonymous.request(d.method, path, { headers: { authorization: `Bearer ${unknownAgent}` } })
         expect(unknown.status, d.key).toBe(401)
         expect(unknown.body.error.message, d.key).toContain("unknown key")
+        // and says what makes a key the server knows
+        expect(unknown.body.error.message, d.key).toContain("houndsight-server keys create --agent NAME")
 
         const notBearer = yield* s.anonymous.request(d.method, path, { headers: { authorization: s.agentKey } })
         expect(notBearer.status, d.key).toBe(401)
@@ -166,7 +168,13 @@ describe("the API description", () => {
         } else {
           expect([401, 403], d.key).not.toContain(asAgent.status)
         }
-        expect([401, 403], d.key).not.toContain(asReviewer.status)
+        if (d.key === "agent.cancelLeash") {
+          // v1.1: a reviewer key reads and decides; it does not end an agent's leash
+          expect(asReviewer.status, d.key).toBe(403)
+          expect(asReviewer.body.error.message, d.key).toContain("not cancel leashes")
+        } else {
+          expect([401, 403], d.key).not.toContain(asReviewer.status)
+        }
       }
     }))
 

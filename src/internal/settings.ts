@@ -69,8 +69,9 @@ export const checkKey = (value: unknown, name: string): Redacted.Redacted<string
     return invalid(
       name,
       `${name} is a reviewer key (rv-hnd-…). The SDK runs with an agent key (sk-hnd-…) only, so an agent can ` +
-        `never approve its own leash. Use the server's agent key: houndsight-server prints it at every start ` +
-        `(the "agent key" line of its banner), or start the server with HOUNDSIGHT_AGENT_KEY=sk-hnd-… to choose it.`
+        `never approve its own leash. Create an agent key on the gate server with ` +
+        `\`houndsight-server keys create --agent <name>\` (shown once), or use the development agent key ` +
+        `that the server's first start printed.`
     )
   }
   if (!text.startsWith(agentKeyPrefix) || text.length === agentKeyPrefix.length) {

@@ -67,8 +67,8 @@ describe("validate", () => {
       expect(error.message).toContain("reviewer key")
       expect(error.message).toContain("agent key (sk-hnd-…)")
       // it says where an agent key comes from (there is no command that "creates" one)
-      expect(error.message).toContain("houndsight-server prints it at every start")
-      expect(error.message).toContain("HOUNDSIGHT_AGENT_KEY=sk-hnd-…")
+      expect(error.message).toContain("houndsight-server keys create --agent <name>")
+      expect(error.message).toContain("development agent key")
       for (const text of [error.message, String(error), JSON.stringify(error), inspect(error, { depth: 10 })]) {
         expect(text).not.toContain("REVIEWER-SECRET-42")
       }

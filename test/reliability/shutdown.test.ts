@@ -106,7 +106,7 @@ const recorded = (server: GateServer.GateServer, trailId: string) =>
 const expectFullyRecorded = (server: GateServer.GateServer, ids: { trailId: string; leashId: string }, why: string) =>
   Effect.gen(function*() {
     const { steps: stored, trail } = yield* recorded(server, ids.trailId)
-    expect(trail, why).toMatchObject({ id: ids.trailId, status: "interrupted", agent: "shutdown-test" })
+    expect(trail, why).toMatchObject({ id: ids.trailId, status: "interrupted", agent: "shutdown-fixture" }) // the code's agent wins over HOUNDSIGHT_AGENT
     expect(stored.filter((s) => s.name === "prepare").map((s) => s.status), why).toStrictEqual(Array(steps).fill("ok"))
     const review = stored.filter((s) => s.layer === "review")
     expect(review, why).toHaveLength(1)
