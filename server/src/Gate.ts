@@ -94,13 +94,15 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
     Wire.LeashState,
     Wire.ApiError.NotFound | Wire.ApiError.Conflict | Wire.ApiError.PayloadTooLarge | SqlError
   >
-  /** `GET /v1/leashes?status=pending`. */
-  readonly pending: (limit: number) => Effect.Effect<Wire.PendingLeashList, SqlError>
+  /** `GET /v1/leashes?status=pending`: a page of bounded summaries. */
+  readonly pending: (
+    limit: number,
+    cursor?: readonly [number, string] | undefined
+  ) => Effect.Effect<Wire.PendingLeashList, SqlError>
   /** Answers every held long-poll now and every later one at once (the server is stopping). */
   readonly shutdown: Effect.Effect<void>
 }>() {}
 
-const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
 const encodeSignals = Schema.encode(Wire.RiskSignals)
 
 /** Timers fire this long after the deadline, so the deadline has surely passed on the clock. */
@@ -356,6 +358,8 @@ export const make = Effect.gen(function*() {
       const existing = yield* store.insertLeash({
         leashId: request.leashId,
         request: received,
+        decoded: request,
+        raw,
         createdAt: now,
         expiresAt,
         decision
@@ -461,20 +465,22 @@ export const make = Effect.gen(function*() {
       return yield* new Wire.ApiError.Conflict({ message: noLongerPending(leashId, row.decision) })
     })
 
-  const pending = (limit: number) =>
+  const pending = (limit: number, cursor?: readonly [number, string]) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       for (const leashId of yield* store.expireDue(now)) yield* settled(leashId)
-      const rows = yield* store.pending(now, limit)
+      const page = yield* store.pending(now, limit, cursor)
       return {
-        leashes: rows.map((row): Wire.PendingLeashItem => ({
+        leashes: page.rows.map((row): Wire.PendingLeashItem => ({
           leashId: row.leashId,
           status: "pending",
           traceLink: leashLink(base, row.leashId),
           createdAt: new Date(row.createdAt),
           expiresAt: new Date(row.expiresAt),
-          request: decodeRequest(JSON.parse(row.request))
-        }))
+          request: row.summary.request,
+          payloadPreview: row.summary.payloadPreview
+        })),
+        ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
       }
     })
 

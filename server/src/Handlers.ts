@@ -8,6 +8,7 @@ import type * as HttpApi from "@effect/platform/HttpApi"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { Wire } from "houndsight"
 import { Gate } from "./Gate.js"
 import type * as Http from "./Http.js"
@@ -23,6 +24,8 @@ import { Store } from "./Store.js"
  * @category models
  */
 export type Groups = typeof Wire.Api.HoundsightApi extends HttpApi.HttpApi<any, infer G, any, any> ? G : never
+
+const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
 
 /**
  * Builds the handlers on the gate, the store and the rules.
@@ -52,7 +55,18 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>
             Effect.tap(gate.create(payload, rawPayload), () => withSql(claim)))),
-      getLeash: ({ path, urlParams }) => gate.get(path.leashId, urlParams.waitSeconds ?? 0),
+      getLeash: ({ path, urlParams }) =>
+        Effect.gen(function*() {
+          const state = yield* gate.get(path.leashId, urlParams.waitSeconds ?? 0)
+          const caller = yield* Wire.Api.Caller
+          if (!Wire.canReview(caller.role)) return state
+          // v1.1: a reviewer reads the whole request here, the only place it is read whole.
+          const received = yield* store.leashRequest(path.leashId)
+          return Option.match(received, {
+            onNone: () => state,
+            onSome: (text): Wire.LeashState => ({ ...state, request: decodeRequest(JSON.parse(text)) })
+          })
+        }),
       cancelLeash: ({ path }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           Effect.zipRight(Ownership.refuseReviewer(caller, "cancel leashes"), gate.cancel(path.leashId, caller.name)))
@@ -61,16 +75,16 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
       decideLeash: ({ path, payload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           gate.decide(path.leashId, payload, isHolder(caller) ? { id: caller.id, name: caller.name } : caller.name)),
-      listTrails: ({ urlParams }) => Effect.map(store.trails(urlParams.limit), (trails) => ({ trails })),
-      getTrail: ({ path }) =>
-        Effect.flatMap(store.trail(path.id), (detail) =>
+      listTrails: ({ urlParams }) => store.trails(urlParams),
+      getTrail: ({ path, urlParams }) =>
+        Effect.flatMap(store.trail(path.id, urlParams), (detail) =>
           Option.match(detail, {
             onNone: () =>
               Effect.fail(new Wire.ApiError.NotFound({ message: `no trail ${path.id}: no record or step of it has arrived` })),
             onSome: Effect.succeed
           })),
-      listLeashes: ({ urlParams }) => gate.pending(urlParams.limit),
-      listFlags: ({ urlParams }) => Effect.map(store.flags(urlParams.trailId, urlParams.limit), (flags) => ({ flags }))
+      listLeashes: ({ urlParams }) => gate.pending(urlParams.limit, urlParams.cursor),
+      listFlags: ({ urlParams }) => store.flags(urlParams.trailId, urlParams.limit, urlParams.cursor)
     }
   }
 })

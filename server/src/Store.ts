@@ -27,6 +27,7 @@ import type { Audit } from "houndsight"
 import { Wire } from "houndsight"
 import * as ServerAudit from "./Audit.js"
 import { encodeStep, encodeTrail } from "./IngestCodec.js"
+import * as LeashSummary from "./LeashSummary.js"
 
 /**
  * A stored leash.
@@ -75,11 +76,61 @@ export interface Decided {
  */
 export interface NewLeash {
   readonly leashId: string
+  /** The request body as received: compact JSON in the agent's key order (see `LeashRow.request`). */
   readonly request: string
+  /**
+   * The parsed body as the agent sent it, and the request decoded from it: its summary (the
+   * payload preview) is stored with it, and it is what a reviewer reads whole. Without them,
+   * both are read from `request`.
+   */
+  readonly raw?: unknown
+  readonly decoded?: Wire.LeashRequest
   readonly createdAt: number
   readonly expiresAt: number
   readonly decision: Decided | undefined
 }
+
+/**
+ * A pending leash as a list shows it: its summary (request without payload, payload preview).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PendingRow {
+  readonly leashId: string
+  /** Epoch milliseconds. */
+  readonly createdAt: number
+  /** Epoch milliseconds. */
+  readonly expiresAt: number
+  readonly summary: LeashSummary.StoredSummary
+}
+
+/**
+ * A page of pending leashes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PendingPage {
+  readonly rows: ReadonlyArray<PendingRow>
+  readonly nextCursor: string | undefined
+}
+
+/**
+ * The query of a trail list: its page and filters (see `Wire.Api.TrailListParams`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TrailQuery = typeof Wire.Api.TrailListParams.Type
+
+/**
+ * A page of a trail's steps (`limit`, and the cursor's position).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StepPage = typeof Wire.Api.TrailParams.Type
 
 /**
  * The server's storage.
@@ -104,13 +155,28 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   readonly expire: (leashId: string, now: number) => Effect.Effect<boolean, SqlError>
   /** Expires every pending leash due at `now`; answers their ids. */
   readonly expireDue: (now: number) => Effect.Effect<ReadonlyArray<string>, SqlError>
-  /** Pending leashes not due at `now`, the closest to expiry first. */
-  readonly pending: (now: number, limit: number) => Effect.Effect<ReadonlyArray<LeashRow>, SqlError>
+  /** The request of a leash as received (JSON text in the agent's key order; canonical for leashes stored before v1.1). */
+  readonly leashRequest: (leashId: string) => Effect.Effect<Option.Option<string>, SqlError>
+  /** A page of pending leashes not due at `now`, the closest to expiry first (summaries only). */
+  readonly pending: (
+    now: number,
+    limit: number,
+    cursor?: readonly [number, string] | undefined
+  ) => Effect.Effect<PendingPage, SqlError>
   /** Every pending leash's id and expiry (to arm the expiry timers at startup). */
   readonly pendingExpiries: Effect.Effect<ReadonlyArray<{ readonly leashId: string; readonly expiresAt: number }>, SqlError>
-  readonly trails: (limit: number) => Effect.Effect<ReadonlyArray<Wire.TrailSummary>, SqlError>
-  readonly trail: (id: string) => Effect.Effect<Option.Option<Wire.TrailDetail>, SqlError>
-  readonly flags: (trailId: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Wire.Flag>, SqlError>
+  /** A page of trails (with records), the newest first, filtered. */
+  readonly trails: (query: TrailQuery) => Effect.Effect<Wire.TrailList, SqlError>
+  /** The summaries of these trails (those with records), in no order. */
+  readonly trailSummaries: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Wire.TrailSummary>, SqlError>
+  /** A trail and a page of its steps, with the page's flags and the trail's counts. */
+  readonly trail: (id: string, page?: StepPage) => Effect.Effect<Option.Option<Wire.TrailDetail>, SqlError>
+  /** A page of flags: every trail's (the newest trail first) or one trail's, `seq` order within a trail. */
+  readonly flags: (
+    trailId: string | undefined,
+    limit: number,
+    cursor?: readonly [string, string, number, string] | undefined
+  ) => Effect.Effect<Wire.FlagList, SqlError>
   /** What the server holds of these leashes (their trail, action and decision), by leash id. */
   readonly heldLeashes: (
     leashIds: ReadonlyArray<string>
@@ -119,6 +185,7 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
 
 const decodeTrail = Schema.decodeSync(Wire.TrailRecord)
 const decodeStep = Schema.decodeSync(Wire.StepRecord)
+const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
 
 interface LeashDbRow {
   readonly leash_id: string
@@ -166,22 +233,101 @@ const toFlag = (row: FlagRow): Wire.Flag => {
   return row.review_step_id === null ? flag : { ...flag, reviewStepId: row.review_step_id }
 }
 
-const summary = (record: string, stepCount: number, flagCount: number): Wire.TrailSummary => {
-  const trail = decodeTrail(JSON.parse(record))
+const decodeSummary = Schema.decodeUnknownSync(Wire.TrailSummary)
+
+interface TrailSummaryRow {
+  readonly id: string
+  readonly status: string
+  readonly summary: string
+  readonly flag_count: number
+  readonly step_count: number
+  readonly sort_key: string
+}
+
+/** A trail list's line from its stored summary (the record without payload, output and events). */
+const toSummary = (row: TrailSummaryRow): Wire.TrailSummary =>
+  decodeSummary({
+    ...(JSON.parse(row.summary) as object),
+    id: row.id,
+    status: row.status,
+    step_count: row.step_count,
+    flag_count: row.flag_count
+  })
+
+const trailSummaryColumns = `t.id, t.status, t.summary, t.flag_count, t.sort_key,
+  (SELECT count(*) FROM steps s WHERE s.trail_id = t.id) AS step_count`
+
+/** The columns of a leash row (not its list columns or summary). */
+const leashColumns = `leash_id, request, status, created_at, expires_at, decision, reason, modified_payload,
+  decided_by, decided_at, decided_by_id`
+
+/**
+ * The statement of a page of the trail list: one index serves each filter (the tag table by
+ * `(key, value, time)` or `(key, time)`, the trails by `(agent | status | trigger, time)`,
+ * flagged or not, or by time alone), walked from the cursor, newest first; one row more than
+ * the page tells whether there is a next one.
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const trailListSql = (q: TrailQuery): { readonly text: string; readonly params: ReadonlyArray<unknown> } => {
+  const where: Array<string> = ["t.record IS NOT NULL"]
+  const params: Array<unknown> = []
+  let from = "trails t"
+  let key = "t.sort_key"
+  let id = "t.id"
+  if (q.tag !== undefined) {
+    from = "trail_tags g JOIN trails t ON t.id = g.trail_id"
+    key = "g.sort_key"
+    id = "g.trail_id"
+    where.push("g.key = ?")
+    params.push(q.tag.key)
+    if (q.tag.value !== undefined) {
+      where.push("g.value = ?")
+      params.push(q.tag.value)
+    }
+  }
+  if (q.agent !== undefined) {
+    where.push("t.agent = ?")
+    params.push(q.agent)
+  }
+  if (q.status !== undefined) {
+    where.push("t.status = ?")
+    params.push(q.status)
+  }
+  if (q.trigger !== undefined) {
+    where.push("t.trail_trigger = ?")
+    params.push(q.trigger)
+  }
+  if (q.flagged !== undefined) where.push(q.flagged ? "t.flag_count > 0" : "t.flag_count = 0")
+  if (q.from !== undefined) {
+    where.push(`${key} >= ?`)
+    params.push(q.from.toISOString())
+  }
+  if (q.to !== undefined) {
+    where.push(`${key} < ?`)
+    params.push(q.to.toISOString())
+  }
+  if (q.cursor !== undefined) {
+    where.push(`(${key}, ${id}) < (?, ?)`)
+    params.push(q.cursor[0], q.cursor[1])
+  }
+  params.push(q.limit + 1)
   return {
-    id: trail.id,
-    agent: trail.agent,
-    trigger: trail.trigger,
-    status: trail.status,
-    startedAt: trail.startedAt,
-    ...(trail.endedAt !== undefined ? { endedAt: trail.endedAt } : {}),
-    ...(trail.costUsd !== undefined ? { costUsd: trail.costUsd } : {}),
-    ...(trail.tokens !== undefined ? { tokens: trail.tokens } : {}),
-    ...(trail.tags !== undefined ? { tags: trail.tags } : {}),
-    stepCount,
-    flagCount
+    text: `SELECT ${trailSummaryColumns} FROM ${from} WHERE ${where.join(" AND ")}
+      ORDER BY ${key} DESC, ${id} DESC LIMIT ?`,
+    params
   }
 }
+
+/**
+ * The most bytes of step records one page of `GET /v1/trails/{id}` holds past its first step
+ * (whole records: a page of records at the 256 KiB limit is 4 of them).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxStepPageBytes = 1024 * 1024
 
 /** The most rows one multi-row insert carries (9 parameters a row, far below SQLite's limit). */
 const maxChunk = 256
@@ -323,7 +469,7 @@ export const make = Effect.gen(function*() {
 
   const leash = (leashId: string) =>
     Effect.map(
-      sql<LeashDbRow>`SELECT * FROM leashes WHERE leash_id = ${leashId}`,
+      sql.unsafe<LeashDbRow>(`SELECT ${leashColumns} FROM leashes WHERE leash_id = ?`, [leashId]),
       (rows) => Option.map(Option.fromNullable(rows[0]), toLeash)
     )
 
@@ -332,11 +478,18 @@ export const make = Effect.gen(function*() {
   const insertLeash = (row: NewLeash) =>
     Effect.gen(function*() {
       const d = row.decision
+      // The list summary (payload preview) is computed here, once; `request` (as received) is
+      // what the leash's own page and a reviewer's read of the leash show whole.
+      const raw = row.raw ?? JSON.parse(row.request)
+      const decoded = row.decoded ?? decodeRequest(raw)
+      const summary = LeashSummary.summarize(decoded, raw)
       const inserted = yield* sql<{ leash_id: string }>`INSERT INTO leashes
-        (leash_id, request, status, created_at, expires_at, decision, reason, modified_payload, decided_by, decided_at)
+        (leash_id, request, status, created_at, expires_at, decision, reason, modified_payload, decided_by, decided_at,
+          trail_id, action_name, agent, summary)
         VALUES (${row.leashId}, ${row.request}, ${d === undefined ? "pending" : "decided"}, ${row.createdAt},
           ${row.expiresAt}, ${d?.decision ?? null}, ${d?.reason ?? null}, ${d?.modifiedPayload ?? null},
-          ${d?.decidedBy ?? null}, ${d?.decidedAt ?? null})
+          ${d?.decidedBy ?? null}, ${d?.decidedAt ?? null}, ${decoded.trailId}, ${decoded.actionName},
+          ${decoded.agent}, ${summary})
         ON CONFLICT (leash_id) DO NOTHING RETURNING leash_id`
       return inserted.length === 1 ? Option.none() : yield* leash(row.leashId)
     })
@@ -366,49 +519,140 @@ export const make = Effect.gen(function*() {
       (rows) => rows.map((r) => r.leash_id)
     )
 
-  const pending = (now: number, limit: number) =>
+  const leashRequest = (leashId: string) =>
     Effect.map(
-      sql<LeashDbRow>`SELECT * FROM leashes WHERE status = 'pending' AND expires_at > ${now}
-        ORDER BY expires_at, leash_id LIMIT ${limit}`,
-      (rows) => rows.map(toLeash)
+      sql<{ request: string }>`SELECT request FROM leashes WHERE leash_id = ${leashId}`,
+      (rows) => Option.map(Option.fromNullable(rows[0]), (r) => r.request)
     )
+
+  const pending = (now: number, limit: number, cursor?: readonly [number, string]) => {
+    // One range of the index: after the cursor, or after `now` (nothing pending is due then).
+    const [after, afterId] = cursor !== undefined && cursor[0] >= now ? cursor : [now, "\uffff"]
+    return Effect.map(
+      sql<{ leash_id: string; created_at: number; expires_at: number; summary: string }>`SELECT leash_id, created_at,
+          expires_at, summary FROM leashes
+        WHERE status = 'pending' AND (expires_at, leash_id) > (${after}, ${afterId})
+        ORDER BY expires_at, leash_id LIMIT ${limit + 1}`,
+      (rows): PendingPage => {
+        const page = rows.slice(0, limit)
+        const last = page[page.length - 1]
+        return {
+          rows: page.map((r) => ({
+            leashId: r.leash_id,
+            createdAt: r.created_at,
+            expiresAt: r.expires_at,
+            summary: LeashSummary.decode(r.summary)
+          })),
+          nextCursor: rows.length > limit && last !== undefined
+            ? Wire.encodeCursor(Wire.LeashCursor, [last.expires_at, last.leash_id])
+            : undefined
+        }
+      }
+    )
+  }
 
   const pendingExpiries = Effect.map(
     sql<{ leash_id: string; expires_at: number }>`SELECT leash_id, expires_at FROM leashes WHERE status = 'pending'`,
     (rows) => rows.map((r) => ({ leashId: r.leash_id, expiresAt: r.expires_at }))
   )
 
-  const trails = (limit: number) =>
-    Effect.map(
-      sql<{ record: string; step_count: number; flag_count: number }>`SELECT t.record,
-          (SELECT count(*) FROM steps s WHERE s.trail_id = t.id) AS step_count,
-          (SELECT count(*) FROM flags f WHERE f.trail_id = t.id) AS flag_count
-        FROM trails t WHERE t.record IS NOT NULL ORDER BY t.sort_key DESC, t.id LIMIT ${limit}`,
-      (rows) => rows.map((r) => summary(r.record, r.step_count, r.flag_count))
+  const trails = (q: TrailQuery) =>
+    Effect.gen(function*() {
+      const { params, text } = trailListSql(q)
+      const rows = yield* sql.unsafe<TrailSummaryRow>(text, params)
+      const page = rows.slice(0, q.limit)
+      const last = page[page.length - 1]
+      return {
+        trails: page.map(toSummary),
+        ...(rows.length > q.limit && last !== undefined
+          ? { nextCursor: Wire.encodeCursor(Wire.TrailCursor, [last.sort_key, last.id]) }
+          : {})
+      }
+    })
+
+  const trailSummaries = (ids: ReadonlyArray<string>) =>
+    ids.length === 0 ? Effect.succeed([]) : Effect.map(
+      sql.unsafe<TrailSummaryRow>(
+        `SELECT ${trailSummaryColumns} FROM trails t
+          WHERE t.id IN (SELECT value FROM json_each(?)) AND t.record IS NOT NULL`,
+        [JSON.stringify(ids)]
+      ),
+      (rows) => rows.map(toSummary)
     )
 
-  const trail = (id: string) =>
+  const trail = (id: string, p: StepPage = { limit: Wire.defaultListLimit }) =>
     Effect.gen(function*() {
-      const found = yield* sql<{ record: string | null }>`SELECT record FROM trails WHERE id = ${id}`
+      const found = yield* sql<{ record: string | null; flag_count: number }>`SELECT record, flag_count FROM trails
+        WHERE id = ${id}`
       if (found.length === 0) return Option.none()
-      const steps = yield* sql<{ record: string }>`SELECT record FROM steps WHERE trail_id = ${id} ORDER BY seq, id`
-      const flags = yield* sql<FlagRow>`SELECT * FROM flags WHERE trail_id = ${id} ORDER BY seq, step_id`
+      // A page holds up to `limit` steps and, past the first, no more than `maxStepPageBytes` of
+      // records (sizes read from the rows' headers, without the records), so a page of records
+      // at the 256 KiB limit is a few of them, not 25 MB.
+      const after = [p.cursor?.[0] ?? Number.MIN_SAFE_INTEGER, p.cursor?.[1] ?? ""] as const
+      const sizes = yield* sql<{ bytes: number }>`SELECT octet_length(record) AS bytes FROM steps
+        WHERE trail_id = ${id} AND (seq, id) > (${after[0]}, ${after[1]}) ORDER BY seq, id LIMIT ${p.limit + 1}`
+      let take = 0
+      for (let total = 0; take < Math.min(p.limit, sizes.length); take++) {
+        total += sizes[take]!.bytes
+        if (take > 0 && total > maxStepPageBytes) break
+      }
+      const steps = yield* sql<{ seq: number; id: string; record: string }>`SELECT seq, id, record FROM steps
+        WHERE trail_id = ${id} AND (seq, id) > (${after[0]}, ${after[1]}) ORDER BY seq, id LIMIT ${take}`
+      const more = sizes.length > take
+      const page = steps
+      const counted = yield* sql<{ n: number }>`SELECT count(*) AS n FROM steps WHERE trail_id = ${id}`
+      const flags = page.length === 0 ? [] : yield* sql<FlagRow>`SELECT * FROM flags
+        WHERE trail_id = ${id} AND step_id IN (SELECT value FROM json_each(${JSON.stringify(page.map((s) => s.id))}))
+        ORDER BY seq, step_id`
       const record = found[0]!.record
+      const last = page[page.length - 1]
       return Option.some<Wire.TrailDetail>({
         trail: record === null ? null : decodeTrail(JSON.parse(record)),
-        steps: steps.map((s) => decodeStep(JSON.parse(s.record))),
-        flags: flags.map(toFlag)
+        steps: page.map((s) => decodeStep(JSON.parse(s.record))),
+        flags: flags.map(toFlag),
+        stepCount: counted[0]?.n ?? 0,
+        flagCount: found[0]!.flag_count,
+        ...(more && last !== undefined
+          ? { nextCursor: Wire.encodeCursor(Wire.StepCursor, [last.seq, last.id]) }
+          : {})
       })
     })
 
-  const flags = (trailId: string | undefined, limit: number) =>
-    Effect.map(
-      trailId === undefined
-        ? sql<FlagRow>`SELECT f.* FROM flags f JOIN trails t ON t.id = f.trail_id
-            ORDER BY t.sort_key DESC, f.trail_id, f.seq LIMIT ${limit}`
-        : sql<FlagRow>`SELECT * FROM flags WHERE trail_id = ${trailId} ORDER BY seq LIMIT ${limit}`,
-      (rows) => rows.map(toFlag)
-    )
+  const flags = (trailId: string | undefined, limit: number, cursor?: readonly [string, string, number, string]) =>
+    Effect.gen(function*() {
+      const rows: Array<FlagRow & { readonly sort_key: string }> = []
+      if (trailId !== undefined || cursor !== undefined) {
+        // One trail's flags (or the rest of the cursor's trail), by (seq, step).
+        const one = trailId ?? cursor![1]
+        const after = trailId === undefined || cursor?.[1] === trailId ? cursor : undefined
+        rows.push(
+          ...(yield* sql<FlagRow & { sort_key: string }>`SELECT f.*, t.sort_key FROM flags f JOIN trails t ON t.id = f.trail_id
+            WHERE f.trail_id = ${one} AND (f.seq, f.step_id) > (${after?.[2] ?? Number.MIN_SAFE_INTEGER}, ${after?.[3] ?? ""})
+            ORDER BY f.seq, f.step_id LIMIT ${limit + 1}`)
+        )
+      }
+      if (trailId === undefined && rows.length <= limit) {
+        // Then the next trails with flags, newest first (each has one at least, so no more
+        // trails than flags are wanted), and each one's flags by (seq, step), until the page is full.
+        const next = yield* sql<{ id: string; sort_key: string }>`SELECT id, sort_key FROM trails INDEXED BY trails_flagged
+          WHERE flag_count > 0 AND (sort_key, id) < (${cursor?.[0] ?? "\uffff"}, ${cursor?.[1] ?? ""})
+          ORDER BY sort_key DESC, id DESC LIMIT ${limit + 1 - rows.length}`
+        for (const t of next) {
+          if (rows.length > limit) break
+          const own = yield* sql<FlagRow>`SELECT * FROM flags WHERE trail_id = ${t.id}
+            ORDER BY seq, step_id LIMIT ${limit + 1 - rows.length}`
+          for (const f of own) rows.push({ ...f, sort_key: t.sort_key })
+        }
+      }
+      const page = rows.slice(0, limit)
+      const last = page[page.length - 1]
+      return {
+        flags: page.map(toFlag),
+        ...(rows.length > limit && last !== undefined
+          ? { nextCursor: Wire.encodeCursor(Wire.FlagCursor, [last.sort_key, last.trail_id, last.seq, last.step_id]) }
+          : {})
+      }
+    })
 
   return Store.of({
     ingest,
@@ -420,9 +664,11 @@ export const make = Effect.gen(function*() {
     decide,
     expire,
     expireDue,
+    leashRequest,
     pending,
     pendingExpiries,
     trails,
+    trailSummaries,
     trail,
     flags,
     heldLeashes: (leashIds) => ServerAudit.heldLeashes(sql, leashIds)

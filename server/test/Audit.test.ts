@@ -63,7 +63,8 @@ const leash = (trailId: string, actionName: string, decision: Wire.GateDecision[
   Effect.gen(function*() {
     const store = yield* Store.Store
     const leashId = uuid()
-    const request = JSON.stringify({ action_name: actionName, leash_id: leashId, trail_id: trailId })
+    // A whole request (the store keeps its list summary), bound to this trail and action.
+    const request = JSON.stringify(leashRequest({ action_name: actionName, leash_id: leashId, trail_id: trailId }))
     yield* store.insertLeash({ leashId, request, createdAt: 0, expiresAt: 4e12, decision: undefined })
     if (decision !== undefined) {
       yield* store.decide(leashId, {
@@ -80,8 +81,20 @@ const leash = (trailId: string, actionName: string, decision: Wire.GateDecision[
 const ingest = (steps: ReadonlyArray<Wire.StepRecord>) =>
   Effect.flatMap(Store.Store, (store) => store.ingest({ trails: [], steps }, rules))
 
+/**
+ * A trail's stored flags; and the trail's `flag_count` (kept by triggers of `0003_bounded_reads`,
+ * whatever statements the audit writes its flags with) counts exactly them.
+ */
 const storedFlags = (trailId: string) =>
-  Effect.flatMap(Store.Store, (store) => store.flags(trailId, 100_000))
+  Effect.gen(function*() {
+    const store = yield* Store.Store
+    const { flags, nextCursor } = yield* store.flags(trailId, 100_000)
+    expect(nextCursor).toBeUndefined()
+    const sql = yield* SqlClient.SqlClient
+    const counted = yield* sql<{ flag_count: number }>`SELECT flag_count FROM trails WHERE id = ${trailId}`
+    expect(counted.map((r) => r.flag_count)).toStrictEqual(counted.length === 0 && flags.length === 0 ? [] : [flags.length])
+    return flags
+  })
 
 /** The stored flags' order: by `seq`, then step id (the reference's order). */
 const sorted = (flags: ReadonlyArray<Wire.Flag>) =>

@@ -72,8 +72,8 @@ describe("POST /v1/leashes", () => {
       expect(answer.status).toBe(422)
       expect(answer.body.error.code).toBe("idempotency_conflict")
       expect(answer.body.error.message).toContain("payload.amount_usd")
-      const list = yield* s.reviewer.get("/v1/leashes")
-      expect(list.body.leashes[0].request.payload).toStrictEqual({ customer: "cus_42", amount_usd: 120 })
+      const stored = yield* s.reviewer.get(`/v1/leashes/${leash.leash_id}`)
+      expect(stored.body.request.payload).toStrictEqual({ customer: "cus_42", amount_usd: 120 })
     }))
 
   it.scopedLive("a request that does not decode is a 400 naming the field", () =>
@@ -437,7 +437,7 @@ describe("floor rules", () => {
 })
 
 describe("GET /v1/leashes?status=pending", () => {
-  it.scopedLive("lists pending leashes with their request, the closest to expiry first", () =>
+  it.scopedLive("lists pending leashes with their request (its payload as a preview), the closest to expiry first", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
       const later = leashRequest({ timeout_seconds: 600 })
@@ -449,7 +449,9 @@ describe("GET /v1/leashes?status=pending", () => {
       expect(list.status).toBe(200)
       expect(list.body.leashes.map((l: any) => l.leash_id)).toStrictEqual([sooner.leash_id, later.leash_id])
       const [first] = list.body.leashes
-      expect(first.request).toStrictEqual(sooner)
+      const { payload, ...withoutPayload } = sooner
+      expect(first.request).toStrictEqual(withoutPayload)
+      expect(first.payload_preview).toStrictEqual({ text: JSON.stringify(payload), bytes: JSON.stringify(payload).length, cut: false })
       expect(Date.parse(first.expires_at) - Date.parse(first.created_at)).toBe(60_000)
       expect(first.trace_link).toBe(`${s.url}/leashes/${sooner.leash_id}`)
       expect((yield* s.reviewer.get("/v1/leashes?status=decided")).status).toBe(400)

@@ -43,9 +43,11 @@ const decideWhenPending = (s: Running, body: Record<string, unknown>) =>
       const list = yield* s.reviewer.get("/v1/leashes")
       const [leash] = list.body.leashes
       if (leash !== undefined) {
+        // The list carries a preview; the whole request is read from the leash itself (v1.1).
+        const whole = yield* s.reviewer.get(`/v1/leashes/${leash.leash_id}`)
         const answer = yield* s.reviewer.post(`/v1/leashes/${leash.leash_id}/decision`, { body })
         expect(answer.status).toBe(200)
-        return leash as Wire.PendingLeashItem & { leash_id: string; request: any }
+        return { ...leash, request: whole.body.request } as Wire.PendingLeashItem & { leash_id: string; request: any }
       }
       yield* Effect.sleep("10 millis")
     }

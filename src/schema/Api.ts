@@ -13,10 +13,13 @@
  * | `GET /v1/leashes/{leash_id}?wait_seconds=N` | `agent` | → 200 `LeashState` |
  * | `POST /v1/leashes/{leash_id}/cancel` | `agent` | → 200 `LeashState` |
  * | `POST /v1/leashes/{leash_id}/decision` | `reviewer` | `ReviewerDecision` → 200 `LeashState` |
- * | `GET /v1/trails?limit=N` | `reviewer` | → 200 `TrailList` |
- * | `GET /v1/trails/{id}` | `reviewer` | → 200 `TrailDetail` |
- * | `GET /v1/leashes?status=pending&limit=N` | `reviewer` | → 200 `PendingLeashList` |
- * | `GET /v1/flags?trail_id=…&limit=N` | `reviewer` | → 200 `FlagList` |
+ * | `GET /v1/trails?limit=N&cursor=…&agent=…&status=…&trigger=…&flagged=…&tag=…&from=…&to=…` | `reviewer` | → 200 `TrailList` |
+ * | `GET /v1/trails/{id}?limit=N&cursor=…` | `reviewer` | → 200 `TrailDetail` |
+ * | `GET /v1/leashes?status=pending&limit=N&cursor=…` | `reviewer` | → 200 `PendingLeashList` |
+ * | `GET /v1/flags?trail_id=…&limit=N&cursor=…` | `reviewer` | → 200 `FlagList` |
+ *
+ * v1.1: every list is a page of at most 100 bounded items (`limit` above 100 is clamped); the
+ * answer's `next_cursor`, absent on the last page, is passed back as `?cursor=`.
  *
  * Every error answer is `{"error": {"code", "message"}}` (see `ApiError`). `HttpApi` also lists
  * its own `HttpApiDecodeError` (400, a different body): a server built on `HttpApiBuilder` instead
@@ -64,11 +67,24 @@ import * as Context from "effect/Context"
 import * as Schema from "effect/Schema"
 import * as ApiError from "./ApiError.js"
 import type { KeyRole } from "./ApiKey.js"
-import { Id } from "./Common.js"
-import { defaultListLimit, FlagList, Health, ListLimit, PendingLeashList, TrailDetail, TrailList } from "./Dashboard.js"
+import { Id, Timestamp } from "./Common.js"
+import {
+  defaultListLimit,
+  FlagCursor,
+  FlagList,
+  Health,
+  LeashCursor,
+  ListLimit,
+  PendingLeashList,
+  StepCursor,
+  TrailCursor,
+  TrailDetail,
+  TrailList
+} from "./Dashboard.js"
 import { IngestAccepted, IngestBatch } from "./Ingest.js"
 import { LeashRequest } from "./LeashRequest.js"
 import { LeashState } from "./LeashState.js"
+import { TrailStatus } from "./TrailRecord.js"
 import { ReviewerDecision } from "./ReviewerDecision.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -170,36 +186,93 @@ export const GetLeashParams = Schema.Struct({
   waitSeconds: Schema.optional(WaitSeconds).pipe(Schema.fromKey("wait_seconds"))
 })
 
+const limit = Schema.optionalWith(ListLimit, { default: () => defaultListLimit, exact: true })
+
 /**
- * The query of `GET /v1/trails`.
+ * A trail tag filter: `key` (any value) or `key:value` (split at the first colon).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TagFilter = Schema.transform(
+  Schema.String.pipe(Schema.minLength(1, { message: () => "expected a tag key, or key:value" })),
+  Schema.Struct({ key: Schema.String, value: Schema.optional(Schema.String) }),
+  {
+    strict: true,
+    decode: (s) => {
+      const colon = s.indexOf(":")
+      return colon === -1 ? { key: s } : { key: s.slice(0, colon), value: s.slice(colon + 1) }
+    },
+    encode: (t) => (t.value === undefined ? t.key : `${t.key}:${t.value}`)
+  }
+).annotations({ identifier: "TagFilter", description: "a tag key, or key:value" })
+
+/**
+ * `flagged=true` (only trails with a bypass flag) or `flagged=false` (only trails without).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FlaggedFilter = Schema.transform(
+  Schema.Literal("true", "false"),
+  Schema.Boolean,
+  { strict: true, decode: (s) => s === "true", encode: (b) => (b ? "true" : "false") }
+).annotations({ identifier: "FlaggedFilter" })
+
+/**
+ * The query of `GET /v1/trails` (v1.1): a page (`limit`, `cursor`) and filters, all optional and
+ * all applied together: `agent`, `status`, `trigger` (exact), `flagged`, `tag` (`key` or
+ * `key:value`), and the start time range `from` (inclusive) to `to` (exclusive).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const TrailListParams = Schema.Struct({
-  limit: Schema.optionalWith(ListLimit, { default: () => defaultListLimit, exact: true })
+  limit,
+  cursor: Schema.optional(TrailCursor),
+  agent: Schema.optional(Schema.String),
+  status: Schema.optional(TrailStatus),
+  trigger: Schema.optional(Schema.String),
+  flagged: Schema.optional(FlaggedFilter),
+  tag: Schema.optional(TagFilter),
+  from: Schema.optional(Timestamp),
+  to: Schema.optional(Timestamp)
 })
 
 /**
- * The query of `GET /v1/leashes`: `status=pending` (the only list there is, and the default).
+ * The query of `GET /v1/trails/{id}` (v1.1): a page of the trail's steps.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TrailParams = Schema.Struct({
+  limit,
+  cursor: Schema.optional(StepCursor)
+})
+
+/**
+ * The query of `GET /v1/leashes`: `status=pending` (the only list there is, and the default),
+ * and a page.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const LeashListParams = Schema.Struct({
   status: Schema.optionalWith(Schema.Literal("pending"), { default: () => "pending" as const, exact: true }),
-  limit: Schema.optionalWith(ListLimit, { default: () => defaultListLimit, exact: true })
+  limit,
+  cursor: Schema.optional(LeashCursor)
 })
 
 /**
- * The query of `GET /v1/flags`: all flags, or one trail's.
+ * The query of `GET /v1/flags`: all flags, or one trail's, a page at a time.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const FlagListParams = Schema.Struct({
   trailId: Schema.optional(Id).pipe(Schema.fromKey("trail_id")),
-  limit: Schema.optionalWith(ListLimit, { default: () => defaultListLimit, exact: true })
+  limit,
+  cursor: Schema.optional(FlagCursor)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -276,6 +349,7 @@ export class ReviewerGroup extends HttpApiGroup.make("reviewer")
   .add(
     HttpApiEndpoint.get("getTrail", "/v1/trails/:id")
       .setPath(TrailPath)
+      .setUrlParams(TrailParams)
       .addSuccess(TrailDetail)
       .addError(ApiError.NotFoundBody)
   )

@@ -5,6 +5,7 @@
  */
 import * as Schema from "effect/Schema"
 import { Id, Json, Timestamp, oneOf } from "./Common.js"
+import { LeashRequest } from "./LeashRequest.js"
 
 /**
  * The decision values a gate can write: a reviewer's three, `blocked` by a floor rule, and
@@ -67,6 +68,13 @@ export const GateDecision = Schema.Struct({
 export interface GateDecision extends Schema.Schema.Type<typeof GateDecision> {}
 
 /**
+ * v1.1: the leash's request exactly as the agent sent it (the whole payload), carried only by
+ * `GET /v1/leashes/{leash_id}` answered to a reviewer key; absent for an agent and from every
+ * other answer.
+ */
+const request = Schema.optional(LeashRequest)
+
+/**
  * A leash still waiting for a decision.
  *
  * @since 0.1.0
@@ -75,7 +83,8 @@ export interface GateDecision extends Schema.Schema.Type<typeof GateDecision> {}
 export const PendingLeash = Schema.Struct({
   leashId: Schema.propertySignature(Id).pipe(Schema.fromKey("leash_id")),
   status: Schema.Literal("pending"),
-  traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link"))
+  traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link")),
+  request
 }).annotations({ identifier: "PendingLeash" })
 
 /**
@@ -87,12 +96,14 @@ export const PendingLeash = Schema.Struct({
 export const DecidedLeash = Schema.Struct({
   leashId: Schema.propertySignature(Id).pipe(Schema.fromKey("leash_id")),
   status: Schema.Literal("decided"),
-  decision: GateDecision
+  decision: GateDecision,
+  request
 }).annotations({ identifier: "DecidedLeash" })
 
 /**
  * The answer of the leash endpoints: `{leash_id, status: "pending", trace_link}` or
- * `{leash_id, status: "decided", decision}`.
+ * `{leash_id, status: "decided", decision}`; to a reviewer key, `GET /v1/leashes/{leash_id}`
+ * adds the leash's `request` (v1.1).
  *
  * @since 0.1.0
  * @category schemas

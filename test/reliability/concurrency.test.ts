@@ -50,11 +50,32 @@ const agentRun = (i: number) =>
   }).pipe(Trail.run({ trigger: "batch", payload: { agent: i } }))
 
 /** Waits until the server lists `n` pending leashes; answers them. */
+/** Every pending leash, page after page (v1.1: a page holds at most 100). */
+const allPending = (s: Running) =>
+  Effect.gen(function*() {
+    const out: Array<any> = []
+    let cursor: string | undefined
+    do {
+      const list = yield* s.reviewer.get(
+        `/v1/leashes?status=pending&limit=100${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`
+      )
+      out.push(...list.body.leashes)
+      cursor = list.body.next_cursor
+    } while (cursor !== undefined)
+    return out
+  })
+
+/** A listed leash's payload: the list carries its preview, whole for these small payloads. */
+const payloadOf = (leash: any): any => {
+  expect(leash.payload_preview.cut).toBe(false)
+  return JSON.parse(leash.payload_preview.text)
+}
+
 const pendingLeashes = (s: Running, n: number) =>
   Effect.gen(function*() {
     while (true) {
-      const list = yield* s.reviewer.get("/v1/leashes?status=pending&limit=500")
-      if (list.body.leashes.length >= n) return list.body.leashes as ReadonlyArray<any>
+      const leashes = yield* allPending(s)
+      if (leashes.length >= n) return leashes as ReadonlyArray<any>
       yield* Effect.sleep("20 millis")
     }
   }).pipe(
@@ -87,7 +108,7 @@ describe("200 agents and 200 reviewers at once", () => {
           pending,
           (leash) =>
             s.reviewer.post(`/v1/leashes/${leash.leash_id}/decision`, {
-              body: reviewFor(leash.request.payload.agent)
+              body: reviewFor(payloadOf(leash).agent)
             }),
           { concurrency: "unbounded" }
         )
@@ -97,7 +118,7 @@ describe("200 agents and 200 reviewers at once", () => {
           Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("the agents did not all get a decision") })
         )
         // every agent got its own decision: its reviewer's, on its own leash
-        const byLeash = new Map(pending.map((l) => [l.leash_id as string, l.request.payload.agent as number]))
+        const byLeash = new Map(pending.map((l) => [l.leash_id as string, payloadOf(l).agent as number]))
         for (const [i, { decision }] of runs.entries()) {
           const review = reviewFor(i)
           expect(byLeash.get(decision.leashId), `agent ${i} got leash ${decision.leashId}`).toBe(i)
@@ -207,7 +228,7 @@ describe("races on one leash", () => {
         (body) => s.agent.post("/v1/leashes", { body }),
         { concurrency: "unbounded" }
       )
-      const stored = (yield* s.reviewer.get("/v1/leashes")).body.leashes[0].request.payload.amount_usd
+      const stored = payloadOf((yield* s.reviewer.get("/v1/leashes")).body.leashes[0]).amount_usd
       // whichever body was stored first, every create with it answered 200 and the other 422
       for (const [i, answer] of answers.entries()) {
         const sent = i % 5 === 4 ? other : leash

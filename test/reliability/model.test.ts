@@ -620,8 +620,13 @@ describe("the leash body is kept as sent", () => {
         const first = yield* s.agent.post("/v1/leashes", { body: body(120) })
         expect(first.status).toBe(200)
         // the reviewer sees what the agent sent, hidden-looking key and all
+        // (v1.1: the list carries the payload's preview, the leash itself the whole request)
         const pending = yield* s.reviewer.get("/v1/leashes")
-        const shown = pending.body.leashes.find((l: any) => l.leash_id === leashId).request.payload
+        const preview = pending.body.leashes.find((l: any) => l.leash_id === leashId).payload_preview
+        expect(preview.cut).toBe(false)
+        expect(Object.getOwnPropertyDescriptor(JSON.parse(preview.text), "__proto__")?.value).toStrictEqual({ amount_usd: 120 })
+        const read = yield* s.reviewer.get(`/v1/leashes/${leashId}`)
+        const shown = read.body.request.payload
         expect(Object.getOwnPropertyDescriptor(shown, "__proto__")?.value).toStrictEqual({ amount_usd: 120 })
         // the same body again is a retry; a different amount under that key is a different request
         const retry = yield* s.agent.post("/v1/leashes", { body: body(120) })

@@ -83,9 +83,10 @@ describe("HoundsightApi description", () => {
     const params = (path: string, method: "get" | "post") =>
       op(path, method).parameters.map((p: any) => `${p.in}:${p.name}${p.required ? "" : "?"}`)
     expect(params("/v1/leashes/{leash_id}", "get")).toEqual(["path:leash_id", "query:wait_seconds?"])
-    expect(params("/v1/leashes", "get")).toEqual(["query:status?", "query:limit?"])
-    expect(params("/v1/flags", "get")).toEqual(["query:trail_id?", "query:limit?"])
-    expect(params("/v1/trails/{id}", "get")).toEqual(["path:id"])
+    // v1.1: every list is a page (`limit`, `cursor`)
+    expect(params("/v1/leashes", "get")).toEqual(["query:status?", "query:limit?", "query:cursor?"])
+    expect(params("/v1/flags", "get")).toEqual(["query:trail_id?", "query:limit?", "query:cursor?"])
+    expect(params("/v1/trails/{id}", "get")).toEqual(["path:id", "query:limit?", "query:cursor?"])
   })
 
   it("takes the wire records as bodies", () => {

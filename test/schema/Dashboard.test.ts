@@ -100,17 +100,20 @@ describe("PendingLeashList", () => {
           actionName: "stripe.charge",
           actionSummary: "charge",
           riskSignals: { amount_usd: 10 },
-          payload: { cents: 1000 },
           timeoutSeconds: 1.25,
           blocking: false
-        }
-      }]
+        },
+        payloadPreview: { text: "{\"cents\":1000}", bytes: 14, cut: false }
+      }],
+      nextCursor: "abc"
     }
     const wire = toWire(Wire.PendingLeashList, list)
     expect(Object.keys(wire.leashes[0]).sort()).toEqual(
-      ["created_at", "expires_at", "leash_id", "request", "status", "trace_link"]
+      ["created_at", "expires_at", "leash_id", "payload_preview", "request", "status", "trace_link"]
     )
+    expect(wire.next_cursor).toBe("abc")
     expect(wire.leashes[0].request).toMatchObject({ leash_id: ids.leash, risk_signals: { amount_usd: 10 } })
+    expect(wire.leashes[0].request).not.toHaveProperty("payload")
     expect(fromWire(Wire.PendingLeashList, wire)).toEqual(list)
   })
 })
@@ -123,11 +126,21 @@ describe("FlagList and Health", () => {
 })
 
 describe("ListLimit", () => {
-  it("reads a whole number from 1 to 500 from the query string", () => {
+  it("reads a whole number of at least 1 from the query string, and clamps one above 100 to 100 (v1.1)", () => {
     expect(fromWire(Wire.ListLimit, "1")).toBe(1)
-    expect(fromWire(Wire.ListLimit, "500")).toBe(500)
-    expect(rejectWire(Wire.ListLimit, "0").tree).toContain("expected a limit from 1 to 500")
-    expect(rejectWire(Wire.ListLimit, "501").tree).toContain("expected a limit from 1 to 500")
+    expect(fromWire(Wire.ListLimit, "100")).toBe(100)
+    expect(fromWire(Wire.ListLimit, "101")).toBe(100)
+    expect(fromWire(Wire.ListLimit, "100000")).toBe(100)
+    expect(rejectWire(Wire.ListLimit, "0").tree).toContain("expected a limit of at least 1")
     expect(rejectWire(Wire.ListLimit, "2.5").tree).toContain("expected a whole number")
+  })
+})
+
+describe("cursors", () => {
+  it("read back the position they were written from, and refuse anything else", () => {
+    const cursor = Wire.encodeCursor(Wire.TrailCursor, ["2026-11-24T09:00:00.000Z", ids.trail])
+    expect(fromWire(Wire.TrailCursor, cursor)).toEqual(["2026-11-24T09:00:00.000Z", ids.trail])
+    expect(rejectWire(Wire.TrailCursor, "not a cursor").tree).toContain("expected the next_cursor of the previous page")
+    expect(rejectWire(Wire.StepCursor, cursor).tree).toContain("expected the next_cursor of the previous page")
   })
 })

@@ -8,7 +8,8 @@
  * | `GET /login`, `POST /login`, `POST /logout` | sign-in with a reviewer key, sign-out |
  * | `GET /leashes/{id}` | a leash's page: the `trace_link` of every Decision |
  * | `POST /leashes/{id}/decision` | approve, reject with a reason, or approve a modified payload |
- * | `GET /trails`, `GET /trails/{id}` | trails, and a trail's steps as a tree (the SDK's `Trail.link`) |
+ * | `GET /trails`, `GET /trails/{id}` | trails (paged, filtered), and a page of a trail's steps as a tree (the SDK's `Trail.link`) |
+ * | `GET /trails/{id}/steps/{step}` | one step whole (the trail page shows previews of inputs and outputs) |
  * | `GET /flags` | bypass flags |
  * | `GET /events` | server-sent events for the live view |
  * | `GET /fragments/trails` | the trails table, for the live view |
@@ -34,6 +35,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -44,7 +46,7 @@ import { Gate } from "../Gate.js"
 import { maxJsonDepth, nestsDeeperThan } from "../Http.js"
 import { Keys } from "../Keys.js"
 import { PublicUrl } from "../PublicUrl.js"
-import { Store } from "../Store.js"
+import { type PendingRow, Store, type TrailQuery } from "../Store.js"
 import * as Assets from "./Assets.js"
 import * as FlagViews from "./FlagViews.js"
 import { type Html, html, render } from "./Html.js"
@@ -89,7 +91,16 @@ const pageHeaders = { ...securityHeaders, "cache-control": "no-store" }
 /** How many pending leashes, decisions and trails the queue shows. */
 const queueLimits = { pending: 100, decisions: 10, trails: 10 }
 
-/** The live view's periodic snapshot (catches leashes that expired on their own). */
+/** How many steps a page of a trail's page shows. */
+const stepsPerPage = 100
+
+/** How many trails and flags their pages show. */
+const listPage = Wire.maxListLimit
+
+/** The most pending leashes one live page keeps track of (its first page and those it still shows). */
+const maxTracked = 2 * queueLimits.pending
+
+/** The live view's periodic check (catches leashes that expired on their own). */
 const refreshMillis = 5_000
 
 /** The largest decision form the dashboard reads (a modified payload may be large). */
@@ -148,6 +159,31 @@ const readDecision = (form: UrlParams.UrlParams): Decision | string => {
 }
 
 const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
+const decodeTrailParams = Schema.decodeUnknownEither(Wire.Api.TrailListParams)
+const decodeStepCursor = Schema.decodeUnknownEither(Wire.StepCursor)
+const decodeLeashCursor = Schema.decodeUnknownEither(Wire.LeashCursor)
+const decodeFlagCursor = Schema.decodeUnknownEither(Wire.FlagCursor)
+
+/** The first value of a query parameter. */
+const param = (params: Readonly<Record<string, string | ReadonlyArray<string>>>, name: string): string | undefined => {
+  const value = params[name]
+  return typeof value === "string" ? value : value?.[0]
+}
+
+/** A decoded query value, or `undefined` when absent or invalid. */
+const decoded = <A>(value: string | undefined, decode: (u: unknown) => Either.Either<A, unknown>): A | undefined => {
+  if (value === undefined || value === "") return undefined
+  const result = decode(value)
+  return Either.isRight(result) ? result.right : undefined
+}
+
+const toPending = (row: PendingRow): LeashViews.Pending => ({
+  leashId: row.leashId,
+  request: row.summary.request,
+  preview: row.summary.payloadPreview,
+  createdAt: new Date(row.createdAt),
+  expiresAt: new Date(row.expiresAt)
+})
 
 /**
  * Puts the dashboard in front of `api`: a request for one of the dashboard's paths is answered
@@ -400,35 +436,41 @@ export const mount = <R>(
     // Leashes
     // -------------------------------------------------------------------------------------------
 
-    const pendingNow = Effect.map(gate.pending(queueLimits.pending), ({ leashes }) =>
-      leashes.map((l): LeashViews.Pending => ({
-        leashId: l.leashId,
-        request: l.request,
-        createdAt: l.createdAt,
-        expiresAt: l.expiresAt
-      })))
+    /** A page of pending leashes, as summaries (the gate expires the due ones first). */
+    const pendingPage = (cursor?: readonly [number, string]) =>
+      Effect.map(gate.pending(queueLimits.pending, cursor), ({ leashes, nextCursor }) => ({
+        pending: leashes.map((l): LeashViews.Pending => ({
+          leashId: l.leashId,
+          request: l.request,
+          preview: l.payloadPreview,
+          createdAt: l.createdAt,
+          expiresAt: l.expiresAt
+        })),
+        nextCursor
+      }))
 
-    const trailsTable = (limit: number) => Effect.map(store.trails(limit), TrailViews.trailsTable)
+    const trailsTable = (query: TrailQuery) => Effect.map(store.trails(query), (list) => TrailViews.trailsTable(list.trails))
 
     const decidedNotice = (leashId: string | undefined) =>
       Effect.gen(function*() {
         if (leashId === undefined || !uuid.test(leashId)) return undefined
-        const row = yield* store.leash(leashId)
-        if (Option.isNone(row) || row.value.decision === undefined) return undefined
-        const request = decodeRequest(JSON.parse(row.value.request))
-        const d = row.value.decision
-        return html`<p class="notice good" role="status">${LeashViews.decisionPill(d.decision)} <strong>${request.actionName}</strong> for ${request.agent}: the agent has its answer. <a href="/leashes/${leashId}">leash page</a></p>`
+        const [decision] = yield* queries.recentDecisionOf(leashId)
+        if (decision === undefined) return undefined
+        return html`<p class="notice good" role="status">${LeashViews.decisionPill(decision.decision)} <strong>${decision.request.actionName}</strong> for ${decision.request.agent}: the agent has its answer. <a href="/leashes/${leashId}">leash page</a></p>`
       })
 
     const queuePage = page((session) =>
       Effect.gen(function*() {
         const params = yield* HttpServerRequest.ParsedSearchParams
-        const decided = params["decided"]
-        const notice = yield* decidedNotice(typeof decided === "string" ? decided : undefined)
+        const notice = yield* decidedNotice(param(params, "decided"))
+        const cursor = decoded(param(params, "cursor"), decodeLeashCursor)
+        const { nextCursor, pending } = yield* pendingPage(cursor)
         const body = LeashViews.queue({
-          pending: yield* pendingNow,
+          pending,
+          nextCursor,
+          paged: cursor !== undefined,
           decisions: yield* queries.recentDecisions(queueLimits.decisions),
-          trails: yield* trailsTable(queueLimits.trails),
+          trails: yield* trailsTable({ limit: queueLimits.trails }),
           csrf: session.csrf,
           notice
         })
@@ -453,6 +495,7 @@ export const mount = <R>(
             `There is no leash ${id} on this server. Leash links open on the server that the agent asked.`
           )
         }
+        // The whole request, as received (in the agent's key order): this page is the only one that reads it.
         const request = decodeRequest(JSON.parse(row.value.request))
         const decision = state.right.status === "decided" ? state.right.decision : undefined
         const notice = params["decided"] === "1" && decision !== undefined
@@ -501,45 +544,143 @@ export const mount = <R>(
     // Trails and flags
     // -------------------------------------------------------------------------------------------
 
+    /** The trails query of a page's URL: its filters, read as the API reads them. */
+    const trailQuery = Effect.map(HttpServerRequest.ParsedSearchParams, (params) => {
+      const filters: TrailViews.TrailFilters = {
+        agent: param(params, "agent"),
+        status: param(params, "status"),
+        trigger: param(params, "trigger"),
+        flagged: param(params, "flagged"),
+        tag: param(params, "tag"),
+        from: param(params, "from"),
+        to: param(params, "to")
+      }
+      const given: Record<string, string> = {}
+      for (const [k, v] of Object.entries({ ...filters, limit: param(params, "limit"), cursor: param(params, "cursor") })) {
+        if (v !== undefined && v !== "") given[k] = v
+      }
+      const query = decodeTrailParams(given)
+      return { filters, query }
+    })
+
     const trailsPage = page((session) =>
-      Effect.flatMap(store.trails(100), (trails) =>
-        framed(session, { title: "Trails", kind: "trails", section: "trails", body: TrailViews.trailsPage(trails) }))
+      Effect.gen(function*() {
+        const { filters, query } = yield* trailQuery
+        const body = Either.isLeft(query)
+          ? TrailViews.trailsPage({
+            list: { trails: [] },
+            filters,
+            limit: listPage,
+            paged: false,
+            error: `These filters cannot be read (${
+              Wire.ApiError.fromParseError(query.left).message
+            }). Change them, or clear them.`
+          })
+          : TrailViews.trailsPage({
+            list: yield* store.trails(query.right),
+            filters,
+            limit: query.right.limit,
+            paged: query.right.cursor !== undefined
+          })
+        return yield* framed(session, { title: "Trails", kind: "trails", section: "trails", body })
+      })
     )
 
     const trailPage = page((session) =>
       Effect.gen(function*() {
         const { id } = yield* HttpRouter.params
         if (id === undefined || !uuid.test(id)) return yield* notFound(session, "There is no such trail: a trail id is a UUID.")
-        const detail = yield* store.trail(id)
-        if (Option.isNone(detail)) {
-          return yield* notFound(
-            session,
-            `No record or step of trail ${id} has arrived yet. An agent's records arrive within a second or two of being made; reload in a moment.`
-          )
+        const params = yield* HttpServerRequest.ParsedSearchParams
+        const cursor = decoded(param(params, "cursor"), decodeStepCursor)
+        const read = yield* queries.trailPage(id, { limit: stepsPerPage, cursor })
+        if (Option.isNone(read)) {
+          // v1.1: the SDK links this page for a leash that never reached the server.
+          const leashes = yield* queries.leashesOfTrail(id, listPage)
+          return yield* framed(session, {
+            title: "Trail",
+            kind: "trail",
+            section: "trails",
+            body: TrailViews.unknownTrailPage({
+              id,
+              leashes: leashes.map((l) => ({
+                leashId: l.leashId,
+                actionName: l.summary.request.actionName,
+                actionSummary: l.summary.request.actionSummary,
+                agent: l.summary.request.agent,
+                status: l.status,
+                decision: l.decision,
+                createdAt: l.createdAt
+              }))
+            })
+          })
         }
+        const { detail, previews } = read.value
         // the server's own record of each cited leash (v1.1: shown before the agent's claim)
         const facts: ReadonlyMap<string, TrailViews.LeashFacts> = yield* store.heldLeashes(
-          detail.value.steps.flatMap((step) => step.leash === undefined ? [] : [step.leash.leashId])
+          detail.steps.flatMap((step) => step.leash === undefined ? [] : [step.leash.leashId])
         )
-        const trail = detail.value.trail
+        // A step whose parent is on another page of the steps is not an orphan: say where it is.
+        const onPage = new Set(detail.steps.map((step) => step.id))
+        const absent = new Set<string>()
+        for (const step of detail.steps) {
+          if (step.parentId !== null && !onPage.has(step.parentId)) absent.add(step.parentId)
+        }
+        const parentsElsewhere = yield* queries.stepsHeld(id, [...absent])
+        const whole = cursor === undefined && detail.nextCursor === undefined
+        const leashCount = whole ? undefined : yield* queries.leashCount(id)
+        const trail = detail.trail
         return yield* framed(session, {
           title: trail === null ? "Trail" : `${trail.agent} · ${trail.trigger}`,
           kind: "trail",
           section: "trails",
-          body: TrailViews.trailPage({ id, detail: detail.value, facts })
+          body: TrailViews.trailPage({
+            id,
+            detail,
+            facts,
+            previews,
+            paged: cursor !== undefined,
+            parentsElsewhere,
+            leashCount
+          })
+        })
+      })
+    )
+
+    const stepPage = page((session) =>
+      Effect.gen(function*() {
+        const { id, step } = yield* HttpRouter.params
+        if (id === undefined || step === undefined || !uuid.test(id) || !uuid.test(step)) {
+          return yield* notFound(session, "There is no such step: trail and step ids are UUIDs.")
+        }
+        const found = yield* queries.step(id.toLowerCase(), step.toLowerCase())
+        if (Option.isNone(found)) return yield* notFound(session, `Trail ${id} has no step ${step} on this server.`)
+        return yield* framed(session, {
+          title: found.value.name,
+          kind: "step",
+          section: "trails",
+          body: TrailViews.stepPage(found.value)
         })
       })
     )
 
     const flagsPage = page((session) =>
       Effect.gen(function*() {
-        const flags = yield* store.flags(undefined, 500)
-        const trails = new Map((yield* store.trails(500)).map((t) => [t.id, t]))
+        const params = yield* HttpServerRequest.ParsedSearchParams
+        const trailId = param(params, "trail_id")
+        const oneTrail = trailId !== undefined && uuid.test(trailId) ? trailId.toLowerCase() : undefined
+        const cursor = decoded(param(params, "cursor"), decodeFlagCursor)
+        const list = yield* store.flags(oneTrail, listPage, cursor)
+        const trails = new Map(
+          (yield* store.trailSummaries([...new Set(list.flags.map((f) => f.trailId))])).map((t) => [t.id, t])
+        )
+        const more = list.nextCursor === undefined ? "" : html`<p class="pager"><a href="${`/flags?${
+          new URLSearchParams({ ...(oneTrail === undefined ? {} : { trail_id: oneTrail }), cursor: list.nextCursor })
+        }`}" rel="next" data-next-page>Next ${listPage} →</a></p>`
         return yield* framed(session, {
           title: "Flags",
           kind: "flags",
           section: "flags",
-          body: FlagViews.flagsPage(flags, trails)
+          body: html`${FlagViews.flagsPage(list.flags, trails)}${more}`
         })
       })
     )
@@ -552,24 +693,56 @@ export const mount = <R>(
 
     const trailsFragment = guard(Effect.gen(function*() {
       if ((yield* currentSession) === undefined) return unauthorized
-      const params = yield* HttpServerRequest.ParsedSearchParams
-      const limit = Number(params["limit"])
-      const table = yield* trailsTable(Number.isInteger(limit) && limit >= 1 && limit <= 500 ? limit : 100)
-      return htmlResponse(table)
+      const { query } = yield* trailQuery
+      if (Either.isLeft(query)) {
+        return HttpServerResponse.text(Wire.ApiError.fromParseError(query.left).message, { status: 400, headers: pageHeaders })
+      }
+      return htmlResponse(yield* trailsTable(query.right))
     }))
 
-    const snapshot = (session: Session.Session, topics: ReadonlyArray<Live.Topic>) =>
+    /** What a live page was last told, compared at every change and check. */
+    interface Watch {
+      /** Whether the page lists the pending leashes (the queue's first page). */
+      readonly list: boolean
+      view: Live.PendingView
+      decisions: string | undefined
+      counts: string | undefined
+    }
+
+    /** What changed for one page since it was last told: an event, or nothing. */
+    const changesFor = (session: Session.Session, watch: Watch, topics: ReadonlyArray<Live.Topic>) =>
       Effect.gen(function*() {
         const out: Array<Uint8Array> = []
-        const counts = yield* queries.counts(yield* Clock.currentTimeMillis)
+        const now = yield* Clock.currentTimeMillis
+        const counts = yield* queries.counts(now)
+        const countsKey = `${counts.pending}/${counts.flags}`
+        const countsChanged = countsKey !== watch.counts
+        watch.counts = countsKey
         if (topics.includes("leashes")) {
-          const pending = yield* pendingNow
-          const decisions = yield* queries.recentDecisions(queueLimits.decisions)
-          out.push(Live.event("leashes", {
-            pending: pending.map((p) => ({ id: p.leashId, html: render(LeashViews.pendingCard(p, session.csrf, "queue")) })),
-            decisions: render(LeashViews.decisionsTable(decisions)),
-            counts
-          }))
+          const firstPage = watch.list ? yield* queries.pendingIds(now, queueLimits.pending) : []
+          const kept = yield* queries.stillPending(now, [...watch.view.shown])
+          const change = Live.diffPending(watch.view.shown, firstPage, kept, maxTracked)
+          watch.view = { shown: change.shown }
+          const cards = yield* queries.pendingByIds(now, change.added)
+          let decisions: string | undefined
+          if (watch.list) {
+            const ids = (yield* queries.recentDecisionIds(queueLimits.decisions)).join(",")
+            if (ids !== watch.decisions) {
+              watch.decisions = ids
+              decisions = render(LeashViews.decisionsTable(yield* queries.recentDecisions(queueLimits.decisions)))
+            }
+          }
+          if (cards.length > 0 || change.removed.length > 0 || decisions !== undefined || countsChanged) {
+            out.push(Live.event("leashes", {
+              added: cards.map((row) => ({
+                id: row.leashId,
+                html: render(LeashViews.pendingCard(toPending(row), session.csrf, "queue"))
+              })),
+              removed: change.removed,
+              ...(decisions === undefined ? {} : { decisions }),
+              counts
+            }))
+          }
         }
         if (topics.includes("trails")) out.push(Live.event("trails", { counts }))
         return out
@@ -582,6 +755,15 @@ export const mount = <R>(
     const events = guard(Effect.gen(function*() {
       const session = yield* currentSession
       if (session === undefined) return unauthorized
+      const params = yield* HttpServerRequest.ParsedSearchParams
+      // The page names the leashes it shows (the queue's cards, or a leash page's own leash).
+      const have = (param(params, "have") ?? "").split(",").filter((id) => uuid.test(id)).slice(0, maxTracked)
+      const watch: Watch = {
+        list: param(params, "list") === "1",
+        view: { shown: new Set(have.map((id) => id.toLowerCase())) },
+        decisions: undefined,
+        counts: undefined
+      }
       const stillSignedIn = Effect.flatMap(
         Clock.currentTimeMillis,
         (now) => Effect.map(stillValid(sessions.find(session.id, now)), (s) => s !== undefined)
@@ -591,7 +773,7 @@ export const mount = <R>(
         live.changes(refreshMillis).pipe(
           Stream.mapEffect((topics) => Effect.map(stillSignedIn, (signedIn) => ({ signedIn, topics }))),
           Stream.takeWhile(({ signedIn }) => signedIn),
-          Stream.mapEffect(({ topics }) => snapshot(session, topics)),
+          Stream.mapEffect(({ topics }) => changesFor(session, watch, topics)),
           Stream.flattenIterables
         )
       )
@@ -627,6 +809,7 @@ export const mount = <R>(
       HttpRouter.post("/leashes/:id/decision", decide),
       HttpRouter.get("/trails", trailsPage),
       HttpRouter.get("/trails/:id", trailPage),
+      HttpRouter.get("/trails/:id/steps/:step", stepPage),
       HttpRouter.get("/flags", flagsPage),
       HttpRouter.get("/events", events),
       HttpRouter.get("/fragments/trails", trailsFragment),

@@ -22,16 +22,53 @@ import * as Cut from "./Cut.js"
 import * as JsonDiff from "./JsonDiff.js"
 
 /**
- * A pending leash as the queue shows it.
+ * A pending leash as the queue shows it: its request without the payload, and the payload's
+ * preview (stored with the leash; the whole payload is only on the leash's own page).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Pending {
   readonly leashId: string
-  readonly request: Wire.LeashRequest
+  readonly request: Wire.LeashRequestSummary
+  readonly preview: Wire.PayloadPreview
   readonly createdAt: Date
   readonly expiresAt: Date
+}
+
+/**
+ * A size in bytes, in KiB or MiB from 1 KiB up.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const size = (bytes: number): string =>
+  bytes < 1024
+    ? `${Format.count(bytes)} bytes`
+    : bytes < 1024 * 1024
+    ? `${(bytes / 1024).toFixed(1)} KiB`
+    : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+
+/** The value a preview holds whole (`undefined`: its text does not parse). */
+const parsePreview = (text: string): { readonly value: unknown } | undefined => {
+  try {
+    return { value: JSON.parse(text) as unknown }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A preview as text to show: the whole payload indented when the preview holds all of it, else
+ * its first bytes as sent, marked with an ellipsis.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const previewText = (preview: Wire.PayloadPreview): string => {
+  if (preview.cut) return `${preview.text}…`
+  const whole = parsePreview(preview.text)
+  return whole === undefined ? preview.text : Format.json(whole.value)
 }
 
 /**
@@ -155,7 +192,9 @@ const modifyForm = (action: string, base: ModifyBase, csrf: string, returnTo: Re
 
 /**
  * The decision forms of a pending leash: approve or reject with a reason, or approve a modified
- * payload edited as JSON, starting from `base`.
+ * payload edited as JSON, starting from `base`: on a queue card whose preview is cut there is
+ * no modify form, only a link to the leash's page (`OnLeashPage`): a cut value is never offered
+ * as the base of a modification.
  *
  * @since 0.1.0
  * @category components
@@ -184,7 +223,11 @@ export const decisionForms = (leashId: string, base: ModifyBase, csrf: string, r
  */
 export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): Html => {
   const r = leash.request
-  const json = Format.json(r.payload)
+  const p = leash.preview
+  // The payload is written once, from its preview; a preview that holds the whole payload is
+  // also the start of a modification.
+  const whole = p.cut ? undefined : parsePreview(p.text)
+  const text = whole === undefined ? previewText(p) : Format.json(whole.value)
   return html`<article class="card leash" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
   <header class="leash-head">
     <span class="action">${r.actionName}</span>
@@ -195,12 +238,20 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
   </header>
   <p class="summary">${r.actionSummary}</p>
   ${signals(r.riskSignals)}
-  ${cutNotice(Cut.find(r.payload))}
+  ${r.riskSignalsCut === true ? html`<p class="muted small">The risk signals are too large to list here: see the leash page.</p>` : ""}
+  ${whole === undefined ? "" : cutNotice(Cut.find(whole.value))}
   <details class="payload" open>
-    <summary>Payload</summary>
-    <pre class="json">${json}</pre>
+    <summary>Payload <span class="small muted">${size(p.bytes)}</span></summary>
+    <pre class="json">${text}</pre>
+    ${
+    p.cut
+      ? html`<p class="notice cut" data-preview-cut>Preview cut: this shows the first 4 KiB of a ${size(p.bytes)} payload. <a href="${url`/leashes/${leash.leashId}`}">Read the whole payload on the leash page</a> before you decide.</p>`
+      : ""
+  }
   </details>
-  <div class="decision-forms">${decisionForms(leash.leashId, wholeBase(r.payload, json), csrf, returnTo)}</div>
+  <div class="decision-forms">${
+    decisionForms(leash.leashId, whole === undefined ? { _tag: "OnLeashPage" } : wholeBase(whole.value, text), csrf, returnTo)
+  }</div>
   <footer class="leash-foot small muted">
     asked ${Format.time(leash.createdAt)} ·
     <a href="${url`/trails/${r.trailId}`}">trail</a> ·
@@ -242,9 +293,9 @@ export const decisionsTable = (decisions: ReadonlyArray<DecidedLeash>): Html => 
  * @since 0.1.0
  * @category components
  */
-export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string): Html =>
+export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string, paged = false): Html =>
   html`<p class="empty muted" data-empty${pending.length > 0 ? html` hidden` : ""}>Nothing is waiting. Requests appear here the moment an agent asks.</p>
-<div class="pending-list" data-pending-list>${pending.map((p) => pendingCard(p, csrf, "queue"))}</div>`
+<div class="pending-list"${paged ? "" : html` data-pending-list`}>${pending.map((p) => pendingCard(p, csrf, "queue"))}</div>`
 
 /**
  * The queue: pending leashes (live), the latest decisions, and the latest trails.
@@ -254,6 +305,10 @@ export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string): Html
  */
 export const queue = (options: {
   readonly pending: ReadonlyArray<Pending>
+  /** The cursor of the next page of pending leashes, if there are more. */
+  readonly nextCursor?: string | undefined
+  /** Set on a later page (read with a cursor): it is not live. */
+  readonly paged?: boolean | undefined
   readonly decisions: ReadonlyArray<DecidedLeash>
   readonly trails: Html
   readonly csrf: string
@@ -264,7 +319,12 @@ export const queue = (options: {
   <h1 id="pending-title">Waiting for a decision <span class="count big" data-pending-count${
     options.pending.length === 0 ? html` hidden` : ""
   }>${Format.count(options.pending.length)}</span> <span class="live-dot" title="Live: new requests appear without reloading" data-live-status>live</span></h1>
-  ${pendingList(options.pending, options.csrf)}
+  ${pendingList(options.pending, options.csrf, options.paged === true)}
+  <p class="pager">${options.paged === true ? html`<a href="/">← First page</a> ` : ""}${
+    options.nextCursor === undefined
+      ? ""
+      : html`<a href="${`/?cursor=${encodeURIComponent(options.nextCursor)}`}" rel="next" data-next-page>More waiting: next page →</a>`
+  }</p>
 </section>
 <section aria-labelledby="decisions-title">
   <h2 id="decisions-title">Recent decisions</h2>
@@ -272,7 +332,7 @@ export const queue = (options: {
 </section>
 <section aria-labelledby="trails-title">
   <h2 id="trails-title">Recent trails <a class="small" href="/trails">all trails →</a></h2>
-  <div data-trails="10">${options.trails}</div>
+  <div data-trails="limit=10">${options.trails}</div>
 </section>`
 
 const changeValue = (value: unknown): Html => html`<pre class="json small">${Format.json(value)}</pre>`
@@ -322,6 +382,7 @@ export const leashPage = (options: {
 }): Html => {
   const r = options.request
   const d = options.decision
+  // The whole payload, written as JSON text once (this page is the only one that reads it).
   const json = Format.json(r.payload)
   const cut = Cut.find(r.payload)
   const status = d === undefined

@@ -3,10 +3,14 @@
  *
  * Changes are published by whoever makes them: the dashboard's own decisions, and the API's
  * writes, which the dashboard sees as they pass through it (a created, decided or cancelled
- * leash; an ingested batch). Each open page's `/events` stream answers a change with a fresh
- * snapshot of what it shows (rendered on the server, escaped like every page), so a page never
- * has to guess, and a missed change is repaired by the next one or by the periodic snapshot
- * (which also catches leashes that expired on their own).
+ * leash; an ingested batch). Each open page's `/events` stream answers a change, and a periodic
+ * check (which also catches leashes that expired on their own), with what changed for that page
+ * only: the cards of leashes that joined its list (rendered on the server, escaped like every
+ * page), the ids of those that left it, the decisions table when a decision was made, the counts
+ * when they moved; nothing when nothing changed. Each stream remembers which leashes its page
+ * shows (`PendingView`), starting from the ids the page names when it connects, and compares
+ * that with the ids now pending, read from an index (never the payloads): a check costs the
+ * page's ids, and the cards sent are only the new ones.
  *
  * Streams end when the server stops, so shutdown never waits on an open page.
  *
@@ -72,6 +76,53 @@ export const make: Effect.Effect<Live, never, Scope.Scope> = Effect.gen(function
         ))).pipe(Stream.interruptWhen(Deferred.await(closing)))
   }
 })
+
+/**
+ * What one open page shows of the pending leashes, by id (the stream's memory between checks).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PendingView {
+  shown: ReadonlySet<string>
+}
+
+/**
+ * What changed for a page between two checks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PendingChange {
+  /** Ids the page should show and does not, in list order. */
+  readonly added: ReadonlyArray<string>
+  /** Ids the page shows that are no longer pending (or fell off a full list). */
+  readonly removed: ReadonlyArray<string>
+  /** What the page shows after the change. */
+  readonly shown: ReadonlySet<string>
+}
+
+/**
+ * Compares what a page shows (`shown`) with the first page of pending ids now (`firstPage`, in
+ * list order; empty for a page without a list) and which of `shown` are still pending (`kept`).
+ * A page keeps a card that is still pending even when newer ones push it off the first page,
+ * until it holds more than `max`; then it is brought back to the first page.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const diffPending = (
+  shown: ReadonlySet<string>,
+  firstPage: ReadonlyArray<string>,
+  kept: ReadonlyArray<string>,
+  max: number
+): PendingChange => {
+  let next = new Set<string>([...firstPage, ...kept])
+  if (next.size > max) next = new Set(firstPage)
+  const added = firstPage.filter((id) => !shown.has(id))
+  const removed = [...shown].filter((id) => !next.has(id))
+  return { added, removed, shown: next }
+}
 
 const leashWrite = /^\/v1\/leashes(?:\/[^/]+\/(?:decision|cancel))?\/?$/
 

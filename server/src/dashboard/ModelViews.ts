@@ -328,13 +328,13 @@ const conversation = (s: Wire.StepRecord, call: Call, answer: Answer | undefined
  * A step's input and output: for a model step (a `reason` step with a `model`) whose input and
  * output have the shape `houndsight/ai` records, the conversation, with `raw` (the step's JSON
  * blocks) folded under it as the raw record; for any other step, or one whose values do not have
- * that shape, `raw` alone. Never throws.
+ * that shape, or `undefined` (the page holds only cut previews of it), `raw` alone. Never throws.
  *
  * @since 0.1.0
  * @category components
  */
-export const modelStep = (step: Wire.StepRecord, raw: Html): Html => {
-  if (step.layer !== "reason" || step.model === undefined) return raw
+export const modelStep = (step: Wire.StepRecord | undefined, raw: Html): Html => {
+  if (step === undefined || step.layer !== "reason" || step.model === undefined) return raw
   try {
     const call = readCall(step.input)
     const answer = step.output === undefined ? undefined : readAnswer(step.output)

@@ -5,7 +5,8 @@
  * record). Everything is done with loops and explicit stacks (never recursion), every step is
  * shown exactly once, and a row says what is odd about its place:
  *
- * - a step whose parent has not arrived is shown at the top level (`missingParent`);
+ * - a step whose parent has not arrived is shown at the top level (`missingParent`); so is one
+ *   whose parent is on another page of the steps, its depth counted from the parent's (`above`);
  * - steps whose parents form a cycle are reached from no top-level step: the first of them in
  *   `seq` order is shown at the top level, marked `cycle` (with the step its parent chain leads
  *   back to), and the rest of the cycle under it;
@@ -32,9 +33,9 @@ export const maxShownDepth = 12
  */
 export interface Row {
   readonly step: Wire.StepRecord
-  /** How deep the step really is (0: top level). */
+  /** How deep the step really is (0: top level), counting the ancestors on other pages. */
   readonly depth: number
-  /** How far the page indents it: `min(depth, maxShownDepth)`. */
+  /** How far the page indents it: `min(depth on this page, maxShownDepth)`. */
   readonly shownDepth: number
   /** The first row of a run deeper than `maxShownDepth`: the indentation is cut here. */
   readonly cutHere: boolean
@@ -62,7 +63,11 @@ const bySeq = (a: Wire.StepRecord, b: Wire.StepRecord): number => a.seq - b.seq 
  * @since 0.1.0
  * @category layout
  */
-export const layout = (steps: ReadonlyArray<Wire.StepRecord>, maxDepth: number = maxShownDepth): ReadonlyArray<Row> => {
+export const layout = (
+  steps: ReadonlyArray<Wire.StepRecord>,
+  maxDepth: number = maxShownDepth,
+  above: ReadonlyMap<string, number> = new Map()
+): ReadonlyArray<Row> => {
   const sorted = [...steps].sort(bySeq)
   const nodes = new Map<string, Node>()
   for (const step of sorted) if (!nodes.has(step.id)) nodes.set(step.id, { step, children: [], placed: false })
@@ -75,6 +80,9 @@ export const layout = (steps: ReadonlyArray<Wire.StepRecord>, maxDepth: number =
   }
   const rows: Array<Row> = []
   const walk = (top: Node, missingParent: string | undefined, cycle: Wire.StepRecord | undefined) => {
+    // A parent on another page of the steps: its depth there counts, the indentation starts here.
+    const parentDepth = missingParent === undefined ? undefined : above.get(missingParent)
+    const base = parentDepth === undefined ? 0 : parentDepth + 1
     const stack: Array<{ readonly node: Node; readonly depth: number }> = [{ node: top, depth: 0 }]
     let previousDepth = -1
     while (stack.length > 0) {
@@ -84,7 +92,7 @@ export const layout = (steps: ReadonlyArray<Wire.StepRecord>, maxDepth: number =
       const shownDepth = Math.min(depth, maxDepth)
       rows.push({
         step: node.step,
-        depth,
+        depth: base + depth,
         shownDepth,
         cutHere: depth > maxDepth && previousDepth <= maxDepth,
         missingParent: depth === 0 ? missingParent : undefined,

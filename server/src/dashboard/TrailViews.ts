@@ -14,8 +14,9 @@ import { Wire } from "houndsight"
 import * as Cut from "./Cut.js"
 import * as Format from "./Format.js"
 import { type Html, html, join, url } from "./Html.js"
-import { decider, decisionPill } from "./LeashViews.js"
+import { decider, decisionPill, previewText, size } from "./LeashViews.js"
 import * as ModelViews from "./ModelViews.js"
+import type { BlockPreview, StepPreview } from "./Queries.js"
 import * as StepTree from "./StepTree.js"
 
 /**
@@ -125,17 +126,94 @@ export const trailsTable = (trails: ReadonlyArray<Wire.TrailSummary>): Html => {
 }
 
 /**
- * The trails page.
+ * The filters of the trails page, as the query string holds them (each one optional).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TrailFilters {
+  readonly agent?: string | undefined
+  readonly status?: string | undefined
+  readonly trigger?: string | undefined
+  readonly flagged?: string | undefined
+  readonly tag?: string | undefined
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+}
+
+/** The names of the filters, in the order the form shows them. */
+const filterNames = ["agent", "status", "trigger", "flagged", "tag", "from", "to"] as const
+
+/**
+ * The query string of `filters` (and `extra` parameters), for links and the live view.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const filterQuery = (filters: TrailFilters, extra: Record<string, string> = {}): string => {
+  const params = new URLSearchParams()
+  for (const name of filterNames) {
+    const value = filters[name]
+    if (value !== undefined && value !== "") params.set(name, value)
+  }
+  for (const [k, v] of Object.entries(extra)) params.set(k, v)
+  return params.toString()
+}
+
+const option = (value: string, label: string, selected: string | undefined): Html =>
+  html`<option value="${value}"${selected === value ? html` selected` : ""}>${label}</option>`
+
+const filtersForm = (f: TrailFilters): Html =>
+  html`<form method="get" action="/trails" class="filters" data-trail-filters>
+  <label>Agent <input type="text" name="agent" value="${f.agent ?? ""}" maxlength="256"></label>
+  <label>Status <select name="status">${option("", "any", f.status)}${
+    Wire.TrailStatus.literals.map((s) => option(s, s, f.status))
+  }</select></label>
+  <label>Trigger <input type="text" name="trigger" value="${f.trigger ?? ""}" maxlength="256"></label>
+  <label>Flagged <select name="flagged">${option("", "any", f.flagged)}${option("true", "flagged", f.flagged)}${
+    option("false", "not flagged", f.flagged)
+  }</select></label>
+  <label>Tag <input type="text" name="tag" value="${f.tag ?? ""}" placeholder="key or key:value"></label>
+  <label>From <input type="text" name="from" value="${f.from ?? ""}" placeholder="2026-11-24T00:00:00.000Z"></label>
+  <label>To <input type="text" name="to" value="${f.to ?? ""}" placeholder="2026-11-25T00:00:00.000Z"></label>
+  <button type="submit">Filter</button> <a class="small" href="/trails">clear</a>
+</form>`
+
+/**
+ * The trails page: the filters (kept in the URL), a page of trails, and the link to the next
+ * page. The first page follows new records live; a later page stays as it was read.
  *
  * @since 0.1.0
  * @category pages
  */
-export const trailsPage = (trails: ReadonlyArray<Wire.TrailSummary>): Html =>
-  html`<section>
-  <h1>Trails <span class="live-dot" data-live-status>live</span></h1>
+export const trailsPage = (options: {
+  readonly list: Wire.TrailList
+  readonly filters: TrailFilters
+  readonly limit: number
+  /** Set on a later page (read with a cursor). */
+  readonly paged: boolean
+  /** What was wrong with the filters, if anything (then no trails are listed). */
+  readonly error?: string | undefined
+}): Html => {
+  const { filters, list } = options
+  const next = list.nextCursor === undefined
+    ? ""
+    : html`<p class="pager"><a href="${`/trails?${filterQuery(filters, { cursor: list.nextCursor })}`}" rel="next" data-next-page>Next ${
+      Format.count(options.limit)
+    } →</a></p>`
+  return html`<section>
+  <h1>Trails${options.paged ? "" : html` <span class="live-dot" data-live-status>live</span>`}</h1>
   <p class="muted">Every agent run, newest first. Open one to see its steps, decisions and flags.</p>
-  <div data-trails="100">${trailsTable(trails)}</div>
+  ${filtersForm(filters)}
+  ${options.error === undefined ? "" : html`<p class="notice error" role="alert">${options.error}</p>`}
+  ${
+    options.paged
+      ? html`<div>${trailsTable(list.trails)}</div><p class="pager"><a href="${`/trails?${filterQuery(filters)}`}">← First page</a></p>`
+      : html`<div data-trails="${filterQuery(filters, { limit: String(options.limit) })}">${trailsTable(list.trails)}</div>`
+  }
+  ${next}
 </section>`
+}
 
 interface Span {
   readonly start: number
@@ -186,16 +264,48 @@ const events = (list: ReadonlyArray<Wire.Event>): Html =>
     )
   }</ol>`
 
+/** The plain word above a block whose SDK cut values in it (nothing when it cut none). */
+const sdkCutNotice = (cut: Cut.Found): Html | "" =>
+  cut.count === 0 ? "" : html`<p class="notice small" data-sdk-cut>Cut by the agent's SDK before sending: ${
+    Format.plural(cut.count, "value")
+  } (${cut.paths.join(", ")}${cut.count > cut.paths.length ? ", …" : ""}) end with a marker; the rest of each was not recorded.</p>`
+
 /** A value in a block, with a plain word above it when its SDK cut values in it. */
-const block = (title: string, value: unknown): Html => {
-  if (value === undefined) return html``
-  const cut = Cut.find(value)
-  return html`<div class="block"><h4>${title}</h4>${
-    cut.count === 0 ? "" : html`<p class="notice small" data-sdk-cut>Cut by the agent's SDK before sending: ${
-      Format.plural(cut.count, "value")
-    } (${cut.paths.join(", ")}${cut.count > cut.paths.length ? ", …" : ""}) end with a marker; the rest of each was not recorded.</p>`
-  }<pre class="json">${Format.json(value)}</pre></div>`
+const block = (title: string, value: unknown): Html =>
+  value === undefined
+    ? html``
+    : html`<div class="block"><h4>${title}</h4>${sdkCutNotice(Cut.find(value))}<pre class="json">${Format.json(value)}</pre></div>`
+
+/**
+ * A model step with its input and output, for its conversation view: the record itself when the
+ * page read it whole, the record with its previews parsed back when both are whole, and
+ * `undefined` (the blocks only, with their link to the step's own page, which shows the
+ * conversation) when a preview is cut.
+ */
+const modelRecord = (s: Wire.StepRecord, preview: StepPreview | undefined): Wire.StepRecord | undefined => {
+  if (preview === undefined) return s
+  if (s.model === undefined || preview.input === undefined || preview.input.cut) return undefined
+  if (preview.output !== undefined && preview.output.cut) return undefined
+  try {
+    const input: unknown = JSON.parse(preview.input.text)
+    const output: unknown = preview.output === undefined ? undefined : JSON.parse(preview.output.text)
+    return { ...s, input, ...(output === undefined ? {} : { output }) }
+  } catch {
+    return undefined
+  }
 }
+
+/** A block of a step from its preview, cut ones marked, with a link to the step's own page. */
+const previewBlock = (title: string, preview: BlockPreview | undefined, whole: string): Html =>
+  preview === undefined
+    ? html``
+    : html`<div class="block"><h4>${title}</h4>${sdkCutNotice(preview.sdkCut)}<pre class="json">${previewText(preview)}</pre>${
+      preview.cut
+        ? html`<p class="notice cut small" data-preview-cut>Cut: the first ${
+          Format.count(preview.text.length)
+        } characters of ${size(preview.bytes)}. <a href="${whole}">The whole step</a>.</p>`
+        : ""
+    }</div>`
 
 /** A review step's decision as the gate holds it: `unverified` when the gate does not hold its leash for it. */
 const gateDecision = (step: Wire.StepRecord, facts: ReadonlyMap<string, LeashFacts>): string => {
@@ -238,13 +348,24 @@ const reviewFacts = (step: Wire.StepRecord, facts: LeashFacts | undefined): Html
   </div>`
 }
 
+/** What a page of steps knows beyond its steps: their previews, and which absent parents exist on other pages. */
+interface PageContext {
+  readonly previews: ReadonlyMap<string, StepPreview> | undefined
+  /** Parent ids not on this page that the trail holds (on another page of its steps). */
+  readonly elsewhere: ReadonlySet<string>
+}
+
 const stepDetails = (
   row: StepTree.Row,
   span: Span,
   flagsByStep: ReadonlyMap<string, ReadonlyArray<Wire.Flag>>,
-  facts: ReadonlyMap<string, LeashFacts>
+  facts: ReadonlyMap<string, LeashFacts>,
+  page: PageContext
 ): Html => {
   const s = row.step
+  const previews = page.previews
+  const preview = previews?.get(s.id)
+  const whole = url`/trails/${s.trailId}/steps/${s.id}`
   const flags = flagsByStep.get(s.id) ?? []
   const flagged = flags.length > 0
   const isReview = s.layer === "review" && s.leash !== undefined
@@ -267,7 +388,7 @@ const stepDetails = (
       <span class="num tok">${s.tokens === undefined ? "" : Format.tokens(s.tokens)}</span>
     </summary>
     <div class="step-body">
-      ${placeNotice(row)}
+      ${placeNotice(row, page.elsewhere)}
       ${
     flags.map((f) =>
       html`<p class="notice error">⚑ <strong>${flagText[f.kind].title}</strong>: this step ${flagText[f.kind].meaning}${
@@ -282,11 +403,12 @@ const stepDetails = (
       s.tokens.cachedInput === undefined ? "" : html` · ${Format.count(s.tokens.cachedInput)} cached input`
     }${s.tokens.reasoning === undefined ? "" : html` · ${Format.count(s.tokens.reasoning)} reasoning`}</p>`
   }
-      ${ModelViews.modelStep(s, html`<div class="blocks">
-        ${block("Input", s.input)}
-        ${block("Output", s.output)}
+      ${ModelViews.modelStep(modelRecord(s, preview), html`<div class="blocks">
+        ${preview === undefined ? block("Input", s.input) : previewBlock("Input", preview.input, whole)}
+        ${preview === undefined ? block("Output", s.output) : previewBlock("Output", preview.output, whole)}
       </div>`)}
       ${s.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(s.events)}</div>`}
+      ${preview?.events === undefined ? "" : previewBlock("Events", preview.events, whole)}
       <p class="small muted">step <code>${s.id}</code>${
     s.parentId === null ? "" : html` · parent <code>${s.parentId}</code>`
   } · started ${Format.time(s.startedAt)}</p>
@@ -309,7 +431,7 @@ const placeMarks = (row: StepTree.Row): Html =>
   }`
 
 /** The same, in words, in the step's body. */
-const placeNotice = (row: StepTree.Row): Html => {
+const placeNotice = (row: StepTree.Row, elsewhere: ReadonlySet<string>): Html => {
   const s = row.step
   if (row.cycle !== undefined) {
     return html`<p class="notice error">↻ The parents of this step form a cycle: ${
@@ -317,6 +439,11 @@ const placeNotice = (row: StepTree.Row): Html => {
         ? "it names itself as its parent"
         : html`its parent is <a href="#step-${row.cycle.id}">step #${row.cycle.seq}</a>, which descends from it`
     }. It is shown at the top level, with the rest of the cycle under it.</p>`
+  }
+  if (row.missingParent !== undefined && elsewhere.has(row.missingParent)) {
+    return html`<p class="notice" data-parent-elsewhere>Its parent step <a href="${
+      url`/trails/${s.trailId}/steps/${row.missingParent}`
+    }"><code>${row.missingParent}</code></a> is on another page of this trail's steps, so it is shown at the top level of this page.</p>`
   }
   if (row.missingParent !== undefined) {
     return html`<p class="notice">Its parent step <code>${row.missingParent}</code> has not arrived, so it is shown at the top level.</p>`
@@ -333,7 +460,8 @@ const stepList = (
   rows: ReadonlyArray<StepTree.Row>,
   span: Span,
   flagsByStep: ReadonlyMap<string, ReadonlyArray<Wire.Flag>>,
-  facts: ReadonlyMap<string, LeashFacts>
+  facts: ReadonlyMap<string, LeashFacts>,
+  page: PageContext
 ): Html => {
   const out: Array<Html> = [html`<ol class="steps root">`]
   let open = -1
@@ -357,7 +485,7 @@ const stepList = (
     const classes = ["step", `layer-${s.layer}`, `status-${s.status}`, flagged ? "flagged" : "", row.cycle === undefined ? "" : "cycle"]
       .filter((c) => c !== "").join(" ")
     out.push(html`<li class="${classes}" id="step-${s.id}">
-  `, stepDetails(row, span, flagsByStep, facts))
+  `, stepDetails(row, span, flagsByStep, facts, page))
   }
   if (open >= 0) {
     out.push(html`</li>`)
@@ -394,6 +522,82 @@ const modelTotals = (steps: ReadonlyArray<Wire.StepRecord>): Html | "" => {
 }
 
 /**
+ * The page of a trail the server holds no record or step of (contract v1.1: the SDK links it for
+ * a leash that never reached the server): it says so, and lists the leashes the server holds
+ * for that trail.
+ *
+ * @since 0.1.0
+ * @category pages
+ */
+export const unknownTrailPage = (options: {
+  readonly id: string
+  readonly leashes: ReadonlyArray<{
+    readonly leashId: string
+    readonly actionName: string
+    readonly actionSummary: string
+    readonly agent: string
+    readonly status: "pending" | "decided"
+    readonly decision: string | undefined
+    readonly createdAt: number
+  }>
+}): Html =>
+  html`<p class="crumbs small muted"><a href="/trails">Trails</a> › <code>${options.id}</code></p>
+<section class="trail-head" data-unknown-trail>
+  <h1>Trail <code>${options.id}</code></h1>
+  <p class="notice">This server holds no record of trail ${options.id}: neither the trail nor any of its steps has arrived. An agent's records arrive within a second or two of being made, so reload in a moment. If the agent could not reach this server, or the request was refused before it was stored, nothing of it will arrive: the agent's own log and its Decision's reason say why.</p>
+</section>
+<section class="card" aria-labelledby="trail-leashes-title">
+  <h2 id="trail-leashes-title">Leashes of this trail on this server</h2>
+  ${
+    options.leashes.length === 0
+      ? html`<p class="muted">None: no leash of this trail reached this server.</p>`
+      : html`<table class="table">
+  <thead><tr><th>Action</th><th>Agent</th><th>State</th><th>Asked</th></tr></thead>
+  <tbody>${
+        options.leashes.map((l) =>
+          html`<tr>
+    <td><a href="${url`/leashes/${l.leashId}`}" class="action">${l.actionName}</a><div class="small muted">${
+            Format.brief(l.actionSummary, 80)
+          }</div></td>
+    <td>${l.agent}</td>
+    <td>${l.decision === undefined ? html`<span class="pill pending">waiting</span>` : decisionPill(l.decision)}</td>
+    <td>${Format.time(l.createdAt)}</td>
+  </tr>`
+        )
+      }</tbody>
+</table>`
+  }
+</section>`
+
+/**
+ * A step's own page: the step whole (its input, output and events uncut), under its trail.
+ *
+ * @since 0.1.0
+ * @category pages
+ */
+export const stepPage = (step: Wire.StepRecord): Html =>
+  html`<p class="crumbs small muted"><a href="/trails">Trails</a> › <a href="${url`/trails/${step.trailId}`}"><code>${step.trailId}</code></a> › step #${step.seq}</p>
+<section class="card" aria-labelledby="step-title">
+  <h1 id="step-title"><span class="layer layer-${step.layer}">${step.layer}</span> ${step.name} ${statusMark(step.status)}</h1>
+  <p class="small muted">step <code>${step.id}</code> · started ${Format.time(step.startedAt)} · ${
+    Format.duration(step.endedAt.getTime() - step.startedAt.getTime())
+  }</p>
+  ${step.error === undefined ? "" : html`<p class="notice error"><strong>${step.error.type}</strong>: ${step.error.message}</p>`}
+  ${ModelViews.modelStep(step, html`<div class="blocks">
+    ${block("Input", step.input)}
+    ${block("Output", step.output)}
+  </div>`)}
+  ${step.events.length === 0 ? "" : html`<div class="block"><h4>Events</h4>${events(step.events)}</div>`}
+</section>`
+
+/** The known depths of the parents on other pages. */
+const depthsOf = (parents: ReadonlyMap<string, number | undefined> | undefined): ReadonlyMap<string, number> => {
+  const out = new Map<string, number>()
+  for (const [id, depth] of parents ?? []) if (depth !== undefined) out.set(id, depth)
+  return out
+}
+
+/**
  * A trail's page.
  *
  * @since 0.1.0
@@ -404,8 +608,21 @@ export const trailPage = (options: {
   readonly detail: Wire.TrailDetail
   /** Who decided each review step's leash, by leash id. */
   readonly facts: ReadonlyMap<string, LeashFacts>
+  /** Set on a later page of the steps (read with a cursor). */
+  readonly paged?: boolean | undefined
+  /** Previews of the steps' input, output and events, when the steps were read without them. */
+  readonly previews?: ReadonlyMap<string, StepPreview> | undefined
+  /**
+   * The parents of this page's steps that are not on this page but the trail holds (on another
+   * page), with their depth in the trail when known.
+   */
+  readonly parentsElsewhere?: ReadonlyMap<string, number | undefined> | undefined
+  /** How many leashes the trail's review steps cite, all pages (default: those on this page). */
+  readonly leashCount?: number | undefined
 }): Html => {
   const { flags, steps, trail } = options.detail
+  const stepCount = options.detail.stepCount ?? steps.length
+  const flagCount = options.detail.flagCount ?? flags.length
   const span = spanOf(trail, steps)
   const flagsByStep = new Map<string, Array<Wire.Flag>>()
   for (const f of flags) flagsByStep.set(f.stepId, [...(flagsByStep.get(f.stepId) ?? []), f])
@@ -424,15 +641,20 @@ export const trailPage = (options: {
   <ul class="stats">
     <li><span class="k">started</span> ${Format.time(trail.startedAt)}</li>
     <li><span class="k">duration</span> ${trailDuration(trail.startedAt, trail.endedAt)}</li>
-    <li><span class="k">steps</span> ${Format.count(steps.length)}</li>
-    <li data-stat="leashes"><span class="k">leashes</span> ${Format.count(leashIds.size)}</li>
+    <li><span class="k">steps</span> ${Format.count(stepCount)}</li>
+    <li data-stat="leashes"><span class="k">leashes</span> ${Format.count(options.leashCount ?? leashIds.size)}</li>
     <li><span class="k">cost</span> ${cost === undefined ? "—" : Format.usd(cost)}</li>
     <li><span class="k">tokens</span> ${Format.tokens(trail.tokens)}</li>
-    <li class="${flags.length > 0 ? "bad" : "good"}"><span class="k">flags</span> ${Format.count(flags.length)}</li>
+    <li class="${flagCount > 0 ? "bad" : "good"}"><span class="k">flags</span> ${Format.count(flagCount)}</li>
   </ul>
   ${tagList(trail.tags)}`
-  const flagBanner = flags.length === 0 ? "" : html`<section class="card flags-banner" aria-labelledby="flags-title">
-  <h2 id="flags-title">⚑ ${Format.plural(flags.length, "flag")}: this agent went around the gate</h2>
+  const flagBanner = flagCount === 0 ? "" : html`<section class="card flags-banner" aria-labelledby="flags-title">
+  <h2 id="flags-title">⚑ ${Format.plural(flagCount, "flag")}: this agent went around the gate</h2>
+  ${
+    flagCount > flags.length
+      ? html`<p class="small muted">${Format.plural(flags.length, "flag")} on this page of steps; <a href="${url`/flags?trail_id=${options.id}`}">all of this trail's flags</a>.</p>`
+      : ""
+  }
   <ul>${
     flags.map((f) => {
       const step = stepById.get(f.stepId)
@@ -470,10 +692,28 @@ ${
 ${trail.events.length === 0 ? "" : html`<section class="block"><h4>Trail events</h4>${events(trail.events)}</section>`}`
   }
 <section class="card steps-card" aria-labelledby="steps-title">
-  <h2 id="steps-title">Steps</h2>
+  <h2 id="steps-title">Steps${
+    stepCount > steps.length || options.paged === true
+      ? html` <span class="small muted" data-steps-page>${Format.count(steps.length)} of ${Format.count(stepCount)}${
+        steps.length === 0 ? "" : html`: #${steps[0]!.seq} to #${steps[steps.length - 1]!.seq}`
+      }</span>`
+      : ""
+  }</h2>
   <p class="legend small muted">${
     Wire.StepLayer.literals.map((l) => html`<span class="layer layer-${l}">${l}</span> `)
   }· bars place each step on the trail's timeline</p>
-  ${steps.length === 0 ? html`<p class="muted">No steps have arrived.</p>` : stepList(StepTree.layout(steps), span, flagsByStep, options.facts)}
+  ${
+    steps.length === 0
+      ? html`<p class="muted">No steps ${options.paged === true ? "on this page" : "have arrived"}.</p>`
+      : stepList(StepTree.layout(steps, StepTree.maxShownDepth, depthsOf(options.parentsElsewhere)), span, flagsByStep, options.facts, {
+        previews: options.previews,
+        elsewhere: new Set(options.parentsElsewhere?.keys() ?? [])
+      })
+  }
+  <p class="pager">${options.paged === true ? html`<a href="${url`/trails/${options.id}`}">← First steps</a> ` : ""}${
+    options.detail.nextCursor === undefined
+      ? ""
+      : html`<a href="${`${url`/trails/${options.id}`}?cursor=${encodeURIComponent(options.detail.nextCursor)}`}" rel="next" data-next-page>Next steps →</a>`
+  }</p>
 </section>`
 }

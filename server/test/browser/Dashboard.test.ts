@@ -89,6 +89,50 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
       expect(problems).toStrictEqual([])
     }), 90_000)
 
+  it.scopedLive("live: a leash with a large payload arrives as a card whose preview says it is cut; cards already shown stay as they are", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: rules })
+      const first = leashRequest({ action_name: "email.send", timeout_seconds: 60 })
+      yield* s.agent.post("/v1/leashes", { body: first })
+      const page = yield* newPage
+      const problems = problemsOf(page)
+      yield* signIn(page, s)
+      const firstCard = page.locator(`[data-leash-id="${first.leash_id}"]`)
+      yield* run(async () => {
+        await firstCard.waitFor()
+        // A mark on the element itself: it survives only if the live update leaves the card alone.
+        await firstCard.evaluate((el) => ((el as any).__kept = true))
+      })
+      const big = leashRequest({
+        action_name: "bulk.export",
+        timeout_seconds: 600,
+        payload: { rows: Array.from({ length: 5_000 }, (_, i) => ({ id: `row-${i}` })) }
+      })
+      yield* s.agent.post("/v1/leashes", { body: big })
+      const bigCard = page.locator(`[data-leash-id="${big.leash_id}"]`)
+      yield* run(async () => {
+        await bigCard.waitFor()
+        const notice = bigCard.locator("[data-preview-cut]")
+        expect(await notice.isVisible()).toBe(true)
+        expect(await notice.innerText()).toContain("Preview cut")
+        expect(await notice.locator("a").getAttribute("href")).toBe(`/leashes/${big.leash_id}`)
+        expect(await bigCard.locator("textarea[name=modified_payload]").count()).toBe(0)
+        expect(await bigCard.innerText()).not.toContain("row-4999")
+        expect(await firstCard.evaluate((el) => (el as any).__kept === true)).toBe(true)
+        // In the list's order: the closer deadline first.
+        const order = await page.locator("[data-pending-list] > [data-leash-id]").evaluateAll((els) =>
+          els.map((el) => (el as HTMLElement).dataset.leashId)
+        )
+        expect(order).toStrictEqual([first.leash_id, big.leash_id])
+      })
+      yield* s.reviewer.post(`/v1/leashes/${first.leash_id}/decision`, { body: { decision: "rejected", reason: "no" } })
+      yield* run(async () => {
+        await firstCard.waitFor({ state: "detached" })
+        expect(await bigCard.isVisible()).toBe(true)
+      })
+      expect(problems).toStrictEqual([])
+    }), 90_000)
+
   it.scopedLive("modify: JSON that does not parse is refused in the page before anything is sent; the agent gets the edit", () =>
     Effect.gen(function*() {
       const s = yield* startServer({ rulesFile: rules })

@@ -14,12 +14,12 @@ interface Event {
 }
 
 /** An open `/events` stream, read event by event. */
-const openEvents = (s: Running, t: Tab) =>
+const openEvents = (s: Running, t: Tab, path = "/events") =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const controller = new AbortController()
       const cookie = [...t.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
-      const response = await fetch(`${s.url}/events`, { headers: { cookie }, signal: controller.signal })
+      const response = await fetch(`${s.url}${path}`, { headers: { cookie }, signal: controller.signal })
       return { controller, response, reader: response.body!.getReader(), buffer: "" }
     }),
     (stream) => Effect.sync(() => stream.controller.abort())
@@ -59,24 +59,55 @@ describe("the live view", () => {
     Effect.gen(function*() {
       const s = yield* startServer()
       const { tab } = yield* signIn(s)
-      const events = yield* openEvents(s, tab)
+      const events = yield* openEvents(s, tab, "/events?list=1&have=")
       expect(events.response.status).toBe(200)
       expect(events.response.headers.get("content-type")).toContain("text/event-stream")
       const first = yield* events.until((e) => e.name === "leashes")
-      expect(first.data.pending).toStrictEqual([])
+      expect(first.data.added).toStrictEqual([])
+      expect(first.data.removed).toStrictEqual([])
+      expect(first.data.counts.pending).toBe(0)
 
       const leash = leashRequest({ action_summary: "<b>Charge</b> cus_42" })
       yield* s.agent.post("/v1/leashes", { body: leash })
-      const arrived = yield* events.until((e) => e.name === "leashes" && e.data.pending.length === 1)
-      expect(arrived.data.pending[0].id).toBe(leash.leash_id)
-      expect(arrived.data.pending[0].html).toContain("&lt;b&gt;Charge&lt;/b&gt; cus_42")
-      expect(arrived.data.pending[0].html).toContain(`name="csrf"`)
+      const arrived = yield* events.until((e) => e.name === "leashes" && e.data.added.length > 0)
+      expect(arrived.data.added.map((a: any) => a.id)).toStrictEqual([leash.leash_id])
+      expect(arrived.data.added[0].html).toContain("&lt;b&gt;Charge&lt;/b&gt; cus_42")
+      expect(arrived.data.added[0].html).toContain(`name="csrf"`)
       expect(arrived.data.counts.pending).toBe(1)
 
       yield* s.reviewer.post(`/v1/leashes/${leash.leash_id}/decision`, { body: { decision: "approved", reason: "ok" } })
-      const gone = yield* events.until((e) => e.name === "leashes" && e.data.pending.length === 0)
+      const gone = yield* events.until((e) => e.name === "leashes" && e.data.removed.length > 0)
+      expect(gone.data.removed).toStrictEqual([leash.leash_id])
+      expect(gone.data.added).toStrictEqual([])
       expect(gone.data.decisions).toContain("approved")
       expect(gone.data.counts.pending).toBe(0)
+    }))
+
+  it.scopedLive("a live update carries only what changed: the new card, never the cards the page already shows", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const { tab } = yield* signIn(s)
+      const shown = [leashRequest(), leashRequest()]
+      for (const l of shown) yield* s.agent.post("/v1/leashes", { body: l })
+      const gone = leashRequest()
+      yield* s.agent.post("/v1/leashes", { body: gone })
+      yield* s.agent.post(`/v1/leashes/${gone.leash_id}/cancel`)
+      // The page shows the two pending leashes and the cancelled one (as it was when rendered).
+      const have = [...shown, gone].map((l) => l.leash_id).join(",")
+      const events = yield* openEvents(s, tab, `/events?list=1&have=${have}`)
+      const first = yield* events.until((e) => e.name === "leashes")
+      expect(first.data.added).toStrictEqual([])
+      expect(first.data.removed).toStrictEqual([gone.leash_id])
+
+      const fresh = leashRequest({ payload: { rows: new Array(20_000).fill({}) } })
+      yield* s.agent.post("/v1/leashes", { body: fresh })
+      const arrived = yield* events.until((e) => e.name === "leashes" && e.data.added.length > 0)
+      expect(arrived.data.added.map((a: any) => a.id)).toStrictEqual([fresh.leash_id])
+      expect(arrived.data.removed).toStrictEqual([])
+      // The new card holds the payload's preview, not the payload.
+      expect(arrived.data.added[0].html.length).toBeLessThan(16_000)
+      expect(arrived.data.added[0].html).toContain("data-preview-cut")
+      for (const l of shown) expect(JSON.stringify(arrived.data)).not.toContain(l.leash_id)
     }))
 
   it.scopedLive("new records are announced, with the flag count", () =>

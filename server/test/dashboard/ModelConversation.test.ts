@@ -54,6 +54,20 @@ const ingestAndOpen = (s: Running, steps: ReadonlyArray<unknown>) =>
     return page.text
   })
 
+/** The trail page and the step's own page (which shows a step whole, however long its values). */
+const ingestAndOpenStep = (s: Running, steps: ReadonlyArray<unknown>, stepId: string) =>
+  Effect.gen(function*() {
+    const { tab } = yield* signIn(s)
+    const trail = trailRecord()
+    const withTrail = steps.map((st: any) => ({ ...st, trail_id: trail.id }))
+    expect((yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: withTrail } })).status).toBe(202)
+    const trailPage = yield* tab.get(`/trails/${trail.id}`)
+    const stepPage = yield* tab.get(`/trails/${trail.id}/steps/${stepId}`)
+    expect(trailPage.status).toBe(200)
+    expect(stepPage.status).toBe(200)
+    return { trailPage: trailPage.text, stepPage: stepPage.text }
+  })
+
 const input = {
   messages: [
     { role: "system", content: "You are a support agent. Be brief." },
@@ -125,7 +139,7 @@ describe("a model step on the trail page", () => {
       expect(raw).toContain(Html.escape(JSON.stringify(input, null, 2)))
     }))
 
-  it.scopedLive("writes everything the agent sent as text, and cuts a long text with a note", () =>
+  it.scopedLive("writes everything the agent sent as text, and cuts a long text with a note (on the step's own page; the trail page links it)", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
       const script = "<script>window.__pwned = 1</script>"
@@ -142,8 +156,14 @@ describe("a model step on the trail page", () => {
         finish_reason: script,
         latency_ms: 5
       })
-      const page = yield* ingestAndOpen(s, [step])
-      const markup = stepHtml(page, step.id)
+      const { stepPage: page, trailPage } = yield* ingestAndOpenStep(s, [step], step.id)
+      // the trail page holds a cut preview of the long input: its blocks, with a link to the
+      // step's own page, which shows the conversation from the whole record
+      const onTrail = stepHtml(trailPage, step.id)
+      expect(onTrail).not.toContain("data-model-call")
+      expect(onTrail).toContain("data-preview-cut")
+      expect(trailPage).not.toContain(script)
+      const markup = page
       const talk = conversationOf(markup)
       expect(roleOrder(talk)).toEqual(["system", "user", "assistant"])
       expect(page).not.toContain(script)

@@ -1,6 +1,7 @@
 /**
  * A trail's page renders whatever shape the agent's steps make (issue 12, point 6): a chain
- * 2,500 deep answers 200 with every step on the page and the nesting cut with a visible marker;
+ * 2,500 deep answers 200 on each page of its steps, every step shown once, the nesting cut with
+ * a visible marker and each step's real depth counted across pages;
  * steps whose parents form a cycle (or a step that is its own parent) are shown, and marked.
  * Also the layout itself: every step exactly once, whatever the arrival order.
  */
@@ -9,7 +10,7 @@ import { Effect } from "effect"
 import { Wire } from "houndsight"
 import * as StepTree from "../../src/dashboard/StepTree.js"
 import { startServer, stepRecord, trailRecord, uuid } from "../helpers.js"
-import { signIn } from "./helpers.js"
+import { type Page, signIn } from "./helpers.js"
 
 /** How deep `<ol>` elements nest in a page (the indentation the browser has to draw). */
 const listDepth = (page: string): number => {
@@ -26,7 +27,7 @@ const listDepth = (page: string): number => {
 const stepIds = (page: string): Array<string> => [...page.matchAll(/id="step-([0-9a-f-]{36})"/g)].map((m) => m[1]!)
 
 describe("a trail's page, whatever the shape of its steps", () => {
-  it.scopedLive("a chain of 2,500 nested steps answers 200, shows every step once, and cuts the nesting with a marker", () =>
+  it.scopedLive("a chain of 2,500 nested steps answers 200 on every page of its steps, shows every step once, and cuts the nesting with a marker", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
       const { tab } = yield* signIn(s)
@@ -41,15 +42,29 @@ describe("a trail's page, whatever the shape of its steps", () => {
       const ingest = yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps } })
       expect(ingest.status).toBe(202)
 
-      const page = yield* tab.get(`/trails/${trail.id}`)
-      expect(page.status).toBe(200)
-      expect(stepIds(page.text)).toStrictEqual(steps.map((st) => st.id))
-      expect(listDepth(page.text)).toBeLessThanOrEqual(StepTree.maxShownDepth + 1)
-      expect(page.text.match(/data-depth-cut/g)?.length).toBe(1)
-      expect(page.text).toContain(`nested deeper than ${StepTree.maxShownDepth} levels`)
-      // The deepest step says how deep it really is.
-      expect(page.text).toContain(`data-depth="2499"`)
-      expect(page.text).toContain("depth 2,499")
+      // The steps are paged (contract v1.1); every page is laid out on its own.
+      const pages: Array<string> = []
+      let next: string | undefined = `/trails/${trail.id}`
+      while (next !== undefined) {
+        const page: Page = yield* tab.get(next)
+        expect(page.status).toBe(200)
+        pages.push(page.text)
+        next = /href="([^"]+)" rel="next"/.exec(page.text)?.[1]?.replaceAll("&amp;", "&")
+      }
+      expect(pages.length).toBeGreaterThan(1)
+      expect(pages.flatMap(stepIds)).toStrictEqual(steps.map((st) => st.id))
+      for (const text of pages) {
+        expect(listDepth(text)).toBeLessThanOrEqual(StepTree.maxShownDepth + 1)
+        expect(text.match(/data-depth-cut/g)?.length).toBe(1)
+        expect(text).toContain(`nested deeper than ${StepTree.maxShownDepth} levels`)
+      }
+      // A page's first step has its parent on the page before, not missing.
+      expect(pages[1]).toContain("data-parent-elsewhere")
+      expect(pages[1]).not.toContain("has not arrived")
+      // The deepest step says how deep it really is, counting the steps on earlier pages.
+      const last = pages[pages.length - 1]!
+      expect(last).toContain(`data-depth="2499"`)
+      expect(last).toContain("depth 2,499")
     }))
 
   it.scopedLive("steps whose parents form a cycle are shown, marked, with the rest of the cycle under the first", () =>

@@ -1,8 +1,9 @@
 // The Houndsight dashboard's only script (served from /assets; the Content-Security-Policy
 // allows no other). It makes pages live and checks forms before they are sent:
 //
-// - the queue listens to /events: a leash an agent asks for appears without a reload, a
-//   decided or expired one goes away, and the counts follow;
+// - the queue listens to /events, which sends only what changed: a leash an agent asks for
+//   appears without a reload (its card, rendered by the server), a decided or expired one goes
+//   away (its id), and the counts follow;
 // - the decision forms refuse a rejection without a reason, and a modified payload that is not
 //   JSON, with a message, before anything is sent;
 // - times are shown in the reader's local time (with the date when it is not today, the full
@@ -161,26 +162,31 @@
     document.title = counts.pending > 0 ? `(${counts.pending}) ${baseTitle}` : baseTitle
   }
 
-  const updatePending = (list, pending) => {
-    const wanted = new Set(pending.map((p) => p.id))
-    for (const card of all(":scope > [data-leash-id]", list)) {
-      if (!wanted.has(card.dataset.leashId)) card.remove()
+  const cards = (list) => all(":scope > [data-leash-id]", list)
+
+  // Cards are kept in the list's order: the closest deadline first, then by id.
+  const before = (a, b) => {
+    const x = Date.parse(a.dataset.expiresAt)
+    const y = Date.parse(b.dataset.expiresAt)
+    return x < y || (x === y && a.dataset.leashId < b.dataset.leashId)
+  }
+
+  const updatePending = (list, added, removed) => {
+    const gone = new Set(removed)
+    for (const card of cards(list)) {
+      if (gone.has(card.dataset.leashId)) card.remove()
     }
-    let previous = null
-    for (const item of pending) {
-      let card = all(":scope > [data-leash-id]", list).find((c) => c.dataset.leashId === item.id)
-      if (card === undefined) {
-        card = parse(item.html).find((node) => node instanceof Element)
-        if (card === undefined) continue
-        card.classList.add("arrived")
-        localTimes(card)
-      }
-      const place = previous === null ? list.firstElementChild : previous.nextElementSibling
-      if (place !== card) list.insertBefore(card, place)
-      previous = card
+    for (const item of added) {
+      if (cards(list).some((c) => c.dataset.leashId === item.id)) continue
+      const card = parse(item.html).find((node) => node instanceof Element)
+      if (card === undefined) continue
+      card.classList.add("arrived")
+      localTimes(card)
+      const place = cards(list).find((c) => before(card, c)) ?? null
+      list.insertBefore(card, place)
     }
     const empty = document.querySelector("[data-empty]")
-    if (empty !== null) empty.hidden = pending.length > 0
+    if (empty !== null) empty.hidden = cards(list).length > 0
     countdowns()
   }
 
@@ -188,13 +194,13 @@
 
   const onLeashes = (data) => {
     setCounts(data.counts)
-    if (firstFlags === undefined) firstFlags = data.counts.flags
+    if (firstFlags === undefined && data.counts !== undefined) firstFlags = data.counts.flags
     const list = document.querySelector("[data-pending-list]")
-    if (list !== null) updatePending(list, data.pending)
+    if (list !== null) updatePending(list, data.added ?? [], data.removed ?? [])
     const decisions = document.querySelector("[data-decisions]")
-    if (decisions !== null) replaceWith(decisions, data.decisions)
+    if (decisions !== null && data.decisions !== undefined) replaceWith(decisions, data.decisions)
     const leashPage = document.querySelector(".leash-page[data-pending]")
-    if (leashPage !== null && !data.pending.some((p) => p.id === leashPage.dataset.leashId)) {
+    if (leashPage !== null && (data.removed ?? []).includes(leashPage.dataset.leashId)) {
       // Decided elsewhere, cancelled or expired: the forms are of no use any more.
       const notice = document.querySelector("[data-decided-elsewhere]")
       if (notice !== null) notice.hidden = false
@@ -205,7 +211,7 @@
   const onTrails = (data) => {
     setCounts(data.counts)
     for (const container of all("[data-trails]")) {
-      fetch(`/fragments/trails?limit=${encodeURIComponent(container.dataset.trails)}`, { credentials: "same-origin" })
+      fetch(`/fragments/trails?${container.dataset.trails}`, { credentials: "same-origin" })
         .then((response) => (response.ok ? response.text() : undefined))
         .then((markup) => {
           if (markup !== undefined) replaceWith(container, markup)
@@ -224,8 +230,23 @@
     }
   }
 
+  // The stream is told what this page shows (the queue's cards, or a leash page's own leash), and
+  // sends only what changes from there. On an error it is opened anew with what the page shows then.
+  const eventsUrl = () => {
+    const params = new URLSearchParams()
+    const list = document.querySelector("[data-pending-list]")
+    if (list !== null) {
+      params.set("list", "1")
+      params.set("have", cards(list).map((c) => c.dataset.leashId).join(","))
+    }
+    const leashPage = document.querySelector(".leash-page[data-pending]")
+    if (leashPage !== null) params.set("have", leashPage.dataset.leashId)
+    const query = params.toString()
+    return query === "" ? "/events" : `/events?${query}`
+  }
+
   const connect = () => {
-    const source = new EventSource("/events")
+    const source = new EventSource(eventsUrl())
     source.addEventListener("leashes", (event) => onLeashes(JSON.parse(event.data)))
     source.addEventListener("trails", (event) => onTrails(JSON.parse(event.data)))
     source.addEventListener("open", () => {
@@ -235,6 +256,8 @@
     source.addEventListener("error", () => {
       setStatus("reconnecting…", false)
       delete document.body.dataset.connected
+      source.close()
+      setTimeout(connect, 3000)
     })
   }
 
