@@ -57,6 +57,40 @@ const tempDir = Effect.acquireRelease(
 
 const outcome = (d: Decision.Decision<unknown>) => `${d.decision}: "${d.reason}"`
 
+/** Where to decide a waiting leash: the dashboard, or the terminal when there is one. */
+const howToDecide = (waiting: { readonly trace_link: string }) => [
+  `     Decide in the dashboard: ${waiting.trace_link}`,
+  interactive
+    ? "     or here: type a to approve, or r and a reason to reject, then Enter."
+    : `     No terminal to ask here, so the demo's reviewer approves it in ${autoApproveSeconds} s (unless you decide in the dashboard first).`
+]
+
+/**
+ * Reviews a waiting leash (at the terminal, or the demo's reviewer approving after a while) while
+ * its agent waits: the agent's answer ends the wait, whoever decided; a reviewer that fails ends
+ * the demo.
+ */
+const reviewWhileWaiting = <A, E>(
+  reviewer: Reviewer.Reviewer,
+  leashId: string,
+  agent: Fiber.Fiber<A, E>
+) =>
+  Effect.gen(function*() {
+    const review = interactive
+      ? Effect.flatMap(Reviewer.askAtTerminal("     > "), (verdict) => Reviewer.decide(reviewer, leashId, verdict))
+      : Effect.zipRight(
+        Effect.sleep(`${autoApproveSeconds} seconds`),
+        Reviewer.decide(reviewer, leashId, {
+          decision: "approved",
+          reason: `approved by the demo's reviewer after ${autoApproveSeconds} s (no terminal to ask)`
+        })
+      )
+    const reviewing = yield* Effect.fork(review)
+    const answer = yield* Effect.raceFirst(Fiber.join(agent), Effect.zipRight(Fiber.join(reviewing), Effect.never))
+    yield* Fiber.interrupt(reviewing)
+    return answer
+  })
+
 const demo = Effect.gen(function*() {
   const dir = yield* tempDir
   const db = Path.join(dir, "houndsight.db")
@@ -99,27 +133,9 @@ const demo = Effect.gen(function*() {
   yield* say(
     `2/5  billing-bot asks to run stripe.charge and waits for a reviewer:`,
     `       "${waiting.request.action_summary}"`,
-    `     Decide in the dashboard: ${waiting.trace_link}`,
-    interactive
-      ? "     or here: type a to approve, or r and a reason to reject, then Enter."
-      : `     No terminal to ask here, so the demo's reviewer approves it in ${autoApproveSeconds} s (unless you decide in the dashboard first).`
+    ...howToDecide(waiting)
   )
-  const review = interactive
-    ? Effect.flatMap(Reviewer.askAtTerminal("     > "), (verdict) => Reviewer.decide(reviewer, waiting.leash_id, verdict))
-    : Effect.zipRight(
-      Effect.sleep(`${autoApproveSeconds} seconds`),
-      Reviewer.decide(reviewer, waiting.leash_id, {
-        decision: "approved",
-        reason: `approved by the demo's reviewer after ${autoApproveSeconds} s (no terminal to ask)`
-      })
-    )
-  const reviewing = yield* Effect.fork(review)
-  // The agent's answer ends the wait, whoever decided; a reviewer that fails ends the demo.
-  const charged = yield* Effect.raceFirst(
-    Fiber.join(charging),
-    Effect.zipRight(Fiber.join(reviewing), Effect.never)
-  )
-  yield* Fiber.interrupt(reviewing)
+  const charged = yield* reviewWhileWaiting(reviewer, waiting.leash_id, charging)
   yield* say(
     `     The agent got ${outcome(charged)}`,
     `     ${charged.approved ? "It charged cus_42." : "It did not charge cus_42."} Leash: ${charged.traceLink}`,
@@ -167,26 +183,9 @@ const demo = Effect.gen(function*() {
   yield* say(
     `5/5  support-agent, an @effect/ai agent on a scripted local model, looked order A-42 up and its refund_order tool`,
     `     (leashed as stripe.refund) waits for a reviewer: "${refund.request.action_summary}"`,
-    `     Decide in the dashboard: ${refund.trace_link}`,
-    interactive
-      ? "     or here: type a to approve, or r and a reason to reject, then Enter."
-      : `     No terminal to ask here, so the demo's reviewer approves it in ${autoApproveSeconds} s (unless you decide in the dashboard first).`
+    ...howToDecide(refund)
   )
-  const refundReview = interactive
-    ? Effect.flatMap(Reviewer.askAtTerminal("     > "), (verdict) => Reviewer.decide(reviewer, refund.leash_id, verdict))
-    : Effect.zipRight(
-      Effect.sleep(`${autoApproveSeconds} seconds`),
-      Reviewer.decide(reviewer, refund.leash_id, {
-        decision: "approved",
-        reason: `approved by the demo's reviewer after ${autoApproveSeconds} s (no terminal to ask)`
-      })
-    )
-  const refundReviewing = yield* Effect.fork(refundReview)
-  const answer = yield* Effect.raceFirst(
-    Fiber.join(supporting),
-    Effect.zipRight(Fiber.join(refundReviewing), Effect.never)
-  )
-  yield* Fiber.interrupt(refundReviewing)
+  const answer = yield* reviewWhileWaiting(reviewer, refund.leash_id, supporting)
   const calls = yield* Reviewer.modelSteps(reviewer, refund.request.trail_id)
   const tokensIn = calls.reduce((n, c) => n + (c.tokens?.input ?? 0), 0)
   const tokensOut = calls.reduce((n, c) => n + (c.tokens?.output ?? 0), 0)
