@@ -273,6 +273,8 @@ describe("agent-supplied strings", () => {
 
       // the live view's first snapshot carries rendered cards: inert too
       const events = yield* firstEvent(s, t.cookies)
+      expect(events.pending.length).toBeGreaterThan(0)
+      expect(typeof events.decisions).toBe("string")
       for (const card of events.pending) expectInert("a live card", { ...events.page, text: card.html })
       expectInert("the live decisions table", { ...events.page, text: events.decisions })
     }))
@@ -282,7 +284,9 @@ describe("agent-supplied strings", () => {
 const firstEvent = (s: Running, cookies: Map<string, string>) =>
   Effect.promise(async () => {
     const controller = new AbortController()
-    const response = await fetch(`${s.url}/events`, {
+    // the queue page's own stream, showing no card yet: its first event carries every pending
+    // card and the decisions table (live updates send what changed, v1.1)
+    const response = await fetch(`${s.url}/events?list=1&have=`, {
       headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join("; ") },
       signal: controller.signal
     })
@@ -297,7 +301,7 @@ const firstEvent = (s: Running, cookies: Map<string, string>) =>
     const data = JSON.parse(/event: leashes\ndata: (.*)\n\n/.exec(text)![1]!)
     return {
       page: { status: response.status, headers: response.headers },
-      pending: data.pending as ReadonlyArray<{ readonly html: string }>,
+      pending: data.added as ReadonlyArray<{ readonly html: string }>,
       decisions: data.decisions as string
     }
   })
