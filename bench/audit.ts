@@ -72,7 +72,19 @@ const program = Effect.gen(function*() {
   const leash = (trailId: string, actionName: string, decision: "approved" | "rejected") =>
     Effect.gen(function*() {
       const leashId = Crypto.randomUUID()
-      const request = JSON.stringify({ action_name: actionName, leash_id: leashId, trail_id: trailId })
+      // a whole request, as the gate stores it (the store keeps its list summary)
+      const request = JSON.stringify({
+        leash_id: leashId,
+        trail_id: trailId,
+        step_id: Crypto.randomUUID(),
+        agent: "bench-agent",
+        action_name: actionName,
+        action_summary: "bench",
+        risk_signals: {},
+        payload: {},
+        timeout_seconds: 300,
+        blocking: true
+      })
       yield* store.insertLeash({ leashId, request, createdAt: 0, expiresAt: 4e12, decision: undefined })
       yield* store.decide(leashId, { decision, reason: "r", modifiedPayload: undefined, decidedBy: "rv", decidedAt: 1 }, 2)
       return leashId
