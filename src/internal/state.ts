@@ -191,7 +191,7 @@ export class StepState {
   constructor(
     readonly trail: TrailState,
     readonly parentId: string | null,
-    readonly name: string,
+    public name: string,
     readonly layer: StepLayer
   ) {
     this.seq = ++trail.seq
@@ -203,6 +203,15 @@ export class StepState {
     const safe = toJsonSafe(value)
     this.input = safe.value
     this.inputBytes = safe.bytes
+  }
+
+  /**
+   * Names the step anew before it ends: a leashed tool call whose action did not run (the gate
+   * did not approve it) is named after the tool, not the action, so no audit reads it as the
+   * action done.
+   */
+  rename(name: string): void {
+    if (!this.ended) this.name = name
   }
 
   setOutput(value: unknown): void {

@@ -6,7 +6,7 @@
 import { Chat, LanguageModel, Tool, Toolkit } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Schema, Stream, TestClock } from "effect"
-import { Trail } from "houndsight"
+import { Audit, Trail } from "houndsight"
 import * as HoundsightAi from "houndsight/ai"
 import { FakeGate, HoundsightTest } from "houndsight/test"
 import * as fs from "node:fs"
@@ -102,9 +102,15 @@ describe("houndsight/ai: Leash.toolkit", () => {
           yield* Effect.exit(Trail.run({ trigger: "test", payload: {} }, agent))
           return { flags: yield* HoundsightTest.flags(rules), steps: yield* HoundsightTest.steps }
         }).pipe(Effect.provide(Layer.merge(recorded(fake.url), HoundsightTest.layer({ gate }))))
-        // the audit judged an action step named after the sensitive action, and flagged nothing
-        expect(steps.filter((s) => s.name === "stripe.refund" && s.layer === "execute")).toHaveLength(1)
+        // an approved call is an action step named after the sensitive action; a refused one is
+        // the tool call, named after the tool (the action did not run); the audit flags nothing
+        const approved = gate === FakeGate.approveAll
+        expect(steps.filter((s) => s.name === "stripe.refund" && s.layer === "execute")).toHaveLength(approved ? 1 : 0)
+        expect(steps.filter((s) => s.name === "refund_order" && s.layer === "execute")).toHaveLength(approved ? 0 : 1)
         expect(flags).toEqual([])
+        // nor the server's audit when it holds no leash for a refused call (the SDK refused to
+        // send it, or the gate never answered): no wrapper, and no action either
+        if (!approved) expect(Audit.flags(steps, rules, new Map())).toEqual([])
       }
     }))
 
@@ -183,7 +189,9 @@ describe("houndsight/ai: Leash.toolkit", () => {
         const told = toolOutput(fake.requests)
         expect(told).toMatchObject({ decision, reason })
         expect(told.message).toContain(reason)
-        const action = steps.find((s) => s.name === "stripe.refund" && s.layer === "execute")!
+        // the action did not run: the tool call's step is named after the tool
+        expect(steps.filter((s) => s.name === "stripe.refund" && s.layer === "execute")).toEqual([])
+        const action = steps.find((s) => s.name === "refund_order" && s.layer === "execute")!
         expect(action.output).toMatchObject({ refused: { decision, reason } })
         expect(fake.requests).toHaveLength(2)
       }
@@ -275,7 +283,8 @@ describe("houndsight/ai: Leash.toolkit", () => {
       expect(exit).toEqual(Exit.succeed(["LeashRefusal"]))
       expect(refunds).toEqual([])
       const call = step(steps, "streamText")
-      const action = steps.find((s) => s.name === "stripe.refund" && s.layer === "execute")!
+      // rejected: the tool call's step is named after the tool, not the action it did not do
+      const action = steps.find((s) => s.name === "refund_order" && s.layer === "execute")!
       const review = steps.find((s) => s.layer === "review")!
       expect(action.parentId).toBe(call.id)
       expect(review.parentId).toBe(action.id)

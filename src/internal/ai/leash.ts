@@ -165,6 +165,9 @@ const leashedHandle = (wh: WithHandler, config: Record<string, LeashedToolOption
           trace_link: decision.traceLink,
           message: refusalMessage(options.actionName, decision.decision, decision.reason)
         })
+        // the action did not run: the step is the tool call, named after the tool, so no audit
+        // (the server's, which may hold no leash for it, or the SDK's) reads it as the action
+        step?.rename(name)
         step?.setOutput({ refused: refusal })
         return { isFailure: true, result: refusal, encodedResult: refusal } satisfies HandlerResult
       })
