@@ -79,32 +79,6 @@ interface CheckRow {
 const json = (value: unknown): string => JSON.stringify(value)
 
 /**
- * The leash record of each cited leash id, as it stands now (what a review step arriving now is
- * checked against).
- */
-const leashRecords = (sql: Sql, leashIds: ReadonlyArray<string>) =>
-  Effect.map(
-    leashIds.length === 0 ? Effect.succeed([]) : sql.unsafe<{
-      leash_id: string
-      trail_id: string
-      action_name: string
-      status: string
-      decision: Wire.GateDecision["decision"] | null
-    }>(
-      `SELECT b.leash_id, b.trail_id, b.action_name, l.status, l.decision
-        FROM leash_bindings b JOIN leashes l ON l.leash_id = b.leash_id
-        WHERE b.leash_id IN (SELECT value FROM json_each(?))`,
-      [json(leashIds)]
-    ),
-    (rows) =>
-      new Map(rows.map((r): [string, Audit.LeashRecord] => [r.leash_id, {
-        trailId: r.trail_id,
-        actionName: r.action_name,
-        decision: r.status === "decided" && r.decision !== null ? r.decision : undefined
-      }]))
-  )
-
-/**
  * Judges review steps against the leash records as they stand now and stores the verdicts
  * (once: a step's verdict is never judged again). Answers the ones the server holds for their
  * trail and action, and stores an `unverified_review` flag for each unconfirmed approval.
@@ -112,7 +86,11 @@ const leashRecords = (sql: Sql, leashIds: ReadonlyArray<string>) =>
 const judge = (sql: Sql, reviews: ReadonlyArray<Audit.AuditStep>) =>
   Effect.gen(function*() {
     if (reviews.length === 0) return []
-    const records = yield* leashRecords(sql, [...new Set(reviews.flatMap((r) => r.leash === undefined ? [] : [r.leash.leashId]))])
+    // the leash record of each cited leash, as it stands now (what a review step arriving now is checked against)
+    const records: ReadonlyMap<string, Audit.LeashRecord> = yield* heldLeashes(
+      sql,
+      reviews.flatMap((r) => r.leash === undefined ? [] : [r.leash.leashId])
+    )
     const rows: Array<unknown> = []
     const flags: Array<unknown> = []
     const held: Array<Audit.AuditStep> = []
@@ -712,7 +690,8 @@ export interface HeldLeash {
 }
 
 /**
- * The server's records of `leashIds` (what the trail page shows beside each review step's claim).
+ * The server's records of `leashIds`: what a review step is judged against when it arrives, and
+ * what the trail page shows beside each review step's claim.
  *
  * @since 0.1.0
  * @category audit
