@@ -8,6 +8,7 @@ export default defineConfig({
     alias: [
       { find: /^houndsight\/test$/, replacement: src("test.ts") },
       { find: /^houndsight\/ai$/, replacement: src("ai.ts") },
+      { find: /^houndsight\/wire$/, replacement: src("wire.ts") },
       { find: /^houndsight$/, replacement: src("index.ts") },
       // the server package from its sources (the published one runs server/dist)
       { find: /^houndsight-server$/, replacement: fileURLToPath(new URL("./server/src/index.ts", import.meta.url)) }

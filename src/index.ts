@@ -89,7 +89,7 @@ export * as Decision from "./services/Decision.js"
  *
  * @since 0.1.0
  */
-export * as Audit from "./services/Audit.js"
+export * as Audit from "./schema/Audit.js"
 
 /**
  * The gate over HTTP (the `Leash` transport for a Houndsight server).

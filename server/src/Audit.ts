@@ -26,7 +26,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
-import { Audit, Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
+import { Audit } from "houndsight/wire"
 
 /**
  * Step rows the audit read: its work, counted by ingest and by the full recompute (tests read it

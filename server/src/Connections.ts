@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 

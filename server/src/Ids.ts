@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import type { Wire } from "houndsight"
+import type * as Wire from "houndsight/wire"
 
 type Json = Record<string, unknown>
 

@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import type * as Schema from "effect/Schema"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 
 // ---------------------------------------------------------------------------------------------
 // Values

@@ -14,7 +14,7 @@
  */
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as IngestCodec from "./IngestCodec.js"
 
 /**

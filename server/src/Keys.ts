@@ -27,7 +27,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as Crypto from "node:crypto"
 import { describeCause, StartupError } from "./ServerError.js"
 

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 
 /**
  * The most bytes of risk signals a list item carries; larger ones (only leashes stored before

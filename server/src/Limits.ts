@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 
 /**
  * The largest trail or step record the server stores: 262,144 bytes (256 KiB) of JSON.

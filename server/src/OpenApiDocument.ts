@@ -25,7 +25,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import { routesOf } from "./Http.js"
 
 type Json = Record<string, unknown>

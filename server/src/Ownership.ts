@@ -18,7 +18,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import { type Holder, isHolder } from "./Keys.js"
 
 /**

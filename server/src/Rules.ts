@@ -18,7 +18,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as Fs from "node:fs/promises"
 import { describeCause, StartupError } from "./ServerError.js"
 

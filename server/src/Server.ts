@@ -27,7 +27,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as Connections from "./Connections.js"
@@ -281,7 +281,8 @@ const checkRequest = <E, R>(
     return app
   })
 
-const anyUuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
+/** Every UUID in a path: the contract's pattern, unanchored. */
+const anyUuid = new RegExp(Wire.uuidPattern.source.slice(1, -1), "gi")
 
 /** The host name of a `Host` header, lowercase, without its port (`[::1]` for IPv6). */
 const hostName = (host: string | undefined): string | undefined => {

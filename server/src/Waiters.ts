@@ -13,7 +13,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Wire } from "houndsight"
+import type * as Wire from "houndsight/wire"
 
 /**
  * One held poll's subscription. Until `onWake` is set, a wake-up is kept in `woken` (and

@@ -8,7 +8,7 @@ import { HttpApi, HttpApiSchema, HttpServerRequest, HttpServerResponse } from "@
 import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Schema } from "effect"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import { toResponse } from "../src/Http.js"
 import { type Answer, type Client, gatedReviewStep, leashRequest, startServer, stepRecord, trailRecord } from "./helpers.js"
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Option, Schema } from "effect"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import { Store, Waiters } from "../src/index.js"
 import { type Client, leashRequest, type Running, startServer, uuid } from "./helpers.js"
 

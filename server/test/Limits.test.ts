@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import { leashRequest, startServer, stepRecord, trailRecord, uuid } from "./helpers.js"
 
 /** A JSON string value whose compact JSON (quotes included) is exactly `bytes` bytes. */

@@ -3,7 +3,7 @@
  * a plain `fetch` client; and wire records to send.
  */
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
-import type { Wire } from "houndsight"
+import type * as Wire from "houndsight/wire"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"

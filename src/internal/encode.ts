@@ -18,6 +18,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { stepLayers as layers, utf8Length } from "../schema/Common.js"
 import { StepRecord } from "../schema/StepRecord.js"
 import { TrailRecord } from "../schema/TrailRecord.js"
 
@@ -26,26 +27,6 @@ export const TRAIL = 0
 export const STEP = 1
 export type Kind = typeof TRAIL | typeof STEP
 
-/** UTF-8 length of a string, without encoding it. */
-const asciiOnly = /^[\x00-\x7f]*$/
-
-export const utf8Length = (s: string): number => {
-  if (asciiOnly.test(s)) return s.length
-  let bytes = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x80) bytes += 1
-    else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const next = s.charCodeAt(i + 1)
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4
-        i++
-      } else bytes += 3
-    } else bytes += 3
-  }
-  return bytes
-}
 
 /**
  * Makes `s` one flat string: a string built by `+` is a tree of pieces in V8 and keeps every
@@ -157,7 +138,6 @@ const plainText = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
 /** A record of JSON values (`attributes`): a plain object whose keys JSON.stringify writes as the schema would. */
 const isAttributes = (value: unknown): value is Plain => isPlain(value) && !Object.hasOwn(value, "__proto__")
 
-const layers = ["plan", "retrieve", "reason", "execute", "review", "respond"] as const
 const stepStatuses = ["ok", "error", "interrupted"] as const
 
 const layerCode = (value: unknown): number => {

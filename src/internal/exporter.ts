@@ -56,7 +56,6 @@ import { type Kind, STEP, StepParts, TRAIL } from "./encode.js"
 import { Lane } from "./lane.js"
 import * as NodeFetch from "./nodeFetch.js"
 
-export { utf8Length } from "./encode.js"
 
 /** The resolved numbers and destination of one exporter. */
 export interface ExporterSettings {

@@ -4,6 +4,7 @@
  * @internal
  */
 import * as Redacted from "effect/Redacted"
+import { utf8Length } from "../schema/Common.js"
 
 /** Longest string kept whole, in UTF-8 bytes. */
 export const maxStringBytes = 32 * 1024
@@ -18,23 +19,6 @@ export const maxDepth = 64
 
 const encoder = new TextEncoder()
 
-/**
- * The length of `s` in UTF-8 bytes, without encoding it: exact for well-formed text, such as
- * `JSON.stringify`'s output (which escapes lone surrogates).
- */
-export const utf8Length = (s: string): number => {
-  let bytes = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x80) bytes += 1
-    else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4
-      i++
-    } else bytes += 3
-  }
-  return bytes
-}
 
 const truncateString = (s: string, bytes: number): string => {
   const encoded = encoder.encode(s)

@@ -24,9 +24,9 @@ import {
   schemaJson,
   STEP,
   StepParts,
-  trailJson,
-  utf8Length
+  trailJson
 } from "./encode.js"
+import { utf8Length } from "../schema/Common.js"
 import { maxRecordBytes } from "./jsonSafe.js"
 import { fitRecord } from "./recordLimit.js"
 

@@ -30,7 +30,7 @@
  *
  * @internal
  */
-import { utf8Length } from "./encode.js"
+import { utf8Length } from "../schema/Common.js"
 import { maxRecordBytes } from "./jsonSafe.js"
 
 /** Members this small are not cut: a marker is about as large. */

@@ -8,15 +8,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import { agentKeyPrefix, reviewerKeyPrefix } from "../schema/ApiKey.js"
 import { HoundsightConfigError } from "../services/HoundsightError.js"
 
 /** The local server's default address. */
 export const defaultEndpoint = "http://127.0.0.1:7411"
 
-/** Every agent key starts with this. */
-export const agentKeyPrefix = "sk-hnd-"
-/** Every reviewer key starts with this. */
-export const reviewerKeyPrefix = "rv-hnd-"
 
 /** Thrown by a check: the typed error of the first wrong setting. */
 export class Invalid {

@@ -7,11 +7,11 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import type * as Fiber from "effect/Fiber"
-import type { StepLayer } from "../schema/Common.js"
+import { type StepLayer, stepLayers } from "../schema/Common.js"
 import { Trail } from "../services/Trail.js"
 import { currentStep, type Holder, StepState, type TrailState, UNOWNED } from "./state.js"
 
-const layers: ReadonlySet<string> = new Set(["plan", "retrieve", "reason", "execute", "review", "respond"])
+const layers: ReadonlySet<string> = new Set(stepLayers)
 
 /** The trail of a fiber, or undefined outside one (only reachable by escaping the types). */
 export const trailOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): TrailState | undefined =>
@@ -55,7 +55,7 @@ export const checkStep = (name: unknown, layer: unknown): { name: string; layer:
   let l = layer as StepLayer
   if (!layers.has(layer as string)) {
     l = "execute"
-    problem = `step ${JSON.stringify(n)}: layer must be one of plan, retrieve, reason, execute, review, respond, got ${
+    problem = `step ${JSON.stringify(n)}: layer must be one of ${stepLayers.join(", ")}, got ${
       JSON.stringify(layer)
     }; recorded as "execute"`
   }

@@ -136,14 +136,23 @@ const formatActual = (actual: unknown): string => {
 }
 
 /**
+ * The six step layers, in the contract's order: the one list every check, encoder and view
+ * takes them from.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const stepLayers = ["plan", "retrieve", "reason", "execute", "review", "respond"] as const
+
+/**
  * The layers a step can belong to. A leash's review step is always `review`.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const StepLayer = Schema.Literal("plan", "retrieve", "reason", "execute", "review", "respond").annotations({
+export const StepLayer = Schema.Literal(...stepLayers).annotations({
   identifier: "StepLayer",
-  message: oneOf(["plan", "retrieve", "reason", "execute", "review", "respond"])
+  message: oneOf(stepLayers)
 })
 
 /**
@@ -166,3 +175,38 @@ export const snakeCase = (key: string): string =>
     .replace(/[^A-Za-z0-9]+/g, "_")
     .replace(/^_+|_+$/g, "")
     .toLowerCase()
+
+/**
+ * The canonical text form of a UUID (any version), case-insensitive: 8-4-4-4-12 hex digits.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The length of `s` in UTF-8 bytes, without encoding it: what `TextEncoder` writes, so a lone
+ * surrogate (which it writes as U+FFFD) counts 3 bytes and a surrogate pair 4.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const utf8Length = (s: string): number => {
+  if (asciiOnly.test(s)) return s.length
+  let bytes = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) bytes += 1
+    else if (c < 0x800) bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const next = s.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4
+        i++
+      } else bytes += 3
+    } else bytes += 3
+  }
+  return bytes
+}
+
+const asciiOnly = /^[\x00-\x7f]*$/

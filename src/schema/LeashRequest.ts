@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { BoundedString, Id, Json } from "./Common.js"
+import { BoundedString, Id, Json, utf8Length } from "./Common.js"
 import { RiskSignals } from "./RiskSignals.js"
 
 /**
@@ -52,19 +52,7 @@ export const maxActionSummaryChars = 4_096
  */
 export const jsonBytes = (value: unknown): number => {
   const text = JSON.stringify(value) as string | undefined
-  if (text === undefined) return 0
-  let bytes = text.length
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x80) continue
-    if (c < 0x800) bytes += 1
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      // a surrogate pair: 2 UTF-16 units, 4 bytes
-      bytes += 2
-      i++
-    } else bytes += 2
-  }
-  return bytes
+  return text === undefined ? 0 : utf8Length(text)
 }
 
 /**

@@ -64,7 +64,8 @@ import type * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import { describeError } from "../internal/describe.js"
-import { type Loss, toJsonSafeWhole, utf8Length } from "../internal/jsonSafe.js"
+import { type Loss, toJsonSafeWhole } from "../internal/jsonSafe.js"
+import { utf8Length, uuidPattern } from "../schema/Common.js"
 import { newId, type StepState, type TrailState } from "../internal/state.js"
 import { checkStep, openLeafStep, trailOf } from "../internal/step.js"
 import {
@@ -648,7 +649,6 @@ const runCall = <P>(
   )
 }
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const getGate = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Gate =>
   Context.unsafeGet(fiber.currentContext as Context.Context<Leash>, Leash)
@@ -841,7 +841,7 @@ const awaitImpl = <P>(
       const o = options ?? {}
       const fromDecision = leash !== null && typeof leash === "object"
       const given = fromDecision ? String(leash.leashId) : String(leash)
-      const validId = uuid.test(given)
+      const validId = uuidPattern.test(given)
       // a record's leash id must be a UUID: a bad one is named in the reason, not recorded
       const leashId = validId ? given : newId(trail.now())
       const actionName = fromDecision ? String(leash.actionName) : o.actionName

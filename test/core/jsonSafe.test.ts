@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Data, Redacted } from "effect"
-import { maxRecordBytes, maxStringBytes, toJsonSafe, toJsonSafeWhole, utf8Length } from "../../src/internal/jsonSafe.js"
+import { maxRecordBytes, maxStringBytes, toJsonSafe, toJsonSafeWhole } from "../../src/internal/jsonSafe.js"
+import { utf8Length } from "../../src/schema/Common.js"
+import { jsonBytes } from "../../src/schema/LeashRequest.js"
 
 const safe = (value: unknown) => toJsonSafe(value).value
 
@@ -129,5 +131,18 @@ describe("utf8Length", () => {
     for (const s of ["", "abc", "é", "€", "😀", "a\u0000b", JSON.stringify("\ud800 lone")]) {
       expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length)
     }
+  })
+
+  it("counts a lone surrogate as TextEncoder writes it: U+FFFD, 3 bytes", () => {
+    for (const s of ["\ud800", "a\ud800b", "\udc00", "x\udc00\ud800y", "\ud800\ud800", "😀\ud83d"]) {
+      expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length)
+    }
+  })
+
+  it("jsonBytes measures a value's compact JSON with the same count", () => {
+    for (const v of [{ a: "é€😀" }, ["\ud800"], "plain", 12, null]) {
+      expect(jsonBytes(v)).toBe(new TextEncoder().encode(JSON.stringify(v)).length)
+    }
+    expect(jsonBytes(undefined)).toBe(0)
   })
 })

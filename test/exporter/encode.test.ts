@@ -22,10 +22,10 @@ import {
   STEP,
   StepParts,
   TRAIL,
-  trailJson,
-  utf8Length
+  trailJson
 } from "../../src/internal/encode.js"
 import { Lane } from "../../src/internal/lane.js"
+import { utf8Length } from "../../src/schema/Common.js"
 
 const minTime = Date.parse("0000-01-01T00:00:00.000Z")
 const maxTime = Date.parse("9999-12-31T23:59:59.999Z")

@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Deferred, Effect, Fiber, Schema, TestClock } from "effect"
-import { Decision, Leash, Sniff } from "houndsight"
+import { Decision, Leash, Sniff, Wire } from "houndsight"
 import { FakeGate } from "houndsight/test"
 import { expectOneReview, expectWireValid, value, withFake, withGate } from "./helpers.js"
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const uuid = Wire.uuidPattern
 
 const charge = {
   actionName: "stripe.charge",

@@ -40,7 +40,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as Connections from "../Connections.js"
 import { Gate } from "../Gate.js"
 import { maxJsonDepth, nestsDeeperThan } from "../Http.js"
@@ -106,7 +106,7 @@ const refreshMillis = 5_000
 /** The largest decision form the dashboard reads (a modified payload may be large). */
 const maxFormBytes = Wire.maxIngestBytes
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const uuid = Wire.uuidPattern
 
 const htmlResponse = (body: Html, status = 200): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.text(render(body), { status, contentType: "text/html; charset=utf-8", headers: pageHeaders })

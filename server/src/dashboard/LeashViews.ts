@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import type { Wire } from "houndsight"
+import type * as Wire from "houndsight/wire"
 import type { DecidedLeash } from "./Queries.js"
 import * as Format from "./Format.js"
 import { type Html, html, url } from "./Html.js"

@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import type { Wire } from "houndsight"
+import type * as Wire from "houndsight/wire"
 import * as Cut from "./Cut.js"
 import * as Format from "./Format.js"
 import { type Html, html } from "./Html.js"

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { Wire } from "houndsight"
+import type * as Wire from "houndsight/wire"
 
 /**
  * How many levels the page indents before it shows deeper steps flat.

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as Cut from "./Cut.js"
 import * as Format from "./Format.js"
 import { type Html, html, join, url } from "./Html.js"

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as Html from "../../src/dashboard/Html.js"
 import * as LeashViews from "../../src/dashboard/LeashViews.js"
 import * as StepTree from "../../src/dashboard/StepTree.js"

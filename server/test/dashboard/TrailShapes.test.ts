@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Wire } from "houndsight"
+import * as Wire from "houndsight/wire"
 import * as StepTree from "../../src/dashboard/StepTree.js"
 import { startServer, stepRecord, trailRecord, uuid } from "../helpers.js"
 import { type Page, signIn } from "./helpers.js"

@@ -42,10 +42,10 @@
  *
  * @since 0.1.0
  */
-import type { DecisionValue } from "../schema/DecisionValue.js"
-import type { Flag } from "../schema/Flag.js"
-import { isSensitive } from "../schema/Rules.js"
-import type { StepRecord } from "../schema/StepRecord.js"
+import type { DecisionValue } from "./DecisionValue.js"
+import type { Flag } from "./Flag.js"
+import { isSensitive } from "./Rules.js"
+import type { StepRecord } from "./StepRecord.js"
 
 /**
  * The part of a step the audit reads.
