@@ -55,6 +55,7 @@ import {
 import { type Kind, STEP, StepParts, TRAIL } from "./encode.js"
 import { Lane } from "./lane.js"
 import * as NodeFetch from "./nodeFetch.js"
+import { parseRetryAfter as readRetryAfter } from "./retryAfter.js"
 
 
 /** The resolved numbers and destination of one exporter. */
@@ -210,20 +211,12 @@ const kindAt = (batch: Batch, i: number): Kind =>
   batch.trailsBefore[i + 1]! > batch.trailsBefore[i]! ? TRAIL : STEP
 
 /**
- * Reads a `Retry-After` header: whole seconds or an HTTP date. `undefined` when absent or
- * unreadable; otherwise milliseconds from `now`, at least 0 and at most `maxRetryAfterMillis`.
+ * A `Retry-After` header as milliseconds from `now` (the shared reading), at most
+ * `maxRetryAfterMillis`; `undefined` when absent or unreadable.
  */
 export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
-  if (value === undefined) return undefined
-  const text = value.trim()
-  let millis: number
-  if (/^\d+$/.test(text)) millis = Number(text) * 1000
-  else {
-    const at = Date.parse(text)
-    if (Number.isNaN(at)) return undefined
-    millis = at - now
-  }
-  return Math.min(Math.max(0, millis), maxRetryAfterMillis)
+  const millis = readRetryAfter(value, now)
+  return millis === undefined ? undefined : Math.min(millis, maxRetryAfterMillis)
 }
 
 /**

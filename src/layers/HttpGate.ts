@@ -43,6 +43,7 @@ import { ErrorBody } from "../schema/ErrorBody.js"
 import { LeashState } from "../schema/LeashState.js"
 import type { HoundsightConfigError } from "../services/HoundsightError.js"
 import { type Gate, GateError, Leash } from "../services/Leash.js"
+import { parseRetryAfter as readRetryAfter } from "../internal/retryAfter.js"
 
 /**
  * Where the gate is and how to authenticate.
@@ -63,18 +64,13 @@ const decodeState = Schema.decodeUnknownEither(LeashState)
 const decodeErrorBody = Schema.decodeUnknownEither(ErrorBody)
 
 /**
- * Reads a `Retry-After` value (delay-seconds or an HTTP date) as milliseconds from `now`.
+ * Reads a `Retry-After` value (whole delay-seconds or an HTTP date) as milliseconds from `now`;
+ * `undefined` when it is neither. The one rule the exporter follows too.
  *
  * @since 0.1.0
  * @category utils
  */
-export const parseRetryAfter = (value: string, now: number): number | undefined => {
-  const v = value.trim()
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000
-  if (!/[a-z]/i.test(v)) return undefined
-  const at = Date.parse(v)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
-}
+export const parseRetryAfter: (value: string, now: number) => number | undefined = readRetryAfter
 
 /** The server's message of a non-2xx answer: `<status> <code>: <message>`, or the raw text. */
 const statusMessage = (status: number, text: string | undefined): string => {

@@ -601,6 +601,10 @@ describe("numbers", () => {
     expect(parseRetryAfter("soon", now)).toBeUndefined()
     expect(parseRetryAfter(undefined, now)).toBeUndefined()
     expect(parseRetryAfter("86400", now)).toBe(maxRetryAfterMillis)
+    // the same rule as the leash's transport (RFC 9110): whole seconds; a bare number is no date
+    expect(parseRetryAfter("1.5", now)).toBeUndefined()
+    expect(parseRetryAfter("-1", now)).toBeUndefined()
+    expect(parseRetryAfter("2026-11-24", now)).toBeUndefined()
   })
 
   it("the defaults are the numbers of DESIGN.md section 4", () => {

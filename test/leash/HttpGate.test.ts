@@ -453,5 +453,10 @@ describe("HttpGate.layer", () => {
     expect(HttpGate.parseRetryAfter("Tue, 24 Nov 2026 08:00:00 GMT", now)).toBe(0)
     expect(HttpGate.parseRetryAfter("soon", now)).toBeUndefined()
     expect(HttpGate.parseRetryAfter("-1", now)).toBeUndefined()
+    // one rule with the exporter's (RFC 9110): delay-seconds are whole; a bare number is no date
+    expect(HttpGate.parseRetryAfter("1.5", now)).toBeUndefined()
+    expect(HttpGate.parseRetryAfter("2026", now)).toBe(2_026_000)
+    expect(HttpGate.parseRetryAfter("2026-11-24", now)).toBeUndefined()
+    expect(HttpGate.parseRetryAfter(" 7 ", now)).toBe(7000)
   })
 })
