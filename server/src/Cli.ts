@@ -27,7 +27,7 @@ import { parseArgs } from "node:util"
 import * as Database from "./Database.js"
 import * as Keys from "./Keys.js"
 import * as Server from "./Server.js"
-import { describeCause, StartupError } from "./ServerError.js"
+import { chainMessage, StartupError } from "./ServerError.js"
 
 /**
  * Each setting of the server: its flag and its environment variable.
@@ -413,7 +413,7 @@ export const keysTable = (keys: ReadonlyArray<Keys.KeyInfo>): string => {
 }
 
 const keysFailure = (db: string, cause: unknown) =>
-  new StartupError({ reason: "Database", message: `cannot read or write the keys in ${redactUrl(db)} (${describeCause(cause)})` })
+  new StartupError({ reason: "Database", message: `cannot read or write the keys in ${redactUrl(db)} (${chainMessage(cause)})` })
 
 /**
  * Runs a keys command on its database and answers what to print.

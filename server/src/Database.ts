@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Migrations from "./Migrations.js"
-import { describeCause, StartupError } from "./ServerError.js"
+import { chainMessage, StartupError } from "./ServerError.js"
 
 /**
  * The default database path, relative to the working directory.
@@ -26,7 +26,7 @@ export const defaultPath = ".houndsight/houndsight.db"
 const fail = (path: string, what: string, cause: unknown) =>
   new StartupError({
     reason: "Database",
-    message: `cannot ${what} the database at ${path} (${describeCause(cause)}): choose a writable path with --db`
+    message: `cannot ${what} the database at ${path} (${chainMessage(cause)}): choose a writable path with --db`
   })
 
 const prepare = (path: string): Effect.Effect<void, StartupError> =>

@@ -49,6 +49,7 @@ import * as IngestCodec from "./IngestCodec.js"
 import * as IngestIssues from "./IngestIssues.js"
 import * as Limits from "./Limits.js"
 import { type Holder, Keys } from "./Keys.js"
+import { causeChain } from "./ServerError.js"
 import type { SqlError } from "@effect/sql/SqlError"
 
 // ---------------------------------------------------------------------------------------------
@@ -120,15 +121,11 @@ export const errorResponse = (error: Wire.ApiError.ApiError): HttpServerResponse
     ...(error._tag === "ServiceUnavailable" ? { headers: { "retry-after": "1" } } : {})
   })
 
-const isBusy = (error: unknown): boolean => {
-  let cause: unknown = error
-  for (let i = 0; i < 4 && typeof cause === "object" && cause !== null; i++) {
-    const code = (cause as { code?: unknown }).code
-    if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") return true
-    cause = (cause as { cause?: unknown }).cause
-  }
-  return false
-}
+const isBusy = (error: unknown): boolean =>
+  causeChain(error, 4).some((link) => {
+    const code = typeof link === "object" ? (link as { code?: unknown }).code : undefined
+    return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
+  })
 
 /**
  * Turns any failure of a request into its answer (the one place where errors become HTTP).

@@ -29,7 +29,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Wire from "houndsight/wire"
 import * as Crypto from "node:crypto"
-import { describeCause, StartupError } from "./ServerError.js"
+import { chainMessage, StartupError } from "./ServerError.js"
 
 /**
  * Who holds a key, as a request is authenticated with it. This is what the `Wire.Api.Caller`
@@ -372,7 +372,7 @@ export const make = (options: Options): Effect.Effect<Context.Tag.Service<Keys>,
       ...Option.toArray(yield* envKey("reviewer", "HOUNDSIGHT_REVIEWER_KEY", options.reviewerKey))
     ]
     const databaseError = (cause: unknown) =>
-      new StartupError({ reason: "Database", message: `cannot read or store the API keys (${describeCause(cause)})` })
+      new StartupError({ reason: "Database", message: `cannot read or store the API keys (${chainMessage(cause)})` })
     const before = yield* Effect.mapError(list, databaseError)
     const generated: Array<KnownKey> = []
     for (const role of ["agent", "reviewer"] as const) {

@@ -20,7 +20,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
 import * as Fs from "node:fs/promises"
-import { describeCause, StartupError } from "./ServerError.js"
+import { chainMessage, StartupError } from "./ServerError.js"
 
 /**
  * The rules in force.
@@ -57,7 +57,7 @@ export const parse = (path: string, text: string): Either.Either<Wire.Rules.Rule
     json = JSON.parse(text)
   } catch (cause) {
     return Either.left(
-      new StartupError({ reason: "Rules", message: `rules file ${path} is not JSON (${describeCause(cause)})` })
+      new StartupError({ reason: "Rules", message: `rules file ${path} is not JSON (${chainMessage(cause)})` })
     )
   }
   return Either.mapLeft(decode(json), (error) =>
@@ -83,7 +83,7 @@ export const load = (path: string): Effect.Effect<Wire.Rules.RulesFile, StartupE
         reason: "Rules",
         message: (cause as { code?: unknown }).code === "ENOENT"
           ? `rules file ${path} does not exist: check the --rules path`
-          : `cannot read rules file ${path} (${describeCause(cause)})`
+          : `cannot read rules file ${path} (${chainMessage(cause)})`
       })
   }).pipe(Effect.flatMap((text) => parse(path, text)))
 

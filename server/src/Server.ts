@@ -40,7 +40,7 @@ import * as Keys from "./Keys.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as PublicUrl from "./PublicUrl.js"
 import * as Rules from "./Rules.js"
-import { describeCause, StartupError } from "./ServerError.js"
+import { causeChain, chainMessage, StartupError } from "./ServerError.js"
 import * as Store from "./Store.js"
 import * as Waiters from "./Waiters.js"
 
@@ -118,10 +118,9 @@ export class ServerInfo extends Context.Tag("houndsight-server/ServerInfo")<Serv
 class NodeServer extends Context.Tag("houndsight-server/NodeServer")<NodeServer, Http.Server>() {}
 
 const portError = (host: string, port: number, cause: unknown): StartupError => {
-  let inner: unknown = cause
-  while (typeof inner === "object" && inner !== null && "cause" in inner && typeof (inner as any).code !== "string") {
-    inner = (inner as { cause: unknown }).cause
-  }
+  const chain = causeChain(cause, 8)
+  const inner = chain.find((link) => typeof link === "object" && typeof (link as { code?: unknown }).code === "string") ??
+    chain[chain.length - 1]
   const code = typeof inner === "object" && inner !== null ? (inner as { code?: unknown }).code : undefined
   const message = code === "EADDRINUSE"
     ? `port ${port} on ${host} is already in use (is another houndsight-server running?): stop it, or choose another port with --port`
@@ -129,7 +128,7 @@ const portError = (host: string, port: number, cause: unknown): StartupError => 
     ? `no permission to listen on ${host}:${port}: choose a port above 1024 with --port`
     : code === "EADDRNOTAVAIL" || code === "ENOTFOUND"
     ? `cannot listen on ${host}: it is not an address of this machine`
-    : `cannot listen on ${host}:${port} (${describeCause(inner)})`
+    : `cannot listen on ${host}:${port} (${chainMessage(inner)})`
   return new StartupError({ reason: "Port", message })
 }
 
@@ -210,7 +209,7 @@ const refreshFlags = Effect.gen(function*() {
   yield* store.setMeta("sensitive", sensitive)
 }).pipe(
   Effect.mapError((cause) =>
-    new StartupError({ reason: "Database", message: `cannot recompute the bypass flags (${describeCause(cause)})` })
+    new StartupError({ reason: "Database", message: `cannot recompute the bypass flags (${chainMessage(cause)})` })
   )
 )
 

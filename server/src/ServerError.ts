@@ -37,27 +37,42 @@ export class StartupError extends Schema.TaggedError<StartupError>("houndsight-s
 }) {}
 
 /**
- * The message of an unknown failure (an `Error`'s message, a system error's code), on one line.
+ * The links of a failure's cause chain: `error`, its `cause`, that one's `cause` …, at most
+ * `depth` links, ending early at a missing cause. The server's one walker of `cause` chains.
  *
  * @since 0.1.0
  * @category utils
  */
-export const describeCause = (cause: unknown): string => {
+export const causeChain = (error: unknown, depth: number): ReadonlyArray<unknown> => {
+  const links: Array<unknown> = []
+  let link = error
+  while (links.length < depth && link !== undefined && link !== null) {
+    links.push(link)
+    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined
+  }
+  return links
+}
+
+/**
+ * The message of an unknown failure (an `Error`'s message, a system error's code) and of its
+ * causes, on one line.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const chainMessage = (cause: unknown): string => {
   const parts: Array<string> = []
-  let current: unknown = cause
-  for (let i = 0; i < 4 && current !== null && current !== undefined; i++) {
-    if (typeof current === "object") {
-      const c = current as { code?: unknown; message?: unknown; cause?: unknown }
-      const message = typeof c.message === "string" && c.message !== "" ? c.message : undefined
-      const code = typeof c.code === "string" ? c.code : undefined
-      const text = message ?? code
-      if (text !== undefined && !parts.some((p) => p.includes(text))) {
-        parts.push(code !== undefined && message !== undefined && !message.includes(code) ? `${code}: ${message}` : text)
-      }
-      current = c.cause
-    } else {
-      parts.push(String(current))
+  for (const link of causeChain(cause, 4)) {
+    if (typeof link !== "object") {
+      parts.push(String(link))
       break
+    }
+    const c = link as { code?: unknown; message?: unknown }
+    const message = typeof c.message === "string" && c.message !== "" ? c.message : undefined
+    const code = typeof c.code === "string" ? c.code : undefined
+    const text = message ?? code
+    if (text !== undefined && !parts.some((p) => p.includes(text))) {
+      parts.push(code !== undefined && message !== undefined && !message.includes(code) ? `${code}: ${message}` : text)
     }
   }
   return parts.length === 0 ? "unknown error" : parts.join(": ").replace(/\s+/g, " ")

@@ -32,6 +32,54 @@ export const describeError = (error: unknown): { readonly type: string; readonly
   return { type: typeof error, message: clip(String(error)) }
 }
 
+/**
+ * The links of a failure's cause chain: `error`, its `cause`, that one's `cause` …, at most
+ * `depth` links, ending early at a missing cause. The one walker of `cause` chains: each caller
+ * reads the links it needs (system error codes, messages).
+ */
+export const causeChain = (error: unknown, depth: number): ReadonlyArray<unknown> => {
+  const links: Array<unknown> = []
+  let link = error
+  while (links.length < depth && link !== undefined && link !== null) {
+    links.push(link)
+    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined
+  }
+  return links
+}
+
+/** What ended a fiber, read once from its cause. */
+type Ending =
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "Failure" | "Defect"; readonly error: { readonly type: string; readonly message: string } }
+  | { readonly _tag: "Other"; readonly pretty: string }
+
+const ending = (cause: Cause.Cause<unknown>): Ending => {
+  if (Cause.isInterruptedOnly(cause)) return { _tag: "Interrupted" }
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return { _tag: "Failure", error: describeError(failure.value) }
+  const defect = Cause.dieOption(cause)
+  if (Option.isSome(defect)) return { _tag: "Defect", error: describeError(defect.value) }
+  return { _tag: "Other", pretty: clip(Cause.pretty(cause)) }
+}
+
+/**
+ * One line for an unexpected failure: a failure's message, a defect's `type: message`,
+ * otherwise the pretty cause.
+ */
+export const describeCauseLine = (cause: Cause.Cause<unknown>): string => {
+  const e = ending(cause)
+  switch (e._tag) {
+    case "Interrupted":
+      return "interrupted"
+    case "Failure":
+      return e.error.message
+    case "Defect":
+      return `${e.error.type}: ${e.error.message}`
+    case "Other":
+      return e.pretty
+  }
+}
+
 /** How an exit cause ends a step or a trail. */
 export const describeCause = (
   cause: Cause.Cause<unknown>
@@ -39,13 +87,15 @@ export const describeCause = (
   | { readonly status: "interrupted" }
   | { readonly status: "error"; readonly error: { readonly type: string; readonly message: string } } =>
 {
-  if (Cause.isInterruptedOnly(cause)) return { status: "interrupted" }
-  const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) return { status: "error", error: describeError(failure.value) }
-  const defect = Cause.dieOption(cause)
-  if (Option.isSome(defect)) {
-    const d = describeError(defect.value)
-    return { status: "error", error: { type: d.type === "Error" ? "Defect" : d.type, message: d.message } }
+  const e = ending(cause)
+  switch (e._tag) {
+    case "Interrupted":
+      return { status: "interrupted" }
+    case "Failure":
+      return { status: "error", error: e.error }
+    case "Defect":
+      return { status: "error", error: { type: e.error.type === "Error" ? "Defect" : e.error.type, message: e.error.message } }
+    case "Other":
+      return { status: "error", error: { type: "Unknown", message: e.pretty } }
   }
-  return { status: "error", error: { type: "Unknown", message: clip(Cause.pretty(cause)) } }
 }

@@ -55,6 +55,7 @@ import {
 import { type Kind, STEP, StepParts, TRAIL } from "./encode.js"
 import { Lane } from "./lane.js"
 import * as NodeFetch from "./nodeFetch.js"
+import { causeChain } from "./describe.js"
 import { parseRetryAfter as readRetryAfter } from "./retryAfter.js"
 
 
@@ -262,10 +263,10 @@ const failureCause = (error: HttpClientError.HttpClientError): unknown =>
 
 /** Whether a transport failure (its cause chain from `cause`) may have come after the server read the request. */
 const mayHaveArrived = (cause: unknown): boolean => {
-  for (let i = 0; i < 4 && cause instanceof Error; i++) {
-    const code = (cause as { code?: unknown }).code
+  for (const link of causeChain(cause, 4)) {
+    if (!(link instanceof Error)) break
+    const code = (link as { code?: unknown }).code
     if (typeof code === "string" && notSentCodes.has(code)) return false
-    cause = (cause as { cause?: unknown }).cause
   }
   return true
 }
@@ -276,15 +277,13 @@ const mayHaveArrived = (cause: unknown): boolean => {
  */
 const describeFailure = (cause: unknown, tag: string): string => {
   const parts: Array<string> = []
-  for (let i = 0; i < 3 && cause !== undefined && cause !== null; i++) {
-    if (cause instanceof Error) {
-      const code = (cause as { code?: unknown }).code
-      parts.push(typeof code === "string" ? `${cause.message} (${code})` : cause.message)
-      cause = (cause as { cause?: unknown }).cause
-    } else {
-      parts.push(String(cause))
+  for (const link of causeChain(cause, 3)) {
+    if (!(link instanceof Error)) {
+      parts.push(String(link))
       break
     }
+    const code = (link as { code?: unknown }).code
+    parts.push(typeof code === "string" ? `${link.message} (${code})` : link.message)
   }
   return parts.length === 0 ? `transport failure (${tag})` : `transport failure: ${parts.join(": ")}`
 }

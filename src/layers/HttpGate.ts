@@ -43,6 +43,7 @@ import { ErrorBody } from "../schema/ErrorBody.js"
 import { LeashState } from "../schema/LeashState.js"
 import type { HoundsightConfigError } from "../services/HoundsightError.js"
 import { type Gate, GateError, Leash } from "../services/Leash.js"
+import { causeChain } from "../internal/describe.js"
 import { parseRetryAfter as readRetryAfter } from "../internal/retryAfter.js"
 
 /**
@@ -90,12 +91,11 @@ const statusMessage = (status: number, text: string | undefined): string => {
 /** A transport failure in words: the system error code when there is one (ECONNREFUSED …). */
 const transportMessage = (endpoint: string, error: HttpClientError.RequestError): string => {
   const codes: Array<string> = []
-  let cause: unknown = error.cause
-  for (let i = 0; i < 5 && cause !== null && typeof cause === "object"; i++) {
-    const c = cause as { code?: unknown; message?: unknown; cause?: unknown }
+  for (const [i, link] of causeChain(error.cause, 5).entries()) {
+    if (typeof link !== "object") break
+    const c = link as { code?: unknown; message?: unknown }
     if (typeof c.code === "string") codes.push(c.code)
     else if (typeof c.message === "string" && c.message !== "" && codes.length === 0 && i > 0) codes.push(c.message)
-    cause = c.cause
   }
   const detail = codes.length > 0 ? codes.join(": ") : error.description ?? error.reason
   return `could not reach the gate at ${endpoint} (${detail})`

@@ -63,7 +63,7 @@ import * as Either from "effect/Either"
 import type * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-import { describeError } from "../internal/describe.js"
+import { describeCauseLine, describeError } from "../internal/describe.js"
 import { type Loss, toJsonSafeWhole } from "../internal/jsonSafe.js"
 import { utf8Length, uuidPattern } from "../schema/Common.js"
 import { newId, type StepState, type TrailState } from "../internal/state.js"
@@ -528,18 +528,7 @@ const total = <P>(call: Call, self: Effect.Effect<Outcome<P>>): Effect.Effect<Ou
   Effect.catchAllCause(self, (cause) =>
     Cause.isInterrupted(cause)
       ? Effect.failCause(cause)
-      : Effect.succeed(errorOutcome(call, `the leash failed unexpectedly: ${describeCause(cause)}`)))
-
-const describeCause = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  if (failure._tag === "Some") return describeError(failure.value).message
-  const defect = Cause.dieOption(cause)
-  if (defect._tag === "Some") {
-    const d = describeError(defect.value)
-    return `${d.type}: ${d.message}`
-  }
-  return Cause.pretty(cause)
-}
+      : Effect.succeed(errorOutcome(call, `the leash failed unexpectedly: ${describeCauseLine(cause)}`)))
 
 const summary = (decision: Decision.Decision<unknown>) => ({
   leashId: decision.leashId,
