@@ -49,7 +49,6 @@ import * as IngestCodec from "./IngestCodec.js"
 import * as IngestIssues from "./IngestIssues.js"
 import * as Limits from "./Limits.js"
 import { type Holder, Keys } from "./Keys.js"
-import { causeChain } from "./ServerError.js"
 import type { SqlError } from "@effect/sql/SqlError"
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +121,7 @@ export const errorResponse = (error: Wire.ApiError.ApiError): HttpServerResponse
   })
 
 const isBusy = (error: unknown): boolean =>
-  causeChain(error, 4).some((link) => {
+  Wire.causeChain(error, 4).some((link) => {
     const code = typeof link === "object" ? (link as { code?: unknown }).code : undefined
     return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
   })

@@ -40,7 +40,7 @@ import * as Keys from "./Keys.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as PublicUrl from "./PublicUrl.js"
 import * as Rules from "./Rules.js"
-import { causeChain, chainMessage, StartupError } from "./ServerError.js"
+import { chainMessage, StartupError } from "./ServerError.js"
 import * as Store from "./Store.js"
 import * as Waiters from "./Waiters.js"
 
@@ -118,7 +118,7 @@ export class ServerInfo extends Context.Tag("houndsight-server/ServerInfo")<Serv
 class NodeServer extends Context.Tag("houndsight-server/NodeServer")<NodeServer, Http.Server>() {}
 
 const portError = (host: string, port: number, cause: unknown): StartupError => {
-  const chain = causeChain(cause, 8)
+  const chain = Wire.causeChain(cause, 8)
   const inner = chain.find((link) => typeof link === "object" && typeof (link as { code?: unknown }).code === "string") ??
     chain[chain.length - 1]
   const code = typeof inner === "object" && inner !== null ? (inner as { code?: unknown }).code : undefined

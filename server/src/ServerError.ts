@@ -24,6 +24,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as Wire from "houndsight/wire"
 
 /**
  * The server could not start.
@@ -36,22 +37,6 @@ export class StartupError extends Schema.TaggedError<StartupError>("houndsight-s
   message: Schema.String
 }) {}
 
-/**
- * The links of a failure's cause chain: `error`, its `cause`, that one's `cause` …, at most
- * `depth` links, ending early at a missing cause. The server's one walker of `cause` chains.
- *
- * @since 0.1.0
- * @category utils
- */
-export const causeChain = (error: unknown, depth: number): ReadonlyArray<unknown> => {
-  const links: Array<unknown> = []
-  let link = error
-  while (links.length < depth && link !== undefined && link !== null) {
-    links.push(link)
-    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined
-  }
-  return links
-}
 
 /**
  * The message of an unknown failure (an `Error`'s message, a system error's code) and of its
@@ -62,7 +47,7 @@ export const causeChain = (error: unknown, depth: number): ReadonlyArray<unknown
  */
 export const chainMessage = (cause: unknown): string => {
   const parts: Array<string> = []
-  for (const link of causeChain(cause, 4)) {
+  for (const link of Wire.causeChain(cause, 4)) {
     if (typeof link !== "object") {
       parts.push(String(link))
       break

@@ -6,6 +6,8 @@
 import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
 
+export { causeChain } from "../schema/Common.js"
+
 const maxMessage = 4096
 
 const clip = (s: string): string => (s.length > maxMessage ? `${s.slice(0, maxMessage)}…[truncated]` : s)
@@ -32,20 +34,6 @@ export const describeError = (error: unknown): { readonly type: string; readonly
   return { type: typeof error, message: clip(String(error)) }
 }
 
-/**
- * The links of a failure's cause chain: `error`, its `cause`, that one's `cause` …, at most
- * `depth` links, ending early at a missing cause. The one walker of `cause` chains: each caller
- * reads the links it needs (system error codes, messages).
- */
-export const causeChain = (error: unknown, depth: number): ReadonlyArray<unknown> => {
-  const links: Array<unknown> = []
-  let link = error
-  while (links.length < depth && link !== undefined && link !== null) {
-    links.push(link)
-    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined
-  }
-  return links
-}
 
 /** What ended a fiber, read once from its cause. */
 type Ending =

@@ -210,3 +210,22 @@ export const utf8Length = (s: string): number => {
 }
 
 const asciiOnly = /^[\x00-\x7f]*$/
+
+/**
+ * The links of a failure's cause chain: `error`, its `cause`, that one's `cause` …, at most
+ * `depth` links, ending early at a missing cause. The one walker of `cause` chains that the SDK
+ * and the server share, for the messages they write into the contract's error fields: each
+ * caller reads the links it needs (system error codes, messages).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const causeChain = (error: unknown, depth: number): ReadonlyArray<unknown> => {
+  const links: Array<unknown> = []
+  let link = error
+  while (links.length < depth && link !== undefined && link !== null) {
+    links.push(link)
+    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined
+  }
+  return links
+}
