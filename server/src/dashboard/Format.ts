@@ -89,17 +89,12 @@ export const bytes = (n: number): string => {
   return `${(n / (1024 * 1024)).toFixed(1)} MiB`
 }
 
-/**
- * The size of a value as compact UTF-8 JSON (how the contract measures a leash payload).
- *
- * @since 0.1.0
- * @category formatting
- */
-export const jsonBytes = (value: unknown): number => {
+/** A value as JSON text (indented by `indent`), or as its string when JSON cannot hold it. */
+const jsonText = (value: unknown, indent?: number): string => {
   try {
-    return Buffer.byteLength(JSON.stringify(value) ?? "null", "utf8")
+    return JSON.stringify(value, null, indent) ?? String(value)
   } catch {
-    return Number.NaN
+    return String(value)
   }
 }
 
@@ -110,14 +105,7 @@ export const jsonBytes = (value: unknown): number => {
  * @since 0.1.0
  * @category formatting
  */
-export const json = (value: unknown): string => {
-  if (value === undefined) return "—"
-  try {
-    return JSON.stringify(value, null, 2) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
+export const json = (value: unknown): string => value === undefined ? "—" : jsonText(value, 2)
 
 /**
  * A short form of a value for one line: strings as they are, everything else as compact JSON,
@@ -127,15 +115,7 @@ export const json = (value: unknown): string => {
  * @category formatting
  */
 export const brief = (value: unknown, max = 120): string => {
-  let text: string
-  if (typeof value === "string") text = value
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value)
-    } catch {
-      text = String(value)
-    }
-  }
+  const text = typeof value === "string" ? value : jsonText(value)
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import type * as Wire from "houndsight/wire"
+import * as Wire from "houndsight/wire"
 import type { DecidedLeash } from "./Queries.js"
 import * as Format from "./Format.js"
 import { type Html, html, url } from "./Html.js"
@@ -35,19 +35,6 @@ export interface Pending {
   readonly createdAt: Date
   readonly expiresAt: Date
 }
-
-/**
- * A size in bytes, in KiB or MiB from 1 KiB up.
- *
- * @since 0.1.0
- * @category formatting
- */
-export const size = (bytes: number): string =>
-  bytes < 1024
-    ? `${Format.count(bytes)} bytes`
-    : bytes < 1024 * 1024
-    ? `${(bytes / 1024).toFixed(1)} KiB`
-    : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
 
 /** The value a preview holds whole (`undefined`: its text does not parse). */
 const parsePreview = (text: string): { readonly value: unknown } | undefined => {
@@ -241,11 +228,11 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
   ${r.riskSignalsCut === true ? html`<p class="muted small">The risk signals are too large to list here: see the leash page.</p>` : ""}
   ${whole === undefined ? "" : cutNotice(Cut.find(whole.value))}
   <details class="payload" open>
-    <summary>Payload <span class="small muted">${size(p.bytes)}</span></summary>
+    <summary>Payload <span class="small muted">${Format.bytes(p.bytes)}</span></summary>
     <pre class="json">${text}</pre>
     ${
     p.cut
-      ? html`<p class="notice cut" data-preview-cut>Preview cut: this shows the first 4 KiB of a ${size(p.bytes)} payload. <a href="${url`/leashes/${leash.leashId}`}">Read the whole payload on the leash page</a> before you decide.</p>`
+      ? html`<p class="notice cut" data-preview-cut>Preview cut: this shows the first 4 KiB of a ${Format.bytes(p.bytes)} payload. <a href="${url`/leashes/${leash.leashId}`}">Read the whole payload on the leash page</a> before you decide.</p>`
       : ""
   }
   </details>
@@ -430,7 +417,7 @@ export const leashPage = (options: {
   ${signals(r.riskSignals, { whole: true })}
   <h2>Payload <span class="small muted" data-payload-whole>${
     cut.count === 0 ? "whole, in the order the agent sent it" : "as the agent's SDK sent it"
-  } · ${Format.bytes(Format.jsonBytes(r.payload))}</span></h2>
+  } · ${Format.bytes(Wire.jsonBytes(r.payload))}</span></h2>
   ${cutNotice(cut)}
   <pre class="json" data-payload>${json}</pre>
 </section>

@@ -14,7 +14,7 @@ import * as Wire from "houndsight/wire"
 import * as Cut from "./Cut.js"
 import * as Format from "./Format.js"
 import { type Html, html, join, url } from "./Html.js"
-import { decider, decisionPill, previewText, size } from "./LeashViews.js"
+import { decider, decisionPill, previewText } from "./LeashViews.js"
 import * as ModelViews from "./ModelViews.js"
 import type { BlockPreview, StepPreview } from "./Queries.js"
 import * as StepTree from "./StepTree.js"
@@ -303,7 +303,7 @@ const previewBlock = (title: string, preview: BlockPreview | undefined, whole: s
       preview.cut
         ? html`<p class="notice cut small" data-preview-cut>Cut: the first ${
           Format.count(preview.text.length)
-        } characters of ${size(preview.bytes)}. <a href="${whole}">The whole step</a>.</p>`
+        } characters of ${Format.bytes(preview.bytes)}. <a href="${whole}">The whole step</a>.</p>`
         : ""
     }</div>`
 
