@@ -5,8 +5,9 @@
  * flags on the trail and in the flags view. Every agent-supplied string is text.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Wire from "houndsight/wire"
+import * as Format from "../../src/dashboard/Format.js"
 import * as Html from "../../src/dashboard/Html.js"
 import * as LeashViews from "../../src/dashboard/LeashViews.js"
 import * as StepTree from "../../src/dashboard/StepTree.js"
@@ -291,5 +292,29 @@ describe("the modify form", () => {
     expect(preview).toContain("cut preview")
     // Approve and reject stay.
     expect(preview).toContain(`value="approved"`)
+  })
+})
+
+describe("sizes", () => {
+  it("a payload's size reads the same on its card in the queue and on its leash page", () => {
+    const wire = leashRequest({ payload: { note: "é".repeat(300) } })
+    const request = Schema.decodeUnknownSync(Wire.LeashRequest)(wire)
+    const text = JSON.stringify(request.payload)
+    const bytes = Wire.jsonBytes(request.payload)
+    const { payload: _payload, ...summary } = request
+    const times = { createdAt: new Date(0), expiresAt: new Date(300_000) }
+    const card = Html.render(
+      LeashViews.pendingCard({ leashId: request.leashId, request: summary, preview: { text, bytes, cut: false }, ...times }, "t", "queue")
+    )
+    const page = Html.render(
+      LeashViews.leashPage({ leashId: request.leashId, request, decision: undefined, csrf: "t", ...times })
+    )
+    // under 1 KiB, a count of bytes; the same words in both places
+    expect(bytes).toBeLessThan(1024)
+    expect(card).toContain(`<span class="small muted">${Format.bytes(bytes)}</span>`)
+    expect(page).toContain(`· ${Format.bytes(bytes)}</span>`)
+    expect(Format.bytes(bytes)).toBe(`${bytes} B`)
+    expect(Format.bytes(4096)).toBe("4.0 KiB")
+    expect(Format.bytes(1.5 * 1024 * 1024)).toBe("1.5 MiB")
   })
 })
