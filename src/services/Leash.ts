@@ -4,8 +4,8 @@
  * the fiber is interrupted while waiting, the review step is still recorded (`interrupted`,
  * decision `timeout`, reason "interrupted") and the gate is told to cancel the leash.
  *
- * Two parts: the `Leash` tag is the gate *transport* (create, long-poll, cancel; answered by
- * `HttpGate` in production and `FakeGate` in tests), and `request` / `await` hold every rule on
+ * Two parts: the `Leash` tag holds a `Gate`, the transport (create, long-poll, cancel; `HttpGate`
+ * in production and `FakeGate` in tests are Gates), and `request` / `await` hold every rule on
  * top of it (deadline, retries, back-off, the review step), so fakes and the real gate share them.
  *
  * | number | value |
