@@ -1,7 +1,9 @@
 /**
- * Fake gates for tests: a `Leash` transport that answers in memory, so an agent's leashes run
- * through every rule of `Leash.request` (deadline, review step, decision table) without a server.
- * Combine with `HoundsightTest.layer({ gate })`, or provide `FakeGate.layer(gate)` yourself.
+ * Fake gates for tests: a `Gate` (the `Leash` transport) that answers in memory, so an agent's
+ * leashes run through every rule of `Leash.request` (deadline, review step, decision table)
+ * without a server. A `FakeGate` here is how such a Gate decides (a name and a decide
+ * function); `makeGate` and `layer` turn it into the Gate. Combine with
+ * `HoundsightTest.layer({ gate })`, or provide `FakeGate.layer(gate)` yourself.
  *
  * | gate | answers |
  * |---|---|

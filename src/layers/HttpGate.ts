@@ -1,7 +1,7 @@
 /**
- * The gate over HTTP: the `Leash` transport that talks to a Houndsight server (contract v1,
- * DESIGN.md section 2). It classifies every answer and leaves every rule (deadline, retries,
- * back-off, the review step) to `Leash.request`:
+ * The gate over HTTP: the `Gate` (the `Leash` transport) that talks to a Houndsight server
+ * (contract v1, DESIGN.md section 2). It classifies every answer and leaves every rule
+ * (deadline, retries, back-off, the review step) to `Leash.request`:
  *
  * | answer | result |
  * |---|---|
