@@ -9,7 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { agentKeyPrefix, reviewerKeyPrefix } from "../schema/ApiKey.js"
-import { HoundsightConfigError } from "../services/HoundsightError.js"
+import { HoundsightConfigError } from "./configError.js"
 
 /** The local server's default address. */
 export const defaultEndpoint = "http://127.0.0.1:7411"
