@@ -299,7 +299,7 @@ const variables = {
   agent: text("HOUNDSIGHT_AGENT"),
   endpoint: text("HOUNDSIGHT_ENDPOINT"),
   enabled: text("HOUNDSIGHT_ENABLED").pipe(Config.map(Option.map(parseEnabled)))
-} as const
+}
 
 /**
  * Reads the settings from `Config` (the environment by default) and validates them. What the code
