@@ -53,9 +53,9 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
 import type * as Layer from "effect/Layer"
-import * as internalLeash from "./internal/ai/leash.js"
-import * as prices from "./internal/ai/prices.js"
-import * as record from "./internal/ai/record.js"
+import * as internalLeash from "./ai/leash.js"
+import * as prices from "./ai/prices.js"
+import * as record from "./ai/record.js"
 
 /**
  * Options of `layer`.

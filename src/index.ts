@@ -1,6 +1,8 @@
 /**
  * Houndsight for Effect: trace agents (trails, sniffs, barks, collars) and leash sensitive
- * actions behind a remote policy gate.
+ * actions behind a remote policy gate. The other entries: `houndsight/test` (test without a
+ * server), `houndsight/ai` (`@effect/ai` models and tools) and `houndsight/wire` (the wire
+ * contract alone, which `Wire` and `Audit` re-export here).
  *
  * @since 0.1.0
  */
@@ -41,7 +43,7 @@ export * as Recorder from "./services/Recorder.js"
 export * as Memory from "./layers/Memory.js"
 
 /**
- * Wire records of contract v1.
+ * The wire contract v1.1: the same modules as the `houndsight/wire` entry.
  *
  * @since 0.1.0
  */
@@ -85,7 +87,8 @@ export * as Leash from "./services/Leash.js"
 export * as Decision from "./services/Decision.js"
 
 /**
- * The bypass audit: flags actions that skipped or ignored the gate.
+ * The bypass audit: flags actions that skipped or ignored the gate. Part of the contract
+ * (`houndsight/wire`'s `Audit`, also `Wire.Audit`), re-exported here.
  *
  * @since 0.1.0
  */

@@ -1,34 +1,29 @@
 /**
  * The checks of the settings that every live service shares (`Houndsight.layer`, `HttpGate.layer`):
- * the agent key and the endpoint. A wrong setting throws `Invalid` holding the typed
- * `HoundsightConfigError` (naming the setting and what to do, never quoting a key); `catchInvalid`
- * turns it into the Effect's error.
+ * the agent key and the endpoint. Each check answers an `Either`: the setting as the service uses
+ * it, or the typed `HoundsightConfigError` of the setting (naming it and what to do, never quoting
+ * a key). Callers chain the checks with `Either.gen`, so the first wrong setting is the error.
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import { agentKeyPrefix, reviewerKeyPrefix } from "../schema/ApiKey.js"
-import { HoundsightConfigError } from "../services/HoundsightError.js"
+import { HoundsightConfigError } from "./configError.js"
 
 /** The local server's default address. */
 export const defaultEndpoint = "http://127.0.0.1:7411"
 
+/** What a check answers: the setting as the service uses it, or the error of the setting. */
+export type Checked<A> = Either.Either<A, HoundsightConfigError>
 
-/** Thrown by a check: the typed error of the first wrong setting. */
-export class Invalid {
-  constructor(readonly error: HoundsightConfigError) {}
-}
+/** The `Missing` error of `setting`. */
+export const missing = (setting: string, message: string): Checked<never> =>
+  Either.left(new HoundsightConfigError({ setting, reason: "Missing", message }))
 
-/** Throws the `Missing` error of `setting`. */
-export const missing = (setting: string, message: string): never => {
-  throw new Invalid(new HoundsightConfigError({ setting, reason: "Missing", message }))
-}
-
-/** Throws the `Invalid` error of `setting`. */
-export const invalid = (setting: string, message: string): never => {
-  throw new Invalid(new HoundsightConfigError({ setting, reason: "Invalid", message }))
-}
+/** The `Invalid` error of `setting`. */
+export const invalid = (setting: string, message: string): Checked<never> =>
+  Either.left(new HoundsightConfigError({ setting, reason: "Invalid", message }))
 
 /** Text safe to quote back in an error: never anything that looks like a key. */
 export const quote = (text: string): string => {
@@ -37,7 +32,7 @@ export const quote = (text: string): string => {
 }
 
 /** Checks an agent key (a `Redacted` or plain string) under the setting `name`; answers it `Redacted`. */
-export const checkKey = (value: unknown, name: string): Redacted.Redacted<string> => {
+export const checkKey = (value: unknown, name: string): Checked<Redacted.Redacted<string>> => {
   const keyHelp = "an agent key from your Houndsight server (it starts with sk-hnd-)"
   if (value === undefined || value === null) {
     return missing(name, `${name} is not set: set it to ${keyHelp}.`)
@@ -74,26 +69,23 @@ export const checkKey = (value: unknown, name: string): Redacted.Redacted<string
   if (!text.startsWith(agentKeyPrefix) || text.length === agentKeyPrefix.length) {
     return invalid(name, `${name} is not a Houndsight agent key: use ${keyHelp}.`)
   }
-  return Redacted.isRedacted(value) ? (value as Redacted.Redacted<string>) : Redacted.make(text)
+  return Either.right(Redacted.isRedacted(value) ? (value as Redacted.Redacted<string>) : Redacted.make(text))
 }
 
 /**
  * Checks an http(s) base URL under the setting `name` (no credentials, query or fragment; the
  * default when absent); answers it without a trailing slash, a path prefix kept.
  */
-export const checkEndpoint = (value: unknown, name: string): string => {
-  if (value === undefined || value === null) return defaultEndpoint
+export const checkEndpoint = (value: unknown, name: string): Checked<string> => {
+  if (value === undefined || value === null) return Either.right(defaultEndpoint)
   const example = "the Houndsight server's base URL, like http://127.0.0.1:7411 or https://houndsight.example.com"
   let text: string
   if (value instanceof URL) text = value.href
   else if (typeof value === "string") text = value.trim()
   else return invalid(name, `${name} must be a string or a URL: ${example}.`)
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    return invalid(name, `${name} is not a URL (got ${quote(text)}): set it to ${example}.`)
-  }
+  const parsed = Either.try(() => new URL(text))
+  if (Either.isLeft(parsed)) return invalid(name, `${name} is not a URL (got ${quote(text)}): set it to ${example}.`)
+  const url = parsed.right
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     return invalid(name, `${name} must use http or https (got ${quote(url.protocol)}): set it to ${example}.`)
   }
@@ -106,16 +98,5 @@ export const checkEndpoint = (value: unknown, name: string): string => {
   if (url.search !== "" || url.hash !== "") {
     return invalid(name, `${name} must not have a query or a fragment (got ${quote(text)}): set it to ${example}.`)
   }
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`
+  return Either.right(`${url.origin}${url.pathname.replace(/\/+$/, "")}`)
 }
-
-/** Runs checks that may throw `Invalid`, as an Effect failing with its `HoundsightConfigError`. */
-export const catchInvalid = <A>(checks: () => A): Effect.Effect<A, HoundsightConfigError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(checks())
-    } catch (error) {
-      if (error instanceof Invalid) return Effect.fail(error.error)
-      throw error
-    }
-  })

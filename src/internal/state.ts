@@ -17,7 +17,7 @@ import * as FiberRef from "effect/FiberRef"
 import type { Event, StepLayer, Tokens } from "../schema/Common.js"
 import type { LeashSummary, ModelRef, StepRecord } from "../schema/StepRecord.js"
 import type { TrailRecord } from "../schema/TrailRecord.js"
-import type { RecorderShape } from "../services/Recorder.js"
+import type { RecorderShape } from "./recorder.js"
 import { describeCause } from "./describe.js"
 import { maxRecordBytes, recordTruncated, toJsonSafe, toJsonSafeAttributes } from "./jsonSafe.js"
 
@@ -41,10 +41,10 @@ let prefix = ""
  * A fresh record id: a UUID v7 (RFC 9562) whose first 48 bits are `unixMillis` and whose other
  * 74 bits are random, from the platform's `crypto.getRandomValues` (Node, Bun, Deno, edge). Ids
  * made in the same millisecond share their first characters, so the server's indexes take a
- * batch's ids into a few neighbouring pages instead of one random page each (with UUID v4 ids the
- * server ingested about 0.6× as many steps a second in `npm run bench:gate`), and ids sort by
- * creation time to the millisecond. A time outside 0 … 2^48 − 1 (a test clock, a broken one) is
- * written as 0; the id stays unique by its random bits.
+ * batch's ids into a few neighbouring pages instead of one random page each (random UUID v4 ids
+ * slow the server's ingest; `npm run bench:gate` measures it, BENCHMARKS.md has the figures), and
+ * ids sort by creation time to the millisecond. A time outside 0 … 2^48 − 1 (a test clock, a
+ * broken one) is written as 0; the id stays unique by its random bits.
  *
  * Made without `crypto.randomUUID()` (a v4 id to rewrite): its 36 characters arrive as a tree of
  * string pieces that slicing would copy twice; this costs less than `randomUUID()` alone.

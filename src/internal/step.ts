@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import type * as Fiber from "effect/Fiber"
 import { type StepLayer, stepLayers } from "../schema/Common.js"
-import { Trail } from "../services/Trail.js"
+import { Trail } from "./trail.js"
 import { currentStep, type Holder, StepState, type TrailState, UNOWNED } from "./state.js"
 
 const layers: ReadonlySet<string> = new Set(stepLayers)

@@ -41,12 +41,13 @@ import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as internal from "../internal/exporter.js"
 import {
-  catchInvalid,
+  type Checked,
   checkEndpoint,
   checkKey,
   defaultEndpoint as localEndpoint,
@@ -145,22 +146,22 @@ type Names = Readonly<Record<"apiKey" | "agent" | "endpoint" | "enabled", string
 
 const optionNames: Names = { apiKey: "apiKey", agent: "agent", endpoint: "endpoint", enabled: "enabled" }
 
-const checkAgent = (value: unknown, name: string): string => {
+const checkAgent = (value: unknown, name: string): Checked<string> => {
   const help = `name the agent that records, like "sales-pipeline" (1 to 256 characters): trails are grouped by it`
   if (value === undefined || value === null || value === "") return missing(name, `${name} is not set: ${help}.`)
   if (typeof value !== "string") return invalid(name, `${name} must be a string: ${help}.`)
   if (value.length > 256) return invalid(name, `${name} is ${value.length} characters long: ${help}.`)
-  return value
+  return Either.right(value)
 }
 
-const checkEnabled = (value: unknown, name: string): boolean => {
-  if (value === undefined || value === null) return true
-  if (typeof value === "boolean") return value
+const checkEnabled = (value: unknown, name: string): Checked<boolean> => {
+  if (value === undefined || value === null) return Either.right(true)
+  if (typeof value === "boolean") return Either.right(value)
   return invalid(name, `${name} must be true or false.`)
 }
 
-const checkRedact = (value: unknown): Redact | undefined => {
-  if (value === undefined || value === null) return undefined
+const checkRedact = (value: unknown): Checked<Redact | undefined> => {
+  if (value === undefined || value === null) return Either.right(undefined)
   const hook = value as Redact
   if (
     typeof value !== "object" ||
@@ -169,19 +170,19 @@ const checkRedact = (value: unknown): Redact | undefined => {
   ) {
     return invalid("redact", "redact must be an object { trail?, step? } of functions that take a record and return it.")
   }
-  return hook
+  return Either.right(hook)
 }
 
-const checkHttpClient = (value: unknown): Layer.Layer<HttpClient.HttpClient> => {
-  if (value === undefined || value === null) return FetchHttpClient.layer
+const checkHttpClient = (value: unknown): Checked<Layer.Layer<HttpClient.HttpClient>> => {
+  if (value === undefined || value === null) return Either.right(FetchHttpClient.layer)
   if (!Layer.isLayer(value)) {
     return invalid("httpClient", "httpClient must be a Layer providing HttpClient, such as FetchHttpClient.layer.")
   }
-  return value as Layer.Layer<HttpClient.HttpClient>
+  return Either.right(value as Layer.Layer<HttpClient.HttpClient>)
 }
 
-const checkCount = (value: unknown, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
-  if (value === undefined || value === null) return fallback
+const checkCount = (value: unknown, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): Checked<number> => {
+  if (value === undefined || value === null) return Either.right(fallback)
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
     return invalid(
       name,
@@ -190,11 +191,11 @@ const checkCount = (value: unknown, name: string, fallback: number, max = Number
       }); leave it out for the default, ${fallback.toLocaleString("en-US")}.`
     )
   }
-  return value
+  return Either.right(value)
 }
 
-const checkDuration = (value: unknown, name: string, fallback: number): number => {
-  if (value === undefined || value === null) return fallback
+const checkDuration = (value: unknown, name: string, fallback: number): Checked<number> => {
+  if (value === undefined || value === null) return Either.right(fallback)
   const decoded = Duration.decodeUnknown(value)
   if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
     return invalid(
@@ -204,40 +205,47 @@ const checkDuration = (value: unknown, name: string, fallback: number): number =
       }); leave it out for the default, ${fallback} ms.`
     )
   }
-  return Duration.toMillis(decoded.value)
+  return Either.right(Duration.toMillis(decoded.value))
 }
 
-const validateWith = (options: HoundsightOptions, names: Names): ValidatedOptions => {
-  if (options === null || typeof options !== "object") {
-    return invalid("options", "Houndsight.layer needs options { apiKey, agent, endpoint? }.")
-  }
-  const o = options as Partial<HoundsightOptions>
-  const retryBaseDelayMillis = checkDuration(o.retryBaseDelay, "retryBaseDelay", defaults.retryBaseDelayMillis)
-  const retryMaxDelayMillis = checkDuration(o.retryMaxDelay, "retryMaxDelay", defaults.retryMaxDelayMillis)
-  if (retryMaxDelayMillis < retryBaseDelayMillis) {
-    invalid("retryMaxDelay", `retryMaxDelay (${retryMaxDelayMillis} ms) must not be shorter than retryBaseDelay (${retryBaseDelayMillis} ms).`)
-  }
-  return {
-    apiKey: checkKey(o.apiKey, names.apiKey),
-    agent: checkAgent(o.agent, names.agent),
-    endpoint: checkEndpoint(o.endpoint, names.endpoint),
-    enabled: checkEnabled(o.enabled, names.enabled),
-    redact: checkRedact(o.redact),
-    httpClient: checkHttpClient(o.httpClient),
-    maxQueue: checkCount(o.maxQueue, "maxQueue", defaults.maxQueue),
-    maxAuditQueue: checkCount(o.maxAuditQueue, "maxAuditQueue", defaults.maxAuditQueue),
-    maxBatchRecords: checkCount(o.maxBatchRecords, "maxBatchRecords", defaults.maxBatchRecords),
-    maxBatchBytes: checkCount(o.maxBatchBytes, "maxBatchBytes", defaults.maxBatchBytes, maxIngestBytes),
-    flushIntervalMillis: checkDuration(o.flushInterval, "flushInterval", defaults.flushIntervalMillis),
-    requestTimeoutMillis: checkDuration(o.requestTimeout, "requestTimeout", defaults.requestTimeoutMillis),
-    retryBaseDelayMillis,
-    retryMaxDelayMillis,
-    shutdownTimeoutMillis: checkDuration(o.shutdownTimeout, "shutdownTimeout", defaults.shutdownTimeoutMillis)
-  }
-}
+/** Checks every setting in a fixed order; the first wrong one is the error. */
+const validateWith = (options: HoundsightOptions, names: Names): Checked<ValidatedOptions> =>
+  Either.gen(function*() {
+    if (options === null || typeof options !== "object") {
+      return yield* invalid("options", "Houndsight.layer needs options { apiKey, agent, endpoint? }.")
+    }
+    const o = options as Partial<HoundsightOptions>
+    const retryBaseDelayMillis = yield* checkDuration(o.retryBaseDelay, "retryBaseDelay", defaults.retryBaseDelayMillis)
+    const retryMaxDelayMillis = yield* checkDuration(o.retryMaxDelay, "retryMaxDelay", defaults.retryMaxDelayMillis)
+    if (retryMaxDelayMillis < retryBaseDelayMillis) {
+      return yield* invalid(
+        "retryMaxDelay",
+        `retryMaxDelay (${retryMaxDelayMillis} ms) must not be shorter than retryBaseDelay (${retryBaseDelayMillis} ms).`
+      )
+    }
+    // one property at a time, in this order: the first wrong setting is the one reported
+    const validated: ValidatedOptions = {
+      apiKey: yield* checkKey(o.apiKey, names.apiKey),
+      agent: yield* checkAgent(o.agent, names.agent),
+      endpoint: yield* checkEndpoint(o.endpoint, names.endpoint),
+      enabled: yield* checkEnabled(o.enabled, names.enabled),
+      redact: yield* checkRedact(o.redact),
+      httpClient: yield* checkHttpClient(o.httpClient),
+      maxQueue: yield* checkCount(o.maxQueue, "maxQueue", defaults.maxQueue),
+      maxAuditQueue: yield* checkCount(o.maxAuditQueue, "maxAuditQueue", defaults.maxAuditQueue),
+      maxBatchRecords: yield* checkCount(o.maxBatchRecords, "maxBatchRecords", defaults.maxBatchRecords),
+      maxBatchBytes: yield* checkCount(o.maxBatchBytes, "maxBatchBytes", defaults.maxBatchBytes, maxIngestBytes),
+      flushIntervalMillis: yield* checkDuration(o.flushInterval, "flushInterval", defaults.flushIntervalMillis),
+      requestTimeoutMillis: yield* checkDuration(o.requestTimeout, "requestTimeout", defaults.requestTimeoutMillis),
+      retryBaseDelayMillis,
+      retryMaxDelayMillis,
+      shutdownTimeoutMillis: yield* checkDuration(o.shutdownTimeout, "shutdownTimeout", defaults.shutdownTimeoutMillis)
+    }
+    return validated
+  })
 
 const validateEffect = (options: HoundsightOptions, names: Names): Effect.Effect<ValidatedOptions, HoundsightConfigError> =>
-  catchInvalid(() => validateWith(options, names))
+  Effect.suspend(() => validateWith(options, names))
 
 /**
  * Checks the settings of the live layer and fills in the defaults. Fails with a
@@ -260,25 +268,38 @@ const validateEffect = (options: HoundsightOptions, names: Names): Effect.Effect
 export const validate = (options: HoundsightOptions): Effect.Effect<ValidatedOptions, HoundsightConfigError> =>
   validateEffect(options, optionNames)
 
-const parseBoolean = (text: string): boolean | undefined => {
+/** Reads `HOUNDSIGHT_ENABLED`: true/false, 1/0, yes/no, on/off. */
+const parseEnabled = (text: string): Checked<boolean> => {
   switch (text.trim().toLowerCase()) {
     case "true":
     case "1":
     case "yes":
     case "on":
-      return true
+      return Either.right(true)
     case "false":
     case "0":
     case "no":
     case "off":
-      return false
+      return Either.right(false)
     default:
-      return undefined
+      return invalid("HOUNDSIGHT_ENABLED", `HOUNDSIGHT_ENABLED must be true or false (got ${quote(text)}).`)
   }
 }
 
-const nonEmpty = (value: Option.Option<string>): Option.Option<string> =>
-  Option.filter(value, (s) => s.trim().length > 0)
+/** A variable read as text; an empty one counts as unset. */
+const text = (variable: string): Config.Config<Option.Option<string>> =>
+  Config.string(variable).pipe(Config.option, Config.map(Option.filter((s) => s.trim().length > 0)))
+
+/** The variables `layerConfig` reads, each with `Config` (an empty one counts as unset). */
+const variables = {
+  apiKey: Config.redacted("HOUNDSIGHT_API_KEY").pipe(
+    Config.option,
+    Config.map(Option.filter((key) => Redacted.value(key).length > 0))
+  ),
+  agent: text("HOUNDSIGHT_AGENT"),
+  endpoint: text("HOUNDSIGHT_ENDPOINT"),
+  enabled: text("HOUNDSIGHT_ENABLED").pipe(Config.map(Option.map(parseEnabled)))
+}
 
 /**
  * Reads the settings from `Config` (the environment by default) and validates them. What the code
@@ -323,28 +344,11 @@ export const validateConfig = (
     // code first: a variable is only read for a setting the code leaves out
     const fromEnv = <A>(code: unknown, variable: string, config: Config.Config<Option.Option<A>>) =>
       given(code) ? Effect.succeed(Option.none<A>()) : read(variable, config)
-    const apiKey = yield* fromEnv(
-      options.apiKey,
-      "HOUNDSIGHT_API_KEY",
-      Config.option(Config.redacted("HOUNDSIGHT_API_KEY")).pipe(
-        Config.map(Option.filter((key) => Redacted.value(key).length > 0))
-      )
-    )
-    const text = (variable: string) => Config.option(Config.string(variable)).pipe(Config.map(nonEmpty))
-    const agent = yield* fromEnv(options.agent, "HOUNDSIGHT_AGENT", text("HOUNDSIGHT_AGENT"))
-    const endpoint = yield* fromEnv(options.endpoint, "HOUNDSIGHT_ENDPOINT", text("HOUNDSIGHT_ENDPOINT"))
-    const enabledText = yield* fromEnv(options.enabled, "HOUNDSIGHT_ENABLED", text("HOUNDSIGHT_ENABLED"))
-    let enabled: boolean | undefined = options.enabled
-    if (Option.isSome(enabledText)) {
-      enabled = parseBoolean(enabledText.value)
-      if (enabled === undefined) {
-        return yield* new HoundsightConfigError({
-          setting: "HOUNDSIGHT_ENABLED",
-          reason: "Invalid",
-          message: `HOUNDSIGHT_ENABLED must be true or false (got ${quote(enabledText.value)}).`
-        })
-      }
-    }
+    const apiKey = yield* fromEnv(options.apiKey, "HOUNDSIGHT_API_KEY", variables.apiKey)
+    const agent = yield* fromEnv(options.agent, "HOUNDSIGHT_AGENT", variables.agent)
+    const endpoint = yield* fromEnv(options.endpoint, "HOUNDSIGHT_ENDPOINT", variables.endpoint)
+    const enabledRead = yield* fromEnv(options.enabled, "HOUNDSIGHT_ENABLED", variables.enabled)
+    const enabled = Option.isSome(enabledRead) ? yield* enabledRead.value : options.enabled
     // errors name where the value came from: the option when the code gave it, else the variable
     const names: Names = {
       apiKey: given(options.apiKey) ? "apiKey" : "HOUNDSIGHT_API_KEY",

@@ -38,7 +38,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { catchInvalid, checkEndpoint, checkKey, missing } from "../internal/settings.js"
+import { checkEndpoint, checkKey, missing } from "../internal/settings.js"
 import { ErrorBody } from "../schema/ErrorBody.js"
 import { LeashState } from "../schema/LeashState.js"
 import type { HoundsightConfigError } from "../services/HoundsightError.js"
@@ -170,13 +170,18 @@ export const classify = (response: HttpClientResponse.HttpClientResponse): Effec
  */
 export const make = (options: Options): Effect.Effect<Gate, HoundsightConfigError, HttpClient.HttpClient> =>
   Effect.flatMap(
-    catchInvalid(() => {
-      const o: Partial<Options> = options !== null && typeof options === "object" ? options : {}
-      if (o.endpoint === undefined || o.endpoint === null) {
-        missing("endpoint", "endpoint is not set: set it to the Houndsight server's base URL, like http://127.0.0.1:7411.")
-      }
-      return { endpoint: checkEndpoint(o.endpoint, "endpoint"), apiKey: checkKey(o.apiKey, "apiKey") }
-    }),
+    Effect.suspend(() =>
+      Either.gen(function*() {
+        const o: Partial<Options> = options !== null && typeof options === "object" ? options : {}
+        if (o.endpoint === undefined || o.endpoint === null) {
+          return yield* missing(
+            "endpoint",
+            "endpoint is not set: set it to the Houndsight server's base URL, like http://127.0.0.1:7411."
+          )
+        }
+        return { endpoint: yield* checkEndpoint(o.endpoint, "endpoint"), apiKey: yield* checkKey(o.apiKey, "apiKey") }
+      })
+    ),
     ({ apiKey, endpoint }) => makeChecked(endpoint, apiKey)
   )
 

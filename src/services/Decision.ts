@@ -37,6 +37,7 @@
  *
  * @since 0.1.0
  */
+import { dual } from "effect/Function"
 import type { DecisionRecord } from "../schema/DecisionRecord.js"
 import type { DecisionValue } from "../schema/DecisionValue.js"
 
@@ -239,13 +240,7 @@ export interface Cases<P, R> {
 export const match: {
   <P, R>(cases: Cases<P, R>): (decision: Decision<P>) => R
   <P, R>(decision: Decision<P>, cases: Cases<P, R>): R
-} = function() {
-  if (arguments.length === 1) {
-    const cases = arguments[0]
-    return (decision: Decision<unknown>) => matchImpl(decision, cases)
-  }
-  return matchImpl(arguments[0], arguments[1])
-} as any
+} = dual(2, <P, R>(decision: Decision<P>, cases: Cases<P, R>): R => matchImpl(decision, cases))
 
 const matchImpl = <P, R>(decision: Decision<P>, cases: Cases<P, R>): R => {
   switch (decision.decision) {

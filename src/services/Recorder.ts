@@ -6,28 +6,20 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import type { RecorderShape } from "../internal/recorder.js"
 import type { StepRecord } from "../schema/StepRecord.js"
 import type { TrailRecord } from "../schema/TrailRecord.js"
 
-/**
- * What a Recorder does. Offering never suspends and never fails: a full queue drops and counts,
- * it does not push back on the agent.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RecorderShape {
-  /** The agent name written on every trail. */
-  readonly agent: string
-  /** The dashboard's base URL, for trail and leash links. */
-  readonly endpoint: string
-  /** `false` turns tracing into a no-op (`HOUNDSIGHT_ENABLED=false`); leashes still ask the gate. */
-  readonly enabled: boolean
-  /** Takes a trail record (audit lane). */
-  readonly offerTrail: (record: TrailRecord) => void
-  /** Takes a step record (audit lane for review steps, ordinary otherwise). */
-  readonly offerStep: (record: StepRecord) => void
-}
+export type {
+  /**
+   * What a Recorder does. Offering never suspends and never fails: a full queue drops and counts,
+   * it does not push back on the agent.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RecorderShape
+} from "../internal/recorder.js"
 
 /**
  * The service tag of the Recorder.

@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import type { StepLayer, Tokens } from "../schema/Common.js"
 import { makeEvent, type StepState, type TrailState } from "../internal/state.js"
 import { currentStepOf, runStep, trailOf } from "../internal/step.js"
@@ -55,14 +56,15 @@ export interface SniffOptions {
 export const run: {
   (name: string, options: SniffOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | Trail>
   <A, E, R>(name: string, options: SniffOptions, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Trail>
-} = function() {
-  const name = arguments[0] as string
-  const options = arguments[1] as SniffOptions
-  if (arguments.length === 2) {
-    return <A, E, R>(self: Effect.Effect<A, E, R>) => runStep(name, options, self)
-  }
-  return runStep(name, options, arguments[2])
-} as any
+} = dual(
+  3,
+  // the effect comes last in the data-first form, so the pipeable form (effect first) is told
+  // apart by which argument is the effect, as `Layer.effect` does
+  <A, E, R>(a: string | Effect.Effect<A, E, R>, b: string | SniffOptions, c: SniffOptions | Effect.Effect<A, E, R>) =>
+    Effect.isEffect(a)
+      ? runStep(b as string, c as SniffOptions, a)
+      : runStep(a, b as SniffOptions, c as Effect.Effect<A, E, R>)
+)
 
 const withStep = (
   what: string,

@@ -21,33 +21,27 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import { currentStep, type Holder, TrailState } from "../internal/state.js"
+import { Trail } from "../internal/trail.js"
 import { Recorder } from "./Recorder.js"
 
-/**
- * What user code can read of the current trail.
- *
- * @since 0.1.0
- * @category models
- */
-export interface CurrentTrail {
-  /** The trail's id (a UUID). */
-  readonly id: string
-  /** The dashboard page of the trail: `{endpoint}/trails/{id}`. */
-  readonly link: string
-  /** The agent name the trail is recorded under. */
-  readonly agent: string
-  /** What started the run, such as `user_message`. */
-  readonly trigger: string
-}
-
-/**
- * The current trail: a Context requirement of everything that records.
- *
- * @since 0.1.0
- * @category tags
- */
-export class Trail extends Context.Tag("houndsight/Trail")<Trail, CurrentTrail>() {}
+export {
+  /**
+   * What user code can read of the current trail.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type CurrentTrail,
+  /**
+   * The current trail: a Context requirement of everything that records.
+   *
+   * @since 0.1.0
+   * @category tags
+   */
+  Trail
+} from "../internal/trail.js"
 
 /**
  * How a trail starts.
@@ -62,20 +56,6 @@ export interface TrailOptions {
   readonly payload: unknown
   /** String tags to search trails by. */
   readonly tags?: Readonly<Record<string, string>> | undefined
-}
-
-const trailOf = (ctx: Context.Context<never>): TrailState | undefined =>
-  Context.getOption(ctx as Context.Context<Trail>, Trail).pipe((o) => (o._tag === "Some" ? o.value : undefined)) as
-    | TrailState
-    | undefined
-
-/** @internal */
-export const unsafeCurrent = (ctx: Context.Context<never>): TrailState => {
-  const trail = trailOf(ctx)
-  if (trail === undefined) {
-    throw new Error("houndsight: no current trail. Run this inside Trail.run({ trigger, payload }, effect).")
-  }
-  return trail
 }
 
 const checkOptions = (options: TrailOptions): string | undefined => {
@@ -137,13 +117,15 @@ const runImpl = <A, E, R>(
 export const run: {
   (options: TrailOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, Exclude<R, Trail> | Recorder>
   <A, E, R>(options: TrailOptions, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, Trail> | Recorder>
-} = function() {
-  const options = arguments[0] as TrailOptions
-  if (arguments.length === 1) {
-    return <A, E, R>(self: Effect.Effect<A, E, R>) => runImpl(options, self)
-  }
-  return runImpl(options, arguments[1])
-} as any
+} = dual(
+  2,
+  // the effect comes last in the data-first form, so the pipeable form (effect first) is told
+  // apart by which argument is the effect, as `Layer.effect` does
+  <A, E, R>(a: TrailOptions | Effect.Effect<A, E, R>, b: TrailOptions | Effect.Effect<A, E, R>) =>
+    Effect.isEffect(a)
+      ? runImpl(b as TrailOptions, a as Effect.Effect<A, E, R>)
+      : runImpl(a, b as Effect.Effect<A, E, R>)
+)
 
 /**
  * Sets the trail's output (made JSON-safe). The last call wins.

@@ -300,14 +300,14 @@ describe("houndsight/ai: Leash.toolkit", () => {
     ).toThrow(/actionName of refund_order/)
   })
 
-  it("the core entry does not import @effect/ai (only src/ai.ts and src/internal/ai do)", () => {
+  it("the core entry does not import @effect/ai (only src/ai.ts and src/ai/ do)", () => {
     const root = path.join(__dirname, "../../src")
     const offenders: Array<string> = []
     const walk = (dir: string) => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name)
         if (entry.isDirectory()) {
-          if (file !== path.join(root, "internal/ai")) walk(file)
+          if (file !== path.join(root, "ai")) walk(file)
         } else if (file !== path.join(root, "ai.ts") && /from "@effect\/ai/.test(fs.readFileSync(file, "utf8"))) {
           offenders.push(file)
         }

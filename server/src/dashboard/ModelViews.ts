@@ -12,7 +12,7 @@
  * (`raw record`), whole. A step whose input or output does not have the shape the recorder
  * writes is shown as raw JSON blocks only, as any other step.
  *
- * The shape read here (the recorder's, `src/internal/ai/record.ts`):
+ * The shape read here (the recorder's, `src/ai/record.ts`):
  * - input: `{ messages?: [{ role, content: string | [part] }], history_messages?, prompt_problem?,
  *   tools?: [name], tool_choice?, object_name? }`, a part being `{ type: "text" | "reasoning", text }`,
  *   `{ type: "tool_call", id, name, params }`, `{ type: "tool_result", id, name, is_failure, result }`,

@@ -7,8 +7,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
-import { currentStep, type StepState } from "../state.js"
-import { ownHolder } from "../step.js"
+import { currentStep, type StepState } from "../internal/state.js"
+import { ownHolder } from "../internal/step.js"
 
 /**
  * Runs `self` with `step` as the fiber's current step (the parent of the steps opened inside),
