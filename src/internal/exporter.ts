@@ -15,16 +15,17 @@
  * - `flushes.ts`: who waits for which records; `worker.ts`: the worker and compactor fibers and
  *   the close.
  *
- * Each mutable cell has one owner among these. The fibers are forked into the layer's Scope;
- * closing it drains the lanes within `shutdownTimeoutMillis`, then counts and reports what was not
- * sent.
+ * Each mutable cell has one owner among these. The fibers are forked into the layer's Scope (the
+ * worker into a Scope of its own inside it); closing it drains the lanes within
+ * `shutdownTimeoutMillis`, then counts and reports what was not sent.
  *
  * @internal
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as FiberSet from "effect/FiberSet"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { Accounting } from "./exporter/accounting.js"
 import { Backlog } from "./exporter/backlog.js"
 import { Delivery } from "./exporter/delivery.js"
@@ -51,11 +52,14 @@ export const make = (
     const worker = new Worker(settings, clock, accounting, backlog, flushes, delivery)
 
     const annotate = Effect.annotateLogs({ package: "houndsight", module: "exporter" })
+    // the worker has a Scope of its own inside the layer's, which the close ends with a bound: the
+    // layer's Scope then does not wait for a request whose client ignores interruption
+    const workerScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     const workerFiber = yield* worker.worker.pipe(
       annotate,
       Effect.withTracerEnabled(false),
       Effect.interruptible,
-      Effect.forkIn(scope)
+      Effect.forkIn(workerScope)
     )
     const compactorFiber = yield* worker.compactor.pipe(
       annotate,
@@ -66,7 +70,7 @@ export const make = (
     // added after the forks, so it runs before the Scope interrupts them
     yield* Effect.addFinalizer(() =>
       Effect.ensuring(
-        worker.shutdown(workerFiber, compactorFiber).pipe(annotate, Effect.withTracerEnabled(false)),
+        worker.shutdown(workerFiber, workerScope, compactorFiber).pipe(annotate, Effect.withTracerEnabled(false)),
         Effect.sync(transport.close)
       )
     )

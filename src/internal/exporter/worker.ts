@@ -16,8 +16,10 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import type { Accounting } from "./accounting.js"
 import type { Backlog } from "./backlog.js"
 import type { Delivery } from "./delivery.js"
@@ -138,9 +140,14 @@ export class Worker {
 
   /**
    * The close: lets the worker drain the lanes within `shutdownTimeoutMillis`, interrupts it after
-   * that, stops the compactor, and counts and reports what was not delivered.
+   * that (by closing `workerScope`, the Scope it was forked into), stops the compactor, and counts
+   * and reports what was not delivered.
    */
-  shutdown(workerFiber: Fiber.Fiber<void>, compactorFiber: Fiber.Fiber<never>): Effect.Effect<void> {
+  shutdown(
+    workerFiber: Fiber.Fiber<void>,
+    workerScope: Scope.CloseableScope,
+    compactorFiber: Fiber.Fiber<never>
+  ): Effect.Effect<void> {
     const { accounting, backlog, flushes, settings } = this
     return Effect.gen(this, function*() {
       this.closing = true
@@ -150,8 +157,10 @@ export class Worker {
         Effect.timeoutOption(settings.shutdownTimeoutMillis)
       )
       if (Option.isNone(done)) {
-        // abort the request in flight; a client that ignores interruption gets one more second
-        yield* Fiber.interrupt(workerFiber).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+        // abort the request in flight (closing its Scope interrupts the worker); a client that
+        // ignores interruption gets one more second, then the worker is left behind: its Scope is
+        // closed already, so the layer's does not wait for it
+        yield* Scope.close(workerScope, Exit.void).pipe(Effect.interruptible, Effect.timeoutOption(1000))
       }
       backlog.closed = true
       yield* Fiber.interrupt(compactorFiber)
