@@ -84,8 +84,8 @@ export const make = (
 
     /**
      * An attempt through the lean POST, bounded by `requestTimeoutMillis` with a timer of its own:
-     * real time, like its socket (a race of fibers on the Clock would cost more than the request
-     * saves on this path).
+     * real time, like its socket, and no race of fibers on the Clock, whose cost would be a share
+     * of every request on this path.
      */
     const leanAttempt = (payload: Uint8Array): Effect.Effect<AttemptResult> =>
       Effect.async<AttemptResult>((resume) => {
