@@ -30,8 +30,8 @@ export type Kind = typeof TRAIL | typeof STEP
 
 /**
  * Makes `s` one flat string: a string built by `+` is a tree of pieces in V8 and keeps every
- * piece (an id from `crypto.randomUUID()` alone holds about 460 bytes); reading a character
- * copies it into one run of characters and lets the pieces go.
+ * piece (an id from `crypto.randomUUID()` alone holds far more than its 36 characters); reading
+ * a character copies it into one run of characters and lets the pieces go.
  */
 export const flatten = (s: string): string => {
   s.charCodeAt(0)
@@ -86,7 +86,7 @@ for (const c of "0123456789abcdefABCDEF") hexDigit[c.charCodeAt(0)] = 1
 
 /**
  * Whether the 36 characters of `text` from `at` follow Schema.UUID's pattern, 8-4-4-4-12 hex
- * digits of either case; checked without a RegExp (2–3× faster).
+ * digits of either case; checked without a RegExp, which costs more on this path (BENCHMARKS.md).
  */
 const uuidAt = (text: string, at: number): boolean => {
   for (let i = 0; i < 36; i++) {
@@ -416,7 +416,7 @@ export const trailJson = (record: unknown): string | undefined => {
 // ---------------------------------------------------------------------------------------------
 
 /** Why a record cannot be sent: the schema's message, or JSON.stringify's. */
-export class Invalid {
+export class SchemaRejection {
   constructor(readonly message: string) {}
 }
 
@@ -424,15 +424,15 @@ const encodeTrail = Schema.encodeEither(TrailRecord)
 const encodeStep = Schema.encodeEither(StepRecord)
 
 /** The wire JSON of a record by the contract's schema, or why it has none. Never throws. */
-export const schemaJson = (record: unknown, kind: Kind): string | Invalid => {
+export const schemaJson = (record: unknown, kind: Kind): string | SchemaRejection => {
   try {
     const result: Either.Either<unknown, { readonly message: string }> = kind === TRAIL
       ? encodeTrail(record as TrailRecord)
       : encodeStep(record as StepRecord)
-    if (Either.isLeft(result)) return new Invalid(result.left.message)
+    if (Either.isLeft(result)) return new SchemaRejection(result.left.message)
     return flatten(JSON.stringify(result.right))
   } catch (error) {
-    return new Invalid(error instanceof Error ? error.message : String(error))
+    return new SchemaRejection(error instanceof Error ? error.message : String(error))
   }
 }
 
@@ -442,7 +442,7 @@ const scratch = new StepParts()
  * The wire JSON of a record, by the fast path when it takes the record, else by the schema; or
  * why it has none. Never throws.
  */
-export const encodeRecord = (record: unknown, kind: Kind): string | Invalid => {
+export const encodeRecord = (record: unknown, kind: Kind): string | SchemaRejection => {
   try {
     if (kind === STEP) {
       if (readStep(record, scratch)) return renderStep(scratch)
@@ -474,5 +474,5 @@ export const recordBytes = (record: unknown, kind: Kind): number => {
     // JSON.stringify threw: the schema path says so
   }
   const json = schemaJson(record, kind)
-  return json instanceof Invalid ? -1 : utf8Length(json)
+  return json instanceof SchemaRejection ? -1 : utf8Length(json)
 }

@@ -6,21 +6,23 @@
  * a step becomes its parts (`StepParts`: the id and the JSON after `ended_at` in one flat string,
  * references to its trail id, parent id and name, and three numbers), a trail its JSON, and a
  * record that does not encode becomes a tombstone, counted once and skipped when its batch is
- * assembled. A compacted step costs about a fifth of the object graph it came from. Compacting
+ * assembled. A compacted step is much smaller than the object graph it came from, which is why
+ * records are compacted soon after they arrive rather than when their batch is built. Compacting
  * measures the record's JSON exactly as it will be sent; one over the server's limit of 262,144
  * bytes is cut to fit there (`recordLimit.ts`), so a record within it pays one comparison.
  *
  * The slots are columns (one array per field) that grow by doubling up to the bound, so an idle
- * lane holds 64 slots, and a slot costs about 66 bytes plus its string once grown.
+ * lane holds 64 slots, and a slot is a few numbers and references in those columns besides its
+ * string: no object per record.
  *
  * @internal
  */
 import {
   flatten,
-  Invalid,
   type Kind,
   readStep,
   renderStep,
+  SchemaRejection,
   schemaJson,
   STEP,
   StepParts,
@@ -117,7 +119,7 @@ export class Lane {
       let stored = this.encodeInto(i, kind, record, parts)
       // the one check a record within the server's limit pays (see recordLimit.ts)
       if (typeof stored === "number" && stored > maxRecordBytes) stored = this.fit(i, kind, record, stored, parts)
-      if (stored instanceof Invalid) {
+      if (stored instanceof SchemaRejection) {
         this.items[i] = undefined
         this.forms[i] = DEAD | (kind << 2)
         this.dead++
@@ -130,7 +132,7 @@ export class Lane {
   }
 
   /** Encodes `record` into slot `i`: its UTF-8 bytes, or why it does not encode (the slot is then untouched). */
-  private encodeInto(i: number, kind: Kind, record: unknown, parts: StepParts): number | Invalid {
+  private encodeInto(i: number, kind: Kind, record: unknown, parts: StepParts): number | SchemaRejection {
     try {
       if (kind === STEP) {
         if (readStep(record, parts)) {
@@ -145,7 +147,7 @@ export class Lane {
       // JSON.stringify threw: the schema path gives the message
     }
     const json = schemaJson(record, kind)
-    return json instanceof Invalid ? json : this.storeJson(i, kind, json)
+    return json instanceof SchemaRejection ? json : this.storeJson(i, kind, json)
   }
 
   /**

@@ -1,15 +1,15 @@
 /**
  * A lean HTTP POST on `node:http` / `node:https`, for the exporter's own requests on Node.
  *
- * Node's global `fetch` (undici) costs about 2 ms of CPU per request on a small server core,
- * whatever the body's size: a `Request`, a copy of the body, a web stream to write it from, a
- * `Response` read through another web stream. `node:http` with a keep-alive agent costs about
- * 0.7 ms for the same request, and less again without a `Response`, its `Headers` and the
- * `HttpClient` around them. At full speed the time from one answer to the next request is part of
- * every batch's round trip, with one request in flight (BENCHMARKS.md, "Exporter").
+ * Node's global `fetch` (undici) spends CPU on every request whatever the body's size: a
+ * `Request`, a copy of the body, a web stream to write it from, a `Response` read through another
+ * web stream. `node:http` with a keep-alive agent does the same request for a fraction of that,
+ * and less again without a `Response`, its `Headers` and the `HttpClient` around them. At full
+ * speed the time from one answer to the next request is part of every batch's round trip, with
+ * one request in flight (BENCHMARKS.md, "Exporter", has the figures).
  *
- * The exporter posts through it instead of its `HttpClient` only when that client is the default
- * `FetchHttpClient`, and only:
+ * The exporter posts through it instead of its `HttpClient` (the choice is made once, in
+ * `exporter/transport.ts`) only when that client is the default `FetchHttpClient`, and only:
  *
  * - on Node (it needs `process.getBuiltinModule`, Node 20.16+; not Bun, not Deno);
  * - when the context has neither a `FetchHttpClient.Fetch` nor a `FetchHttpClient.RequestInit`

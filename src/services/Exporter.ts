@@ -27,8 +27,9 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
+import type * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as internal from "../internal/exporter/model.js"
 
 /**
  * Why a record was not delivered.
@@ -50,7 +51,7 @@ import * as Option from "effect/Option"
  * @since 0.1.0
  * @category models
  */
-export type DropReason = "queue_full" | "audit_lost" | "invalid" | "too_large" | "rejected" | "shutdown" | "unconfirmed"
+export type DropReason = internal.DropReason
 
 /**
  * Every drop reason, in a fixed order.
@@ -58,15 +59,7 @@ export type DropReason = "queue_full" | "audit_lost" | "invalid" | "too_large" |
  * @since 0.1.0
  * @category constants
  */
-export const dropReasons: ReadonlyArray<DropReason> = [
-  "queue_full",
-  "audit_lost",
-  "invalid",
-  "too_large",
-  "rejected",
-  "shutdown",
-  "unconfirmed"
-]
+export const dropReasons: ReadonlyArray<DropReason> = internal.dropReasons
 
 /**
  * A snapshot of the exporter's counters. Counts are of records, not requests.
@@ -74,28 +67,7 @@ export const dropReasons: ReadonlyArray<DropReason> = [
  * @since 0.1.0
  * @category models
  */
-export interface ExporterStats {
-  /** Records handed to the exporter (after `redact`). */
-  readonly offered: number
-  /** Records the collector acknowledged with a 2xx. */
-  readonly exported: number
-  /** Records sent again: after a retryable failure, or as half of a batch split after a 413. */
-  readonly retried: number
-  /** Records lost, all reasons together. */
-  readonly dropped: number
-  /** Records lost, by reason. */
-  readonly droppedByReason: Readonly<Record<DropReason, number>>
-  /** Records lost with reason `rejected`, by HTTP status (`"401"`, `"422"` …). */
-  readonly rejectedByStatus: Readonly<Record<string, number>>
-  /** Audit records (trails and review steps) lost because the audit lane was full. */
-  readonly auditLost: number
-  /** Records waiting to be sent. */
-  readonly queued: number
-  /** Records in the batch being sent (including while it waits to be retried). */
-  readonly inFlight: number
-  /** `true` once the layer's Scope has closed. */
-  readonly closed: boolean
-}
+export type ExporterStats = internal.ExporterStats
 
 /**
  * What the exporter service offers.
@@ -103,18 +75,7 @@ export interface ExporterStats {
  * @since 0.1.0
  * @category models
  */
-export interface ExporterShape {
-  /**
-   * Sends everything queued now, without waiting for the flush interval, and waits until each of
-   * those records is exported or dropped. It retries like any send, so while the collector is
-   * down it waits: bound it with `Effect.timeoutOption`. Interrupting it does not stop the send.
-   */
-  readonly flush: Effect.Effect<void>
-  /** The counters, read as an Effect. */
-  readonly stats: Effect.Effect<ExporterStats>
-  /** The counters, read synchronously. */
-  readonly unsafeStats: () => ExporterStats
-}
+export type ExporterShape = internal.ExporterShape
 
 /**
  * The service tag of the exporter. `Houndsight.layer` and `Houndsight.layerConfig` provide it.
@@ -193,10 +154,7 @@ export const defaults = {
  * @since 0.1.0
  * @category metrics
  */
-export const exportedRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_exported_records", {
-  description: "Houndsight records the collector acknowledged",
-  incremental: true
-})
+export const exportedRecords: Metric.Metric.Counter<number> = internal.exportedRecords
 
 /**
  * Records lost, tagged `reason` (see `DropReason`) and, for `rejected`, `status`.
@@ -204,10 +162,7 @@ export const exportedRecords: Metric.Metric.Counter<number> = Metric.counter("ho
  * @since 0.1.0
  * @category metrics
  */
-export const droppedRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_dropped_records", {
-  description: "Houndsight records lost, by reason",
-  incremental: true
-})
+export const droppedRecords: Metric.Metric.Counter<number> = internal.droppedRecords
 
 /**
  * Records sent again after a retryable failure or a 413 split.
@@ -215,10 +170,7 @@ export const droppedRecords: Metric.Metric.Counter<number> = Metric.counter("hou
  * @since 0.1.0
  * @category metrics
  */
-export const retriedRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_retried_records", {
-  description: "Houndsight records sent again after a retryable failure or a 413 split",
-  incremental: true
-})
+export const retriedRecords: Metric.Metric.Counter<number> = internal.retriedRecords
 
 /**
  * Audit records (trails and review steps) lost because the audit lane was full. They are also
@@ -227,7 +179,4 @@ export const retriedRecords: Metric.Metric.Counter<number> = Metric.counter("hou
  * @since 0.1.0
  * @category metrics
  */
-export const auditLostRecords: Metric.Metric.Counter<number> = Metric.counter("houndsight_exporter_audit_lost_records", {
-  description: "Houndsight audit records lost because the audit lane was full",
-  incremental: true
-})
+export const auditLostRecords: Metric.Metric.Counter<number> = internal.auditLostRecords

@@ -14,10 +14,10 @@ import { Bark, collar, Leash, Sniff, Trail, Wire } from "houndsight"
 import { FakeGate, HoundsightTest } from "houndsight/test"
 import {
   encodeRecord,
-  Invalid,
   type Kind,
   readStep,
   renderStep,
+  SchemaRejection,
   schemaJson,
   STEP,
   StepParts,
@@ -33,7 +33,7 @@ const maxTime = Date.parse("9999-12-31T23:59:59.999Z")
 /** What the contract says the wire JSON is. */
 const viaSchema = (record: unknown, kind: Kind): string | undefined => {
   const result = schemaJson(record, kind)
-  return result instanceof Invalid ? undefined : result
+  return result instanceof SchemaRejection ? undefined : result
 }
 
 /** What the fast path alone writes; undefined when it leaves the record to the schema (or throws). */
@@ -56,7 +56,7 @@ const agrees = (record: unknown, kind: Kind): boolean => {
   const fast = viaFastPath(record, kind)
   if (fast !== undefined) expect(fast).toBe(expected)
   const encoded = encodeRecord(record, kind)
-  if (expected === undefined) expect(encoded).toBeInstanceOf(Invalid)
+  if (expected === undefined) expect(encoded).toBeInstanceOf(SchemaRejection)
   else expect(encoded).toBe(expected)
   return fast !== undefined
 }
@@ -298,7 +298,7 @@ describe("the fast path writes what the schema writes", () => {
     for (const record of left) expect(agrees(record, STEP)).toBe(false)
     const cyclic: Record<string, unknown> = {}
     cyclic["self"] = cyclic
-    expect(encodeRecord({ ...base, input: cyclic }, STEP)).toBeInstanceOf(Invalid)
+    expect(encodeRecord({ ...base, input: cyclic }, STEP)).toBeInstanceOf(SchemaRejection)
     const trail = {
       id: base.id,
       agent: "agent",
@@ -374,7 +374,7 @@ describe("a lane", () => {
         // next budget
       }
       const expected = accepted.map(([record, kind]) => encodeRecord(record, kind))
-      expect(invalid).toEqual(expected.filter((e) => e instanceof Invalid).map((e) => (e as Invalid).message))
+      expect(invalid).toEqual(expected.filter((e) => e instanceof SchemaRejection).map((e) => (e as SchemaRejection).message))
       expect(lane.live).toBe(expected.filter((e) => typeof e === "string").length)
       const out: Array<string> = []
       while (lane.ready()) {

@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { Exporter, Houndsight, Recorder, Wire } from "houndsight"
 import * as FastCheck from "effect/FastCheck"
-import { encodeRecord, Invalid, recordBytes, STEP, TRAIL } from "../../src/internal/encode.js"
+import { encodeRecord, recordBytes, SchemaRejection, STEP, TRAIL } from "../../src/internal/encode.js"
 import { fitRecord } from "../../src/internal/recordLimit.js"
 import { recordOverLimit } from "../../server/src/Limits.js"
 import { startServer } from "../../server/test/helpers.js"
@@ -164,7 +164,7 @@ describe("a record over 256 KiB is cut to fit, and delivered", () => {
       const sized = (bytes: number): Wire.StepRecord => {
         const base = stepRecord({ input: "" })
         const json = encodeRecord(base, STEP)
-        if (json instanceof Invalid) throw new Error(json.message)
+        if (json instanceof SchemaRejection) throw new Error(json.message)
         return { ...base, input: "y".repeat(bytes - json.length) }
       }
       const exact = sized(limit)
