@@ -74,7 +74,7 @@ export interface Decided {
  * @since 0.1.0
  * @category models
  */
-export interface NewLeash {
+export interface LeashInsert {
   readonly leashId: string
   /** The request body as received: compact JSON in the agent's key order (see `LeashRow.request`). */
   readonly request: string
@@ -147,7 +147,7 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   readonly getMeta: (key: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly setMeta: (key: string, value: string) => Effect.Effect<void, SqlError>
   /** Stores a new leash; `Some(existing)` (and nothing written) when the id is already taken. */
-  readonly insertLeash: (leash: NewLeash) => Effect.Effect<Option.Option<LeashRow>, SqlError>
+  readonly insertLeash: (leash: LeashInsert) => Effect.Effect<Option.Option<LeashRow>, SqlError>
   readonly leash: (leashId: string) => Effect.Effect<Option.Option<LeashRow>, SqlError>
   /** Compare-and-set: decides a leash that is pending and not due at `now`; `true` if this call won. */
   readonly decide: (leashId: string, decided: Decided, now: number) => Effect.Effect<boolean, SqlError>
@@ -475,7 +475,7 @@ export const make = Effect.gen(function*() {
 
   // One statement, atomic on its own: no transaction (BEGIN and COMMIT cost two more statements,
   // prepared anew each time). A leash is never deleted, so the read after a conflict finds it.
-  const insertLeash = (row: NewLeash) =>
+  const insertLeash = (row: LeashInsert) =>
     Effect.gen(function*() {
       const d = row.decision
       // The list summary (payload preview) is computed here, once; `request` (as received) is
