@@ -184,7 +184,9 @@ export const make = (options: Options): Effect.Effect<Expiry, never, Scope.Scope
         : Effect.raceFirst(Effect.sleep(Duration.millis(Math.max(0, delay - now))), Deferred.await(signal))
     }))
 
-    yield* Effect.forkScoped(timer)
+    // Interruptible whatever region the Scope's owner builds in, so closing the Scope stops the
+    // timer between deadlines (a deadline's `onDue` runs to its end).
+    yield* Effect.forkScoped(Effect.interruptible(timer))
 
     return {
       arm: (key, at) =>
