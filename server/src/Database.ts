@@ -44,7 +44,7 @@ const setup = (path: string) =>
     // WAL mode (set by the client) with synchronous = NORMAL: a commit is written to the WAL
     // before the answer is sent, so it survives the server crashing or being killed; only the
     // checkpoints fsync, so a power loss or an OS crash can lose the last commits (never corrupt
-    // the file). FULL would fsync every commit: several milliseconds on every leash and decision.
+    // the file). FULL would fsync every commit, on every leash and decision an agent waits for.
     yield* sql`PRAGMA synchronous = NORMAL`
     yield* Migrations.run
     // Proves the file is writable now (a read-only file opens, and the migrations may have run before).

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
-import { Gate } from "./Gate.js"
+import { LeashDesk } from "./LeashDesk.js"
 import type * as Http from "./Http.js"
 import { isHolder } from "./Keys.js"
 import * as Ownership from "./Ownership.js"
@@ -33,9 +33,9 @@ const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Store | Rules | SqlClient.SqlClient> = Effect
+export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk | Store | Rules | SqlClient.SqlClient> = Effect
   .gen(function*() {
-  const gate = yield* Gate
+  const desk = yield* LeashDesk
   const sql = yield* SqlClient.SqlClient
   const withSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
     Effect.provideService(effect, SqlClient.SqlClient, sql)
@@ -54,10 +54,10 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
       createLeash: ({ payload, rawPayload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>
-            Effect.tap(gate.create(payload, rawPayload), () => withSql(claim)))),
+            Effect.tap(desk.create(payload, rawPayload), () => withSql(claim)))),
       getLeash: ({ path, urlParams }) =>
         Effect.gen(function*() {
-          const state = yield* gate.get(path.leashId, urlParams.waitSeconds ?? 0)
+          const state = yield* desk.get(path.leashId, urlParams.waitSeconds ?? 0)
           const caller = yield* Wire.Api.Caller
           if (!Wire.canReview(caller.role)) return state
           // v1.1: a reviewer reads the whole request here, the only place it is read whole.
@@ -69,12 +69,12 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
         }),
       cancelLeash: ({ path }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
-          Effect.zipRight(Ownership.refuseReviewer(caller, "cancel leashes"), gate.cancel(path.leashId, caller.name)))
+          Effect.zipRight(Ownership.refuseReviewer(caller, "cancel leashes"), desk.cancel(path.leashId, caller.name)))
     },
     reviewer: {
       decideLeash: ({ path, payload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
-          gate.decide(path.leashId, payload, isHolder(caller) ? { id: caller.id, name: caller.name } : caller.name)),
+          desk.decide(path.leashId, payload, isHolder(caller) ? { id: caller.id, name: caller.name } : caller.name)),
       listTrails: ({ urlParams }) => store.trails(urlParams),
       getTrail: ({ path, urlParams }) =>
         Effect.flatMap(store.trail(path.id, urlParams), (detail) =>
@@ -83,7 +83,7 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, Gate | Sto
               Effect.fail(new Wire.ApiError.NotFound({ message: `no trail ${path.id}: no record or step of it has arrived` })),
             onSome: Effect.succeed
           })),
-      listLeashes: ({ urlParams }) => gate.pending(urlParams.limit, urlParams.cursor),
+      listLeashes: ({ urlParams }) => desk.pending(urlParams.limit, urlParams.cursor),
       listFlags: ({ urlParams }) => store.flags(urlParams.trailId, urlParams.limit, urlParams.cursor)
     }
   }

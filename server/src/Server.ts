@@ -33,7 +33,7 @@ import type { Duplex } from "node:stream"
 import * as Connections from "./Connections.js"
 import * as Database from "./Database.js"
 import * as Dashboard from "./dashboard/Dashboard.js"
-import * as Gate from "./Gate.js"
+import * as LeashDesk from "./LeashDesk.js"
 import * as Handlers from "./Handlers.js"
 import * as HttpFront from "./Http.js"
 import * as Keys from "./Keys.js"
@@ -328,10 +328,10 @@ const serveLayer = (host: string) => Layer.scopedDiscard(Effect.gen(function*() 
     Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true),
     Effect.withTracerEnabled(false)
   )
-  const gate = yield* Gate.Gate
+  const desk = yield* LeashDesk.LeashDesk
   const server = yield* NodeServer
   yield* Effect.addFinalizer(() =>
-    Effect.andThen(gate.shutdown, Effect.sync(() => server.closeIdleConnections()))
+    Effect.andThen(desk.shutdown, Effect.sync(() => server.closeIdleConnections()))
   )
 }))
 
@@ -341,7 +341,7 @@ const serveLayer = (host: string) => Layer.scopedDiscard(Effect.gen(function*() 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<ServerInfo | Gate.Gate | Store.Store | Waiters.Waiters, StartupError> => {
+export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk.LeashDesk | Store.Store | Waiters.Waiters, StartupError> => {
   const host = options.host ?? defaultHost
   const port = options.port ?? defaultPort
   const db = options.db ?? Database.defaultPath
@@ -357,7 +357,7 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | Gate.Gate
   const connections = Connections.settings(options.connections)
   const bound = Layer.provideMerge(httpServerLayer(host, port, connections), stored)
   const withUrl = Layer.provideMerge(publicUrlLayer(options, host), bound)
-  const withGate = Layer.provideMerge(Gate.layer, withUrl)
+  const withGate = Layer.provideMerge(LeashDesk.layer, withUrl)
   const info = Layer.effect(
     ServerInfo,
     Effect.gen(function*() {
@@ -381,6 +381,6 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | Gate.Gate
   )
   const ready = Layer.mergeAll(info, serveLayer(host))
   return Layer.provideMerge(ready, withGate).pipe(
-    Layer.map((context) => context as Context.Context<ServerInfo | Gate.Gate | Store.Store | Waiters.Waiters>)
+    Layer.map((context) => context as Context.Context<ServerInfo | LeashDesk.LeashDesk | Store.Store | Waiters.Waiters>)
   )
 }

@@ -24,7 +24,7 @@ export * as Cli from "./Cli.js"
  *
  * @since 0.1.0
  */
-export * as Gate from "./Gate.js"
+export * as LeashDesk from "./LeashDesk.js"
 
 /**
  * Storage in SQLite.

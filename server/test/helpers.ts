@@ -8,7 +8,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Database, type Gate, Keys, Server, type Store, type Waiters } from "../src/index.js"
+import { Database, Keys, type LeashDesk, Server, type Store, type Waiters } from "../src/index.js"
 import type { StartupError } from "../src/ServerError.js"
 
 /** A temporary folder, removed with the scope. */
@@ -24,7 +24,7 @@ export interface Running {
   readonly reviewerKey: string
   readonly info: Server.Info
   readonly db: string
-  readonly context: Context.Context<Server.ServerInfo | Gate.Gate | Store.Store | Waiters.Waiters>
+  readonly context: Context.Context<Server.ServerInfo | LeashDesk.LeashDesk | Store.Store | Waiters.Waiters>
   /** Calls the server with the agent key. */
   readonly agent: Client
   /** Calls the server with the reviewer key. */

@@ -20,7 +20,7 @@
  * as text (see `Html`); every answer carries a strict Content-Security-Policy (scripts and
  * styles from this server only, nothing inline, no framing).
  *
- * A decision made here goes through the `Gate`, like `POST /v1/leashes/{id}/decision`: the
+ * A decision made here goes through the `LeashDesk`, like `POST /v1/leashes/{id}/decision`: the
  * same compare-and-set (a leash decided elsewhere first answers 409 here too), the same wake-up
  * of the agent's held long-poll, and `decided_by` is the reviewer key's name.
  *
@@ -36,7 +36,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Gate } from "../Gate.js"
+import type { LeashDesk } from "../LeashDesk.js"
 import type { Keys } from "../Keys.js"
 import { PublicUrl } from "../PublicUrl.js"
 import type { Store } from "../Store.js"
@@ -77,7 +77,7 @@ export const mount = <R>(
 ): Effect.Effect<
   HttpApp.Default<never, R>,
   never,
-  Gate | Store | Keys | PublicUrl | SqlClient.SqlClient | Scope.Scope
+  LeashDesk | Store | Keys | PublicUrl | SqlClient.SqlClient | Scope.Scope
 > =>
   Effect.gen(function*() {
     const publicUrl = yield* PublicUrl

@@ -1,7 +1,7 @@
 /**
  * Reads the dashboard needs that the `Store` does not offer: the latest decisions, the counts
  * shown in the navigation, what the live view compares, who decided a page's review steps and
- * the leashes of a trail. Read-only; every write goes through the `Gate`.
+ * the leashes of a trail. Read-only; every write goes through the `LeashDesk`.
  *
  * @since 0.1.0
  */

@@ -129,7 +129,7 @@ export const snapshot = (db: string): Effect.Effect<Snapshot> =>
 export const counts = (s: Snapshot): Record<string, number> =>
   Object.fromEntries(Object.entries(s).map(([table, rows]) => [table, rows.length]))
 
-/** The server context's service, such as `Gate.Gate` or `Store.Store`. */
+/** The server context's service, such as `LeashDesk.LeashDesk` or `Store.Store`. */
 export const service = <I, S>(s: Running, tag: Context.Tag<I, S>): S =>
   Context.get(s.context as Context.Context<I>, tag)
 

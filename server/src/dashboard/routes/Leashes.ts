@@ -3,7 +3,7 @@
  * `POST /leashes/{id}/decision` (approve, reject with a reason, or approve a modified payload);
  * `GET /leashes` is the queue.
  *
- * A decision made here goes through the `Gate`, like `POST /v1/leashes/{id}/decision`: the
+ * A decision made here goes through the `LeashDesk`, like `POST /v1/leashes/{id}/decision`: the
  * same compare-and-set (a leash decided elsewhere first answers 409 here too), the same wake-up
  * of the agent's held long-poll, and `decided_by` is the reviewer key's name.
  *
@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
-import { Gate } from "../../Gate.js"
+import { LeashDesk } from "../../LeashDesk.js"
 import { maxJsonDepth, nestsDeeperThan } from "../../Http.js"
 import { Store } from "../../Store.js"
 import * as Guards from "../Guards.js"
@@ -74,7 +74,7 @@ const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
  */
 export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
   Effect.gen(function*() {
-    const gate = yield* Gate
+    const desk = yield* LeashDesk
     const store = yield* Store
     const { live } = shared
     const { errorPage, framed, notFound } = guards
@@ -85,7 +85,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
         const params = yield* HttpServerRequest.ParsedSearchParams
         if (!Guards.isId(id)) return yield* notFound(session, `There is no leash ${id ?? ""}: a leash id is a UUID.`)
         // Through the gate first: a leash past its deadline is expired by the read.
-        const state = yield* Effect.either(gate.get(id, 0))
+        const state = yield* Effect.either(desk.get(id, 0))
         const row = yield* store.leash(id)
         if (state._tag === "Left" || Option.isNone(row)) {
           return yield* notFound(
@@ -119,7 +119,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
         if (!Guards.isId(id)) return yield* notFound(session, "There is no such leash: a leash id is a UUID.")
         const decision = readDecision(form)
         if (typeof decision === "string") return yield* errorPage(400, "Not decided", decision, session, back)
-        const result = yield* Effect.either(gate.decide(id, decision, { id: session.keyId, name: session.reviewer }))
+        const result = yield* Effect.either(desk.decide(id, decision, { id: session.keyId, name: session.reviewer }))
         if (result._tag === "Left") {
           const error = result.left
           if (error._tag === "NotFound") return yield* notFound(session, error.message)

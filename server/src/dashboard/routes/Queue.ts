@@ -9,7 +9,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
-import { Gate } from "../../Gate.js"
+import { LeashDesk } from "../../LeashDesk.js"
 import { Store } from "../../Store.js"
 import * as Guards from "../Guards.js"
 import { html } from "../Html.js"
@@ -34,13 +34,13 @@ const decodeLeashCursor = Schema.decodeUnknownEither(Wire.LeashCursor)
  */
 export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
   Effect.gen(function*() {
-    const gate = yield* Gate
+    const desk = yield* LeashDesk
     const store = yield* Store
     const { queries } = shared
 
     /** A page of pending leashes, as summaries (the gate expires the due ones first). */
     const pendingPage = (cursor?: readonly [number, string]) =>
-      Effect.map(gate.pending(limits.pending, cursor), ({ leashes, nextCursor }) => ({
+      Effect.map(desk.pending(limits.pending, cursor), ({ leashes, nextCursor }) => ({
         pending: leashes.map((l): LeashViews.Pending => ({
           leashId: l.leashId,
           request: l.request,

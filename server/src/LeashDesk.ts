@@ -1,5 +1,7 @@
 /**
- * The gate: the life of a leash on the server (DESIGN.md section 2).
+ * The leash desk: the life of a leash on the server (DESIGN.md section 2), behind the leash
+ * endpoints and the dashboard's decisions. (Named apart from the SDK's `Gate`, the transport a
+ * leash reaches the server through, and its `HttpGate` and `FakeGate`.)
  *
  * - **Create** is idempotent by `leash_id`: a retry with the same body (compared as canonical
  *   JSON) answers the current state; a different body is `422 idempotency_conflict`, naming the
@@ -7,8 +9,8 @@
  *   answers `decided` / `blocked` at once, `decided_by: "floor_rule"`.
  * - **Expiry** happens at `created + timeout_seconds` and never depends on a polling loop: every
  *   read and every decision checks the deadline first (a due leash becomes `timeout`, "expired",
- *   `decided_at` = the deadline), and a timer per pending leash writes the expiry and wakes held
- *   long-polls at that instant.
+ *   `decided_at` = the deadline), and the expiry timer (`Expiry`) writes the expiry of every
+ *   pending leash and wakes its held long-polls at that instant.
  * - **Decide** is a compare-and-set in SQLite: of many concurrent decisions exactly one wins;
  *   the others, and any decision on a leash already decided, expired or cancelled, get
  *   `409 already_decided`.
@@ -22,17 +24,14 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Deferred from "effect/Deferred"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
 import * as Canonical from "./Canonical.js"
+import * as Expiry from "./Expiry.js"
 import * as Limits from "./Limits.js"
 import { leashLink, PublicUrl } from "./PublicUrl.js"
 import { Rules } from "./Rules.js"
@@ -64,12 +63,12 @@ export const cancelledReason = "cancelled by the agent"
 export const floorRuleDecider = "floor_rule"
 
 /**
- * The gate.
+ * The leash desk.
  *
  * @since 0.1.0
  * @category tags
  */
-export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
+export class LeashDesk extends Context.Tag("houndsight-server/LeashDesk")<LeashDesk, {
   /** `POST /v1/leashes`: `raw` is the parsed body, compared as canonical JSON on a retry. */
   readonly create: (
     request: Wire.LeashRequest,
@@ -105,9 +104,6 @@ export class Gate extends Context.Tag("houndsight-server/Gate")<Gate, {
 
 const encodeSignals = Schema.encode(Wire.RiskSignals)
 
-/** Timers fire this long after the deadline, so the deadline has surely passed on the clock. */
-const timerSlackMillis = 2
-
 const iso = (millis: number): string => new Date(millis).toISOString()
 
 const noLongerPending = (leashId: string, d: Decided): string => {
@@ -125,66 +121,9 @@ const noLongerPending = (leashId: string, d: Decided): string => {
   }`
 }
 
-/** A pending leash's deadline, as queued for the expiry timer. */
-interface Due {
-  readonly at: number
-  readonly leashId: string
-}
-
-/** A binary min-heap of deadlines, earliest first. */
-class Deadlines {
-  private items: Array<Due> = []
-
-  get size(): number {
-    return this.items.length
-  }
-
-  peek(): Due | undefined {
-    return this.items[0]
-  }
-
-  push(due: Due): void {
-    const items = this.items
-    items.push(due)
-    let i = items.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (items[parent]!.at <= due.at) break
-      items[i] = items[parent]!
-      i = parent
-    }
-    items[i] = due
-  }
-
-  pop(): Due | undefined {
-    const items = this.items
-    const top = items[0]
-    const last = items.pop()
-    if (top === undefined || last === undefined || items.length === 0) return top
-    let i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      if (left >= items.length) break
-      const right = left + 1
-      const child = right < items.length && items[right]!.at < items[left]!.at ? right : left
-      if (items[child]!.at >= last.at) break
-      items[i] = items[child]!
-      i = child
-    }
-    items[i] = last
-    return top
-  }
-
-  /** Keeps only `live` entries (rebuilt from them). */
-  reset(live: Iterable<Due>): void {
-    this.items = []
-    for (const due of live) this.push(due)
-  }
-}
-
 /**
- * The gate on the store, the rules and the wake-up registry. Scoped: the expiry timer lives in
- * the scope, and every pending leash found at startup is queued for it.
+ * The leash desk on the store, the rules and the wake-up registry. Scoped: the expiry timer lives
+ * in the scope, and every pending leash found at startup is armed in it.
  *
  * @since 0.1.0
  * @category constructors
@@ -230,77 +169,21 @@ export const make = Effect.gen(function*() {
       decidedAt: expiresAt
     })
 
-  // One timer for every pending leash, not a fiber each (a sleeping fiber held about 12 KiB): a
-  // heap of deadlines and one fiber that sleeps until the earliest, expires what is due and
-  // sleeps again. `armed` holds the deadline of every leash still waiting for its timer; heap
-  // entries of leashes settled since are dropped when they reach the top (or all at once when
-  // they make up most of the heap).
-  const armed = new Map<string, number>()
-  const heap = new Deadlines()
-  /** When the timer fiber wakes next (`Infinity`: no deadline queued). */
-  let wakeAt = Infinity
-  /** Completed to wake the timer fiber before `wakeAt` (a leash with an earlier deadline). */
-  let kick = Deferred.unsafeMake<void>(FiberId.none)
-
-  /** The earliest deadline still armed, dropping entries of settled leashes. */
-  const earliest = (): Due | undefined => {
-    for (;;) {
-      const top = heap.peek()
-      if (top === undefined || armed.get(top.leashId) === top.at) return top
-      heap.pop()
-    }
-  }
-
-  const expireDue = Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    for (let due = earliest(); due !== undefined && due.at <= now; due = earliest()) {
-      heap.pop()
-      armed.delete(due.leashId)
-      const leashId = due.leashId
-      yield* Effect.flatMap(
+  // The deadline of every pending leash, met by one timer (`Expiry`): at its deadline a leash is
+  // expired in the store and its held polls are woken with the state written.
+  const expiry = yield* Expiry.make({
+    onDue: (leashId, at, now) =>
+      Effect.flatMap(
         store.expire(leashId, now),
-        (expired) => (expired ? waiters.wake(leashId, expiredState(leashId, due.at)) : Effect.void)
+        (expired) => (expired ? waiters.wake(leashId, expiredState(leashId, at)) : Effect.void)
       ).pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause))
       )
-    }
   })
-
-  const timer = Effect.forever(Effect.gen(function*() {
-    yield* Effect.uninterruptible(expireDue)
-    const { delay, signal } = yield* Effect.sync(() => {
-      kick = Deferred.unsafeMake<void>(FiberId.none)
-      const due = earliest()
-      wakeAt = due === undefined ? Infinity : due.at + timerSlackMillis
-      return { delay: due === undefined ? undefined : due.at + timerSlackMillis, signal: kick }
-    })
-    const now = yield* Clock.currentTimeMillis
-    yield* delay === undefined
-      ? Deferred.await(signal)
-      : Effect.raceFirst(Effect.sleep(Duration.millis(Math.max(0, delay - now))), Deferred.await(signal))
-  }))
-
-  const arm = (leashId: string, expiresAt: number) =>
-    Effect.sync(() => {
-      armed.set(leashId, expiresAt)
-      heap.push({ at: expiresAt, leashId })
-      if (expiresAt + timerSlackMillis < wakeAt) {
-        wakeAt = expiresAt + timerSlackMillis
-        Deferred.unsafeDone(kick, Exit.void)
-      }
-    })
 
   /** A leash was decided (`state`: what was written, when known): wakes its polls, disarms its timer. */
   const settled = (leashId: string, state?: Wire.LeashState) =>
-    Effect.zipRight(
-      waiters.wake(leashId, state),
-      Effect.sync(() => {
-        if (!armed.delete(leashId)) return
-        if (heap.size > 1024 && heap.size > 2 * armed.size) {
-          heap.reset(Array.from(armed, ([id, at]): Due => ({ at, leashId: id })))
-        }
-      })
-    )
+    Effect.zipRight(waiters.wake(leashId, state), expiry.disarm(leashId))
 
   /** The stored leash, expired first if its deadline has passed. */
   const current = (leashId: string): Effect.Effect<Option.Option<LeashRow>, SqlError> =>
@@ -326,9 +209,8 @@ export const make = Effect.gen(function*() {
       }))
 
   for (const { expiresAt, leashId } of yield* Effect.orDie(store.pendingExpiries)) {
-    yield* arm(leashId, expiresAt)
+    yield* expiry.arm(leashId, expiresAt)
   }
-  yield* Effect.forkScoped(timer)
 
   const create = (request: Wire.LeashRequest, raw: unknown) =>
     Effect.gen(function*() {
@@ -376,7 +258,7 @@ export const make = Effect.gen(function*() {
         const row = yield* current(request.leashId)
         return toState(Option.getOrElse(row, () => existing.value))
       }
-      if (decision === undefined) yield* arm(request.leashId, expiresAt)
+      if (decision === undefined) yield* expiry.arm(request.leashId, expiresAt)
       return toState({ leashId: request.leashId, request: received, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
     })
 
@@ -491,7 +373,7 @@ export const make = Effect.gen(function*() {
 
   // v1.1: a leash id is compared in lowercase, whoever passes it (the API's paths are lowercased
   // on receipt already; the dashboard's are not)
-  return Gate.of({
+  return LeashDesk.of({
     create,
     get: (leashId, waitSeconds) => get(leashId.toLowerCase(), waitSeconds),
     cancel: (leashId, by) => cancel(leashId.toLowerCase(), by),
@@ -502,9 +384,9 @@ export const make = Effect.gen(function*() {
 })
 
 /**
- * The gate as a scoped layer.
+ * The leash desk as a scoped layer.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Gate, never, Store | Rules | Waiters | PublicUrl> = Layer.scoped(Gate, make)
+export const layer: Layer.Layer<LeashDesk, never, Store | Rules | Waiters | PublicUrl> = Layer.scoped(LeashDesk, make)

@@ -1,0 +1,220 @@
+/**
+ * How an ingest batch is stored: one function per group of statements, run in this order in the
+ * store's one transaction (`Store.ingest`).
+ *
+ * 1. `trails`: the batch's trail records. The first terminal record (`ok`, `error`,
+ *    `interrupted`) wins; a `running` record never replaces a terminal one; anything already
+ *    known counts as a duplicate.
+ * 2. `steps`: the step records, by multi-row inserts. The first record of an id wins, also
+ *    within a batch; steps may arrive before their trail.
+ * 3. `placeholders`: one row per trail whose steps arrived before its record, sorted by its
+ *    earliest step.
+ * 4. `flags`: the server's incremental audit (`Audit.afterIngest`) for the steps the batch
+ *    added.
+ *
+ * Every statement through the SQL client costs far more than SQLite's work for a row, so a
+ * batch's rows go to SQLite in as few statements as possible: multi-row inserts of steps, and
+ * the rest as one JSON array parameter read with `json_each`.
+ *
+ * @since 0.1.0
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import type { Audit } from "houndsight/wire"
+import type * as Wire from "houndsight/wire"
+import * as ServerAudit from "./Audit.js"
+import { encodeStep, encodeTrail } from "./IngestCodec.js"
+
+/**
+ * What a group of statements counted: records stored, and records already known.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Counted {
+  readonly accepted: number
+  readonly duplicates: number
+}
+
+/**
+ * What the step inserts answer: their counts, and the steps they added.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepsStored extends Counted {
+  /** The steps stored by this batch, by trail id, in batch order. */
+  readonly fresh: ReadonlyMap<string, ReadonlyArray<Wire.StepRecord>>
+  /** The earliest `started_at` (wire form) of the steps stored, by trail id. */
+  readonly firstSortKey: ReadonlyMap<string, string>
+}
+
+/** The most rows one multi-row insert carries (9 parameters a row, far below SQLite's limit). */
+const maxChunk = 256
+
+/** The columns of a step row. */
+const stepColumns = 9
+
+/**
+ * The multi-row insert of `rows` steps, by size (at most 9 sizes: see `chunkSize`). `OR IGNORE`
+ * rather than `ON CONFLICT (id) DO NOTHING`: the same for a known id (the stored record wins,
+ * RETURNING leaves it out), and the decoded rows break no other constraint, but a statement that
+ * cannot abort half-way needs no statement journal, which SQLite would otherwise write page by
+ * page for every multi-row insert (a large share of the insert's cost).
+ */
+const insertStepsSql = new Map<number, string>()
+const insertSteps = (rows: number): string => {
+  let text = insertStepsSql.get(rows)
+  if (text === undefined) {
+    text = `INSERT OR IGNORE INTO steps (id, trail_id, parent_id, seq, name, layer, status, leash, record) VALUES ${
+      new Array(rows).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")
+    } RETURNING id`
+    insertStepsSql.set(rows, text)
+  }
+  return text
+}
+
+/**
+ * The size of the next multi-row insert for `left` rows: the largest power of two up to
+ * `maxChunk`, so every batch is made of at most 9 statement shapes, each prepared once and kept
+ * in the client's statement cache.
+ */
+const chunkSize = (left: number): number => {
+  let size = maxChunk
+  while (size > left) size >>= 1
+  return size
+}
+
+/**
+ * Stores the batch's trail records (a read and a write a record; a batch holds few trails).
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const trails: (
+  sql: SqlClient.SqlClient,
+  records: ReadonlyArray<Wire.TrailRecord>
+) => Effect.Effect<Counted, SqlError> = Effect.fnUntraced(function*(sql, records) {
+  let accepted = 0
+  let duplicates = 0
+  for (const trail of records) {
+    const wire = encodeTrail(trail)
+    const record = JSON.stringify(wire)
+    const existing = yield* sql<{ record: string | null; status: string | null }>`SELECT record, status
+      FROM trails WHERE id = ${trail.id}`
+    if (existing.length === 0) {
+      yield* sql`INSERT INTO trails (id, record, status, sort_key)
+        VALUES (${trail.id}, ${record}, ${trail.status}, ${wire.started_at})`
+      accepted++
+    } else if (existing[0]!.record === null || (existing[0]!.status === "running" && trail.status !== "running")) {
+      yield* sql`UPDATE trails SET record = ${record}, status = ${trail.status}, sort_key = ${wire.started_at}
+        WHERE id = ${trail.id}`
+      accepted++
+    } else {
+      duplicates++
+    }
+  }
+  return { accepted, duplicates }
+})
+
+/**
+ * Stores the batch's step records by multi-row statements (up to `maxChunk` rows each); RETURNING
+ * names the new ones.
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const steps: (
+  sql: SqlClient.SqlClient,
+  records: ReadonlyArray<Wire.StepRecord>
+) => Effect.Effect<StepsStored, SqlError> = Effect.fnUntraced(function*(sql, records) {
+  let accepted = 0
+  let duplicates = 0
+  const firstSortKey = new Map<string, string>()
+  const fresh = new Map<string, Array<Wire.StepRecord>>()
+  for (let from = 0; from < records.length;) {
+    const size = chunkSize(records.length - from)
+    const params: Array<unknown> = new Array(size * stepColumns)
+    const startedAt: Array<string> = new Array(size)
+    for (let i = 0, p = 0; i < size; i++) {
+      const step = records[from + i]!
+      const wire = encodeStep(step)
+      startedAt[i] = wire.started_at
+      params[p++] = step.id
+      params[p++] = step.trailId
+      params[p++] = step.parentId
+      params[p++] = step.seq
+      params[p++] = step.name
+      params[p++] = step.layer
+      params[p++] = step.status
+      params[p++] = step.leash === undefined ? null : JSON.stringify(step.leash)
+      params[p++] = JSON.stringify(wire)
+    }
+    const inserted = yield* sql.unsafe<{ id: string }>(insertSteps(size), params)
+    accepted += inserted.length
+    duplicates += size - inserted.length
+    const ids = new Set(inserted.map((row) => row.id))
+    for (let i = 0; i < size; i++) {
+      const step = records[from + i]!
+      if (!ids.delete(step.id)) continue
+      const steps = fresh.get(step.trailId)
+      if (steps === undefined) fresh.set(step.trailId, [step])
+      else steps.push(step)
+      const known = firstSortKey.get(step.trailId)
+      if (known === undefined || startedAt[i]! < known) firstSortKey.set(step.trailId, startedAt[i]!)
+    }
+    from += size
+  }
+  return { accepted, duplicates, fresh, firstSortKey }
+})
+
+/**
+ * One row per trail whose steps arrived before its record (the record fills it in later), sorted
+ * by its earliest step; a placeholder already there keeps the earliest. One statement.
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const placeholders = (
+  sql: SqlClient.SqlClient,
+  firstSortKey: ReadonlyMap<string, string>
+): Effect.Effect<void, SqlError> =>
+  firstSortKey.size === 0 ? Effect.void : Effect.asVoid(sql.unsafe(
+    `INSERT INTO trails (id, record, status, sort_key)
+      SELECT value ->> 0, NULL, NULL, value ->> 1 FROM json_each(?) WHERE true
+      ON CONFLICT (id) DO UPDATE SET sort_key = min(sort_key, excluded.sort_key) WHERE trails.record IS NULL`,
+    [JSON.stringify([...firstSortKey])]
+  ))
+
+/**
+ * Brings the flags of every trail the batch added steps to up to date (the server's incremental
+ * audit, in the same transaction).
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const flags = (
+  sql: SqlClient.SqlClient,
+  fresh: ReadonlyMap<string, ReadonlyArray<Wire.StepRecord>>,
+  rules: Audit.AuditRules
+): Effect.Effect<void, SqlError> => ServerAudit.afterIngest(sql, fresh, rules)
+
+/**
+ * Stores a batch: the four groups of statements in order, in one transaction.
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const ingest = (
+  sql: SqlClient.SqlClient,
+  batch: Wire.IngestBatch,
+  rules: Audit.AuditRules
+): Effect.Effect<Wire.IngestAccepted, SqlError> =>
+  sql.withTransaction(Effect.gen(function*() {
+    const t = yield* trails(sql, batch.trails)
+    const s = yield* steps(sql, batch.steps)
+    yield* placeholders(sql, s.firstSortKey)
+    yield* flags(sql, s.fresh, rules)
+    return { accepted: t.accepted + s.accepted, duplicates: t.duplicates + s.duplicates }
+  }))
