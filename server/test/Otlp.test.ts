@@ -115,6 +115,14 @@ const jsonRequest = (span: Record<string, unknown>, traceId = "5b8efff798038103d
   }]
 })
 
+describe("OTLP ids", () => {
+  it("trace and span ids map to the UUID v8 values docs/otlp.md gives, computed independently", () => {
+    const traceId = Buffer.from("5b8efff798038103d269b633813fc60c", "hex")
+    expect(OtlpMapping.trailIdOf(traceId)).toBe("f5f5211d-5113-8872-9eeb-2ea66cca030e")
+    expect(OtlpMapping.stepIdOf(traceId, Buffer.from("eee19b7ec3c1b174", "hex"))).toBe("3eb8ee41-39b1-8e2f-8261-049366ce8ef3")
+  })
+})
+
 describe("POST /v1/traces", () => {
   it.scopedLive(
     "protobuf and gzip, children before parents across requests: seq follows start time, the root span makes the trail, gen_ai attributes give model and tokens, a rejected review's action is an ignored decision",
@@ -289,6 +297,11 @@ describe("POST /v1/traces", () => {
       const ok = yield* post(s, JSON.stringify(jsonRequest({})), { ...auth, "content-type": "application/json" })
       expect(ok.status).toBe(200)
       expect(jsonOf(ok.bytes)).toEqual({})
+      const stored = yield* s.reviewer.get("/v1/trails/f5f5211d-5113-8872-9eeb-2ea66cca030e")
+      expect(stored.body.steps.map((step: { id: string }) => step.id)).toEqual(["3eb8ee41-39b1-8e2f-8261-049366ce8ef3"])
+      expect(stored.body.trail).toMatchObject({ agent: "json-agent", trigger: "stripe.charge", tags: { "otel.trace_id": "5b8efff798038103d269b633813fc60c" } })
+      const openApi = yield* s.anonymous.get("/v1/openapi.json")
+      expect(Object.keys(openApi.body.paths["/v1/traces"].post.requestBody.content)).toEqual(["application/x-protobuf", "application/json"])
       const flags = yield* s.reviewer.get(`/v1/flags`)
       expect(flags.body.flags).toEqual([expect.objectContaining({ kind: "unleashed_action", action_name: "stripe.charge" })])
 
