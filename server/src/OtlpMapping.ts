@@ -47,16 +47,24 @@ class SpanRefused {
   constructor(readonly message: string) {}
 }
 
-/** A request over `limits`: refused whole, `413`. */
+/**
+ * A request over `limits`: refused whole, `413`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
 export class RequestTooLarge {
-  /** @since 0.2.0 */
   readonly _tag = "RequestTooLarge"
   constructor(readonly message: string) {}
 }
 
-/** A request that is not an `ExportTraceServiceRequest`: refused whole, `400`. */
+/**
+ * A request that is not an `ExportTraceServiceRequest`: refused whole, `400`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
 export class RequestInvalid {
-  /** @since 0.2.0 */
   readonly _tag = "RequestInvalid"
   constructor(readonly message: string) {}
 }

@@ -20,8 +20,10 @@ import {
 } from "@opentelemetry/sdk-trace-base"
 import { Effect } from "effect"
 import protobuf from "protobufjs/light.js"
+import * as NodeHttp from "node:http"
 import * as Zlib from "node:zlib"
 import * as OtlpMapping from "../src/OtlpMapping.js"
+import * as OtlpRoute from "../src/OtlpRoute.js"
 import { type Running, startServer } from "./helpers.js"
 
 const rules = { sensitive: ["stripe.*"], rules: [] }
@@ -347,6 +349,49 @@ describe("POST /v1/traces", () => {
       expect(reviewerKey.status).toBe(403)
       const refused = yield* s.reviewer.get(`/v1/trails/${OtlpMapping.trailIdOf(Buffer.from("6b8efff798038103d269b633813fc60c", "hex"))}`)
       expect(refused.status).toBe(404)
+    }))
+
+  it.scopedLive("more requests decoding at once than the server allows: 429 with Retry-After, and the server answers again once they end", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: rules })
+      const url = new URL(`${s.url}/v1/traces`)
+      // requests whose bodies never finish arriving hold their place until they are cut
+      const held = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          Array.from({ length: OtlpRoute.maxConcurrent }, () => {
+            const request = NodeHttp.request({
+              host: url.hostname,
+              port: url.port,
+              path: url.pathname,
+              method: "POST",
+              headers: { authorization: `Bearer ${s.agentKey}`, "content-type": "application/json" }
+            })
+            request.on("error", () => {})
+            request.write("{\"resourceSpans\": [")
+            return request
+          })
+        ),
+        (requests) => Effect.sync(() => requests.forEach((r) => r.destroy()))
+      )
+      const probe = post(s, JSON.stringify(jsonRequest({})), {
+        authorization: `Bearer ${s.agentKey}`,
+        "content-type": "application/json"
+      })
+      let answer = yield* probe
+      for (let i = 0; i < 100 && answer.status !== 429; i++) {
+        yield* Effect.sleep("20 millis")
+        answer = yield* probe
+      }
+      expect(answer.status).toBe(429)
+      expect(answer.headers.get("retry-after")).toBe("1")
+      expect(jsonOf(answer.bytes)).toMatchObject({ code: 8, message: expect.stringContaining("retry after 1 s") })
+      held.forEach((r) => r.destroy())
+      let after = yield* probe
+      for (let i = 0; i < 100 && after.status === 429; i++) {
+        yield* Effect.sleep("20 millis")
+        after = yield* probe
+      }
+      expect(after.status).toBe(200)
     }))
 
   it.scopedLive("the real exporter is told why: a refused key fails the export", () =>
