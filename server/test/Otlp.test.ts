@@ -24,6 +24,7 @@ import * as NodeHttp from "node:http"
 import * as Zlib from "node:zlib"
 import * as OtlpMapping from "../src/OtlpMapping.js"
 import * as OtlpRoute from "../src/OtlpRoute.js"
+import { signIn } from "./dashboard/helpers.js"
 import { type Running, startServer } from "./helpers.js"
 
 const rules = { sensitive: ["stripe.*"], rules: [] }
@@ -234,6 +235,13 @@ describe("POST /v1/traces", () => {
         expect(again).toEqual(first)
         const list = yield* s.reviewer.get(`/v1/trails?agent=json-agent`)
         expect(list.body.trails.map((t: { id: string }) => t.id)).toEqual([trailId])
+        // the dashboard's trail page shows the spans as steps, and the flag
+        const { tab } = yield* signIn(s)
+        const page = yield* tab.get(`/trails/${trailId}`)
+        expect(page.status).toBe(200)
+        for (const id of first.steps.map((step) => step.id)) expect(page.text).toContain(`id="step-${id}"`)
+        expect(page.text).toContain("stripe.refund")
+        expect(page.text.toLowerCase()).toContain("unleashed action")
         yield* Effect.promise(() => exporter.shutdown())
       })
   )
