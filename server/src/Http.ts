@@ -120,7 +120,13 @@ export const errorResponse = (error: Wire.ApiError.ApiError): HttpServerResponse
     ...(error._tag === "ServiceUnavailable" ? { headers: { "retry-after": "1" } } : {})
   })
 
-const isBusy = (error: unknown): boolean =>
+/**
+ * Whether a failure is SQLite's "busy" or "locked" (answered `503` with `Retry-After: 1`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const isBusy = (error: unknown): boolean =>
   Wire.causeChain(error, 4).some((link) => {
     const code = typeof link === "object" ? (link as { code?: unknown }).code : undefined
     return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
@@ -202,8 +208,15 @@ const accessOf = (
 
 const bearer = /^Bearer\s+(\S+)\s*$/i
 
-const authenticate = (
-  access: Exclude<Access, "public">,
+/**
+ * Checks a request's `Authorization: Bearer <key>` for an endpoint of `access` (the checks of
+ * every API route, also used by `POST /v1/traces`).
+ *
+ * @since 0.2.0
+ * @category authentication
+ */
+export const authenticate = (
+  access: "agent" | "reviewer",
   request: HttpServerRequest.HttpServerRequest
 ): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden | SqlError, Keys> =>
   Effect.flatMap(Keys, (keys): Effect.Effect<Holder, Wire.ApiError.Unauthorized | Wire.ApiError.Forbidden | SqlError> => {
@@ -275,7 +288,14 @@ const tooLarge = (size: string) =>
     message: `the body is ${size}; the limit is 5 MiB (${maxBodyBytes} bytes): send smaller batches`
   })
 
-const readBody = (request: HttpServerRequest.HttpServerRequest) =>
+/**
+ * Reads a request's body, at most `maxBodyBytes` (a larger one is a `413`, read and dropped so
+ * the client gets the answer).
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, Wire.ApiError.ApiError> =>
   Effect.gen(function*() {
     const length = request.headers["content-length"]
     if (length !== undefined && /^\d+$/.test(length) && Number(length) > maxBodyBytes) {

@@ -173,6 +173,49 @@ export const make = (): Json => {
       }
     }
   }
+  const ingest = (paths["/v1/ingest"] as Json | undefined)?.["post"] as Json | undefined
+  const status = {
+    description: "A google.rpc.Status (OTLP/HTTP answers with it, not with the contract's error body), in the request's encoding",
+    content: {
+      "application/json": {
+        schema: { type: "object", properties: { code: { type: "integer" }, message: { type: "string" } } }
+      },
+      "application/x-protobuf": { schema: { type: "string", format: "binary" } }
+    }
+  }
+  paths["/v1/traces"] = {
+    post: {
+      tags: ["agent"],
+      operationId: "agent.traces",
+      description: "OTLP/HTTP traces (ExportTraceServiceRequest, protobuf or JSON, gzip or not): each trace a trail, " +
+        "each span a step, mapped as docs/otlp.md says. Here the OTLP/HTTP specification wins over the contract's " +
+        "error body: failures are a google.rpc.Status; spans that cannot be records are counted in partial_success.",
+      ...(ingest?.["security"] !== undefined ? { security: ingest["security"] } : {}),
+      requestBody: {
+        required: true,
+        content: {
+          "application/x-protobuf": { schema: { type: "string", format: "binary" } },
+          "application/json": { schema: { type: "object", description: "ExportTraceServiceRequest in OTLP/JSON" } }
+        }
+      },
+      responses: {
+        "200": {
+          description: "ExportTraceServiceResponse, with partial_success when spans were rejected",
+          content: {
+            "application/json": { schema: { type: "object" } },
+            "application/x-protobuf": { schema: { type: "string", format: "binary" } }
+          }
+        },
+        "400": status,
+        "401": status,
+        "403": status,
+        "413": status,
+        "415": status,
+        "429": status,
+        "503": status
+      }
+    }
+  }
   doc["info"] = {
     ...(doc["info"] as Json),
     description: "Houndsight wire contract v1.1 (DESIGN.md section 2). Every non-2xx answer is " +

@@ -38,6 +38,7 @@ import * as Handlers from "./Handlers.js"
 import * as HttpFront from "./Http.js"
 import * as Keys from "./Keys.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
+import * as OtlpRoute from "./OtlpRoute.js"
 import * as PublicUrl from "./PublicUrl.js"
 import * as Rules from "./Rules.js"
 import { chainMessage, StartupError } from "./ServerError.js"
@@ -315,7 +316,7 @@ const dashboardHostsOf = (host: string, publicUrl: string): ReadonlySet<string> 
 /** Serves the API; on shutdown, answers held long-polls first so the server closes at once. */
 const serveLayer = (host: string) => Layer.scopedDiscard(Effect.gen(function*() {
   const handlers = yield* Handlers.make
-  const app = yield* Dashboard.mount(yield* HttpFront.make(Wire.Api.HoundsightApi, handlers))
+  const app = yield* OtlpRoute.serve(yield* Dashboard.mount(yield* HttpFront.make(Wire.Api.HoundsightApi, handlers)))
   const publicUrl = yield* PublicUrl.PublicUrl
   const front = {
     dashboardHosts: dashboardHostsOf(host, publicUrl),
