@@ -1,9 +1,10 @@
 /**
  * The ingest batch decoded and encoded by hand: the hot path of `POST /v1/ingest`.
  *
- * Decoding 512 step records with `Schema.decodeUnknown(Wire.IngestBatch)` costs about 20 µs a
- * record (nested structs, a transformation per renamed key, a `ParseResult` per value); the
- * functions here do the same checks in straight-line code, about 20 times faster. They are
+ * Decoding a batch with `Schema.decodeUnknown(Wire.IngestBatch)` builds nested structs, a
+ * transformation per renamed key and a `ParseResult` per value for every record, which made the
+ * schema the largest share of ingest's CPU (BENCHMARKS.md, part 3); the functions here do the
+ * same checks in straight-line code. They are
  * written to accept exactly what the contract's schemas accept and to answer the same value
  * (server/test/IngestCodec.test.ts compares them with the schemas on generated and mutated
  * records), but they answer no error: a batch they refuse is decoded again with the schema,
@@ -31,8 +32,8 @@ const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnPrope
 const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** `Schema.UUID`'s pattern. */
-const uuid = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/i
+/** `Schema.UUID`'s pattern: the contract's. */
+const uuid = Wire.uuidPattern
 
 const isId = (u: unknown): u is string => typeof u === "string" && uuid.test(u)
 

@@ -46,6 +46,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as internal from "../internal/exporter.js"
+import type { ExporterSettings } from "../internal/exporter/model.js"
 import {
   type Checked,
   checkEndpoint,
@@ -122,23 +123,11 @@ export interface HoundsightOptions {
  * @since 0.1.0
  * @category models
  */
-export interface ValidatedOptions {
-  readonly apiKey: Redacted.Redacted<string>
+export interface ValidatedOptions extends Omit<ExporterSettings, "httpClient"> {
   readonly agent: string
-  /** Base URL without a trailing slash, such as `http://127.0.0.1:7411`. */
-  readonly endpoint: string
   readonly enabled: boolean
   readonly redact: Redact | undefined
   readonly httpClient: Layer.Layer<HttpClient.HttpClient>
-  readonly maxQueue: number
-  readonly maxAuditQueue: number
-  readonly maxBatchRecords: number
-  readonly maxBatchBytes: number
-  readonly flushIntervalMillis: number
-  readonly requestTimeoutMillis: number
-  readonly retryBaseDelayMillis: number
-  readonly retryMaxDelayMillis: number
-  readonly shutdownTimeoutMillis: number
 }
 
 /** Names the settings in errors: option names for `layer`, variable names where `layerConfig` read them. */
