@@ -2,8 +2,8 @@
  * Compiles src/ and bench/ to plain JavaScript before measuring, so houndsight runs as users run
  * it (the tsc output in dist/), not as tsx runs it. tsx compiles with esbuild's `keepNames`,
  * which wraps every named closure in a `__name(fn, "name")` call (an `Object.defineProperty` on
- * each function created): `Sniff.run` creates two per call, and under tsx a sniff measured
- * about 35% slower (2.9–3.0 µs against 2.15 µs) than the same code compiled by TypeScript.
+ * each function created): `Sniff.run` creates two per call, so under tsx a sniff measures
+ * markedly slower than the same code compiled by TypeScript.
  * Effect and OpenTelemetry run from their published JavaScript either way, so only a compiled
  * houndsight makes the comparison fair.
  *
@@ -20,29 +20,41 @@ import ts from "typescript"
 
 const relativeImport = /(?:\bfrom|\bimport)\s*\(?\s*"(\.{1,2}\/[^"]+)\.js"/g
 
-/** The entry file and every file it reaches through relative imports (`./x.js` → `./x.ts`). */
-const reachable = (entry: string): Array<string> => {
+/** The server's import of the SDK (resolved to src/ by server/tsconfig.json). */
+const sdkImport = /(\bfrom\s*)"houndsight"/g
+
+/**
+ * The entry files and every file they reach through relative imports (`./x.js` → `./x.ts`); a
+ * file that imports `"houndsight"` (the server's) reaches src/index.ts too.
+ */
+const reachable = (root: string, entries: ReadonlyArray<string>): Array<string> => {
+  const sdkIndex = join(root, "src", "index.ts")
   const seen = new Set<string>()
   const visit = (file: string): void => {
     if (seen.has(file)) return
     seen.add(file)
-    for (const match of readFileSync(file, "utf8").matchAll(relativeImport)) {
+    const text = readFileSync(file, "utf8")
+    for (const match of text.matchAll(relativeImport)) {
       visit(resolve(dirname(file), `${match[1]}.ts`))
     }
+    if (sdkImport.test(text)) visit(sdkIndex)
+    sdkImport.lastIndex = 0
   }
-  visit(entry)
+  for (const entry of entries) visit(entry)
   return Array.from(seen)
 }
 
 /**
- * Transpiles bench/index.ts of `root` and every file it imports (in bench/ and src/) into
- * `outDir` (emptied first) and returns the path of the compiled entry point. A file with a
- * syntax error stops with its name and the error.
+ * Transpiles `entries` (paths in `root`) and every file they reach through relative imports into
+ * `outDir` (emptied first), each at its path relative to `root`, and returns the path of the
+ * first entry's output. In the server's files, `from "houndsight"` becomes a relative import of
+ * the compiled src/index.js, as server/tsconfig.json maps it. A file with a syntax error stops
+ * with its name and the error.
  *
  * @since 0.1.0
  * @category building
  */
-export const compileBench = (root: string, outDir: string, entry = "index.ts"): string => {
+export const compileEntries = (root: string, entries: ReadonlyArray<string>, outDir: string): string => {
   const compilerOptions: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ES2022,
@@ -51,12 +63,19 @@ export const compileBench = (root: string, outDir: string, entry = "index.ts"): 
     sourceMap: false,
     declaration: false
   }
+  const sdkIndex = join(root, "src", "index.ts")
   rmSync(outDir, { recursive: true, force: true })
   // the output must be ESM, like the project (package.json "type": "module")
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, "package.json"), JSON.stringify({ type: "module", private: true }) + "\n")
-  for (const file of reachable(join(root, "bench", entry))) {
-    const out = ts.transpileModule(readFileSync(file, "utf8"), {
+  for (const file of reachable(root, entries)) {
+    let text = readFileSync(file, "utf8")
+    if (sdkImport.test(text)) {
+      const index = relative(dirname(file), sdkIndex).replace(/\.ts$/, ".js")
+      text = text.replace(sdkImport, `$1"${index.startsWith(".") ? index : `./${index}`}"`)
+    }
+    sdkImport.lastIndex = 0
+    const out = ts.transpileModule(text, {
       compilerOptions,
       fileName: file,
       reportDiagnostics: true
@@ -71,5 +90,15 @@ export const compileBench = (root: string, outDir: string, entry = "index.ts"): 
     mkdirSync(dirname(target), { recursive: true })
     writeFileSync(target, out.outputText)
   }
-  return join(outDir, "bench", entry.replace(/\.ts$/, ".js"))
+  return join(outDir, relative(root, entries[0]!)).replace(/\.ts$/, ".js")
 }
+
+/**
+ * Transpiles bench/`entry` of `root` and every file it imports (in bench/ and src/) into
+ * `outDir` (emptied first) and returns the path of the compiled entry point.
+ *
+ * @since 0.1.0
+ * @category building
+ */
+export const compileBench = (root: string, outDir: string, entry = "index.ts"): string =>
+  compileEntries(root, [join(root, "bench", entry)], outDir)
