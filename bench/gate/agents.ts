@@ -65,6 +65,7 @@ export const watchedClient = (polls: Polls): Layer.Layer<HttpClient.HttpClient> 
         })))
   ).pipe(Layer.provide(FetchHttpClient.layer))
 
+/** The leash request of a charge of `amountUsd` (over $10,000 the floor rule blocks it). */
 export const charge = (amountUsd: number) => ({
   actionName: "stripe.charge",
   actionSummary: `Charge cus_42 $${amountUsd.toFixed(2)}`,
@@ -92,6 +93,7 @@ export interface Connected {
   readonly close: () => Promise<void>
 }
 
+/** Connects the agents and the reviewer to `server`. */
 export const connect = async (server: ServerProcess): Promise<Connected> => {
   const polls = new Polls()
   const agents = ManagedRuntime.make(

@@ -8,11 +8,13 @@ import * as Http from "node:http"
 import { newId } from "../../src/internal/state.js"
 import { stepsPerBatch } from "./config.js"
 
+/** A keep-alive `node:http` client that posts JSON with a bearer key. */
 export interface RawClient {
   readonly post: (path: string, body: string) => Promise<{ readonly status: number; readonly text: string }>
   readonly close: () => void
 }
 
+/** A raw client of `base` with `key`, at most `sockets` connections. */
 export const rawClient = (base: string, key: string, sockets: number): RawClient => {
   const url = new URL(base)
   const agent = new Http.Agent({ keepAlive: true, maxSockets: sockets })

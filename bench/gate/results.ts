@@ -62,6 +62,7 @@ export interface GateResults {
   readonly loadAverageAtEnd: number
 }
 
+/** The installed version of `pkg` ("unknown" when it cannot be read). */
 export const versionOf = (pkg: string): string => {
   try {
     return (JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")) as { version: string })

@@ -22,6 +22,7 @@ export interface Latency {
 const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 
+/** The percentiles of `values` (milliseconds). */
 export const latency = (values: ReadonlyArray<number>): Latency => {
   const sorted = values.slice().sort((a, b) => a - b)
   return {
@@ -34,6 +35,9 @@ export const latency = (values: ReadonlyArray<number>): Latency => {
   }
 }
 
+/** Milliseconds, printed with 0 to 2 decimals by size. */
 export const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
+/** MiB, printed with 1 decimal. */
 export const mib = (x: number): string => x.toFixed(1)
+/** A count, rounded and grouped (1,234). */
 export const count = (x: number): string => Math.round(x).toLocaleString("en-US")

@@ -4,8 +4,7 @@
  * @since 0.1.0
  */
 import { performance } from "node:perf_hooks"
-import type { Connected } from "./agents.js"
-import { liveHeapMiB } from "./agents.js"
+import { type Connected, liveHeapMiB } from "./agents.js"
 import { sizes, sleep } from "./config.js"
 import type { GateResults } from "./results.js"
 import { latency, mib, ms } from "./stats.js"
