@@ -20,15 +20,20 @@ import ts from "typescript"
 
 const relativeImport = /(?:\bfrom|\bimport)\s*\(?\s*"(\.{1,2}\/[^"]+)\.js"/g
 
-/** The server's import of the SDK (resolved to src/ by server/tsconfig.json). */
-const sdkImport = /(\bfrom\s*)"houndsight"/g
+/**
+ * The server's imports of the SDK's entries (`houndsight`, `houndsight/wire`, …), resolved to
+ * src/ by server/tsconfig.json: the entry's file in src/ for each.
+ */
+const sdkImport = /(\bfrom\s*)"houndsight(?:\/(wire|test|ai))?"/g
+
+/** The src/ file of an SDK entry (`undefined`: the package's root, src/index.ts). */
+const sdkEntry = (root: string, entry: string | undefined): string => join(root, "src", `${entry ?? "index"}.ts`)
 
 /**
  * The entry files and every file they reach through relative imports (`./x.js` → `./x.ts`); a
- * file that imports `"houndsight"` (the server's) reaches src/index.ts too.
+ * file that imports one of the SDK's entries (the server's) reaches its src/ file too.
  */
 const reachable = (root: string, entries: ReadonlyArray<string>): Array<string> => {
-  const sdkIndex = join(root, "src", "index.ts")
   const seen = new Set<string>()
   const visit = (file: string): void => {
     if (seen.has(file)) return
@@ -37,8 +42,7 @@ const reachable = (root: string, entries: ReadonlyArray<string>): Array<string> 
     for (const match of text.matchAll(relativeImport)) {
       visit(resolve(dirname(file), `${match[1]}.ts`))
     }
-    if (sdkImport.test(text)) visit(sdkIndex)
-    sdkImport.lastIndex = 0
+    for (const match of text.matchAll(sdkImport)) visit(sdkEntry(root, match[2]))
   }
   for (const entry of entries) visit(entry)
   return Array.from(seen)
@@ -47,9 +51,9 @@ const reachable = (root: string, entries: ReadonlyArray<string>): Array<string> 
 /**
  * Transpiles `entries` (paths in `root`) and every file they reach through relative imports into
  * `outDir` (emptied first), each at its path relative to `root`, and returns the path of the
- * first entry's output. In the server's files, `from "houndsight"` becomes a relative import of
- * the compiled src/index.js, as server/tsconfig.json maps it. A file with a syntax error stops
- * with its name and the error.
+ * first entry's output. In the server's files, `from "houndsight"` (or `"houndsight/wire"`, …)
+ * becomes a relative import of the compiled src/index.js (src/wire.js, …), as
+ * server/tsconfig.json maps it. A file with a syntax error stops with its name and the error.
  *
  * @since 0.1.0
  * @category building
@@ -63,18 +67,15 @@ export const compileEntries = (root: string, entries: ReadonlyArray<string>, out
     sourceMap: false,
     declaration: false
   }
-  const sdkIndex = join(root, "src", "index.ts")
   rmSync(outDir, { recursive: true, force: true })
   // the output must be ESM, like the project (package.json "type": "module")
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, "package.json"), JSON.stringify({ type: "module", private: true }) + "\n")
   for (const file of reachable(root, entries)) {
-    let text = readFileSync(file, "utf8")
-    if (sdkImport.test(text)) {
-      const index = relative(dirname(file), sdkIndex).replace(/\.ts$/, ".js")
-      text = text.replace(sdkImport, `$1"${index.startsWith(".") ? index : `./${index}`}"`)
-    }
-    sdkImport.lastIndex = 0
+    const text = readFileSync(file, "utf8").replace(sdkImport, (_, from: string, entry: string | undefined) => {
+      const path = relative(dirname(file), sdkEntry(root, entry)).replace(/\.ts$/, ".js")
+      return `${from}"${path.startsWith(".") ? path : `./${path}`}"`
+    })
     const out = ts.transpileModule(text, {
       compilerOptions,
       fileName: file,
