@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import { spawn } from "node:child_process"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import ts from "typescript"
@@ -103,3 +104,28 @@ export const compileEntries = (root: string, entries: ReadonlyArray<string>, out
  */
 export const compileBench = (root: string, outDir: string, entry = "index.ts"): string =>
   compileEntries(root, [join(root, "bench", entry)], outDir)
+
+/**
+ * Compiles bench/`entry` of `root` into `outDir` ({@link compileBench}) and runs it in a child
+ * `node` process with `nodeArgs` (its output this process's, `BENCH_ROOT` set to `root`);
+ * resolves to the child's exit code.
+ *
+ * @since 0.1.0
+ * @category building
+ */
+export const compileAndRun = (
+  root: string,
+  entry: string,
+  outDir: string,
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<number> => {
+  const compiled = compileBench(root, outDir, entry)
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, compiled], {
+      stdio: "inherit",
+      env: { ...process.env, BENCH_ROOT: root }
+    })
+    child.on("error", reject)
+    child.on("exit", (code, signal) => done(code ?? (signal === null ? 1 : 128)))
+  })
+}

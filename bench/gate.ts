@@ -45,7 +45,6 @@
  *
  * @since 0.1.0
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import { join } from "node:path"
@@ -67,17 +66,10 @@ export type { Latency } from "./gate/stats.js"
 /** `tsx` (TypeScript sources) or `compiled` (JavaScript, as users run it). */
 const mode: "tsx" | "compiled" = import.meta.url.endsWith(".ts") ? "tsx" : "compiled"
 
+/** Compiles the bench and runs it in a child `node --expose-gc` process; resolves to its exit code. */
 const compileAndRun = async (): Promise<number> => {
-  const { compileEntries } = await import("./compile.js")
-  const entry = compileEntries(root, [join(root, "bench", "gate.ts")], join(cacheDir(), "bench-out"))
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ["--expose-gc", entry], {
-      stdio: "inherit",
-      env: { ...process.env, BENCH_ROOT: root }
-    })
-    child.on("error", reject)
-    child.on("exit", (code, signal) => done(code ?? (signal === null ? 1 : 128)))
-  })
+  const { compileAndRun: run } = await import("./compile.js")
+  return run(root, "gate.ts", join(cacheDir(), "bench-out"), ["--expose-gc"])
 }
 
 /** The other ways of running the server, for the waiting case (its RSS). */
