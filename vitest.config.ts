@@ -1,7 +1,40 @@
 import { fileURLToPath } from "node:url"
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
 
 const src = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url))
+
+/** Every test file. */
+const include = ["test/**/*.test.ts", "examples/**/*.test.ts", "server/test/**/*.test.ts"]
+
+/**
+ * The slow suites, left out of `npm run test:unit` (the project `unit`): the reliability suite,
+ * the browser tests, the files that took longest in one measured run of the rest (servers
+ * started many times, long-polls waited out in real time) and those that start the server
+ * command as a child process. `npm test` runs them all.
+ */
+const slow = [
+  "test/reliability/**",
+  "server/test/browser/**",
+  "server/test/Leash.test.ts",
+  "server/test/Sdk.test.ts",
+  "server/test/dashboard/TrailShapes.test.ts",
+  "server/test/OpenApi.test.ts",
+  "server/test/IngestBatch.test.ts",
+  "server/test/Audit.test.ts",
+  "server/test/dashboard/Pages.test.ts",
+  "server/test/dashboard/Live.test.ts",
+  "test/houndsight/example.test.ts",
+  "server/test/Limits.test.ts",
+  "test/houndsight/Houndsight.test.ts",
+  "server/test/Migrations.test.ts",
+  "server/test/dashboard/Session.test.ts",
+  "server/test/dashboard/Decisions.test.ts",
+  "server/test/Hardening.test.ts",
+  // these start the server command as a process of its own (tsx compiling it), many times
+  "server/test/Restart.test.ts",
+  "server/test/Cli.test.ts",
+  "server/test/Keys.test.ts"
+]
 
 export default defineConfig({
   resolve: {
@@ -15,8 +48,12 @@ export default defineConfig({
     ]
   },
   test: {
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts", "server/test/**/*.test.ts"],
     testTimeout: 30_000,
-    hookTimeout: 30_000
+    hookTimeout: 30_000,
+    // `npm test` runs both projects; `npm run test:unit` the first alone
+    projects: [
+      { extends: true, test: { name: "unit", include, exclude: [...configDefaults.exclude, ...slow] } },
+      { extends: true, test: { name: "slow", include: slow.map((glob) => glob.endsWith("/**") ? `${glob}/*.test.ts` : glob) } }
+    ]
   }
 })

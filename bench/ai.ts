@@ -23,7 +23,6 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import { Recorder, Sniff, Trail } from "../src/index.js"
 import * as HoundsightAi from "../src/ai.js"
-import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type BenchCase, loop, runBench } from "./harness.js"
@@ -140,17 +139,13 @@ const main = async () => {
   console.log(`recording one model call (2 KB prompt, 1 KB response) adds ${net.toFixed(2)} µs of CPU (target ≤ 5 µs): ${net <= 5 ? "met" : "NOT met"}`)
 }
 
+/** Compiles the bench and runs it in a child `node` process; resolves to its exit code. */
 const compileAndRun = async (): Promise<number> => {
-  const { compileBench } = await import("./compile.js")
+  const { compileAndRun: run } = await import("./compile.js")
   const root = fileURLToPath(new URL("..", import.meta.url))
-  const entry = compileBench(root, join(root, "node_modules", ".cache", "houndsight-bench-ai"), "ai.ts")
   const profile = process.env["BENCH_PROFILE"]
-  const args = profile === undefined || profile === "" ? [entry] : ["--cpu-prof", `--cpu-prof-dir=${profile}`, entry]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: "inherit" })
-    child.on("error", reject)
-    child.on("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
-  })
+  const nodeArgs = profile === undefined || profile === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`]
+  return run(root, "ai.ts", join(root, "node_modules", ".cache", "houndsight-bench-ai"), nodeArgs)
 }
 
 const start = import.meta.url.endsWith(".ts") ? compileAndRun().then((code) => (process.exitCode = code)) : main()

@@ -46,9 +46,9 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
-import { dirname, join, relative, resolve } from "node:path"
+import { join, relative } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { Exporter, Houndsight, Recorder } from "../src/index.js"
@@ -428,37 +428,8 @@ const startSink = (): Promise<{ child: ChildProcess; url: string }> =>
     sink.stdout!.once("data", (chunk: Buffer) => resolve({ child: sink, url: `http://127.0.0.1:${chunk.toString().trim()}` }))
   })
 
-const relativeImport = /(?:\bfrom|\bimport)\s*\(?\s*"(\.{1,2}\/[^"]+)\.js"/g
-
 /** Transpiles bench/exporter.ts and what it imports (bench/compile.ts explains why); returns the entry. */
-const compile = async (outDir: string): Promise<string> => {
-  const ts = (await import("typescript")).default
-  const seen = new Set<string>()
-  const visit = (file: string): void => {
-    if (seen.has(file)) return
-    seen.add(file)
-    for (const match of readFileSync(file, "utf8").matchAll(relativeImport)) visit(resolve(dirname(file), `${match[1]}.ts`))
-  }
-  visit(join(root, "bench", "exporter.ts"))
-  rmSync(outDir, { recursive: true, force: true })
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, "package.json"), JSON.stringify({ type: "module", private: true }) + "\n")
-  for (const file of seen) {
-    const out = ts.transpileModule(readFileSync(file, "utf8"), {
-      compilerOptions: {
-        target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.ES2022,
-        esModuleInterop: true,
-        isolatedModules: true
-      },
-      fileName: file
-    })
-    const target = join(outDir, relative(root, file)).replace(/\.ts$/, ".js")
-    mkdirSync(dirname(target), { recursive: true })
-    writeFileSync(target, out.outputText)
-  }
-  return join(outDir, "bench", "exporter.js")
-}
+const compile = async (outDir: string): Promise<string> => (await import("./compile.js")).compileBench(root, outDir, "exporter.ts")
 
 /** Runs one task in a child process and returns what it reported. */
 const runChild = <A>(entry: string, task: Task): Promise<A> =>

@@ -14,7 +14,6 @@
  *
  * Run: `npx tsx bench/hardening.ts`. It prints the figures; it asserts nothing.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
@@ -22,34 +21,25 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { type ServerChild, spawnServer } from "../test/support/serverProcess.js"
 
 const bin = fileURLToPath(new URL("../server/bin/houndsight-server.mjs", import.meta.url))
 
 interface Started {
-  readonly child: ChildProcess
+  readonly child: ServerChild
   readonly url: string
   readonly agentKey: string
   readonly reviewerKey: string
 }
 
-const start = (dir: string): Promise<Started> =>
-  new Promise((resolve, reject) => {
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("HOUNDSIGHT_")) env[k] = v
-    const child = spawn(process.execPath, [bin, "--port", "0", "--db", Path.join(dir, "h.db")], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString()
-      const m = /listening on (http:\/\/\S+)[\s\S]*agent key\s+(sk-hnd-\S+)[\s\S]*reviewer key\s+(rv-hnd-\S+)/.exec(out)
-      if (m !== null) resolve({ child, url: m[1]!, agentKey: m[2]!, reviewerKey: m[3]! })
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", onData)
-    child.once("exit", (code) => reject(new Error(`server exited (${code}):\n${out}`)))
+const start = async (dir: string): Promise<Started> => {
+  const child = await spawnServer({
+    bin,
+    args: ["--port", "0", "--db", Path.join(dir, "h.db")],
+    ready: /listening on (http:\/\/\S+)[\s\S]*agent key\s+(sk-hnd-\S+)[\s\S]*reviewer key\s+(rv-hnd-\S+)/
   })
+  return { child, url: child.url, agentKey: child.banner[2]!, reviewerKey: child.banner[3]! }
+}
 
 const rssBytes = (pid: number): number => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
@@ -93,7 +83,7 @@ const main = async () => {
   const server = await start(dir)
   const { agentKey, reviewerKey, url } = server
   const port = Number(new URL(url).port)
-  const pid = server.child.pid!
+  const pid = server.child.pid
   try {
     // ---- 2. 600 unauthenticated connections --------------------------------------------------
     await timedIngest(url, agentKey, `{"trails":[],"steps":[]}`) // warm up
@@ -220,7 +210,7 @@ const main = async () => {
     console.log(`invalid ingest body of 100 KB (50,000 wrong steps): status ${review.status}, ${review.millis.toFixed(0)} ms`)
 
   } finally {
-    server.child.kill("SIGTERM")
+    void server.child.stop("SIGTERM")
     await sleep(300)
     rmSync(dir, { recursive: true, force: true })
   }

@@ -22,7 +22,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { Recorder } from "../src/index.js"
-import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -62,15 +61,10 @@ const readConfig = (): BenchConfig & { readonly quick: boolean } => {
 
 /** Compiles the bench and runs it in a child `node` process; resolves to its exit code. */
 const compileAndRun = async (): Promise<number> => {
-  const { compileBench } = await import("./compile.js")
-  const entry = compileBench(root, join(root, "node_modules", ".cache", "houndsight-bench"))
+  const { compileAndRun: run } = await import("./compile.js")
   const profile = process.env["BENCH_PROFILE"]
-  const args = profile === undefined || profile === "" ? [entry] : ["--cpu-prof", `--cpu-prof-dir=${profile}`, entry]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, BENCH_ROOT: root } })
-    child.on("error", reject)
-    child.on("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
-  })
+  const nodeArgs = profile === undefined || profile === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`]
+  return run(root, "index.ts", join(root, "node_modules", ".cache", "houndsight-bench"), nodeArgs)
 }
 
 const main = async (): Promise<void> => {

@@ -30,7 +30,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Wire } from "houndsight"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as Crypto from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as Os from "node:os"
@@ -38,6 +37,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Database from "../server/src/Database.js"
 import * as Store from "../server/src/Store.js"
+import { spawnServer } from "../test/support/serverProcess.js"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 60)
@@ -121,42 +121,23 @@ interface Server {
 const startServer = async (dir: string, db: string): Promise<Server> => {
   const agentKey = `sk-hnd-${Crypto.randomBytes(24).toString("base64url")}`
   const reviewerKey = `rv-hnd-${Crypto.randomBytes(24).toString("base64url")}`
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("HOUNDSIGHT_") && !k.startsWith("BENCH_")) env[k] = v
-  }
-  env["HOUNDSIGHT_AGENT_KEY"] = agentKey
-  env["HOUNDSIGHT_REVIEWER_KEY"] = reviewerKey
   const nodeFlags = (process.env["BENCH_SERVER_NODE_FLAGS"] ?? "").split(" ").filter((f) => f !== "")
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeFlags, join(root, "server", "bin", "houndsight-server.mjs"), "--port", "0", "--db", db],
-    { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] }
-  )
-  let output = ""
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()))
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()))
-  const exited = new Promise<void>((done) => child.once("exit", () => done()))
-  const url = await new Promise<string>((done, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 120 s:\n${output}`)), 120_000)
-    const check = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output)
-      if (match !== null) {
-        clearTimeout(timer)
-        done(match[1]!)
-      }
-    }
-    child.stdout!.on("data", check)
-    void exited.then(() => reject(new Error(`the server exited before it was ready:\n${output}`)))
+  const child = await spawnServer({
+    bin: join(root, "server", "bin", "houndsight-server.mjs"),
+    args: ["--port", "0", "--db", db],
+    cwd: dir,
+    env: { HOUNDSIGHT_AGENT_KEY: agentKey, HOUNDSIGHT_REVIEWER_KEY: reviewerKey },
+    dropEnv: ["HOUNDSIGHT_", "BENCH_"],
+    nodeFlags,
+    startMillis: 120_000
   })
   return {
-    url,
-    pid: child.pid!,
+    url: child.url,
+    pid: child.pid,
     agentKey,
     reviewerKey,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
-      await exited
+      await child.stop("SIGTERM")
     }
   }
 }

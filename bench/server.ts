@@ -15,15 +15,15 @@
  *
  * @since 0.1.0
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import * as Crypto from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
-import * as Net from "node:net"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { cleanEnv as cleanParentEnv, freePort, type ServerChild, spawnServer } from "../test/support/serverProcess.js"
 
 const root = process.env["BENCH_ROOT"] ?? fileURLToPath(new URL("..", import.meta.url))
 const quick = process.argv.includes("--quick") || process.env["BENCH_QUICK"] === "1"
@@ -31,31 +31,16 @@ const bin = join(root, "server", "bin", "houndsight-server.mjs")
 const startRuns = quick ? 3 : 7
 const waiters = 1_000
 
-const freePort = (): Promise<number> =>
-  new Promise((done, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => done(port))
-    })
-  })
-
 const rssMiB = (pid: number): number => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024
 }
 
-const cleanEnv = (): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("HOUNDSIGHT_") && !k.startsWith("BENCH_") && k !== "NODE_OPTIONS") env[k] = v
-  }
-  return env
-}
+/** The parent's environment without the gate's, the bench's and Node's own options. */
+const cleanEnv = (): Record<string, string> => cleanParentEnv(["HOUNDSIGHT_", "BENCH_", "NODE_OPTIONS"])
 
 interface Started {
-  readonly child: ChildProcess
+  readonly child: ServerChild
   readonly port: number
   readonly millisToHealthy: number
   readonly output: () => string
@@ -67,39 +52,25 @@ const start = async (dir: string): Promise<Started> => {
   const port = await freePort()
   const t0 = performance.now()
   // the bin itself, as npx runs it (its #! line and the node flags it carries)
-  const child = spawn(bin, ["--port", String(port), "--db", join(dir, "gate.db")], {
+  const child = await spawnServer({
+    bin,
+    direct: true,
+    args: ["--port", String(port), "--db", join(dir, "gate.db")],
     cwd: dir,
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"]
+    dropEnv: ["HOUNDSIGHT_", "BENCH_", "NODE_OPTIONS"],
+    ready: { healthz: port },
+    startMillis: 30_000
   })
-  let output = ""
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()))
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()))
-  const exited = new Promise<void>((done) => child.once("exit", () => done()))
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`bench: the server exited before it was healthy:\n${output}`)
-    if (performance.now() - t0 > 30_000) throw new Error(`bench: no /healthz 200 within 30 s:\n${output}`)
-    const ok = await new Promise<boolean>((done) => {
-      const request = Http.get({ host: "127.0.0.1", port, path: "/healthz", agent: false }, (response) => {
-        response.resume()
-        done(response.statusCode === 200)
-      })
-      request.on("error", () => done(false))
-    })
-    if (ok) break
-    await new Promise((r) => setTimeout(r, 5))
-  }
   const millisToHealthy = performance.now() - t0
   // the banner follows the listen; wait for it so the keys can be read
-  while (!/Stop it with Ctrl-C/.test(output)) await new Promise((r) => setTimeout(r, 5))
+  while (!/Stop it with Ctrl-C/.test(child.output())) await new Promise((r) => setTimeout(r, 5))
   return {
     child,
     port,
     millisToHealthy,
-    output: () => output,
+    output: child.output,
     stop: async () => {
-      child.kill("SIGTERM")
-      await exited
+      await child.stop("SIGTERM")
     }
   }
 }
@@ -191,7 +162,7 @@ const main = async () => {
     }
     setup.destroy()
     await new Promise((r) => setTimeout(r, 1_000))
-    const beforeMiB = rssMiB(s.child.pid!)
+    const beforeMiB = rssMiB(s.child.pid)
     // one connection per agent, each holding its long-poll
     const held = new Http.Agent({ keepAlive: true, maxSockets: Infinity })
     let answered = 0
@@ -203,7 +174,7 @@ const main = async () => {
     )
     // all requests written and held: wait until the server has read them all (its RSS settles)
     await new Promise((r) => setTimeout(r, quick ? 3_000 : 6_000))
-    const heldMiB = rssMiB(s.child.pid!)
+    const heldMiB = rssMiB(s.child.pid)
     const sockets = Object.values(held.sockets).reduce((n, list) => n + (list?.length ?? 0), 0)
     const perPollKiB = ((heldMiB - beforeMiB) * 1024) / waiters
     const waiting = { agents: waiters, sockets, answeredEarly: answered, rssBeforeMiB: beforeMiB, rssHeldMiB: heldMiB, perPollKiB }

@@ -1,6 +1,7 @@
 /**
  * Shared helpers of the server tests: a server on 127.0.0.1, port 0, with a temporary database;
- * a plain `fetch` client; and wire records to send.
+ * a plain `fetch` client (test/support/fetchClient.ts, shared with the reliability suite); and wire
+ * records to send.
  */
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import type * as Wire from "houndsight/wire"
@@ -10,6 +11,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Database, Keys, type LeashDesk, Server, type Store, type Waiters } from "../src/index.js"
 import type { StartupError } from "../src/ServerError.js"
+import { type Client, client } from "../../test/support/fetchClient.js"
 
 /** A temporary folder, removed with the scope. */
 export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
@@ -67,56 +69,7 @@ export const startServer = (
     }
   })
 
-/** An answer of the server. */
-export interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  /** The body parsed as JSON (`undefined` when it is not JSON). */
-  readonly body: any
-}
-
-/** What to send. */
-export interface Send {
-  /** A value sent as JSON, or a string sent as is. */
-  readonly body?: unknown
-  readonly headers?: Record<string, string>
-}
-
-/** A client bound to a key. */
-export interface Client {
-  readonly get: (path: string, send?: Send) => Effect.Effect<Answer>
-  readonly post: (path: string, send?: Send) => Effect.Effect<Answer>
-  readonly request: (method: string, path: string, send?: Send) => Effect.Effect<Answer>
-}
-
-/** A `fetch` client for `base`, with `key` as the bearer key. */
-export const client = (base: string, key: string | undefined): Client => {
-  const request = (method: string, path: string, send: Send = {}) =>
-    Effect.promise(async (signal) => {
-      const headers: Record<string, string> = { ...send.headers }
-      if (key !== undefined) headers["authorization"] = `Bearer ${key}`
-      let body: string | undefined
-      if (send.body !== undefined) {
-        body = typeof send.body === "string" ? send.body : JSON.stringify(send.body)
-        headers["content-type"] ??= "application/json"
-      }
-      const response = await fetch(`${base}${path}`, { method, headers, body: body ?? null, signal })
-      const text = await response.text()
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(text)
-      } catch {
-        parsed = undefined
-      }
-      return { status: response.status, headers: response.headers, text, body: parsed } satisfies Answer
-    })
-  return {
-    request,
-    get: (path, send) => request("GET", path, send),
-    post: (path, send) => request("POST", path, send)
-  }
-}
+export { type Answer, type Client, client, type Send } from "../../test/support/fetchClient.js"
 
 /** A fresh UUID (v4). */
 export const uuid = (): string => Crypto.randomUUID()

@@ -1,16 +1,14 @@
 /**
  * Runs the real `houndsight-server` command (server/bin/dev.mjs: the TypeScript sources through tsx) as a child
- * process, for the tests that need a process: restarts after SIGKILL, exit codes, messages.
+ * process, for the tests that need a process: restarts after SIGKILL, exit codes, messages. The
+ * spawning itself is test/support/serverProcess.ts, shared with the reliability suite and the benches.
  */
 import { Effect, type Scope } from "effect"
 import * as ChildProcess from "node:child_process"
-import { fileURLToPath } from "node:url"
+import { cleanEnv, defaultStartMillis, devBin, scopedServer } from "../../test/support/serverProcess.js"
 
 /** The command's entry point. */
-export const bin = fileURLToPath(new URL("../bin/dev.mjs", import.meta.url))
-
-/** How long a start may take (tsx compiles the sources on a cold cache). */
-const startMillis = 60_000
+export const bin = devBin
 
 /** A running server process. */
 export interface ServerProcess {
@@ -25,13 +23,9 @@ export interface ServerProcess {
   readonly stop: (signal: NodeJS.Signals) => Effect.Effect<number | null>
 }
 
-const env = (extra: Record<string, string>) => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("HOUNDSIGHT_")) out[k] = v
-  }
-  return { ...out, ...extra }
-}
+/** The whole banner; the keys are printed by the start that generated them only. */
+const banner =
+  /listening on (http:\/\/[^\s]+)(?:[\s\S]*agent key\s+(sk-hnd-\S+))?(?:[\s\S]*reviewer key\s+(rv-hnd-\S+))?[\s\S]*Stop it with Ctrl-C/
 
 /**
  * Starts the command and waits for its banner; killed (SIGKILL) with the scope if still running.
@@ -41,68 +35,17 @@ export const spawnServer = (
   args: ReadonlyArray<string>,
   options: { readonly cwd: string; readonly env?: Record<string, string> }
 ): Effect.Effect<ServerProcess, Error, Scope.Scope> =>
-  Effect.gen(function*() {
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        ChildProcess.spawn(process.execPath, [bin, ...args], {
-          cwd: options.cwd,
-          env: env(options.env ?? {}),
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-      ),
-      (child) =>
-        Effect.async<void>((resume) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-          child.once("exit", () => resume(Effect.void))
-          child.kill("SIGKILL")
-        })
-    )
-    let output = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-
-    const banner = yield* Effect.async<RegExpExecArray, Error>((resume) => {
-      const check = () => {
-        // the keys are printed by the start that generated them only
-        const match = /listening on (http:\/\/[^\s]+)(?:[\s\S]*agent key\s+(sk-hnd-\S+))?(?:[\s\S]*reviewer key\s+(rv-hnd-\S+))?[\s\S]*Stop it with Ctrl-C/
-          .exec(output)
-        if (match !== null) {
-          cleanup()
-          resume(Effect.succeed(match))
-        }
-      }
-      const onExit = (code: number | null) => {
-        cleanup()
-        resume(Effect.fail(new Error(`houndsight-server exited (${code}) before it was ready:\n${output}`)))
-      }
-      const timer = setTimeout(() => {
-        cleanup()
-        resume(Effect.fail(new Error(`houndsight-server was not ready within ${startMillis} ms:\n${output}`)))
-      }, startMillis)
-      const cleanup = () => {
-        clearTimeout(timer)
-        child.stdout.off("data", check)
-        child.off("exit", onExit)
-      }
-      child.stdout.on("data", check)
-      child.once("exit", onExit)
-      check()
+  Effect.map(
+    scopedServer({ args, cwd: options.cwd, ...(options.env === undefined ? {} : { env: options.env }), ready: banner }),
+    (server) => ({
+      url: server.url,
+      port: server.port,
+      agentKey: server.banner[2] ?? "",
+      reviewerKey: server.banner[3] ?? "",
+      output: server.output,
+      stop: (signal) => Effect.promise(() => server.stop(signal))
     })
-    const url = banner[1]!
-    return {
-      url,
-      port: Number(new URL(url).port),
-      agentKey: banner[2] ?? "",
-      reviewerKey: banner[3] ?? "",
-      output: () => output,
-      stop: (signal) =>
-        Effect.promise(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-          return exited
-        })
-    }
-  })
+  )
 
 /** Runs the command to its end (it is expected to exit on its own); answers its code and output. */
 export const runServer = (
@@ -113,7 +56,7 @@ export const runServer = (
     const child = ChildProcess.execFile(
       process.execPath,
       [bin, ...args],
-      { cwd: options.cwd, env: env(options.env ?? {}), timeout: startMillis },
+      { cwd: options.cwd, env: { ...cleanEnv(), ...options.env }, timeout: defaultStartMillis },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : null
         resume(Effect.succeed({ code, stdout, stderr }))

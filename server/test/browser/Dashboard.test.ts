@@ -20,7 +20,7 @@ import * as Agents from "../../../examples/demo/agents.js"
 import { rules } from "../../../examples/demo.js"
 import { leashRequest, type Running, startServer } from "../helpers.js"
 import { reviewerName } from "../dashboard/helpers.js"
-import { available, newPage as newTab, problemsOf, run, signIn, useBrowser } from "./browser.js"
+import { available, newPage as newTab, problemsOf, run, signedIn, signIn, useBrowser } from "./browser.js"
 
 const screenshotDir = fileURLToPath(
   new URL(process.env["HOUNDSIGHT_UPDATE_SCREENSHOTS"] === "1" ? "../../../docs/" : "../../../test-results/", import.meta.url)
@@ -135,10 +135,7 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
 
   it.scopedLive("modify: JSON that does not parse is refused in the page before anything is sent; the agent gets the edit", () =>
     Effect.gen(function*() {
-      const s = yield* startServer({ rulesFile: rules })
-      const page = yield* newPage
-      const problems = problemsOf(page)
-      yield* signIn(page, s)
+      const { page, problems, s } = yield* signedIn(browser, { rulesFile: rules })
       const posts: Array<string> = []
       page.on("request", (request) => {
         if (request.method() === "POST") posts.push(request.url())
@@ -238,9 +235,7 @@ describe.skipIf(!available)("the dashboard in a real browser", () => {
 
   it.scopedLive("a decision form posted without its token changes nothing", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      yield* signIn(page, s)
+      const { page, s } = yield* signedIn(browser)
       const leash = leashRequest()
       yield* s.agent.post("/v1/leashes", { body: leash })
       const card = page.locator(`[data-leash-id="${leash.leash_id}"]`)

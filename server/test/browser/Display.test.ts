@@ -11,12 +11,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { leashRequest, reviewStep, startServer, stepRecord, trailRecord } from "../helpers.js"
-import { available, newPage as newTab, problemsOf, run, signIn, useBrowser } from "./browser.js"
+import { leashRequest, reviewStep, stepRecord, trailRecord } from "../helpers.js"
+import { available, run, signedIn, useBrowser } from "./browser.js"
 
 const zone = "Asia/Kolkata"
 const browser = useBrowser("what the dashboard shows, in a real browser", { timezoneId: zone })
-const newPage = newTab(browser)
 
 /** The wall-clock parts of an instant in the browser's zone, computed here with Intl. */
 const wall = (date: Date) => {
@@ -53,10 +52,7 @@ const hover = (date: Date, name: string) => {
 describe.skipIf(!available)("what the dashboard shows, in a real browser", () => {
   it.scopedLive("times: the date when it is not today, the full ISO time with its zone on hover", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      const problems = problemsOf(page)
-      yield* signIn(page, s)
+      const { page, problems, s } = yield* signedIn(browser)
       const old = new Date(Date.now() - 3 * 24 * 3600_000 + 123)
       const recent = new Date(Date.now() - 60_000 + 456)
       const trail = trailRecord({ started_at: old.toISOString(), status: "ok", ended_at: recent.toISOString() })
@@ -86,10 +82,7 @@ describe.skipIf(!available)("what the dashboard shows, in a real browser", () =>
 
   it.scopedLive("trail tags, in the order given, on the trail page and in the trails list", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      const problems = problemsOf(page)
-      yield* signIn(page, s)
+      const { page, problems, s } = yield* signedIn(browser)
       const trail = trailRecord({ status: "ok", tags: { env: "prod", tenant: "acme-gmbh", region: "eu-west-1" } })
       yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: [] } })
       const tags = ["env prod", "tenant acme-gmbh", "region eu-west-1"]
@@ -107,10 +100,7 @@ describe.skipIf(!available)("what the dashboard shows, in a real browser", () =>
 
   it.scopedLive("the LEASHES tile counts leashes: a blocking: false leash and its Leash.await are one", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      const problems = problemsOf(page)
-      yield* signIn(page, s)
+      const { page, problems, s } = yield* signedIn(browser)
       const trail = trailRecord({ status: "ok" })
       // A `blocking: false` leash (its first review step says `async`) and its `Leash.await`
       // (a second review step for the same leash), then a second, blocking leash.
@@ -131,9 +121,7 @@ describe.skipIf(!available)("what the dashboard shows, in a real browser", () =>
 
   it.scopedLive("step status marks are icons of the dashboard's own: drawn shapes, no font glyph", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      yield* signIn(page, s)
+      const { page, s } = yield* signedIn(browser)
       const trail = trailRecord({ status: "interrupted", ended_at: new Date().toISOString() })
       const steps = [
         stepRecord(trail.id, 1, "went_fine"),
@@ -171,10 +159,7 @@ describe.skipIf(!available)("what the dashboard shows, in a real browser", () =>
 
   it.scopedLive("the payload in the order it was sent, on the leash page and in its Modify form", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      const problems = problemsOf(page)
-      yield* signIn(page, s)
+      const { page, problems, s } = yield* signedIn(browser)
       // Keys in anything but alphabetical order, at every level.
       const payload = {
         customer: "cus_42",
@@ -197,10 +182,7 @@ describe.skipIf(!available)("what the dashboard shows, in a real browser", () =>
 
   it.scopedLive("a modified decision shows what changed, then the whole payload the agent was told to use", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      const problems = problemsOf(page)
-      yield* signIn(page, s)
+      const { page, problems, s } = yield* signedIn(browser)
       const payload = {
         amount_usd: 250,
         currency: "usd",
@@ -245,10 +227,7 @@ describe.skipIf(!available)("what the dashboard shows, in a real browser", () =>
 
   it.scopedLive("Modify on the leash page starts from the whole payload; values an SDK or a card cut are said plainly, never offered", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const page = yield* newPage
-      const problems = problemsOf(page)
-      yield* signIn(page, s)
+      const { page, problems, s } = yield* signedIn(browser)
       // A payload with a 100 KiB string (whole: v1.1 SDKs never cut one) and a long risk signal.
       const big = "x".repeat(100 * 1024)
       const longSignal = `refund of ${"r".repeat(400)}`

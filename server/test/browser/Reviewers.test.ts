@@ -6,27 +6,14 @@
  *
  * Skipped without Chromium unless HOUNDSIGHT_REQUIRE_BROWSER=1 (as the other browser tests).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
-import { type BrowserContext, chromium } from "playwright-core"
 import { Cli } from "../../src/index.js"
 import { client, leashRequest, startServer } from "../helpers.js"
+import { available, newPage as newTab, run, useBrowser } from "./browser.js"
 
-const executablePath = process.env["HOUNDSIGHT_CHROMIUM"] ?? "/usr/bin/chromium"
-const available = Fs.existsSync(executablePath)
-const required = process.env["HOUNDSIGHT_REQUIRE_BROWSER"] === "1"
-
-let context: BrowserContext | undefined
-let profile: string | undefined
-
-const run = <A>(f: () => Promise<A>) =>
-  Effect.promise(f).pipe(
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`a browser step did not settle: ${f.toString().slice(0, 160)}`) }),
-    Effect.orDie
-  )
+const browser = useBrowser("reviewers in a real browser")
+const newPage = newTab(browser)
 
 /** Runs a keys command on the server's database, as `houndsight-server keys …` would. */
 const keys = (db: string, ...args: ReadonlyArray<string>) =>
@@ -41,30 +28,7 @@ const created = (text: string) => {
   return { id: match[1]!, key: match[2]! }
 }
 
-if (!available && required) {
-  describe("reviewers in a real browser", () => {
-    it("needs Chromium (HOUNDSIGHT_REQUIRE_BROWSER=1)", () => {
-      expect.fail(`HOUNDSIGHT_REQUIRE_BROWSER=1 but there is no Chromium at ${executablePath}`)
-    })
-  })
-}
-
 describe.skipIf(!available)("reviewers in a real browser", () => {
-  beforeAll(async () => {
-    profile = Fs.mkdtempSync(Path.join(Os.tmpdir(), "houndsight-chromium-"))
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
-    })
-    context.setDefaultTimeout(20_000)
-  }, 60_000)
-
-  afterAll(async () => {
-    await context?.close()
-    if (profile !== undefined) Fs.rmSync(profile, { recursive: true, force: true })
-  })
-
   it.scopedLive("a reviewer signs in with their own key, approves by clicking, the decision names them; revoked, their session ends", () =>
     Effect.gen(function*() {
       const s = yield* startServer()
@@ -73,7 +37,7 @@ describe.skipIf(!available)("reviewers in a real browser", () => {
       const leash = leashRequest({ agent: "billing-bot" })
       expect((yield* bot.post("/v1/leashes", { body: leash })).status).toBe(200)
 
-      const page = yield* Effect.acquireRelease(run(() => context!.newPage()), (p) => Effect.promise(() => p.close()))
+      const page = yield* newPage
       yield* run(async () => {
         await page.goto(`${s.url}/`)
         await page.fill("#key", ada.key)

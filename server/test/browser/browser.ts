@@ -1,7 +1,7 @@
 /**
  * The browser of the browser tests: Debian's `chromium` driven by `playwright-core`, one
  * persistent context per test file, and the steps every test takes (a bounded browser step, a
- * fresh tab, the page's complaints, signing in).
+ * fresh tab, the page's complaints, signing in, a server with a signed-in tab).
  *
  * Without Chromium the tests are skipped with one line saying so, unless
  * HOUNDSIGHT_REQUIRE_BROWSER=1, which makes a missing browser a failure (CI sets it).
@@ -13,7 +13,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
-import type { Running } from "../helpers.js"
+import { type Running, startServer } from "../helpers.js"
 
 /** Where the browser is. */
 export const executablePath = process.env["HOUNDSIGHT_CHROMIUM"] ?? "/usr/bin/chromium"
@@ -123,4 +123,17 @@ export const signIn = (page: Page, s: Running) =>
     await page.waitForURL(`${s.url}/`)
     // The live stream is open: from here on, what agents ask appears without a reload.
     await page.locator("body[data-connected]").waitFor()
+  })
+
+/**
+ * A server started in the test's scope (with `options`) and a fresh tab signed in to it; the
+ * tab's complaints are collected from before the sign-in on.
+ */
+export const signedIn = (browser: () => BrowserContext, options: Parameters<typeof startServer>[0] = {}) =>
+  Effect.gen(function*() {
+    const s = yield* startServer(options)
+    const page = yield* newPage(browser)
+    const problems = problemsOf(page)
+    yield* signIn(page, s)
+    return { s, page, problems }
   })

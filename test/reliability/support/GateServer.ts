@@ -16,29 +16,22 @@
  * directly (not through a proxy) with the agent and reviewer keys.
  */
 import { Effect, type Scope } from "effect"
-import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type { Readable } from "node:stream"
-import { fileURLToPath } from "node:url"
+import * as FetchClient from "../../support/fetchClient.js"
+import * as ServerProcess from "../../support/serverProcess.js"
 
 /** The command's entry point. */
-export const bin = fileURLToPath(new URL("../../../server/bin/dev.mjs", import.meta.url))
+export const bin = ServerProcess.devBin
 
 /** How long one start may take (tsx compiles the server's sources on a cold cache). */
 export const startMillis = 30_000
 
 /** An answer of the server. */
-export interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  /** The body parsed as JSON (`undefined` when it is not JSON). */
-  readonly body: any
-}
+export type Answer = FetchClient.Answer
 
 /** A `fetch` client bound to one key. */
 export interface Client {
@@ -118,37 +111,10 @@ export interface GateServer {
   readonly store: StoreReader
 }
 
-const environment = (extra: Readonly<Record<string, string>>): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("HOUNDSIGHT_")) out[k] = v
-  }
-  return { ...out, ...extra }
-}
-
-/** A client for `base` with `key`. */
+/** A client for `base` with `key`: test/support/fetchClient.ts with the body as the second argument. */
 export const client = (base: string, key: string | undefined): Client => {
-  const request = (method: string, path: string, body?: unknown): Effect.Effect<Answer> =>
-    Effect.promise(async (signal) => {
-      const headers: Record<string, string> = {}
-      if (key !== undefined) headers["authorization"] = `Bearer ${key}`
-      if (body !== undefined) headers["content-type"] = "application/json"
-      const response = await fetch(`${base}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? null : typeof body === "string" ? body : JSON.stringify(body),
-        signal
-      })
-      const text = await response.text()
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(text)
-      } catch {
-        parsed = undefined
-      }
-      return { status: response.status, headers: response.headers, text, body: parsed }
-    })
-  return { get: (path) => request("GET", path), post: (path, body) => request("POST", path, body) }
+  const shared = FetchClient.client(base, key)
+  return { get: (path) => shared.get(path), post: (path, body) => shared.post(path, body === undefined ? {} : { body }) }
 }
 
 interface Sqlite {
@@ -213,66 +179,34 @@ export const start = (options: Options = {}): Effect.Effect<GateServer, Error, S
       Fs.writeFileSync(rulesPath, JSON.stringify(options.rules))
       args.push("--rules", rulesPath)
     }
-    const env = environment({
-      ...options.env,
-      HOUNDSIGHT_AGENT_KEY: agentKey,
-      HOUNDSIGHT_REVIEWER_KEY: reviewerKey
-    })
+    const env = { ...options.env, HOUNDSIGHT_AGENT_KEY: agentKey, HOUNDSIGHT_REVIEWER_KEY: reviewerKey }
 
-    let child: ChildProcess.ChildProcessByStdio<null, Readable, Readable> | undefined =
-      undefined
-    let exited: Promise<number | null> = Promise.resolve(null)
+    let child: ServerProcess.ServerChild | undefined = undefined
     let output = ""
     let port = options.port ?? 0
 
     const kill = (signal: NodeJS.Signals = "SIGKILL"): Effect.Effect<number | null> =>
-      Effect.promise(() => {
-        const c = child
-        if (c === undefined) return Promise.resolve(null)
-        if (c.exitCode === null && c.signalCode === null) c.kill(signal)
-        return exited
-      })
+      Effect.promise(() => child === undefined ? Promise.resolve(null) : child.stop(signal))
 
     const launch: Effect.Effect<void, Error> = Effect.gen(function*() {
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      if (child !== undefined && child.running()) {
         return yield* Effect.fail(new Error(`houndsight-server already runs (pid ${child.pid}); kill it first`))
       }
-      const c = ChildProcess.spawn(process.execPath, [bin, ...args, "--port", String(port)], {
-        cwd: dir,
-        env,
-        stdio: ["ignore", "pipe", "pipe"]
+      child = undefined
+      const started = yield* Effect.tryPromise({
+        try: () =>
+          ServerProcess.spawnServer({
+            bin,
+            args: [...args, "--port", String(port)],
+            cwd: dir,
+            env,
+            startMillis,
+            onOutput: (chunk) => (output += chunk)
+          }),
+        catch: (e) => (e instanceof Error ? e : new Error(String(e)))
       })
-      child = c
-      const startedAt = output.length
-      c.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-      c.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-      exited = new Promise((resolve) => c.once("exit", (code) => resolve(code)))
-      const url = yield* Effect.async<string, Error>((resume) => {
-        const check = () => {
-          const match = /listening on (http:\/\/\S+)/.exec(output.slice(startedAt))
-          if (match !== null) {
-            cleanup()
-            resume(Effect.succeed(match[1]!))
-          }
-        }
-        const onExit = (code: number | null) => {
-          cleanup()
-          resume(Effect.fail(new Error(`houndsight-server exited (${code}) before it was ready:\n${output.slice(startedAt)}`)))
-        }
-        const timer = setTimeout(() => {
-          cleanup()
-          resume(Effect.fail(new Error(`houndsight-server was not ready within ${startMillis} ms:\n${output.slice(startedAt)}`)))
-        }, startMillis)
-        const cleanup = () => {
-          clearTimeout(timer)
-          c.stdout.off("data", check)
-          c.off("exit", onExit)
-        }
-        c.stdout.on("data", check)
-        c.once("exit", onExit)
-        check()
-      })
-      port = Number(new URL(url).port)
+      child = started
+      port = started.port
     })
 
     yield* Effect.addFinalizer(() => kill("SIGKILL"))
@@ -288,8 +222,8 @@ export const start = (options: Options = {}): Effect.Effect<GateServer, Error, S
       dir,
       agentKey,
       reviewerKey,
-      running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
-      pid: () => (child !== undefined && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
+      running: () => child !== undefined && child.running(),
+      pid: () => (child !== undefined && child.running() ? child.pid : undefined),
       output: () => output,
       kill,
       start: launch,

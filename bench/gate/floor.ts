@@ -1,0 +1,55 @@
+/**
+ * Case `floor`: a floor-rule leash against a bare round trip, interleaved (bench/gate.ts, case 3).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import { performance } from "node:perf_hooks"
+import { Leash, Trail } from "../../src/index.js"
+import { charge, type Connected } from "./agents.js"
+import { sizes } from "./config.js"
+import type { GateResults } from "./results.js"
+import { latency, ms } from "./stats.js"
+
+/** Runs the case on the connected server. */
+export const floorCase = async (c: Connected): Promise<Pick<GateResults, "floorRule">> => {
+  const { agents, healthz } = c
+  const leash: Array<number> = []
+  const bare: Array<number> = []
+  const blocked = Trail.run(
+    { trigger: "bench", payload: {} },
+    Effect.gen(function*() {
+      for (let i = 0; i < sizes.floor; i++) {
+        const timeLeash = Effect.gen(function*() {
+          const t0 = performance.now()
+          const d = yield* Leash.request(charge(25_000))
+          leash.push(performance.now() - t0)
+          if (d.decision !== "blocked") return yield* Effect.dieMessage(`bench: a floor-rule leash got ${d.decision}: ${d.reason}`)
+        })
+        const timeBare = Effect.gen(function*() {
+          const t0 = performance.now()
+          yield* healthz
+          bare.push(performance.now() - t0)
+        })
+        if (i % 2 === 0) {
+          yield* timeLeash
+          yield* timeBare
+        } else {
+          yield* timeBare
+          yield* timeLeash
+        }
+      }
+    })
+  )
+  await agents.runPromise(blocked)
+  const l = latency(leash)
+  const b = latency(bare)
+  const paired = latency(leash.map((x, i) => x / bare[i]!))
+  const floorRule: GateResults["floorRule"] = { leash: l, bare: b, ratioP50: l.p50 / b.p50, ratioP99: l.p99 / b.p99, pairedRatioMedian: paired.p50 }
+  console.log(
+    `  floor-rule leash p50 ${ms(l.p50)} ms / bare p50 ${ms(b.p50)} ms = ${(l.p50 / b.p50).toFixed(2)}×; ` +
+      `p99 ${ms(l.p99)} / ${ms(b.p99)} = ${(l.p99 / b.p99).toFixed(2)}×`
+  )
+
+  return { floorRule }
+}
