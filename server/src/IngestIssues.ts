@@ -160,13 +160,23 @@ export const describeBatch = (body: unknown): Described => {
       ok: (u: unknown) => boolean
     ) => {
       if (!Array.isArray(list)) return
-      for (let i = 0; i < list.length; i++) {
-        if (ok(list[i])) continue
+      const n = list.length
+      let i = 0
+      for (; i < n && !collector.full; i++) {
+        const item: unknown = list[i]
+        if (typeof item === "object" && item !== null && ok(item)) continue
         wrongRecords++
-        if (collector.full) continue
         describedRecords++
-        describeRecord(collector, schema, list[i], [key, i])
+        describeRecord(collector, schema, item, [key, i])
       }
+      // the rest are only counted; a value that is not an object is wrong without asking the
+      // codec (a body of millions of them is walked once, cheaply)
+      let wrong = 0
+      for (; i < n; i++) {
+        const item: unknown = list[i]
+        if (typeof item !== "object" || item === null || !ok(item)) wrong++
+      }
+      wrongRecords += wrong
     }
     walk(trails, "trails", Wire.TrailRecord, (u) => IngestCodec.decodeTrail(u) !== undefined)
     walk(steps, "steps", Wire.StepRecord, (u) => IngestCodec.decodeStep(u) !== undefined)
