@@ -44,6 +44,7 @@ import * as Wire from "houndsight/wire"
 import * as Connections from "../Connections.js"
 import { Gate } from "../Gate.js"
 import { maxJsonDepth, nestsDeeperThan } from "../Http.js"
+import * as PendingSlices from "../PendingSlices.js"
 import { Keys } from "../Keys.js"
 import { PublicUrl } from "../PublicUrl.js"
 import { type PendingRow, Store, type TrailQuery } from "../Store.js"
@@ -438,7 +439,7 @@ export const mount = <R>(
 
     /** A page of pending leashes, as summaries (the gate expires the due ones first). */
     const pendingPage = (cursor?: readonly [number, string]) =>
-      Effect.map(gate.pending(queueLimits.pending, cursor), ({ leashes, nextCursor }) => ({
+      Effect.map(PendingSlices.read(gate, queueLimits.pending, cursor), ({ leashes, nextCursor }) => ({
         pending: leashes.map((l): LeashViews.Pending => ({
           leashId: l.leashId,
           request: l.request,
