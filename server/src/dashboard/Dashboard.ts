@@ -468,6 +468,7 @@ export const mount = <R>(
         const { nextCursor, pending } = yield* pendingPage(cursor)
         const body = LeashViews.queue({
           pending,
+          pendingList: yield* LeashViews.pendingListInSlices(pending, session.csrf, cursor !== undefined),
           nextCursor,
           paged: cursor !== undefined,
           decisions: yield* queries.recentDecisions(queueLimits.decisions),
