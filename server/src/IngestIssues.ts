@@ -130,7 +130,9 @@ const describeRecord = (
   }
 }
 
-const plural = (n: number, one: string, many: string): string => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`
+const counts = new Intl.NumberFormat("en-US")
+
+const plural = (n: number, one: string, many: string): string => `${counts.format(n)} ${n === 1 ? one : many}`
 
 /**
  * Describes an ingest body the codec refused (`IngestCodec.decodeBatch` answered `undefined`):
@@ -199,3 +201,7 @@ export const describeBatch = (body: unknown): Described => {
   }
 }
 
+
+// The schema parsers a message is decoded with are built on their first use: build them here,
+// once, when the server loads, so the first body refused does not pay for building them.
+describeBatch({ trails: [{}], steps: [{ events: [{}] }] })
