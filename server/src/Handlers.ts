@@ -14,6 +14,7 @@ import { LeashDesk } from "./LeashDesk.js"
 import type * as Http from "./Http.js"
 import { isHolder } from "./Keys.js"
 import * as Ownership from "./Ownership.js"
+import * as PendingSlices from "./PendingSlices.js"
 import { Rules } from "./Rules.js"
 import { Store } from "./Store.js"
 
@@ -83,7 +84,7 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk 
               Effect.fail(new Wire.ApiError.NotFound({ message: `no trail ${path.id}: no record or step of it has arrived` })),
             onSome: Effect.succeed
           })),
-      listLeashes: ({ urlParams }) => desk.pending(urlParams.limit, urlParams.cursor),
+      listLeashes: ({ urlParams }) => PendingSlices.read(desk, urlParams.limit, urlParams.cursor),
       listFlags: ({ urlParams }) => store.flags(urlParams.trailId, urlParams.limit, urlParams.cursor)
     }
   }

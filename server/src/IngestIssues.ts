@@ -130,7 +130,9 @@ const describeRecord = (
   }
 }
 
-const plural = (n: number, one: string, many: string): string => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`
+const counts = new Intl.NumberFormat("en-US")
+
+const plural = (n: number, one: string, many: string): string => `${counts.format(n)} ${n === 1 ? one : many}`
 
 /**
  * Describes an ingest body the codec refused (`IngestCodec.decodeBatch` answered `undefined`):
@@ -160,13 +162,23 @@ export const describeBatch = (body: unknown): Described => {
       ok: (u: unknown) => boolean
     ) => {
       if (!Array.isArray(list)) return
-      for (let i = 0; i < list.length; i++) {
-        if (ok(list[i])) continue
+      const n = list.length
+      let i = 0
+      for (; i < n && !collector.full; i++) {
+        const item: unknown = list[i]
+        if (typeof item === "object" && item !== null && ok(item)) continue
         wrongRecords++
-        if (collector.full) continue
         describedRecords++
-        describeRecord(collector, schema, list[i], [key, i])
+        describeRecord(collector, schema, item, [key, i])
       }
+      // the rest are only counted; a value that is not an object is wrong without asking the
+      // codec (a body of millions of them is walked once, cheaply)
+      let wrong = 0
+      for (; i < n; i++) {
+        const item: unknown = list[i]
+        if (typeof item !== "object" || item === null || !ok(item)) wrong++
+      }
+      wrongRecords += wrong
     }
     walk(trails, "trails", Wire.TrailRecord, (u) => IngestCodec.decodeTrail(u) !== undefined)
     walk(steps, "steps", Wire.StepRecord, (u) => IngestCodec.decodeStep(u) !== undefined)
@@ -189,3 +201,7 @@ export const describeBatch = (body: unknown): Described => {
   }
 }
 
+
+// The schema parsers a message is decoded with are built on their first use: build them here,
+// once, when the server loads, so the first body refused does not pay for building them.
+describeBatch({ trails: [{}], steps: [{ events: [{}] }] })

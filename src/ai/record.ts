@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Exit from "effect/Exit"
 import type { ModelRef } from "../schema/StepRecord.js"
+import { type Safe, toJsonSafe } from "../internal/jsonSafe.js"
 import { StepState, type TrailState } from "../internal/state.js"
 import { currentStepOf, runStep, trailOf } from "../internal/step.js"
 import { isLeashedTool } from "./leashed.js"
@@ -42,6 +43,8 @@ export interface Settings {
   readonly recent: Recent
   /** Prices looked up so far, by model name (`null`: none). */
   readonly priceCache: Map<string, Price | null>
+  /** The model of the last call recorded, as reported and as recorded. */
+  lastModel: { readonly provider: string; readonly name: string; readonly ref: ModelRef } | undefined
 }
 
 /** Resolves the options; throws on a bad price table (a programming error, named). */
@@ -55,7 +58,8 @@ export const settings = (options: RecordOptions, providerName: string | undefine
     model: options.model,
     prices,
     recent: new Recent(),
-    priceCache: new Map()
+    priceCache: new Map(),
+    lastModel: undefined
   }
 }
 
@@ -147,6 +151,25 @@ export const newMessages = (
   return { messages, history }
 }
 
+/** A string prompt, as Prompt.make makes it: one user message. */
+const userMessage = (text: unknown) => [{ role: "user", content: [{ type: "text", text }] }]
+
+/** The JSON-safe size of `{messages: [one user message]}` beyond its text's own. */
+const userPromptBytes = toJsonSafe({ messages: userMessage("") }).bytes - toJsonSafe("").bytes
+
+/**
+ * The input of a call whose options are a string prompt and nothing else the input names: made
+ * JSON-safe as `toJsonSafe` would make it, without walking the objects written here.
+ */
+const stringPromptInput = (options: any): Safe | undefined => {
+  if (
+    typeof options.prompt !== "string" || options.toolkit !== undefined || options.toolChoice !== undefined ||
+    options.objectName !== undefined
+  ) return undefined
+  const text = toJsonSafe(options.prompt)
+  return { value: { messages: userMessage(text.value) }, bytes: text.bytes + userPromptBytes }
+}
+
 const inputOf = (
   s: Settings,
   prompt: Prompt.Prompt | undefined,
@@ -154,10 +177,8 @@ const inputOf = (
   problem: string | undefined
 ): unknown => {
   const input: Record<string, unknown> = {}
-  if (prompt !== undefined && typeof options.prompt === "string") {
-    // one user message, as Prompt.make makes it: written from the string, without reading it back
-    input.messages = [{ role: "user", content: [{ type: "text", text: options.prompt }] }]
-    s.recent.remember(prompt.content)
+  if (typeof options.prompt === "string") {
+    input.messages = userMessage(options.prompt)
   } else if (prompt !== undefined) {
     const fresh = newMessages(s.recent, prompt)
     input.messages = fresh.messages
@@ -232,8 +253,12 @@ class Gathered {
 const count = (n: unknown): number | undefined =>
   typeof n === "number" && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined
 
-/** The timing of one call: when it started, and the time its tool calls were running. */
+/**
+ * One call as it is recorded: its input, its step, when it started, and the time its tool calls
+ * were running.
+ */
 export interface Timing {
+  input: Safe | undefined
   step: StepState | undefined
   start: number
   active: number
@@ -241,12 +266,20 @@ export interface Timing {
   busy: number
 }
 
-const newTiming = (): Timing => ({ step: undefined, start: 0, active: 0, busyFrom: 0, busy: 0 })
+const newTiming = (): Timing => ({ input: undefined, step: undefined, start: 0, active: 0, busyFrom: 0, busy: 0 })
 
-const modelOf = (s: Settings, g: Gathered | undefined): ModelRef => ({
-  provider: (s.provider ?? g?.providerKey ?? "unknown").slice(0, 256),
-  name: (g?.modelId ?? s.model ?? "unknown").slice(0, 256)
-})
+const cut = (name: string): string => (name.length > 256 ? name.slice(0, 256) : name)
+
+/** The model of a call; the last one made is reused while the provider and name stay the same. */
+const modelOf = (s: Settings, g: Gathered | undefined): ModelRef => {
+  const provider = s.provider ?? g?.providerKey ?? "unknown"
+  const name = g?.modelId ?? s.model ?? "unknown"
+  const last = s.lastModel
+  if (last !== undefined && last.provider === provider && last.name === name) return last.ref
+  const ref: ModelRef = { provider: cut(provider), name: cut(name) }
+  s.lastModel = { provider, name, ref }
+  return ref
+}
 
 /** The price of a model, looked up once per name (a table of at most 256 names is kept). */
 const cachedPrice = (s: Settings, name: string): Price | undefined => {
@@ -257,6 +290,17 @@ const cachedPrice = (s: Settings, name: string): Price | undefined => {
   return price
 }
 
+/** Sets a step's input made JSON-safe already (`StepState.setInput` would walk it again). */
+const setSafeInput = (step: StepState, input: Safe): void => {
+  step.input = input.value
+  step.inputBytes = input.bytes
+}
+
+/** The JSON-safe size of a text-only output beyond its strings' own (with and without `first_part_ms`). */
+const textOutputBytes = toJsonSafe({ text: "", finish_reason: "", latency_ms: 0 }).bytes - 2 * toJsonSafe("").bytes
+const streamedOutputBytes = toJsonSafe({ text: "", finish_reason: "", latency_ms: 0, first_part_ms: 0 }).bytes -
+  2 * toJsonSafe("").bytes
+
 /** Writes the response, model, tokens, cost and timing on the call's step. */
 const finishCall = (s: Settings, timing: Timing, trail: TrailState, g: Gathered, object: unknown, hasObject: boolean) => {
   const step = timing.step
@@ -264,15 +308,29 @@ const finishCall = (s: Settings, timing: Timing, trail: TrailState, g: Gathered,
   const end = trail.now()
   const model = modelOf(s, g)
   step.model = model
-  const output: Record<string, unknown> = { text: g.text }
-  if (g.reasoning !== "") output.reasoning = g.reasoning
-  if (g.toolCalls !== undefined) output.tool_calls = g.toolCalls
-  if (g.toolResults !== undefined) output.tool_results = g.toolResults
-  if (hasObject) output.object = object
-  output.finish_reason = g.finishReason ?? "unknown"
-  output.latency_ms = Math.max(0, end - timing.start - timing.busy)
-  if (g.firstPartAt >= 0) output.first_part_ms = g.firstPartAt - timing.start
-  step.setOutput(output)
+  const latency = Math.max(0, end - timing.start - timing.busy)
+  if (g.reasoning === "" && g.toolCalls === undefined && g.toolResults === undefined && !hasObject) {
+    // text only: its two strings made JSON-safe, the object written here as toJsonSafe writes it
+    const text = toJsonSafe(g.text)
+    const finish = toJsonSafe(g.finishReason ?? "unknown")
+    if (g.firstPartAt >= 0) {
+      step.output = { text: text.value, finish_reason: finish.value, latency_ms: latency, first_part_ms: g.firstPartAt - timing.start }
+      step.outputBytes = text.bytes + finish.bytes + streamedOutputBytes
+    } else {
+      step.output = { text: text.value, finish_reason: finish.value, latency_ms: latency }
+      step.outputBytes = text.bytes + finish.bytes + textOutputBytes
+    }
+  } else {
+    const output: Record<string, unknown> = { text: g.text }
+    if (g.reasoning !== "") output.reasoning = g.reasoning
+    if (g.toolCalls !== undefined) output.tool_calls = g.toolCalls
+    if (g.toolResults !== undefined) output.tool_results = g.toolResults
+    if (hasObject) output.object = object
+    output.finish_reason = g.finishReason ?? "unknown"
+    output.latency_ms = latency
+    if (g.firstPartAt >= 0) output.first_part_ms = g.firstPartAt - timing.start
+    step.setOutput(output)
+  }
   const u = g.usage
   if (u !== undefined && u !== null) {
     let input = count(u.inputTokens)
@@ -355,16 +413,24 @@ const wrapToolkit = (trail: TrailState, timing: Timing, toolkit: unknown): unkno
 const prepare = (s: Settings, trail: TrailState, timing: Timing, options: any) => {
   let prompt: Prompt.Prompt | undefined
   let problem: string | undefined
-  try {
-    prompt = Prompt.make(options.prompt)
-  } catch (e) {
-    problem = e instanceof Error ? e.message : String(e)
+  // a string is one user message: the model makes it, and the input is written from the string
+  if (typeof options.prompt !== "string") {
+    try {
+      prompt = Prompt.make(options.prompt)
+    } catch (e) {
+      problem = e instanceof Error ? e.message : String(e)
+    }
   }
-  const next = { ...options }
+  let next = options
   // a prompt that does not decode goes on as given: the model fails the call as it would have
-  if (prompt !== undefined) next.prompt = prompt
-  if (options.toolkit !== undefined) next.toolkit = wrapToolkit(trail, timing, options.toolkit)
-  return { next, input: inputOf(s, prompt, options, problem) }
+  if (prompt !== undefined || options.toolkit !== undefined) {
+    next = { ...options }
+    if (prompt !== undefined) next.prompt = prompt
+    if (options.toolkit !== undefined) next.toolkit = wrapToolkit(trail, timing, options.toolkit)
+  }
+  // a string is never remembered: the model makes its message, so no later call re-sends it
+  timing.input = stringPromptInput(options) ?? toJsonSafe(inputOf(s, prompt, options, problem))
+  return next
 }
 
 const recordEffect = (
@@ -377,15 +443,15 @@ const recordEffect = (
     const trail = trailOf(fiber)
     if (trail === undefined || !trail.recording) return call(options)
     const timing = newTiming()
-    const { input, next } = prepare(s, trail, timing, options)
+    const next = prepare(s, trail, timing, options)
     return runStep(
       method,
       {
         layer: "reason",
-        input,
         onOpen: (step) => {
+          setSafeInput(step, timing.input!)
           timing.step = step
-          timing.start = trail.now()
+          timing.start = step.startedAt
           if (s.model !== undefined) step.model = modelOf(s, undefined)
         }
       },
@@ -408,13 +474,13 @@ const recordStream = (
     const trail = trailOf(fiber)
     if (trail === undefined || !trail.recording) return Effect.succeed(call(options))
     const timing = newTiming()
-    const { input, next } = prepare(s, trail, timing, options)
+    const next = prepare(s, trail, timing, options)
     const parent = currentStepOf(fiber, trail)
     const step = new StepState(trail, parent !== undefined ? parent.id : null, "streamText", "reason")
-    step.setInput(input)
+    setSafeInput(step, timing.input!)
     if (s.model !== undefined) step.model = modelOf(s, undefined)
     timing.step = step
-    timing.start = trail.now()
+    timing.start = step.startedAt
     const g = new Gathered()
     return Effect.as(
       Effect.addFinalizer((exit) =>

@@ -14,10 +14,12 @@
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as Wire from "houndsight/wire"
+import { yieldToEventLoop } from "../EventLoop.js"
 import type { DecidedLeash } from "./Queries.js"
 import * as Format from "./Format.js"
-import { type Html, html, url } from "./Html.js"
+import { type Html, html, join, url } from "./Html.js"
 import * as Cut from "./Cut.js"
 import * as JsonDiff from "./JsonDiff.js"
 
@@ -281,8 +283,36 @@ export const decisionsTable = (decisions: ReadonlyArray<DecidedLeash>): Html => 
  * @category components
  */
 export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string, paged = false): Html =>
-  html`<p class="empty muted" data-empty${pending.length > 0 ? html` hidden` : ""}>Nothing is waiting. Requests appear here the moment an agent asks.</p>
-<div class="pending-list"${paged ? "" : html` data-pending-list`}>${pending.map((p) => pendingCard(p, csrf, "queue"))}</div>`
+  pendingListOf(pending.length, pending.map((p) => pendingCard(p, csrf, "queue")), paged)
+
+const pendingListOf = (count: number, cards: Html | ReadonlyArray<Html>, paged: boolean): Html =>
+  html`<p class="empty muted" data-empty${count > 0 ? html` hidden` : ""}>Nothing is waiting. Requests appear here the moment an agent asks.</p>
+<div class="pending-list"${paged ? "" : html` data-pending-list`}>${cards}</div>`
+
+/** How many cards `pendingListInSlices` renders at a time. */
+const cardSlice = 10
+
+/**
+ * The pending list as `pendingList` writes it, rendered `cardSlice` cards at a time with a
+ * yield to the event loop between the slices: a page of 100 cards at the v1.1 limits is a long
+ * piece of work that would otherwise hold every other request back until it is done.
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export const pendingListInSlices = (
+  pending: ReadonlyArray<Pending>,
+  csrf: string,
+  paged = false
+): Effect.Effect<Html> =>
+  Effect.gen(function*() {
+    const slices: Array<Html> = []
+    for (let i = 0; i < pending.length; i += cardSlice) {
+      if (i > 0) yield* yieldToEventLoop
+      slices.push(join(pending.slice(i, i + cardSlice).map((p) => pendingCard(p, csrf, "queue"))))
+    }
+    return pendingListOf(pending.length, slices, paged)
+  })
 
 /**
  * The queue: pending leashes (live), the latest decisions, and the latest trails.
@@ -292,6 +322,8 @@ export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string, paged
  */
 export const queue = (options: {
   readonly pending: ReadonlyArray<Pending>
+  /** The pending list rendered already (`pendingListInSlices`); else it is rendered here. */
+  readonly pendingList?: Html | undefined
   /** The cursor of the next page of pending leashes, if there are more. */
   readonly nextCursor?: string | undefined
   /** Set on a later page (read with a cursor): it is not live. */
@@ -306,7 +338,7 @@ export const queue = (options: {
   <h1 id="pending-title">Waiting for a decision <span class="count big" data-pending-count${
     options.pending.length === 0 ? html` hidden` : ""
   }>${Format.count(options.pending.length)}</span> <span class="live-dot" title="Live: new requests appear without reloading" data-live-status>live</span></h1>
-  ${pendingList(options.pending, options.csrf, options.paged === true)}
+  ${options.pendingList ?? pendingList(options.pending, options.csrf, options.paged === true)}
   <p class="pager">${options.paged === true ? html`<a href="/">← First page</a> ` : ""}${
     options.nextCursor === undefined
       ? ""

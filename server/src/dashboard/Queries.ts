@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
+import { yieldToEventLoop } from "../EventLoop.js"
 import * as LeashSummary from "../LeashSummary.js"
 import type * as Cut from "./Cut.js"
 import * as JsonDiff from "./JsonDiff.js"
@@ -174,6 +175,9 @@ const decodeTrail = Schema.decodeUnknownSync(Schema.parseJson(Wire.TrailRecord))
 const decodeStep = Schema.decodeUnknownSync(Wire.StepRecord)
 const decodeStepJson = Schema.decodeUnknownSync(Schema.parseJson(Wire.StepRecord))
 
+/** How many steps the trail page reads from SQLite at a time (see `trailPage`). */
+const stepSlice = 10
+
 interface StepHeadRow {
   readonly seq: number
   readonly id: string
@@ -334,11 +338,25 @@ export const make = Effect.gen(function*() {
       const found = yield* sql<{ record: string | null; flag_count: number }>`SELECT record, flag_count FROM trails
         WHERE id = ${id}`
       if (found.length === 0) return Option.none()
-      const rows = yield* sql.unsafe<StepHeadRow>(
-        `SELECT seq, id, json_remove(record, '$.input', '$.output', '$.events') AS head, ${stepHead}
-          FROM steps WHERE trail_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?`,
-        [id, p.cursor?.[0] ?? Number.MIN_SAFE_INTEGER, p.cursor?.[1] ?? "", p.limit + 1]
-      )
+      // Read in slices of `stepSlice` rows, yielding to the event loop between them: SQLite
+      // cuts each step's blocks synchronously, and a page of steps at the record limit is a long
+      // piece of work that would otherwise hold every other request back until it is done.
+      const rows: Array<StepHeadRow> = []
+      const want = p.limit + 1
+      let after: readonly [number, string] = [p.cursor?.[0] ?? Number.MIN_SAFE_INTEGER, p.cursor?.[1] ?? ""]
+      while (rows.length < want) {
+        if (rows.length > 0) yield* yieldToEventLoop
+        const n = Math.min(stepSlice, want - rows.length)
+        const slice = yield* sql.unsafe<StepHeadRow>(
+          `SELECT seq, id, json_remove(record, '$.input', '$.output', '$.events') AS head, ${stepHead}
+            FROM steps WHERE trail_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?`,
+          [id, after[0], after[1], n]
+        )
+        for (const row of slice) rows.push(row)
+        if (slice.length < n) break
+        const last = slice[slice.length - 1]!
+        after = [last.seq, last.id]
+      }
       const page = rows.slice(0, p.limit)
       const counted = yield* sql<{ n: number }>`SELECT count(*) AS n FROM steps WHERE trail_id = ${id}`
       const flags = page.length === 0 ? [] : yield* sql<{

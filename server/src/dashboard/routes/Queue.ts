@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
 import { LeashDesk } from "../../LeashDesk.js"
+import * as PendingSlices from "../../PendingSlices.js"
 import { Store } from "../../Store.js"
 import * as Guards from "../Guards.js"
 import { html } from "../Html.js"
@@ -40,7 +41,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
 
     /** A page of pending leashes, as summaries (the gate expires the due ones first). */
     const pendingPage = (cursor?: readonly [number, string]) =>
-      Effect.map(desk.pending(limits.pending, cursor), ({ leashes, nextCursor }) => ({
+      Effect.map(PendingSlices.read(desk, limits.pending, cursor), ({ leashes, nextCursor }) => ({
         pending: leashes.map((l): LeashViews.Pending => ({
           leashId: l.leashId,
           request: l.request,
@@ -67,6 +68,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
         const { nextCursor, pending } = yield* pendingPage(cursor)
         const body = LeashViews.queue({
           pending,
+          pendingList: yield* LeashViews.pendingListInSlices(pending, session.csrf, cursor !== undefined),
           nextCursor,
           paged: cursor !== undefined,
           decisions: yield* queries.recentDecisions(limits.decisions),
