@@ -30,6 +30,15 @@ const slow = [
   "server/test/dashboard/Session.test.ts",
   "server/test/dashboard/Decisions.test.ts",
   "server/test/Hardening.test.ts",
+  "server/test/IngestCodec.test.ts",
+  "server/test/Connections.test.ts",
+  "examples/demo/demo.test.ts",
+  "server/test/Otlp.test.ts",
+  "server/test/OtlpEffect.test.ts",
+  "test/leash/property.test.ts",
+  "server/test/Reads.test.ts",
+  "server/test/IngestIssues.test.ts",
+  "server/test/dashboard/JsonDiff.test.ts",
   // these start the server command as a process of its own (tsx compiling it), many times
   "server/test/Restart.test.ts",
   "server/test/Cli.test.ts",
@@ -50,7 +59,9 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // `npm test` runs both projects; `npm run test:unit` the first alone
+    // `npm test` runs both projects, each file in its own module graph; `npm run test:unit` runs
+    // the first alone with `--no-isolate` (the files share one module graph, so Effect and the
+    // sources are loaded once instead of once a file, which is most of a short suite's time)
     projects: [
       { extends: true, test: { name: "unit", include, exclude: [...configDefaults.exclude, ...slow] } },
       { extends: true, test: { name: "slow", include: slow.map((glob) => glob.endsWith("/**") ? `${glob}/*.test.ts` : glob) } }
