@@ -16,6 +16,7 @@ import * as Exit from "effect/Exit"
 import type { ModelRef } from "../schema/StepRecord.js"
 import { StepState, type TrailState } from "../internal/state.js"
 import { currentStepOf, runStep, trailOf } from "../internal/step.js"
+import { spanBridges, StreamStep } from "../internal/tracer.js"
 import { isLeashedTool } from "./leashed.js"
 import { checkPrices, costOf, defaultPrices, type Price, type PriceTable, priceOf } from "./prices.js"
 import { type HandlerResult, recordToolResult, withParent } from "./steps.js"
@@ -332,6 +333,8 @@ const recordedHandle = (trail: TrailState, timing: Timing, wh: WithHandler) => (
           input: params,
           onOpen: (s) => {
             step = s
+            // the toolkit's own span of this call is this step (the span bridge skips it)
+            s.absorbs = "Toolkit.handle"
           }
         },
         Effect.tap(wh.handle(name, params), (r) => recordToolResult(step, name, r))
@@ -367,6 +370,13 @@ const prepare = (s: Settings, trail: TrailState, timing: Timing, options: any) =
   return { next, input: inputOf(s, prompt, options, problem) }
 }
 
+/** The span `@effect/ai` opens for each call, which the call's step stands for. */
+const spanNames = {
+  generateText: "LanguageModel.generateText",
+  generateObject: "LanguageModel.generateObject",
+  streamText: "LanguageModel.streamText"
+} as const
+
 const recordEffect = (
   s: Settings,
   method: "generateText" | "generateObject",
@@ -385,6 +395,7 @@ const recordEffect = (
         input,
         onOpen: (step) => {
           timing.step = step
+          step.absorbs = spanNames[method]
           timing.start = trail.now()
           if (s.model !== undefined) step.model = modelOf(s, undefined)
         }
@@ -415,7 +426,9 @@ const recordStream = (
     if (s.model !== undefined) step.model = modelOf(s, undefined)
     timing.step = step
     timing.start = trail.now()
+    step.absorbs = spanNames.streamText
     const g = new Gathered()
+    const stream = call(next)
     return Effect.as(
       Effect.addFinalizer((exit) =>
         Effect.sync(() => {
@@ -425,7 +438,7 @@ const recordStream = (
           } else step.endCause(exit.cause)
         })
       ),
-      Stream.mapChunks(call(next), (chunk) => {
+      Stream.mapChunks(spanBridges === 0 ? stream : Stream.provideService(stream, StreamStep, step), (chunk) => {
         if (g.firstPartAt < 0) g.firstPartAt = trail.now()
         for (const part of chunk) g.add(part)
         return chunk

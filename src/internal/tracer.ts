@@ -1,0 +1,322 @@
+/**
+ * Both ways between Houndsight's steps and Effect's tracer:
+ *
+ * - spans become steps: a tracer that wraps the user's own, hands every span to it unchanged, and
+ *   inside a trail also records the spans the user chose as steps (the span-step is the fiber's
+ *   current step while it is open, so sniffs and chosen spans inside it are its children);
+ * - steps become spans: with the option on, a trail's steps reach the wrapped tracer as spans
+ *   (`StepSpans`), opened and ended by hooks in `TrailState`/`StepState` that cost one
+ *   `undefined` check when the option is off.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import { type StepLayer, stepLayers } from "../schema/Common.js"
+import type { StepRecord } from "../schema/StepRecord.js"
+import type { TrailRecord } from "../schema/TrailRecord.js"
+import { toJsonSafeAttributes } from "./jsonSafe.js"
+import { currentStep, type Holder, StepState, type TrailState } from "./state.js"
+import { checkStep, ownHolder, trailOf } from "./step.js"
+
+/** Which spans become steps: all of them, or those matching a name or the attributes they start with. */
+export type SpanChoice = "all" | {
+  /** A span whose name equals one of the strings or matches one of the patterns. */
+  readonly names?: ReadonlyArray<string | RegExp> | undefined
+  /** A span that starts with every one of these attributes, each of this value. */
+  readonly attributes?: Readonly<Record<string, unknown>> | undefined
+}
+
+/** The options of the bridge tracer. */
+export interface BridgeOptions {
+  /** Record these Effect spans, inside a trail, as steps (default: none). */
+  readonly spans?: SpanChoice | undefined
+  /** The layer of a span-step without a valid `houndsight.layer` attribute (default `execute`). */
+  readonly defaultLayer?: StepLayer | undefined
+  /** Send every trail and step to the wrapped tracer as a span (default: false). */
+  readonly steps?: boolean | undefined
+}
+
+/** Marks a tracer made by `bridge`, so `Trail.run` finds its step-span sink. */
+export const BridgeTypeId: unique symbol = Symbol.for("houndsight/BridgeTracer")
+
+/** A tracer made by `bridge`. */
+export interface BridgeTracer extends Tracer.Tracer {
+  readonly [BridgeTypeId]: { readonly stepSpans: StepSpans | undefined }
+}
+
+const layerSet: ReadonlySet<string> = new Set(stepLayers)
+
+/** The fiber running now (the span is made by it, synchronously). */
+const currentFiber = (): Fiber.RuntimeFiber<unknown, unknown> | undefined =>
+  (globalThis as any)["effect/FiberCurrent"] as Fiber.RuntimeFiber<unknown, unknown> | undefined
+
+/**
+ * The span names `houndsight/ai` records itself: a step it marks with `absorbs` stands for the
+ * span of that name opened inside it (and a model step also for the toolkit's `Toolkit.handle`
+ * span of a leashed tool, which records its own step).
+ */
+const absorbed = (step: StepState | undefined, name: string): boolean => {
+  if (step === undefined) return false
+  const a = step.absorbs
+  return a !== undefined && (a === name || (name === "Toolkit.handle" && a.startsWith("LanguageModel.")))
+}
+
+/** The attribute names the bridge reads rather than keeps in the step's input. */
+const notInput: ReadonlySet<string> = new Set(["houndsight.layer", "code.stacktrace"])
+
+/** Nanoseconds to a Date (milliseconds). */
+const dateOfNanos = (nanos: bigint): Date => new Date(Number(nanos / 1_000_000n))
+
+/** Does the span, with the attributes it starts with, match the choice? */
+const makeChooser = (choice: SpanChoice | undefined) => {
+  if (choice === undefined) return undefined
+  if (choice === "all") return () => true
+  const names = choice.names ?? []
+  const exact = new Set(names.filter((n): n is string => typeof n === "string"))
+  const patterns = names.filter((n): n is RegExp => n instanceof RegExp)
+  const wanted = choice.attributes === undefined ? [] : Object.entries(choice.attributes)
+  return (name: string, options: Tracer.SpanOptions | undefined, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+    if (exact.has(name)) return true
+    for (const p of patterns) {
+      p.lastIndex = 0
+      if (p.test(name)) return true
+    }
+    if (wanted.length === 0) return false
+    const given = options?.attributes
+    const env = fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations)
+    for (const [k, v] of wanted) {
+      const value = given !== undefined && k in given ? given[k] : Option.getOrUndefined(HashMap.get(env, k))
+      if (value !== v) return false
+    }
+    return true
+  }
+}
+
+/**
+ * How many tracers made so far record spans as steps: while none does, `houndsight/ai` skips
+ * marking its streamed calls.
+ */
+export let spanBridges = 0
+
+/**
+ * In the Context of a streamed model call recorded by `houndsight/ai`: its step, which stands
+ * for the `LanguageModel.streamText` span (the stream's step is not the fiber's current step).
+ */
+export class StreamStep extends Context.Tag("houndsight/internal/StreamStep")<StreamStep, StepState>() {}
+
+/** While set, a step opened by the span bridge is not sent back to the tracer as a span. */
+let openingSpanStep = false
+
+/**
+ * A chosen span: the user's span itself as the prototype (so every read, `instanceof` and the
+ * OpenTelemetry tracer's own checks see the user's span), with `attribute`, `event` and `end`
+ * passed on to it and also written on the step.
+ */
+const spanStep = (
+  inner: Tracer.Span,
+  step: StepState,
+  holder: Holder,
+  previous: StepState | undefined
+): Tracer.Span => {
+  let attributes: Record<string, unknown> | undefined
+  const span: Tracer.Span = Object.create(inner)
+  Object.defineProperties(span, {
+    attribute: {
+      value: (key: string, value: unknown) => {
+        inner.attribute(key, value)
+        if (key === "houndsight.layer" && typeof value === "string" && layerSet.has(value)) step.layer = value as StepLayer
+        if (!notInput.has(key)) (attributes ??= {})[key] = value
+      }
+    },
+    event: {
+      value: (name: string, startTime: bigint, attrs?: Record<string, unknown>) => {
+        inner.event(name, startTime, attrs)
+        if (!step.ended) {
+          step.addEvent({
+            name,
+            at: dateOfNanos(startTime),
+            attributes: toJsonSafeAttributes(attrs ?? {}).value as Record<string, unknown>
+          })
+        }
+      }
+    },
+    end: {
+      value: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
+        inner.end(endTime, exit)
+        // put the parent back; a span ended out of order leaves the current step alone
+        if (holder.current === step) holder.current = previous
+        if (attributes !== undefined) step.setInput(attributes)
+        if (Exit.isSuccess(exit)) step.finish("ok", undefined)
+        else step.endCause(exit.cause)
+      }
+    }
+  })
+  return span
+}
+
+/** Makes the tracer that wraps `inner`. */
+export const bridge = (inner: Tracer.Tracer, options: BridgeOptions): BridgeTracer => {
+  const choose = makeChooser(options.spans)
+  const defaultLayer = options.defaultLayer ?? "execute"
+  if (!layerSet.has(defaultLayer)) {
+    throw new Error(
+      `houndsight: HoundsightTracer.layer: defaultLayer must be one of ${stepLayers.join(", ")}, got ${
+        JSON.stringify(defaultLayer)
+      }`
+    )
+  }
+  const stepSpans = options.steps === true ? new StepSpans(inner) : undefined
+  if (choose !== undefined) spanBridges++
+  const tracer = Tracer.make({
+    span(name, parent, context, links, startTime, kind, spanOptions) {
+      const span = inner.span(name, parent, context, links, startTime, kind, spanOptions)
+      if (choose === undefined) return span
+      const fiber = currentFiber()
+      if (fiber === undefined) return span
+      const trail = trailOf(fiber)
+      if (trail === undefined || !trail.recording) return span
+      const { holder, install } = ownHolder(fiber)
+      const previous = holder.current !== undefined && holder.current.trail === trail ? holder.current : undefined
+      if (absorbed(previous, name) || !choose(name, spanOptions, fiber)) return span
+      if (absorbed(fiber.currentContext.unsafeMap.get(StreamStep.key) as StepState | undefined, name)) return span
+      openingSpanStep = true
+      let step: StepState
+      try {
+        step = new StepState(trail, previous !== undefined ? previous.id : null, checkStep(name, defaultLayer).name, defaultLayer)
+      } finally {
+        openingSpanStep = false
+      }
+      const given = spanOptions?.attributes?.["houndsight.layer"]
+      if (typeof given === "string" && layerSet.has(given)) step.layer = given as StepLayer
+      // the span is made synchronously inside the fiber, so its FiberRef is set in place (the
+      // runtime fiber's own method, not in the public interface)
+      if (install) (fiber as unknown as { setFiberRef: (ref: typeof currentStep, h: Holder) => void }).setFiberRef(currentStep, holder)
+      holder.current = step
+      return spanStep(span, step, holder, previous)
+    },
+    context: (f, fiber) => inner.context(f, fiber)
+  }) as BridgeTracer
+  ;(tracer as { [BridgeTypeId]: unknown })[BridgeTypeId] = { stepSpans }
+  return tracer
+}
+
+/** The step-span sink of the tracer a fiber runs with, if it is a bridge with `steps` on. */
+export const stepSpansOf = (tracer: Tracer.Tracer): StepSpans | undefined => {
+  const b = (tracer as Partial<BridgeTracer>)[BridgeTypeId]
+  return b === undefined ? undefined : b.stepSpans
+}
+
+/** The current span of the running fiber (the parent of a step's span), else the trail's. */
+const parentSpanOf = (trail: TrailState): Option.Option<Tracer.AnySpan> => {
+  const fiber = currentFiber()
+  if (fiber !== undefined) {
+    const parent = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
+    if (Option.isSome(parent)) return parent
+  }
+  return trail.span === undefined ? Option.none() : Option.some(trail.span)
+}
+
+const json = (value: unknown): string => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/** The exit a span ends with, from a step's status. */
+const exitOf = (status: string, error: StepRecord["error"]): Exit.Exit<unknown, unknown> => {
+  if (status === "ok") return Exit.void
+  if (status === "interrupted") return Exit.interrupt(FiberId.none)
+  const e = new Error(error?.message ?? "the step failed")
+  e.name = error?.type ?? "Error"
+  return Exit.fail(e)
+}
+
+/**
+ * Sends a trail's records to a tracer as spans, with the attribute names `docs/otlp.md` maps
+ * back to records (so the same spans sent to the gate server over OTLP give the same steps).
+ */
+export class StepSpans {
+  constructor(readonly tracer: Tracer.Tracer) {}
+
+  /** Opens a span of the trail, now, under the fiber's current span. */
+  private open(trail: TrailState, name: string): Tracer.Span {
+    const span = this.tracer.span(
+      name,
+      parentSpanOf(trail),
+      Context.empty(),
+      [],
+      trail.clock.unsafeCurrentTimeNanos(),
+      "internal"
+    )
+    span.attribute("houndsight.trail_id", trail.id)
+    return span
+  }
+
+  /** Opens the span of a trail (its parent: the fiber's current span). */
+  openTrail(trail: TrailState): void {
+    const span = this.open(trail, trail.trigger)
+    span.attribute("houndsight.trigger", trail.trigger)
+    span.attribute("houndsight.payload", json(trail.payload))
+    trail.span = span
+  }
+
+  /** Ends the span of a trail with its totals. */
+  endTrail(trail: TrailState, r: TrailRecord): void {
+    const span = trail.span
+    if (span === undefined) return
+    if (r.output !== undefined) span.attribute("houndsight.output", json(r.output))
+    if (r.costUsd !== undefined) span.attribute("houndsight.trail.cost_usd", r.costUsd)
+    if (r.tokens !== undefined) {
+      span.attribute("houndsight.trail.input_tokens", r.tokens.input)
+      span.attribute("houndsight.trail.output_tokens", r.tokens.output)
+    }
+    if (r.status === "interrupted") span.attribute("houndsight.status", "interrupted")
+    span.end(trail.clock.unsafeCurrentTimeNanos(), exitOf(r.status, r.status === "error" ? { type: "Error", message: "the trail failed" } : undefined))
+  }
+
+  /** Opens the span of a step (not of a step the span bridge opened: that is a span already). */
+  openStep(step: StepState): void {
+    if (openingSpanStep) return
+    const span = this.open(step.trail, step.name)
+    span.attribute("houndsight.step_id", step.id)
+    step.span = span
+  }
+
+  /** Ends the span of a step with what its record says. */
+  endStep(step: StepState, r: StepRecord): void {
+    const span = step.span
+    if (span === undefined) return
+    span.attribute("houndsight.layer", r.layer)
+    if (r.input !== undefined) span.attribute("houndsight.input", json(r.input))
+    if (r.output !== undefined) span.attribute("houndsight.output", json(r.output))
+    if (r.costUsd !== undefined) span.attribute("houndsight.cost_usd", r.costUsd)
+    if (r.tokens !== undefined) {
+      span.attribute("gen_ai.usage.input_tokens", r.tokens.input)
+      span.attribute("gen_ai.usage.output_tokens", r.tokens.output)
+      if (r.tokens.cachedInput !== undefined) span.attribute("gen_ai.usage.cache_read.input_tokens", r.tokens.cachedInput)
+      if (r.tokens.reasoning !== undefined) span.attribute("gen_ai.usage.reasoning.output_tokens", r.tokens.reasoning)
+    }
+    if (r.model !== undefined) {
+      span.attribute("gen_ai.provider.name", r.model.provider)
+      span.attribute("gen_ai.response.model", r.model.name)
+    }
+    if (r.leash !== undefined) {
+      span.attribute("houndsight.leash.id", r.leash.leashId)
+      span.attribute("houndsight.leash.decision", r.leash.decision)
+      span.attribute("houndsight.leash.action_name", r.leash.actionName)
+      span.attribute("houndsight.leash.reason", r.leash.reason)
+    }
+    if (r.status === "interrupted") span.attribute("houndsight.status", "interrupted")
+    for (const e of r.events) span.event(e.name, BigInt(e.at.getTime()) * 1_000_000n, e.attributes)
+    span.end(step.trail.clock.unsafeCurrentTimeNanos(), exitOf(r.status, r.error))
+  }
+}

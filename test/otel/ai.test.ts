@@ -1,0 +1,70 @@
+/**
+ * `houndsight/ai` recording and the span bridge together: @effect/ai's own spans
+ * (`LanguageModel.*`, `Toolkit.handle`) are not recorded a second time, while the user's
+ * exporter still receives them; a model step sent as a span carries the GenAI usage attributes.
+ */
+import { LanguageModel, Tool, Toolkit } from "@effect/ai"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Schema, Stream } from "effect"
+import { Sniff } from "houndsight"
+import { fakeOpenAi } from "../ai/fakeOpenAi.js"
+import { recorded } from "../ai/helpers.js"
+import { inTrail, spanNamed, stepNamed, traced } from "./helpers.js"
+
+const LookupOrder = Tool.make("lookup_order", {
+  description: "Looks an order up",
+  parameters: { orderId: Schema.String },
+  success: Schema.Struct({ orderId: Schema.String, status: Schema.String })
+})
+const Tools = Toolkit.make(LookupOrder)
+const toolsLayer = Tools.toLayer({ lookup_order: ({ orderId }) => Effect.succeed({ orderId, status: "delivered" }) })
+
+describe("HoundsightTracer with houndsight/ai", () => {
+  it.scopedLive("a model call and its tool call are recorded once, with every span still exported", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAi([
+        { toolCalls: [{ id: "call_1", name: "lookup_order", args: { orderId: "A-42" } }], usage: { input: 40, output: 8 } },
+        { text: "Delivered.", usage: { input: 900, output: 30 } }
+      ])
+      const agent = inTrail(Sniff.run(
+        "answer",
+        { layer: "respond" },
+        Effect.gen(function*() {
+          yield* LanguageModel.generateText({ prompt: "Where is A-42?", toolkit: Tools })
+          const stream = yield* Stream.runCollect(LanguageModel.streamText({ prompt: "And now?" }))
+          return stream.length > 0
+        })
+      )).pipe(Effect.provide(toolsLayer))
+      const { exit, spans, steps } = yield* Effect.promise(() =>
+        traced({ spans: "all", steps: true }, agent, recorded(fake.url))
+      )
+      expect(exit).toEqual(Exit.succeed(true))
+      const names = steps.map((s) => s.name)
+      expect(names.filter((n) => n === "generateText")).toHaveLength(1)
+      expect(names.filter((n) => n === "streamText")).toHaveLength(1)
+      expect(names.filter((n) => n === "lookup_order")).toHaveLength(1)
+      expect(names.filter((n) => n.startsWith("LanguageModel.") || n === "Toolkit.handle")).toEqual([])
+      // the user's exporter still has @effect/ai's own spans
+      expect(spans.map((s) => s.name)).toEqual(expect.arrayContaining([
+        "LanguageModel.generateText",
+        "LanguageModel.streamText",
+        "Toolkit.handle"
+      ]))
+      // the model step as a span, with the GenAI usage attributes
+      const call = stepNamed(steps, "generateText")
+      const callSpan = spans.find((s) => s.attributes["houndsight.step_id"] === call.id)!
+      expect(callSpan.name).toBe("generateText")
+      expect(callSpan.attributes).toMatchObject({
+        "houndsight.layer": "reason",
+        "gen_ai.usage.input_tokens": call.tokens!.input,
+        "gen_ai.usage.output_tokens": call.tokens!.output,
+        "gen_ai.provider.name": "openai",
+        "gen_ai.response.model": call.model!.name
+      })
+      expect(callSpan.attributes["houndsight.cost_usd"]).toBe(call.costUsd)
+      // @effect/ai's span of the call runs inside the call's step span
+      expect(spanNamed(spans, "LanguageModel.generateText").parentSpanContext?.spanId).toBe(
+        callSpan.spanContext().spanId
+      )
+    }))
+})
