@@ -114,51 +114,72 @@ export class StreamStep extends Context.Tag("houndsight/internal/StreamStep")<St
 /** While set, a step opened by the span bridge is not sent back to the tracer as a span. */
 let openingSpanStep = false
 
+/** What the bridge keeps on a chosen span. */
+interface Recording {
+  readonly step: StepState
+  readonly holder: Holder
+  readonly previous: StepState | undefined
+  readonly end: Tracer.Span["end"]
+  readonly attribute: Tracer.Span["attribute"]
+  readonly event: Tracer.Span["event"]
+  attributes: Record<string, unknown> | undefined
+}
+
+/** Where a chosen span keeps its recording. */
+const recordingKey: unique symbol = Symbol.for("houndsight/SpanStep")
+
+type ChosenSpan = Tracer.Span & { [recordingKey]: Recording }
+
+function chosenAttribute(this: ChosenSpan, key: string, value: unknown): void {
+  const r = this[recordingKey]
+  r.attribute.call(this, key, value)
+  if (key === "houndsight.layer" && typeof value === "string" && layerSet.has(value)) r.step.layer = value as StepLayer
+  if (!notInput.has(key)) (r.attributes ??= {})[key] = value
+}
+
+function chosenEvent(this: ChosenSpan, name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+  const r = this[recordingKey]
+  r.event.call(this, name, startTime, attributes)
+  if (!r.step.ended) {
+    r.step.addEvent({
+      name,
+      at: dateOfNanos(startTime),
+      attributes: toJsonSafeAttributes(attributes ?? {}).value as Record<string, unknown>
+    })
+  }
+}
+
+function chosenEnd(this: ChosenSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+  const r = this[recordingKey]
+  r.end.call(this, endTime, exit)
+  const step = r.step
+  // put the parent back; a span ended out of order leaves the current step alone
+  if (r.holder.current === step) r.holder.current = r.previous
+  if (r.attributes !== undefined) step.setInput(r.attributes)
+  if (Exit.isSuccess(exit)) step.finish("ok", undefined)
+  else step.endCause(exit.cause)
+}
+
 /**
- * A chosen span: the user's span itself as the prototype (so every read, `instanceof` and the
- * OpenTelemetry tracer's own checks see the user's span), with `attribute`, `event` and `end`
- * passed on to it and also written on the step.
+ * Records a chosen span as a step. The span stays the user's own object (so the user's tracer,
+ * `instanceof` and `@effect/opentelemetry`'s own checks see it as before): its `attribute`,
+ * `event` and `end` are shadowed by own methods that call the originals with the same
+ * arguments first, then write on the step.
  */
-const spanStep = (
-  inner: Tracer.Span,
-  step: StepState,
-  holder: Holder,
-  previous: StepState | undefined
-): Tracer.Span => {
-  let attributes: Record<string, unknown> | undefined
-  const span: Tracer.Span = Object.create(inner)
-  Object.defineProperties(span, {
-    attribute: {
-      value: (key: string, value: unknown) => {
-        inner.attribute(key, value)
-        if (key === "houndsight.layer" && typeof value === "string" && layerSet.has(value)) step.layer = value as StepLayer
-        if (!notInput.has(key)) (attributes ??= {})[key] = value
-      }
-    },
-    event: {
-      value: (name: string, startTime: bigint, attrs?: Record<string, unknown>) => {
-        inner.event(name, startTime, attrs)
-        if (!step.ended) {
-          step.addEvent({
-            name,
-            at: dateOfNanos(startTime),
-            attributes: toJsonSafeAttributes(attrs ?? {}).value as Record<string, unknown>
-          })
-        }
-      }
-    },
-    end: {
-      value: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-        inner.end(endTime, exit)
-        // put the parent back; a span ended out of order leaves the current step alone
-        if (holder.current === step) holder.current = previous
-        if (attributes !== undefined) step.setInput(attributes)
-        if (Exit.isSuccess(exit)) step.finish("ok", undefined)
-        else step.endCause(exit.cause)
-      }
-    }
-  })
-  return span
+const recordSpan = (span: Tracer.Span, step: StepState, holder: Holder, previous: StepState | undefined): void => {
+  const chosen = span as ChosenSpan
+  chosen[recordingKey] = {
+    step,
+    holder,
+    previous,
+    end: span.end,
+    attribute: span.attribute,
+    event: span.event,
+    attributes: undefined
+  }
+  chosen.attribute = chosenAttribute
+  chosen.event = chosenEvent
+  chosen.end = chosenEnd
 }
 
 /** Makes the tracer that wraps `inner`. */
@@ -199,7 +220,8 @@ export const bridge = (inner: Tracer.Tracer, options: BridgeOptions): BridgeTrac
       // runtime fiber's own method, not in the public interface)
       if (install) (fiber as unknown as { setFiberRef: (ref: typeof currentStep, h: Holder) => void }).setFiberRef(currentStep, holder)
       holder.current = step
-      return spanStep(span, step, holder, previous)
+      recordSpan(span, step, holder, previous)
+      return span
     },
     context: (f, fiber) => inner.context(f, fiber)
   }) as BridgeTracer

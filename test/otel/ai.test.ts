@@ -50,6 +50,13 @@ describe("HoundsightTracer with houndsight/ai", () => {
         "LanguageModel.streamText",
         "Toolkit.handle"
       ]))
+      // the HTTP client's spans are steps (under the model step), and are not sent back as spans
+      expect(names.filter((n) => n === "http.client POST")).toHaveLength(2)
+      expect(steps.find((s) => s.name === "http.client POST")!.parentId).toBe(stepNamed(steps, "generateText").id)
+      expect(spans.filter((s) => s.attributes["houndsight.step_id"] !== undefined).map((s) => s.name).sort()).toEqual(
+        ["answer", "generateText", "lookup_order", "streamText"]
+      )
+      expect(spans.filter((s) => s.name === "http.client POST")).toHaveLength(2)
       // the model step as a span, with the GenAI usage attributes
       const call = stepNamed(steps, "generateText")
       const callSpan = spans.find((s) => s.attributes["houndsight.step_id"] === call.id)!
