@@ -165,7 +165,7 @@ export class TrailState {
     this.ended = true
     const status = Exit.isSuccess(exit) ? "ok" : describeCause(exit.cause).status
     const r = this.record(status, this.now())
-    if (this.span !== undefined) this.stepSpans!.endTrail(this, r)
+    if (this.span !== undefined) this.stepSpans!.endTrail(this, r, exit)
     this.recorder.offerTrail(r)
   }
 

@@ -291,8 +291,8 @@ export class StepSpans {
     trail.span = span
   }
 
-  /** Ends the span of a trail with its totals. */
-  endTrail(trail: TrailState, r: TrailRecord): void {
+  /** Ends the span of a trail with its totals and the trail's own exit. */
+  endTrail(trail: TrailState, r: TrailRecord, exit: Exit.Exit<unknown, unknown>): void {
     const span = trail.span
     if (span === undefined) return
     if (r.output !== undefined) span.attribute("houndsight.output", json(r.output))
@@ -302,7 +302,7 @@ export class StepSpans {
       span.attribute("houndsight.trail.output_tokens", r.tokens.output)
     }
     if (r.status === "interrupted") span.attribute("houndsight.status", "interrupted")
-    span.end(trail.clock.unsafeCurrentTimeNanos(), exitOf(r.status, r.status === "error" ? { type: "Error", message: "the trail failed" } : undefined))
+    span.end(trail.clock.unsafeCurrentTimeNanos(), exit)
   }
 
   /** Opens the span of a step (not of a step the span bridge opened: that is a span already). */

@@ -3,8 +3,8 @@
  * `@effect/opentelemetry`'s tracer (and an in-memory exporter) as the user's own tracer.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Exit, Fiber } from "effect"
-import { Sniff } from "houndsight"
+import { Data, Effect, Exit, Fiber, Tracer } from "effect"
+import { HoundsightTracer, Sniff } from "houndsight"
 import { inTrail, shape, spanNamed, stepNamed, traced } from "./helpers.js"
 
 class CrmDown extends Data.TaggedError("CrmDown")<{ readonly message: string }> {}
@@ -95,5 +95,35 @@ describe("HoundsightTracer: spans become steps", () => {
     // the spans keep their own parents in the backend
     expect(shape(on.spans).find((s) => s.name === "crm.query")?.parent).toBeNull()
     expect(spanNamed(on.spans, "crm.query").attributes).toEqual({ query: "deals", limit: 10 })
+  })
+})
+
+describe("HoundsightTracer.wrap: any tracer, set by Effect.withTracer", () => {
+  it("a hand-made tracer keeps receiving every span, started and ended, while chosen spans become steps", async () => {
+    const seen: Array<string> = []
+    const base = Effect.runSync(Effect.tracer)
+    const own = Tracer.make({
+      span: (name, parent, context, links, startTime, kind, options) => {
+        seen.push(`start ${name}`)
+        const span = base.span(name, parent, context, links, startTime, kind, options)
+        const end = span.end.bind(span)
+        span.end = (endTime, exit) => {
+          seen.push(`end ${name}`)
+          end(endTime, exit)
+        }
+        return span
+      },
+      context: (f) => f()
+    })
+    const { steps } = await traced(
+      undefined,
+      program.pipe(HoundsightTracer.wrap({ spans: { names: ["crm.query", "crm.forked"] } }), Effect.withTracer(own))
+    )
+    expect(steps.map((s) => s.name).sort()).toEqual(["crm.forked", "crm.query", "draft", "in_fork", "plan"])
+    for (const name of ["crm.outside", "crm.query", "crm.write", "unchosen", "crm.forked"]) {
+      expect(seen).toContain(`start ${name}`)
+      expect(seen).toContain(`end ${name}`)
+    }
+    expect(seen.length).toBe(10)
   })
 })
