@@ -48,7 +48,7 @@ export const BridgeTypeId: unique symbol = Symbol.for("houndsight/BridgeTracer")
 
 /** A tracer made by `bridge`. */
 export interface BridgeTracer extends Tracer.Tracer {
-  readonly [BridgeTypeId]: { readonly stepSpans: StepSpans | undefined }
+  readonly [BridgeTypeId]: { readonly stepSpans: StepSpans | undefined; readonly inner: Tracer.Tracer }
 }
 
 const layerSet: ReadonlySet<string> = new Set(stepLayers)
@@ -73,6 +73,20 @@ const notInput: ReadonlySet<string> = new Set(["houndsight.layer", "code.stacktr
 
 /** Nanoseconds to a Date (milliseconds). */
 const dateOfNanos = (nanos: bigint): Date => new Date(Number(nanos / 1_000_000n))
+
+/** What is wrong with a span choice, if anything. */
+const choiceProblem = (choice: unknown): string | undefined => {
+  if (choice === undefined || choice === "all") return undefined
+  if (choice === null || typeof choice !== "object") return `spans must be "all" or { names, attributes }, got ${String(choice)}`
+  const { attributes, names } = choice as { names?: unknown; attributes?: unknown }
+  if (names !== undefined && (!Array.isArray(names) || !names.every((n) => typeof n === "string" || n instanceof RegExp))) {
+    return "spans.names must be an array of strings and regular expressions"
+  }
+  if (attributes !== undefined && (attributes === null || typeof attributes !== "object" || Array.isArray(attributes))) {
+    return "spans.attributes must be an object of attribute names and values"
+  }
+  return undefined
+}
 
 /** Does the span, with the attributes it starts with, match the choice? */
 const makeChooser = (choice: SpanChoice | undefined) => {
@@ -143,7 +157,8 @@ function chosenEvent(this: ChosenSpan, name: string, startTime: bigint, attribut
   if (!r.step.ended) {
     r.step.addEvent({
       name,
-      at: dateOfNanos(startTime),
+      // a tracer without timing (`Effect.withTracerTiming(false)`) stamps 0: the trail's clock then
+      at: startTime === 0n ? new Date(r.step.trail.now()) : dateOfNanos(startTime),
       attributes: toJsonSafeAttributes(attributes ?? {}).value as Record<string, unknown>
     })
   }
@@ -183,19 +198,24 @@ const recordSpan = (span: Tracer.Span, step: StepState, holder: Holder, previous
 }
 
 /** Makes the tracer that wraps `inner`. */
-export const bridge = (inner: Tracer.Tracer, options: BridgeOptions): BridgeTracer => {
+export const bridge = (tracer: Tracer.Tracer, options: BridgeOptions): BridgeTracer => {
+  // a bridge over a bridge would record every chosen span twice: the newer options replace the older
+  const wrapped = (tracer as Partial<BridgeTracer>)[BridgeTypeId]
+  const inner = wrapped === undefined ? tracer : wrapped.inner
+  const problem = choiceProblem(options.spans)
+  if (problem !== undefined) throw new Error(`houndsight: HoundsightTracer: ${problem}`)
   const choose = makeChooser(options.spans)
   const defaultLayer = options.defaultLayer ?? "execute"
   if (!layerSet.has(defaultLayer)) {
     throw new Error(
-      `houndsight: HoundsightTracer.layer: defaultLayer must be one of ${stepLayers.join(", ")}, got ${
+      `houndsight: HoundsightTracer: defaultLayer must be one of ${stepLayers.join(", ")}, got ${
         JSON.stringify(defaultLayer)
       }`
     )
   }
   const stepSpans = options.steps === true ? new StepSpans(inner) : undefined
   if (choose !== undefined) spanBridges++
-  const tracer = Tracer.make({
+  const made = Tracer.make({
     span(name, parent, context, links, startTime, kind, spanOptions) {
       const span = inner.span(name, parent, context, links, startTime, kind, spanOptions)
       if (choose === undefined) return span
@@ -225,8 +245,8 @@ export const bridge = (inner: Tracer.Tracer, options: BridgeOptions): BridgeTrac
     },
     context: (f, fiber) => inner.context(f, fiber)
   }) as BridgeTracer
-  ;(tracer as { [BridgeTypeId]: unknown })[BridgeTypeId] = { stepSpans }
-  return tracer
+  ;(made as { [BridgeTypeId]: unknown })[BridgeTypeId] = { stepSpans, inner }
+  return made
 }
 
 /** The step-span sink of the tracer a fiber runs with, if it is a bridge with `steps` on. */

@@ -127,3 +127,29 @@ describe("HoundsightTracer.wrap: any tracer, set by Effect.withTracer", () => {
     expect(seen.length).toBe(10)
   })
 })
+
+describe("HoundsightTracer: options", () => {
+  it("a bridge over a bridge records each chosen span once, with the newer options", async () => {
+    const twice = program.pipe(
+      HoundsightTracer.wrap({ spans: { names: ["crm.query"] } }),
+      HoundsightTracer.wrap({ spans: { names: ["crm.query", "crm.write"] } })
+    )
+    const { spans, steps } = await traced({ spans: "all" }, twice)
+    expect(steps.map((s) => s.name).sort()).toEqual(["crm.query", "draft", "in_fork", "plan"])
+    expect(spans.length).toBe(5)
+  })
+
+  it("bad options are a defect naming what is wrong when the tracer is made", async () => {
+    const bad = (options: unknown) =>
+      Effect.runPromiseExit(Effect.void.pipe(HoundsightTracer.wrap(options as HoundsightTracer.Options))).then((exit) =>
+        Exit.isFailure(exit) ? String(exit.cause) : "ok"
+      )
+    expect(await bad({ spans: "some" })).toContain(`spans must be "all" or { names, attributes }`)
+    expect(await bad({ spans: { names: "crm" } })).toContain("spans.names must be an array of strings and regular expressions")
+    expect(await bad({ spans: { attributes: 3 } })).toContain("spans.attributes must be an object")
+    expect(await bad({ spans: "all", defaultLayer: "think" })).toContain(
+      "defaultLayer must be one of plan, retrieve, reason, execute, review, respond, got \"think\""
+    )
+    expect(await bad({ spans: "all" })).toBe("ok")
+  })
+})
