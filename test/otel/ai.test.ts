@@ -7,6 +7,7 @@ import { LanguageModel, Tool, Toolkit } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Schema, Stream } from "effect"
 import { Sniff } from "houndsight"
+import * as HoundsightAi from "houndsight/ai"
 import { fakeOpenAi } from "../ai/fakeOpenAi.js"
 import { recorded } from "../ai/helpers.js"
 import { inTrail, spanNamed, stepNamed, traced } from "./helpers.js"
@@ -19,7 +20,35 @@ const LookupOrder = Tool.make("lookup_order", {
 const Tools = Toolkit.make(LookupOrder)
 const toolsLayer = Tools.toLayer({ lookup_order: ({ orderId }) => Effect.succeed({ orderId, status: "delivered" }) })
 
+const RefundOrder = Tool.make("refund_order", {
+  parameters: { orderId: Schema.String },
+  success: Schema.Struct({ refundId: Schema.String })
+})
+const Refunds = Toolkit.make(RefundOrder)
+const refundsLayer = Refunds.toLayer({ refund_order: ({ orderId }) => Effect.succeed({ refundId: `re_${orderId}` }) })
+const LeashedRefunds = HoundsightAi.Leash.toolkit(Refunds, {
+  refund_order: { actionName: "stripe.refund", summary: (p) => `Refund ${p.orderId}`, riskSignals: () => ({}) }
+})
+
 describe("HoundsightTracer with houndsight/ai", () => {
+  it.scopedLive("a leashed tool call is recorded once, by its action and review steps", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAi([{ toolCalls: [{ id: "call_r", name: "refund_order", args: { orderId: "A-42" } }] }])
+      const agent = inTrail(LanguageModel.generateText({ prompt: "Refund A-42", toolkit: LeashedRefunds })).pipe(
+        Effect.provide(refundsLayer)
+      )
+      const { exit, spans, steps } = yield* Effect.promise(() => traced({ spans: "all" }, agent, recorded(fake.url)))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      const call = stepNamed(steps, "generateText")
+      expect(steps.filter((s) => s.name !== "http.client POST").map((s) => [s.name, s.layer]).sort()).toEqual([
+        ["generateText", "reason"],
+        ["stripe.refund", "execute"],
+        ["stripe.refund", "review"]
+      ])
+      expect(steps.find((s) => s.name === "stripe.refund" && s.layer === "execute")!.parentId).toBe(call.id)
+      expect(spans.map((s) => s.name)).toContain("Toolkit.handle")
+    }))
+
   it.scopedLive("a model call and its tool call are recorded once, with every span still exported", () =>
     Effect.gen(function*() {
       const fake = yield* fakeOpenAi([
