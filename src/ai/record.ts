@@ -16,7 +16,7 @@ import * as Exit from "effect/Exit"
 import type { ModelRef } from "../schema/StepRecord.js"
 import { StepState, type TrailState } from "../internal/state.js"
 import { currentStepOf, runStep, trailOf } from "../internal/step.js"
-import { spanBridges, StreamStep } from "../internal/tracer.js"
+import { RecordedModel, spanBridges, StreamStep } from "../internal/tracer.js"
 import { isLeashedTool } from "./leashed.js"
 import { checkPrices, costOf, defaultPrices, type Price, type PriceTable, priceOf } from "./prices.js"
 import { type HandlerResult, recordToolResult, withParent } from "./steps.js"
@@ -448,6 +448,8 @@ const recordStream = (
 
 /** The user's model, recorded. */
 export const wrap = (s: Settings, model: LanguageModel.Service): LanguageModel.Service => ({
+  // the span bridge does not record a Chat's span over this model again
+  ...{ [RecordedModel]: true },
   generateText: ((options: any) => recordEffect(s, "generateText", options, model.generateText)) as any,
   generateObject: ((options: any) => recordEffect(s, "generateObject", options, model.generateObject)) as any,
   streamText: ((options: any) => recordStream(s, options, model.streamText)) as any

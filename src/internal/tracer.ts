@@ -68,6 +68,22 @@ const absorbed = (step: StepState | undefined, name: string): boolean => {
   return a !== undefined && (a === name || (name === "Toolkit.handle" && a.startsWith("LanguageModel.")))
 }
 
+/**
+ * Marks the `LanguageModel` service `houndsight/ai` records: a `Chat.*` span (the `Chat`'s own
+ * span around a model call) made where the model is recorded is not recorded again.
+ */
+export const RecordedModel: unique symbol = Symbol.for("houndsight/ai/RecordedModel")
+
+/** The Context key of `@effect/ai`'s `LanguageModel` (read without importing `@effect/ai`). */
+const languageModelKey = "@effect/ai/LanguageModel"
+
+/** A `Chat.*` span over a model that `houndsight/ai` records. */
+const chatOverRecordedModel = (fiber: Fiber.RuntimeFiber<unknown, unknown>, name: string): boolean => {
+  if (!name.startsWith("Chat.")) return false
+  const model = fiber.currentContext.unsafeMap.get(languageModelKey) as { [RecordedModel]?: true } | undefined
+  return model !== undefined && model[RecordedModel] === true
+}
+
 /** The attribute names the bridge reads rather than keeps in the step's input. */
 const notInput: ReadonlySet<string> = new Set(["houndsight.layer", "code.stacktrace"])
 
@@ -227,6 +243,7 @@ export const bridge = (tracer: Tracer.Tracer, options: BridgeOptions): BridgeTra
       const previous = holder.current !== undefined && holder.current.trail === trail ? holder.current : undefined
       if (absorbed(previous, name) || !choose(name, spanOptions, fiber)) return span
       if (absorbed(fiber.currentContext.unsafeMap.get(StreamStep.key) as StepState | undefined, name)) return span
+      if (chatOverRecordedModel(fiber, name)) return span
       openingSpanStep = true
       let step: StepState
       try {

@@ -9,7 +9,8 @@
  *   events. A sniff inside a chosen span is its child and a chosen span inside a sniff the
  *   sniff's child, across forked fibers. Spans outside a trail are left alone. A span is chosen by
  *   its name or by the attributes it starts with (`Effect.withSpan(name, { attributes })`,
- *   `Effect.annotateSpans`); `houndsight/ai`'s model calls and tool calls are recorded once, by it.
+ *   `Effect.annotateSpans`); `houndsight/ai`'s model calls and tool calls (and a `Chat`'s spans
+ *   over them) are recorded once, by it.
  * - `steps`: every trail and step also reaches the wrapped tracer as a span, with
  *   `houndsight.trail_id` and `houndsight.step_id`, `houndsight.cost_usd`,
  *   `gen_ai.usage.input_tokens`/`gen_ai.usage.output_tokens`, the model, and a review step's

@@ -3,7 +3,7 @@
  * (`LanguageModel.*`, `Toolkit.handle`) are not recorded a second time, while the user's
  * exporter still receives them; a model step sent as a span carries the GenAI usage attributes.
  */
-import { LanguageModel, Tool, Toolkit } from "@effect/ai"
+import { Chat, LanguageModel, Tool, Toolkit } from "@effect/ai"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Schema, Stream } from "effect"
 import { Sniff } from "houndsight"
@@ -31,6 +31,21 @@ const LeashedRefunds = HoundsightAi.Leash.toolkit(Refunds, {
 })
 
 describe("HoundsightTracer with houndsight/ai", () => {
+  it.scopedLive("a Chat's call is recorded once: its Chat.generateText span is not a second step", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAi([{ text: "Hello." }])
+      const agent = inTrail(Effect.gen(function*() {
+        const chat = yield* Chat.empty
+        return (yield* chat.generateText({ prompt: "hi" })).text
+      }))
+      const { exit, spans, steps } = yield* Effect.promise(() =>
+        traced({ spans: { names: [/^Chat\./, /^LanguageModel\./] } }, agent, recorded(fake.url))
+      )
+      expect(exit).toEqual(Exit.succeed("Hello."))
+      expect(steps.map((s) => s.name)).toEqual(["generateText"])
+      expect(spans.map((s) => s.name)).toEqual(expect.arrayContaining(["Chat.generateText", "LanguageModel.generateText"]))
+    }))
+
   it.scopedLive("a leashed tool call is recorded once, by its action and review steps", () =>
     Effect.gen(function*() {
       const fake = yield* fakeOpenAi([{ toolCalls: [{ id: "call_r", name: "refund_order", args: { orderId: "A-42" } }] }])
