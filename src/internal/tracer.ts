@@ -251,8 +251,6 @@ export const bridge = (tracer: Tracer.Tracer, options: BridgeOptions): BridgeTra
       } finally {
         openingSpanStep = false
       }
-      const given = spanOptions?.attributes?.["houndsight.layer"]
-      if (typeof given === "string" && layerSet.has(given)) step.layer = given as StepLayer
       // the span is made synchronously inside the fiber, so its FiberRef is set in place (the
       // runtime fiber's own method, not in the public interface)
       if (install) (fiber as unknown as { setFiberRef: (ref: typeof currentStep, h: Holder) => void }).setFiberRef(currentStep, holder)
@@ -288,6 +286,12 @@ const json = (value: unknown): string => {
   } catch {
     return String(value)
   }
+}
+
+/** Renames the OpenTelemetry span under an `@effect/opentelemetry` span (its `span` field), if there is one. */
+const renameSpan = (span: Tracer.Span, name: string): void => {
+  const otel = (span as { span?: { updateName?: unknown } }).span
+  if (otel !== undefined && otel !== null && typeof otel.updateName === "function") otel.updateName(name)
 }
 
 /** The exit a span ends with, from a step's status. */
@@ -354,6 +358,9 @@ export class StepSpans {
   endStep(step: StepState, r: StepRecord): void {
     const span = step.span
     if (span === undefined) return
+    // a step renamed before it ended (a leashed tool call refused: named after the tool, not the
+    // action); Effect's spans cannot be renamed, an OpenTelemetry span under them can
+    if (r.name !== span.name) renameSpan(span, r.name)
     span.attribute("houndsight.layer", r.layer)
     if (r.input !== undefined) span.attribute("houndsight.input", json(r.input))
     if (r.output !== undefined) span.attribute("houndsight.output", json(r.output))

@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Schema, Stream } from "effect"
 import { Sniff } from "houndsight"
 import * as HoundsightAi from "houndsight/ai"
+import { FakeGate } from "houndsight/test"
 import { fakeOpenAi } from "../ai/fakeOpenAi.js"
 import { recorded } from "../ai/helpers.js"
 import { inTrail, spanNamed, stepNamed, traced } from "./helpers.js"
@@ -62,6 +63,25 @@ describe("HoundsightTracer with houndsight/ai", () => {
       ])
       expect(steps.find((s) => s.name === "stripe.refund" && s.layer === "execute")!.parentId).toBe(call.id)
       expect(spans.map((s) => s.name)).toContain("Toolkit.handle")
+    }))
+
+  it.scopedLive("a refused leashed tool call reaches the tracer named after the tool, as its step is", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAi([{ toolCalls: [{ id: "call_r", name: "refund_order", args: { orderId: "A-42" } }] }])
+      const agent = inTrail(LanguageModel.generateText({ prompt: "Refund A-42", toolkit: LeashedRefunds })).pipe(
+        Effect.provide(refundsLayer)
+      )
+      const { spans, steps } = yield* Effect.promise(() =>
+        traced({ steps: true }, agent, recorded(fake.url), FakeGate.rejectAll)
+      )
+      const call = steps.find((s) => s.layer === "execute")!
+      expect(call.name).toBe("refund_order")
+      const review = steps.find((s) => s.layer === "review")!
+      expect(review.leash?.decision).toBe("rejected")
+      const byStep = (id: string) => spans.find((s) => s.attributes["houndsight.step_id"] === id)!
+      expect(byStep(call.id).name).toBe("refund_order")
+      expect(byStep(review.id)).toMatchObject({ name: "stripe.refund" })
+      expect(byStep(review.id).attributes["houndsight.leash.decision"]).toBe("rejected")
     }))
 
   it.scopedLive("a model call and its tool call are recorded once, with every span still exported", () =>

@@ -18,12 +18,14 @@ export interface Traced<A, E> {
 
 /**
  * Runs `program` (which opens its own trails) with the backend, the bridge when `options` are
- * given, and `extra` layers; hands back its exit, the records and the exported spans.
+ * given, `extra` layers and the fake gate (approving by default); hands back its exit, the
+ * records and the exported spans.
  */
 export const traced = <A, E, R>(
   options: HoundsightTracer.Options | undefined,
   program: Effect.Effect<A, E, R>,
-  extra: Layer.Layer<any, never, never> = Layer.empty as Layer.Layer<any>
+  extra: Layer.Layer<any, never, never> = Layer.empty as Layer.Layer<any>,
+  gate: FakeGate.FakeGate = FakeGate.approveAll
 ): Promise<Traced<A, E>> => {
   const exporter = new InMemorySpanExporter()
   const processor = new SimpleSpanProcessor(exporter)
@@ -37,7 +39,7 @@ export const traced = <A, E, R>(
       const trails = yield* HoundsightTest.trails
       return { exit, steps, trails, spans: exporter.getFinishedSpans().slice() }
     }).pipe(
-      Effect.provide(Layer.mergeAll(tracing, HoundsightTest.layer({ gate: FakeGate.approveAll }), extra))
+      Effect.provide(Layer.mergeAll(tracing, HoundsightTest.layer({ gate }), extra))
     ) as Effect.Effect<Traced<A, E>>
   )
 }
