@@ -104,7 +104,9 @@ export const runStep = <A, E, R>(
       holder.current = step
       const capture = options.captureOutput === true
       // with the trail's steps going as spans, the step's span is the parent of the spans inside
-      const inner = step.span === undefined ? restore(self) : Effect.withParentSpan(restore(self), step.span) as Effect.Effect<A, E, R>
+      const inner = step.span === undefined
+        ? restore(self)
+        : Effect.withParentSpan(restore(self), step.span) as Effect.Effect<A, E, R>
       let body: Effect.Effect<A, E, R> = Effect.matchCauseEffect(inner, {
         onFailure: (cause) => {
           holder.current = parent

@@ -93,12 +93,16 @@ const dateOfNanos = (nanos: bigint): Date => new Date(Number(nanos / 1_000_000n)
 /** What is wrong with a span choice, if anything. */
 const choiceProblem = (choice: unknown): string | undefined => {
   if (choice === undefined || choice === "all") return undefined
-  if (choice === null || typeof choice !== "object") return `spans must be "all" or { names, attributes }, got ${String(choice)}`
+  if (choice === null || typeof choice !== "object") {
+    return `spans must be "all" or { names, attributes }, got ${String(choice)}`
+  }
   const { attributes, names } = choice as { names?: unknown; attributes?: unknown }
-  if (names !== undefined && (!Array.isArray(names) || !names.every((n) => typeof n === "string" || n instanceof RegExp))) {
+  const nameOk = (n: unknown) => typeof n === "string" || n instanceof RegExp
+  if (names !== undefined && (!Array.isArray(names) || !names.every(nameOk))) {
     return "spans.names must be an array of strings and regular expressions"
   }
-  if (attributes !== undefined && (attributes === null || typeof attributes !== "object" || Array.isArray(attributes))) {
+  const attributesOk = attributes !== null && typeof attributes === "object" && !Array.isArray(attributes)
+  if (attributes !== undefined && !attributesOk) {
     return "spans.attributes must be an object of attribute names and values"
   }
   return undefined
@@ -213,6 +217,11 @@ const recordSpan = (span: Tracer.Span, step: StepState, holder: Holder, previous
   chosen.end = chosenEnd
 }
 
+/** The runtime fiber's own FiberRef setter (not in the public `RuntimeFiber` interface). */
+interface SetsFiberRef {
+  setFiberRef(ref: typeof currentStep, holder: Holder): void
+}
+
 /** Makes the tracer that wraps `inner`. */
 export const bridge = (tracer: Tracer.Tracer, options: BridgeOptions): BridgeTracer => {
   // a bridge over a bridge would record every chosen span twice: the newer options replace the older
@@ -247,13 +256,14 @@ export const bridge = (tracer: Tracer.Tracer, options: BridgeOptions): BridgeTra
       openingSpanStep = true
       let step: StepState
       try {
-        step = new StepState(trail, previous !== undefined ? previous.id : null, checkStep(name, defaultLayer).name, defaultLayer)
+        const checked = checkStep(name, defaultLayer).name
+        step = new StepState(trail, previous !== undefined ? previous.id : null, checked, defaultLayer)
       } finally {
         openingSpanStep = false
       }
       // the span is made synchronously inside the fiber, so its FiberRef is set in place (the
       // runtime fiber's own method, not in the public interface)
-      if (install) (fiber as unknown as { setFiberRef: (ref: typeof currentStep, h: Holder) => void }).setFiberRef(currentStep, holder)
+      if (install) (fiber as unknown as SetsFiberRef).setFiberRef(currentStep, holder)
       holder.current = step
       recordSpan(span, step, holder, previous)
       return span
@@ -365,11 +375,12 @@ export class StepSpans {
     if (r.input !== undefined) span.attribute("houndsight.input", json(r.input))
     if (r.output !== undefined) span.attribute("houndsight.output", json(r.output))
     if (r.costUsd !== undefined) span.attribute("houndsight.cost_usd", r.costUsd)
-    if (r.tokens !== undefined) {
-      span.attribute("gen_ai.usage.input_tokens", r.tokens.input)
-      span.attribute("gen_ai.usage.output_tokens", r.tokens.output)
-      if (r.tokens.cachedInput !== undefined) span.attribute("gen_ai.usage.cache_read.input_tokens", r.tokens.cachedInput)
-      if (r.tokens.reasoning !== undefined) span.attribute("gen_ai.usage.reasoning.output_tokens", r.tokens.reasoning)
+    const t = r.tokens
+    if (t !== undefined) {
+      span.attribute("gen_ai.usage.input_tokens", t.input)
+      span.attribute("gen_ai.usage.output_tokens", t.output)
+      if (t.cachedInput !== undefined) span.attribute("gen_ai.usage.cache_read.input_tokens", t.cachedInput)
+      if (t.reasoning !== undefined) span.attribute("gen_ai.usage.reasoning.output_tokens", t.reasoning)
     }
     if (r.model !== undefined) {
       span.attribute("gen_ai.provider.name", r.model.provider)

@@ -91,7 +91,9 @@ const runImpl = <A, E, R>(
       const state = new TrailState(recorder, clock, options.trigger, options.payload, options.tags)
       const holder: Holder = { owner: fiber.id().id, current: undefined }
       // with HoundsightTracer's `steps` on, the trail and its steps go to the user's tracer as spans
-      const stepSpans = recorder.enabled ? stepSpansOf(Context.get(fiber.currentDefaultServices, Tracer.Tracer)) : undefined
+      const stepSpans = recorder.enabled
+        ? stepSpansOf(Context.get(fiber.currentDefaultServices, Tracer.Tracer))
+        : undefined
       let inner = restore(self)
       if (stepSpans !== undefined) {
         state.stepSpans = stepSpans
