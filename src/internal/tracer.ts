@@ -243,7 +243,8 @@ export const bridge = (tracer: Tracer.Tracer, options: BridgeOptions): BridgeTra
   const made = Tracer.make({
     span(name, parent, context, links, startTime, kind, spanOptions) {
       const span = inner.span(name, parent, context, links, startTime, kind, spanOptions)
-      if (choose === undefined) return span
+      // a frozen or sealed span (a tracer's own choice) cannot take the recording methods: left alone
+      if (choose === undefined || !Object.isExtensible(span)) return span
       const fiber = currentFiber()
       if (fiber === undefined) return span
       const trail = trailOf(fiber)
