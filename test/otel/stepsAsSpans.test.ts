@@ -3,7 +3,7 @@
  * seen in an in-memory exporter behind `@effect/opentelemetry`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import { Leash, Sniff, Trail } from "houndsight"
 import { inTrail, spanNamed, stepNamed, traced } from "./helpers.js"
 
@@ -79,6 +79,28 @@ describe("HoundsightTracer: steps become spans", () => {
     )
     expect(spanNamed(spans, "boom").status).toMatchObject({ code: 2, message: "no stock" })
     expect(spanNamed(spans, "test").status.code).toBe(2)
+  })
+
+  it("both ways at once, across a forked fiber: one span per step, nested as the steps are", async () => {
+    const { spans, steps } = await traced(
+      { spans: { names: ["crm.query"] }, steps: true },
+      inTrail(Sniff.run(
+        "outer",
+        { layer: "plan" },
+        Effect.fork(Sniff.run("inner", { layer: "execute" }, Effect.void)).pipe(
+          Effect.flatMap(Fiber.join),
+          Effect.withSpan("crm.query")
+        )
+      ))
+    )
+    const outer = stepNamed(steps, "outer")
+    const query = stepNamed(steps, "crm.query")
+    expect(query.parentId).toBe(outer.id)
+    expect(stepNamed(steps, "inner").parentId).toBe(query.id)
+    expect(spans.map((s) => s.name).sort()).toEqual(["crm.query", "inner", "outer", "test"])
+    const id = (name: string) => spanNamed(spans, name).spanContext().spanId
+    expect(spanNamed(spans, "crm.query").parentSpanContext?.spanId).toBe(id("outer"))
+    expect(spanNamed(spans, "inner").parentSpanContext?.spanId).toBe(id("crm.query"))
   })
 
   it("with steps off, no step reaches the tracer", async () => {
