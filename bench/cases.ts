@@ -10,7 +10,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Schema from "effect/Schema"
-import { Bark, collar, Recorder, Sniff, Trail } from "../src/index.js"
+import { Bark, collar, HoundsightTracer, Recorder, Sniff, Trail } from "../src/index.js"
 import { runStepContext, runStepLocally } from "./altSniff.js"
 import { type BenchCase, loop, yieldToEventLoop } from "./harness.js"
 import type { OtelPeer } from "./otel.js"
@@ -36,6 +36,12 @@ const trail = Trail.run({ trigger: "bench", payload: {} })
 const CacheHit = Bark.define("cache_hit", Schema.Struct({ key: Schema.String }))
 
 const tool = collar("lookup", { layer: "execute" }, (query: string) => Effect.succeed(query.length))
+
+/** The span bridge recording every span of a trail as a step (its `steps` option off). */
+const spansAsSteps = HoundsightTracer.wrap({ spans: "all" })
+
+/** A span as `Effect.withSpan` makes it, without the stack trace capture. */
+const span = () => Effect.withSpan(Effect.void, "s", { captureStackTrace: false })
 
 const chunk: ReadonlyArray<number> = Array.from({ length: 1000 }, (_, i) => i)
 
@@ -103,6 +109,20 @@ export const makeCases = (env: CaseEnv): ReadonlyArray<BenchCase<Recorder.Record
       baseline: "loop",
       stepsPerOp: 1,
       program: (n) => loop(n, () => Effect.withSpan(Effect.void, "s", { captureStackTrace: false }))
+    },
+    {
+      id: "span.trail",
+      title: "Effect.withSpan (no stack trace) inside a trail, no span bridge",
+      baseline: "loop",
+      stepsPerOp: 1,
+      program: (n) => trail(loop(n, span))
+    },
+    {
+      id: "span.step",
+      title: "the same span recorded as a step (HoundsightTracer spans: \"all\"); net of span.trail",
+      baseline: "span.trail",
+      stepsPerOp: 1,
+      program: (n) => spansAsSteps(trail(loop(n, span)))
     },
     {
       id: "otel",

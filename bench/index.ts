@@ -111,6 +111,15 @@ const main = async (): Promise<void> => {
   await runtime.dispose()
 
   console.log(`\n${table(result)}\n\n${comparisons(result)}\n`)
+  const spanStep = result.cases.find((c) => c.id === "span.step")?.netUsPerOp
+  const sniffNet = result.cases.find((c) => c.id === "sniff")?.netUsPerOp
+  if (spanStep !== undefined && sniffNet !== undefined) {
+    // issue 17's target: what recording a span as a step adds costs at most 1.5 sniffs
+    console.log(
+      `- recording a span as a step adds ${spanStep.median.toFixed(3)} µs/op to the span: ` +
+        `${(spanStep.median / sniffNet.median).toFixed(2)}× a sniff's net ${sniffNet.median.toFixed(3)} µs/op (target ≤ 1.5×)\n`
+    )
+  }
   const counts = otel.counts()
   console.log(
     `OpenTelemetry: ${counts.ended} spans ended, ${counts.exported} exported, ${counts.dropped} dropped. ` +

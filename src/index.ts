@@ -100,3 +100,11 @@ export * as Audit from "./schema/Audit.js"
  * @since 0.1.0
  */
 export * as HttpGate from "./layers/HttpGate.js"
+
+/**
+ * Houndsight and Effect's tracer both ways (opt in): chosen Effect spans recorded as steps, and
+ * trails and steps sent to the user's tracer as spans, wrapping the tracer already in place.
+ *
+ * @since 0.2.0
+ */
+export * as HoundsightTracer from "./layers/HoundsightTracer.js"

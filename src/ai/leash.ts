@@ -126,6 +126,8 @@ const leashedHandle = (wh: WithHandler, config: Record<string, LeashedToolOption
         input: params,
         onOpen: (s) => {
           step = s
+          // the toolkit's own span of the call it makes once approved is this step (the span bridge skips it)
+          s.absorbs = "Toolkit.handle"
         }
       },
       Effect.gen(function*() {

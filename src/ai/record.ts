@@ -17,6 +17,7 @@ import type { ModelRef } from "../schema/StepRecord.js"
 import { type Safe, toJsonSafe } from "../internal/jsonSafe.js"
 import { StepState, type TrailState } from "../internal/state.js"
 import { currentStepOf, runStep, trailOf } from "../internal/step.js"
+import { RecordedModel, spanBridges, StreamStep } from "../internal/tracer.js"
 import { isLeashedTool } from "./leashed.js"
 import { checkPrices, costOf, defaultPrices, type Price, type PriceTable, priceOf } from "./prices.js"
 import { type HandlerResult, recordToolResult, withParent } from "./steps.js"
@@ -390,6 +391,8 @@ const recordedHandle = (trail: TrailState, timing: Timing, wh: WithHandler) => (
           input: params,
           onOpen: (s) => {
             step = s
+            // the toolkit's own span of this call is this step (the span bridge skips it)
+            s.absorbs = "Toolkit.handle"
           }
         },
         Effect.tap(wh.handle(name, params), (r) => recordToolResult(step, name, r))
@@ -433,6 +436,13 @@ const prepare = (s: Settings, trail: TrailState, timing: Timing, options: any) =
   return next
 }
 
+/** The span `@effect/ai` opens for each call, which the call's step stands for. */
+const spanNames = {
+  generateText: "LanguageModel.generateText",
+  generateObject: "LanguageModel.generateObject",
+  streamText: "LanguageModel.streamText"
+} as const
+
 const recordEffect = (
   s: Settings,
   method: "generateText" | "generateObject",
@@ -451,6 +461,7 @@ const recordEffect = (
         onOpen: (step) => {
           setSafeInput(step, timing.input!)
           timing.step = step
+          step.absorbs = spanNames[method]
           timing.start = step.startedAt
           if (s.model !== undefined) step.model = modelOf(s, undefined)
         }
@@ -481,7 +492,9 @@ const recordStream = (
     if (s.model !== undefined) step.model = modelOf(s, undefined)
     timing.step = step
     timing.start = step.startedAt
+    step.absorbs = spanNames.streamText
     const g = new Gathered()
+    const stream = call(next)
     return Effect.as(
       Effect.addFinalizer((exit) =>
         Effect.sync(() => {
@@ -491,7 +504,7 @@ const recordStream = (
           } else step.endCause(exit.cause)
         })
       ),
-      Stream.mapChunks(call(next), (chunk) => {
+      Stream.mapChunks(spanBridges === 0 ? stream : Stream.provideService(stream, StreamStep, step), (chunk) => {
         if (g.firstPartAt < 0) g.firstPartAt = trail.now()
         for (const part of chunk) g.add(part)
         return chunk
@@ -501,6 +514,8 @@ const recordStream = (
 
 /** The user's model, recorded. */
 export const wrap = (s: Settings, model: LanguageModel.Service): LanguageModel.Service => ({
+  // the span bridge does not record a Chat's span over this model again
+  ...{ [RecordedModel]: true },
   generateText: ((options: any) => recordEffect(s, "generateText", options, model.generateText)) as any,
   generateObject: ((options: any) => recordEffect(s, "generateObject", options, model.generateObject)) as any,
   streamText: ((options: any) => recordStream(s, options, model.streamText)) as any

@@ -14,10 +14,12 @@ import type * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import type * as Tracer from "effect/Tracer"
 import type { Event, StepLayer, Tokens } from "../schema/Common.js"
 import type { LeashSummary, ModelRef, StepRecord } from "../schema/StepRecord.js"
 import type { TrailRecord } from "../schema/TrailRecord.js"
 import type { RecorderShape } from "./recorder.js"
+import type { StepSpans } from "./tracer.js"
 import { describeCause } from "./describe.js"
 import { maxRecordBytes, recordTruncated, toJsonSafe, toJsonSafeAttributes } from "./jsonSafe.js"
 
@@ -112,6 +114,10 @@ export class TrailState {
   hasOutput = false
   ended = false
   readonly payload: unknown
+  /** Where the trail's steps go as spans (`HoundsightTracer` with `steps: true`), else undefined. */
+  stepSpans: StepSpans | undefined = undefined
+  /** The trail's own span when its steps go as spans. */
+  span: Tracer.Span | undefined = undefined
 
   constructor(
     readonly recorder: RecorderShape,
@@ -158,7 +164,9 @@ export class TrailState {
     if (this.ended) return
     this.ended = true
     const status = Exit.isSuccess(exit) ? "ok" : describeCause(exit.cause).status
-    this.recorder.offerTrail(this.record(status, this.now()))
+    const r = this.record(status, this.now())
+    if (this.span !== undefined) this.stepSpans!.endTrail(this, r, exit)
+    this.recorder.offerTrail(r)
   }
 
   addEvent(event: Event): void {
@@ -186,17 +194,23 @@ export class StepState {
   model: ModelRef | undefined = undefined
   events: Array<Event> | undefined = undefined
   leash: LeashSummary | undefined = undefined
+  /** The span name this step stands for, which the span bridge does not record again (`houndsight/ai`). */
+  absorbs: string | undefined = undefined
+  /** The step's span when the trail's steps go as spans. */
+  span: Tracer.Span | undefined = undefined
   ended = false
 
   constructor(
     readonly trail: TrailState,
     readonly parentId: string | null,
     public name: string,
-    readonly layer: StepLayer
+    /** Set anew only by the span bridge, from a span's `houndsight.layer` attribute. */
+    public layer: StepLayer
   ) {
     this.seq = ++trail.seq
     this.startedAt = trail.now()
     this.id = newId(this.startedAt)
+    if (trail.stepSpans !== undefined) trail.stepSpans.openStep(this)
   }
 
   setInput(value: unknown): void {
@@ -292,6 +306,7 @@ export class StepState {
     if (error !== undefined) r.error = error
     if (this.leash !== undefined) r.leash = this.leash
     if (this.model !== undefined) r.model = this.model
+    if (this.span !== undefined) trail.stepSpans!.endStep(this, r)
     trail.recorder.offerStep(r)
   }
 }

@@ -103,7 +103,11 @@ export const runStep = <A, E, R>(
       if (options.onOpen !== undefined) options.onOpen(step)
       holder.current = step
       const capture = options.captureOutput === true
-      let body: Effect.Effect<A, E, R> = Effect.matchCauseEffect(restore(self), {
+      // with the trail's steps going as spans, the step's span is the parent of the spans inside
+      const inner = step.span === undefined
+        ? restore(self)
+        : Effect.withParentSpan(restore(self), step.span) as Effect.Effect<A, E, R>
+      let body: Effect.Effect<A, E, R> = Effect.matchCauseEffect(inner, {
         onFailure: (cause) => {
           holder.current = parent
           step.endCause(cause)

@@ -22,8 +22,10 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import * as Tracer from "effect/Tracer"
 import { currentStep, type Holder, TrailState } from "../internal/state.js"
 import { Trail } from "../internal/trail.js"
+import { stepSpansOf } from "../internal/tracer.js"
 import { Recorder } from "./Recorder.js"
 
 export {
@@ -88,7 +90,17 @@ const runImpl = <A, E, R>(
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const state = new TrailState(recorder, clock, options.trigger, options.payload, options.tags)
       const holder: Holder = { owner: fiber.id().id, current: undefined }
-      const body = restore(self).pipe(
+      // with HoundsightTracer's `steps` on, the trail and its steps go to the user's tracer as spans
+      const stepSpans = recorder.enabled
+        ? stepSpansOf(Context.get(fiber.currentDefaultServices, Tracer.Tracer))
+        : undefined
+      let inner = restore(self)
+      if (stepSpans !== undefined) {
+        state.stepSpans = stepSpans
+        stepSpans.openTrail(state)
+        inner = Effect.withParentSpan(inner, state.span!) as Effect.Effect<A, E, R>
+      }
+      const body = inner.pipe(
         Effect.provideService(Trail, state),
         Effect.locally(currentStep, holder)
       ) as Effect.Effect<A, E, Exclude<R, Trail>>
