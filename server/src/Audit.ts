@@ -80,6 +80,18 @@ interface CheckRow {
 const json = (value: unknown): string => JSON.stringify(value)
 
 /**
+ * Stores wrapper walks that stopped at a step not arrived yet (`[trail_id, step_id, name,
+ * levels]` each), keeping the longer walk where one waits already.
+ */
+const storeWaiting = (sql: Sql, waiting: ReadonlyArray<unknown>) =>
+  waiting.length === 0 ? Effect.void : Effect.asVoid(sql.unsafe(
+    `INSERT INTO audit_waiting (trail_id, step_id, name, levels)
+      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
+      ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
+    [json(waiting)]
+  ))
+
+/**
  * Judges review steps against the leash records as they stand now and stores the verdicts
  * (once: a step's verdict is never judged again). Answers the ones the server holds for their
  * trail and action, and stores an `unverified_review` flag for each unconfirmed approval.
@@ -193,14 +205,7 @@ const walkWrappers = (sql: Sql, trailId: string, held: ReadonlyArray<Audit.Audit
       }
       frontier = next
     }
-    if (waiting.length > 0) {
-      yield* sql.unsafe(
-        `INSERT INTO audit_waiting (trail_id, step_id, name, levels)
-          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
-          ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
-        [json(waiting)]
-      )
-    }
+    yield* storeWaiting(sql, waiting)
     return wrappers
   })
 
@@ -651,14 +656,7 @@ export const rebuild = (sql: Sql) =>
           json([...audit.wrappers])
         ])
       }
-      if (waiting.length > 0) {
-        yield* sql.unsafe(
-          `INSERT INTO audit_waiting (trail_id, step_id, name, levels)
-            SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
-            ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
-          [json(waiting)]
-        )
-      }
+      yield* storeWaiting(sql, waiting)
       const uses = [...audit.uses].map(([key, stepId]) => {
         const [name, leashId] = key.split("\n") as [string, string]
         return [trail_id, name, leashId, stepId, byId.get(stepId)!.seq]

@@ -182,6 +182,26 @@ export interface Cases<P, R> {
   readonly async: (decision: Async) => R
 }
 
+/** Calls the case of the decision's value. */
+const matchImpl = <P, R>(decision: Decision<P>, cases: Cases<P, R>): R => {
+  switch (decision.decision) {
+    case "approved":
+      return cases.approved(decision)
+    case "modified":
+      return cases.modified(decision)
+    case "rejected":
+      return cases.rejected(decision)
+    case "blocked":
+      return cases.blocked(decision)
+    case "timeout":
+      return cases.timeout(decision)
+    case "error":
+      return cases.error(decision)
+    case "async":
+      return cases.async(decision)
+  }
+}
+
 /**
  * Matches a Decision exhaustively. Data-first or pipeable.
  *
@@ -207,26 +227,8 @@ export interface Cases<P, R> {
 export const match: {
   <P, R>(cases: Cases<P, R>): (decision: Decision<P>) => R
   <P, R>(decision: Decision<P>, cases: Cases<P, R>): R
-} = dual(2, <P, R>(decision: Decision<P>, cases: Cases<P, R>): R => matchImpl(decision, cases))
+} = dual(2, matchImpl)
 
-const matchImpl = <P, R>(decision: Decision<P>, cases: Cases<P, R>): R => {
-  switch (decision.decision) {
-    case "approved":
-      return cases.approved(decision)
-    case "modified":
-      return cases.modified(decision)
-    case "rejected":
-      return cases.rejected(decision)
-    case "blocked":
-      return cases.blocked(decision)
-    case "timeout":
-      return cases.timeout(decision)
-    case "error":
-      return cases.error(decision)
-    case "async":
-      return cases.async(decision)
-  }
-}
 
 /**
  * The fields a constructor needs.
