@@ -307,7 +307,7 @@ export const create = (what: NewKey): Effect.Effect<Created, SqlError.SqlError, 
 export const list: Effect.Effect<ReadonlyArray<KeyInfo>, SqlError.SqlError, SqlClient.SqlClient> = Effect.gen(
   function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<Row>`SELECT ${sql.literal(columns)} FROM api_keys ORDER BY created_at, id`
+    const rows = yield* sql<Row>`SELECT ${sql.literal(columns)} FROM api_keys ORDER BY created_at, kind, id`
     return rows.map(infoOf)
   }
 )
