@@ -85,7 +85,9 @@ export const useBrowser = (name: string, options: { readonly timezoneId?: string
  * settled after 30 s fails the test with the step's source, instead of a bare test timeout.
  */
 export const run = <A>(f: () => Promise<A>) =>
-  Effect.promise(f).pipe(
+  // interruptible, so the bound holds inside an acquisition or a release too (both run
+  // uninterruptibly, where a timeout would otherwise wait for the promise whatever it says)
+  Effect.interruptible(Effect.promise(f)).pipe(
     Effect.timeoutFail({
       duration: "30 seconds",
       onTimeout: () => new Error(`the browser step ${f.toString().replace(/\s+/g, " ").slice(0, 160)} did not settle within 30 s`)
@@ -93,11 +95,15 @@ export const run = <A>(f: () => Promise<A>) =>
     Effect.orDie
   )
 
-/** A fresh tab, closed with the test's scope (a tab that does not close in 10 s is left to the browser's close). */
+/**
+ * A fresh tab, closed with the test's scope. A tab that does not close in 10 s (Chromium under
+ * load sometimes never answers a close) is left to the browser's close: the release is
+ * uninterruptible, so the close is made interruptible for its bound to hold.
+ */
 export const newPage = (browser: () => BrowserContext) =>
   Effect.acquireRelease(
     run(() => browser().newPage()),
-    (page) => Effect.ignore(Effect.timeout(Effect.promise(() => page.close()), "10 seconds"))
+    (page) => Effect.ignore(Effect.timeout(Effect.interruptible(Effect.promise(() => page.close())), "10 seconds"))
   )
 
 /**
