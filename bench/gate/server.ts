@@ -89,6 +89,26 @@ const rulesFile = {
   }]
 }
 
+/** The keys a bench server starts with (instances on one database share them). */
+export interface BenchKeys {
+  readonly agentKey: string
+  readonly reviewerKey: string
+}
+
+/** Fresh random keys of both kinds. */
+export const freshKeys = (): BenchKeys => ({
+  agentKey: `sk-hnd-${Crypto.randomBytes(24).toString("base64url")}`,
+  reviewerKey: `rv-hnd-${Crypto.randomBytes(24).toString("base64url")}`
+})
+
+/** Where a bench server keeps its data, and with which keys. */
+export interface StartOptions {
+  /** The database setting (`--db`): default a fresh SQLite file in the folder. */
+  readonly db?: string
+  /** Default: fresh keys. */
+  readonly keys?: BenchKeys
+}
+
 /**
  * Starts the server on a fresh database in `dir`: the command as shipped (its TypeScript sources
  * through tsx), or, given `compiledMain`, that JavaScript entry under plain `node` (with
@@ -97,16 +117,16 @@ const rulesFile = {
 export const startServer = async (
   dir: string,
   compiledMain?: string,
-  nodeFlags: ReadonlyArray<string> = []
+  nodeFlags: ReadonlyArray<string> = [],
+  options: StartOptions = {}
 ): Promise<ServerProcess> => {
   const rules = join(dir, "rules.json")
   writeFileSync(rules, JSON.stringify(rulesFile))
-  const agentKey = `sk-hnd-${Crypto.randomBytes(24).toString("base64url")}`
-  const reviewerKey = `rv-hnd-${Crypto.randomBytes(24).toString("base64url")}`
+  const { agentKey, reviewerKey } = options.keys ?? freshKeys()
   const nodeArgs = [...nodeFlags, ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])]
   const child = await spawnServer({
     bin: compiledMain ?? join(root, "server", "bin", "dev.mjs"),
-    args: ["--port", "0", "--db", join(dir, "gate.db"), "--rules", rules],
+    args: ["--port", "0", "--db", options.db ?? join(dir, "gate.db"), "--rules", rules],
     cwd: dir,
     env: { HOUNDSIGHT_AGENT_KEY: agentKey, HOUNDSIGHT_REVIEWER_KEY: reviewerKey },
     dropEnv: ["HOUNDSIGHT_", "BENCH_"],
