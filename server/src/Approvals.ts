@@ -79,7 +79,10 @@ export const personKey = (name: string): string => name.trim().toLowerCase()
  * @since 0.2.0
  * @category predicates
  */
-export const hasApproved = (approvals: ReadonlyArray<Stored>, reviewer: Wire.Reviewer): boolean =>
+export const hasApproved = (
+  approvals: ReadonlyArray<{ readonly reviewer: Wire.Reviewer }>,
+  reviewer: Wire.Reviewer
+): boolean =>
   approvals.some((a) => a.reviewer.id === reviewer.id || personKey(a.reviewer.name) === personKey(reviewer.name))
 
 /**

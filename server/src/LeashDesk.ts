@@ -118,6 +118,8 @@ export class LeashDesk extends Context.Tag("houndsight-server/LeashDesk")<LeashD
     Wire.LeashState,
     Wire.ApiError.NotFound | Wire.ApiError.Conflict | Wire.ApiError.PayloadTooLarge | SqlError
   >
+  /** The approval gate of a leash that needs several approvals, with its round's approvals (the dashboard). */
+  readonly approvals: (leashId: string) => Effect.Effect<Approvals.Progress | undefined, SqlError>
   /** `GET /v1/leashes?status=pending`: a page of bounded summaries. */
   readonly pending: (
     limit: number,
@@ -530,6 +532,7 @@ export const make = Effect.gen(function*() {
     get: (leashId, waitSeconds) => get(leashId.toLowerCase(), waitSeconds),
     cancel: (leashId, by) => cancel(leashId.toLowerCase(), by),
     decide: (leashId, body, by, seen) => decide(leashId.toLowerCase(), body, by, seen),
+    approvals: (leashId) => Approvals.progressOf(sql, leashId.toLowerCase()),
     pending,
     shutdown
   })
