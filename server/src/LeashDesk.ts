@@ -199,11 +199,12 @@ export const make = Effect.gen(function*() {
   }
 
   /** The answer for a stored leash, with its approval gate when it has one. */
-  const toState = (row: LeashRow): Effect.Effect<Wire.LeashState, SqlError> =>
-    Effect.map(
-      Approvals.progressOf(sql, row.leashId),
-      (gate) => stateOf(row.leashId, row.status === "pending" ? undefined : row.decision, gate)
-    )
+  const toState = (row: LeashRow): Effect.Effect<Wire.LeashState, SqlError> => {
+    const d = row.status === "pending" ? undefined : row.decision
+    // only a pending leash's approvals, or an approving decision's approvers, are answered
+    if (d !== undefined && !Wire.isApproving(d.decision)) return Effect.succeed(stateOf(row.leashId, d))
+    return Effect.map(Approvals.progressOf(sql, row.leashId), (gate) => stateOf(row.leashId, d, gate))
+  }
 
   /** The state of a leash the server expired at its deadline (what `store.expire` writes). */
   const expiredState = (leashId: string, expiresAt: number): Wire.LeashState =>
