@@ -14,6 +14,13 @@
  * - **Decide** is a compare-and-set in SQLite: of many concurrent decisions exactly one wins;
  *   the others, and any decision on a leash already decided, expired or cancelled, get
  *   `409 already_decided`.
+ * - **Two-person approval**: a leash an approval rule made need N distinct reviewers stays pending
+ *   through the first N - 1 approvals (each answers the pending state with the approvals so far;
+ *   the same person again is `409 already_approved`); any rejection rejects; a modification
+ *   counts as its author's approval of the new payload and restarts the count; the Nth approval
+ *   completes it (`approved`, or `modified` when a modification is under review, with every
+ *   approver in `approvers`) by the same compare-and-set (`Approvals`). Held long-polls are woken
+ *   by the completing decision only.
  * - **Cancel** turns a pending leash into `timeout`, "cancelled by the agent"; on a leash that
  *   is no longer pending it answers the current state.
  * - **Long-poll**: `get(id, waitSeconds)` holds until the leash is decided (woken by whoever
@@ -21,6 +28,7 @@
  *
  * @since 0.1.0
  */
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -30,6 +38,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
+import * as Approvals from "./Approvals.js"
 import * as Canonical from "./Canonical.js"
 import * as Expiry from "./Expiry.js"
 import * as Limits from "./Limits.js"
@@ -63,6 +72,21 @@ export const cancelledReason = "cancelled by the agent"
 export const floorRuleDecider = "floor_rule"
 
 /**
+ * What a reviewer was shown when they decided: the payload round of a leash that needs several
+ * approvals (0: the agent's payload; one more per modification). An approval of another round
+ * is `409 payload_changed`: it would approve a payload its reviewer did not see.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Seen {
+  readonly round: number
+}
+
+/** How often a decision of a leash with an approval gate reads again after losing to another. */
+const maxGatedAttempts = 8
+
+/**
  * The leash desk.
  *
  * @since 0.1.0
@@ -83,16 +107,19 @@ export class LeashDesk extends Context.Tag("houndsight-server/LeashDesk")<LeashD
   readonly cancel: (leashId: string, by: string) => Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError>
   /**
    * `POST /v1/leashes/{id}/decision`; `by` is the reviewer who decided (stored as `decided_by`
-   * and `reviewer`), or a name alone.
+   * and `reviewer`), or a name alone; `seen`, what the reviewer was shown (the dashboard's form).
    */
   readonly decide: (
     leashId: string,
     decision: Wire.ReviewerDecision,
-    by: string | Wire.Reviewer
+    by: string | Wire.Reviewer,
+    seen?: Seen
   ) => Effect.Effect<
     Wire.LeashState,
     Wire.ApiError.NotFound | Wire.ApiError.Conflict | Wire.ApiError.PayloadTooLarge | SqlError
   >
+  /** The approval gate of a leash that needs several approvals, with its round's approvals (the dashboard). */
+  readonly approvals: (leashId: string) => Effect.Effect<Approvals.Progress | undefined, SqlError>
   /** `GET /v1/leashes?status=pending`: a page of bounded summaries. */
   readonly pending: (
     limit: number,
@@ -129,16 +156,30 @@ const noLongerPending = (leashId: string, d: Decided): string => {
  * @category constructors
  */
 export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
   const store = yield* Store
   const rules = yield* Rules
   const waiters = yield* Waiters
   const base = yield* PublicUrl
   let closing = false
 
-  /** The answer for a leash: pending, or its decision (`d`). */
-  const stateOf = (leashId: string, d: Decided | undefined): Wire.LeashState => {
+  /**
+   * The answer for a leash: pending, or its decision (`d`); with its approval gate (`gate`), the
+   * approvals so far, or every approver of an approving decision.
+   */
+  const stateOf = (leashId: string, d: Decided | undefined, gate?: Approvals.Progress): Wire.LeashState => {
     const traceLink = leashLink(base, leashId)
-    if (d === undefined) return { leashId, status: "pending", traceLink }
+    if (d === undefined) {
+      if (gate === undefined) return { leashId, status: "pending", traceLink }
+      return {
+        leashId,
+        status: "pending",
+        traceLink,
+        approvalsRequired: gate.required,
+        approvals: Approvals.toWire(gate.approvals),
+        ...(gate.payload !== undefined ? { modifiedPayload: JSON.parse(gate.payload) as unknown } : {})
+      }
+    }
     return {
       leashId,
       status: "decided",
@@ -150,14 +191,20 @@ export const make = Effect.gen(function*() {
         ...(d.decidedById !== undefined && d.decidedBy !== undefined
           ? { reviewer: { id: d.decidedById, name: d.decidedBy } }
           : {}),
+        ...(gate !== undefined && Wire.isApproving(d.decision) ? { approvers: gate.approvals.map((a) => a.reviewer) } : {}),
         decidedAt: new Date(d.decidedAt),
         traceLink
       }
     }
   }
 
-  const toState = (row: LeashRow): Wire.LeashState =>
-    stateOf(row.leashId, row.status === "pending" ? undefined : row.decision)
+  /** The answer for a stored leash, with its approval gate when it has one. */
+  const toState = (row: LeashRow): Effect.Effect<Wire.LeashState, SqlError> => {
+    const d = row.status === "pending" ? undefined : row.decision
+    // only a pending leash's approvals, or an approving decision's approvers, are answered
+    if (d !== undefined && !Wire.isApproving(d.decision)) return Effect.succeed(stateOf(row.leashId, d))
+    return Effect.map(Approvals.progressOf(sql, row.leashId), (gate) => stateOf(row.leashId, d, gate))
+  }
 
   /** The state of a leash the server expired at its deadline (what `store.expire` writes). */
   const expiredState = (leashId: string, expiresAt: number): Wire.LeashState =>
@@ -229,6 +276,8 @@ export const make = Effect.gen(function*() {
           })
       )
       const rule = Wire.Rules.firstFiring(rules.file, request.actionName, signals)
+      // approval rules run after the floor rules: a block wins
+      const required = rule === undefined ? Wire.Rules.approvalsRequired(rules.file, request.actionName, signals) : undefined
       const expiresAt = now + Math.max(1, Math.round(request.timeoutSeconds * 1000))
       const decision: Decided | undefined = rule === undefined ? undefined : {
         decision: "blocked",
@@ -237,7 +286,7 @@ export const make = Effect.gen(function*() {
         decidedBy: floorRuleDecider,
         decidedAt: now
       }
-      const existing = yield* store.insertLeash({
+      const insert = store.insertLeash({
         leashId: request.leashId,
         request: received,
         decoded: request,
@@ -246,6 +295,11 @@ export const make = Effect.gen(function*() {
         expiresAt,
         decision
       })
+      // a leash that needs several approvals is stored with its gate, in one transaction: never
+      // a pending leash that one approval would complete
+      const existing = yield* (required === undefined ? insert : sql.withTransaction(
+        Effect.tap(insert, (taken) => Option.isNone(taken) ? Approvals.open(sql, request.leashId, required) : Effect.void)
+      ))
       if (Option.isSome(existing)) {
         if (existing.value.request !== received && Canonical.stringify(JSON.parse(existing.value.request)) !== Canonical.stringify(raw)) {
           const where = Canonical.firstDifference(JSON.parse(existing.value.request), raw)
@@ -256,10 +310,14 @@ export const make = Effect.gen(function*() {
           })
         }
         const row = yield* current(request.leashId)
-        return toState(Option.getOrElse(row, () => existing.value))
+        return yield* toState(Option.getOrElse(row, () => existing.value))
       }
       if (decision === undefined) yield* expiry.arm(request.leashId, expiresAt)
-      return toState({ leashId: request.leashId, request: received, status: decision ? "decided" : "pending", createdAt: now, expiresAt, decision })
+      return stateOf(
+        request.leashId,
+        decision,
+        required === undefined ? undefined : { required, round: 0, count: 0, payload: undefined, approvals: [] }
+      )
     })
 
   /**
@@ -283,7 +341,7 @@ export const make = Effect.gen(function*() {
       })
     })
 
-  const read = (leashId: string) => Effect.map(found(leashId), toState)
+  const read = (leashId: string) => Effect.flatMap(found(leashId), toState)
 
   const get = (leashId: string, waitSeconds: number): Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError> =>
     Effect.suspend(() => {
@@ -292,7 +350,7 @@ export const make = Effect.gen(function*() {
       // listen before reading, so a decision written between the read and the wait is not missed
       const listener = waiters.unsafeListen(leashId)
       return Effect.flatMap(found(leashId), (row) => {
-        if (row.status !== "pending") return Effect.succeed(toState(row))
+        if (row.status !== "pending") return toState(row)
         // The deadline is not this poll's timer: the expiry timer (on the server's Clock, which
         // tests replace) expires the leash and wakes its polls. A Node timer bounded by the
         // deadline would answer "pending" early whenever the Clock and Node's timers disagree.
@@ -321,14 +379,103 @@ export const make = Effect.gen(function*() {
         decidedBy: by,
         decidedAt: now
       }, now)
-      return won ?? toState(yield* found(leashId))
+      return won ?? (yield* toState(yield* found(leashId)))
     })
 
-  const decide = (leashId: string, body: Wire.ReviewerDecision, by: string | Wire.Reviewer) =>
+  /** A decision that lost its compare-and-set: its transaction is rolled back and read again. */
+  const lost = Symbol("lost")
+
+  /**
+   * A decision of a leash with an approval gate (`Approvals`): a rejection rejects; an approval
+   * or a modification is added to the gate by its compare-and-set, and the approval that reaches
+   * the count completes the leash in the same transaction. A lost compare-and-set reads again: the
+   * reviewer's approval counts next, unless the leash was completed or this person already
+   * approved meanwhile.
+   */
+  const decideGated = (
+    leashId: string,
+    body: Wire.ReviewerDecision,
+    reviewer: Wire.Reviewer,
+    byId: string | undefined,
+    modifiedPayload: string | undefined,
+    first: Approvals.Progress,
+    expectedRound: number | undefined
+  ): Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | Wire.ApiError.Conflict | SqlError> =>
+    Effect.gen(function*() {
+      let gate: Approvals.Progress | undefined = first
+      for (let attempt = 0; attempt < maxGatedAttempts; attempt++) {
+        const row = yield* found(leashId)
+        if (row.decision !== undefined) {
+          return yield* new Wire.ApiError.Conflict({ message: noLongerPending(leashId, row.decision) })
+        }
+        gate = gate ?? (yield* Approvals.progressOf(sql, leashId))
+        if (gate === undefined) return yield* Effect.die(`leash ${leashId} lost its approval gate`)
+        const seen: Approvals.Progress = gate
+        gate = undefined
+        // an approval is of the payload its reviewer saw: not of one modified meanwhile
+        const shown = expectedRound ?? first.round
+        if (body.decision === "approved" && seen.round !== shown) {
+          return yield* new Wire.ApiError.Conflict({
+            code: "payload_changed",
+            message: `the payload of leash ${leashId} was modified${
+              seen.approvals[0] === undefined ? "" : ` by ${seen.approvals[0].reviewer.name}`
+            } after you read it, so your approval was not recorded: read the leash again and approve the new payload if you agree`
+          })
+        }
+        const now = yield* Clock.currentTimeMillis
+        const decided = (decision: Decided["decision"], payload: string | undefined): Decided => ({
+          decision,
+          reason: body.reason,
+          modifiedPayload: payload,
+          decidedBy: reviewer.name,
+          ...(byId === undefined ? {} : { decidedById: byId }),
+          decidedAt: now
+        })
+        if (body.decision === "rejected") {
+          const won = yield* write(leashId, decided("rejected", undefined), now)
+          if (won !== undefined) return won
+          continue
+        }
+        if (body.decision === "approved" && Approvals.hasApproved(seen.approvals, reviewer)) {
+          return yield* new Wire.ApiError.Conflict({
+            code: "already_approved",
+            message: `${reviewer.name} already approved leash ${leashId} (${seen.approvals.length} of ${seen.required} ` +
+              `approvals so far): it needs ${seen.required} distinct reviewers; another reviewer must approve it`
+          })
+        }
+        const approval: Approvals.Stored = { reviewer, decision: body.decision, at: now }
+        const completes = body.decision === "approved" && seen.count + 1 >= seen.required
+        const outcome = yield* sql.withTransaction(Effect.gen(function*() {
+          const added = yield* Approvals.add(sql, leashId, seen, { ...approval, payload: modifiedPayload })
+          if (!added) return lost
+          if (!completes) return undefined
+          const d = decided(seen.payload === undefined ? "approved" : "modified", seen.payload)
+          // DESIGN.md section 2: the completing decision is the leash's compare-and-set
+          if (!(yield* store.decide(leashId, d, now))) return yield* Effect.fail(lost)
+          return d
+        })).pipe(Effect.catchIf((e): e is typeof lost => e === lost, () => Effect.succeed(lost)))
+        if (outcome === lost) continue
+        if (outcome === undefined) return yield* read(leashId)
+        const state = stateOf(leashId, outcome, { ...seen, approvals: [...seen.approvals, approval] })
+        return yield* Effect.as(settled(leashId, state), state)
+      }
+      return yield* new Wire.ApiError.Conflict({
+        message: `leash ${leashId} changed ${maxGatedAttempts} times while your decision was written; ` +
+          "read it again and decide on what it shows now"
+      })
+    })
+
+  const decide = (leashId: string, body: Wire.ReviewerDecision, by: string | Wire.Reviewer, seen?: Seen) =>
     Effect.gen(function*() {
       const modifiedPayload = body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload)
       const tooLarge = modifiedPayload === undefined ? undefined : Limits.modifiedPayloadOverLimit(body.modifiedPayload)
       if (tooLarge !== undefined) return yield* tooLarge
+      const gate = yield* Approvals.progressOf(sql, leashId)
+      if (gate !== undefined) {
+        const reviewer = typeof by === "string" ? { id: by, name: by } : by
+        const byId = typeof by === "string" ? undefined : by.id
+        return yield* decideGated(leashId, body, reviewer, byId, modifiedPayload, gate, seen?.round)
+      }
       const now = yield* Clock.currentTimeMillis
       const won = yield* write(leashId, {
         decision: body.decision,
@@ -352,16 +499,24 @@ export const make = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       for (const leashId of yield* store.expireDue(now)) yield* settled(leashId)
       const page = yield* store.pending(now, limit, cursor)
+      const gates = yield* Approvals.progress(sql, page.rows.map((row) => row.leashId))
       return {
-        leashes: page.rows.map((row): Wire.PendingLeashItem => ({
-          leashId: row.leashId,
-          status: "pending",
-          traceLink: leashLink(base, row.leashId),
-          createdAt: new Date(row.createdAt),
-          expiresAt: new Date(row.expiresAt),
-          request: row.summary.request,
-          payloadPreview: row.summary.payloadPreview
-        })),
+        leashes: page.rows.map((row): Wire.PendingLeashItem => {
+          const gate = gates.get(row.leashId)
+          return {
+            leashId: row.leashId,
+            status: "pending",
+            traceLink: leashLink(base, row.leashId),
+            createdAt: new Date(row.createdAt),
+            expiresAt: new Date(row.expiresAt),
+            request: row.summary.request,
+            payloadPreview: row.summary.payloadPreview,
+            ...(gate === undefined ? {} : {
+              approvalsRequired: gate.required,
+              approvals: Approvals.toWire(gate.approvals)
+            })
+          }
+        }),
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
       }
     })
@@ -377,7 +532,8 @@ export const make = Effect.gen(function*() {
     create,
     get: (leashId, waitSeconds) => get(leashId.toLowerCase(), waitSeconds),
     cancel: (leashId, by) => cancel(leashId.toLowerCase(), by),
-    decide: (leashId, body, by) => decide(leashId.toLowerCase(), body, by),
+    decide: (leashId, body, by, seen) => decide(leashId.toLowerCase(), body, by, seen),
+    approvals: (leashId) => Approvals.progressOf(sql, leashId.toLowerCase()),
     pending,
     shutdown
   })
@@ -389,4 +545,5 @@ export const make = Effect.gen(function*() {
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<LeashDesk, never, Store | Rules | Waiters | PublicUrl> = Layer.scoped(LeashDesk, make)
+export const layer: Layer.Layer<LeashDesk, never, Store | Rules | Waiters | PublicUrl | SqlClient.SqlClient> = Layer
+  .scoped(LeashDesk, make)

@@ -12,6 +12,7 @@
  * | `steps` | step records, first one per id wins, with the columns the audit reads |
  * | `flags` | bypass flags, recomputed per trail whenever a batch touches it |
  * | `leashes` | leash requests (as received; canonical JSON in rows written before it kept the order), their state and decision |
+ * | `approval_gates`, `approvals` | leashes that need several approvals, and their approvals (`0006`) |
  *
  * `0002_review_steps_by_trail` adds a partial index of the review steps by trail, so ingest can
  * tell which trails hold a review step without reading their other steps.
@@ -28,6 +29,11 @@
  * - indexes: pending leashes by (deadline, id), decided ones by (time, id), steps by
  *   (trail, seq, id) (the index by (trail, seq) with the id added), flags by (trail, seq, step), trails by (time, id) alone and under each
  *   filter (agent, status, trigger, flagged or not, tag).
+ *
+ * `0006_two_person_approval` adds the approvals of leashes an approval rule made need several
+ * reviewers (`Approvals.ts` describes them): `approval_gates`, one row per such leash (how many it
+ * needs, the payload under review and its approvals so far: the row every approval compares and
+ * sets), and `approvals`, one row per approval (who, how, when, of which payload).
  *
  * `0004_server_audit` adds what the incremental bypass audit keeps (`Audit.ts` describes its
  * tables): each leash's trail and action (filled by a trigger when a leash is stored, and from
@@ -291,6 +297,31 @@ const keysByHolder = Effect.gen(function*() {
   yield* sql`DELETE FROM keys`
 })
 
+/** `0006_two_person_approval` (see the module's description and `Approvals.ts`). Portable SQL. */
+const twoPersonApproval = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE approval_gates (
+    leash_id TEXT PRIMARY KEY NOT NULL,
+    required INTEGER NOT NULL CHECK (required >= 2),
+    payload_round INTEGER NOT NULL DEFAULT 0,
+    approval_count INTEGER NOT NULL DEFAULT 0,
+    payload TEXT
+  )`
+  yield* sql`CREATE TABLE approvals (
+    leash_id TEXT NOT NULL,
+    payload_round INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    reviewer_id TEXT NOT NULL,
+    person TEXT NOT NULL,
+    person_key TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('approved', 'modified')),
+    approved_at TEXT NOT NULL,
+    PRIMARY KEY (leash_id, payload_round, seq),
+    UNIQUE (leash_id, payload_round, reviewer_id),
+    UNIQUE (leash_id, payload_round, person_key)
+  )`
+})
+
 /**
  * Every migration, by `<id>_<name>`.
  *
@@ -302,7 +333,8 @@ export const migrations = {
   "0002_review_steps_by_trail": reviewStepsByTrail,
   "0003_bounded_reads": boundedReads,
   "0004_server_audit": serverAudit,
-  "0005_keys_by_holder": keysByHolder
+  "0005_keys_by_holder": keysByHolder,
+  "0006_two_person_approval": twoPersonApproval
 }
 
 /**

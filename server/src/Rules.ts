@@ -1,14 +1,21 @@
 /**
- * The rules file the server runs: the floor rules checked when a leash is created, and the
- * sensitive-action list the bypass audit uses. Validated with the SDK's own schema
+ * The rules file the server runs: the floor rules checked when a leash is created, the approval
+ * rules checked after them (how many distinct reviewers a leash needs: two-person approval), and
+ * the sensitive-action list the bypass audit uses. Validated with the SDK's own schema
  * (`Wire.Rules.RulesFile`), so the server and the SDK's `Audit.flags` read the same file the same
  * way. Without `--rules` there are no floor rules and no sensitive actions.
  *
  * ```json
  * { "sensitive": ["stripe.*", "email.send"],
  *   "rules": [ { "action": "stripe.*", "reason": "charges over $10,000 need finance",
- *                "when": [ { "signal": "amount_usd", "op": ">", "value": 10000 } ] } ] }
+ *                "when": [ { "signal": "amount_usd", "op": ">", "value": 10000 } ] } ],
+ *   "approvals": [ { "action": "stripe.*", "approvals": 2,
+ *                    "when": [ { "signal": "amount_usd", "op": ">", "value": 1000 } ] } ] }
  * ```
+ *
+ * A floor rule that fires blocks at once (a block wins); otherwise the largest `approvals` of the
+ * approval rules that fire is fixed on the leash when it is created (a later rules file does not
+ * change a leash already stored).
  *
  * @since 0.1.0
  */

@@ -27,6 +27,24 @@ export interface Base {
   readonly traceLink: string
   /** The action the leash was asked for. */
   readonly actionName: string
+  /**
+   * Who approved (additive): on `approved` and `modified` decisions a person gave, every reviewer
+   * whose approval completed it, in the order they approved: one for most leashes, several when
+   * an approval rule of the gate asked for distinct reviewers (two-person approval). Absent when
+   * the gate named nobody (a fake gate, an older server).
+   */
+  readonly approvers?: ReadonlyArray<Approver> | undefined
+}
+
+/**
+ * A reviewer who approved: the id of their reviewer key and their name, as the gate names them.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Approver {
+  readonly id: string
+  readonly name: string
 }
 
 /**
@@ -289,7 +307,8 @@ const pick = (fields: Fields): Fields => ({
   reason: fields.reason,
   leashId: fields.leashId,
   traceLink: fields.traceLink,
-  actionName: fields.actionName
+  actionName: fields.actionName,
+  ...(fields.approvers === undefined ? {} : { approvers: fields.approvers })
 })
 
 /**

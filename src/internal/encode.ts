@@ -19,6 +19,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { stepLayers as layers, utf8Length } from "../schema/Common.js"
+import { maxApprovals } from "../schema/Rules.js"
 import { StepRecord } from "../schema/StepRecord.js"
 import { TrailRecord } from "../schema/TrailRecord.js"
 
@@ -196,6 +197,18 @@ const leashAgrees = (decision: unknown, approved: unknown): boolean => {
 // shared pieces
 // ---------------------------------------------------------------------------------------------
 
+/** A review step's `,"approvers":[{"id","name"}, …]` (at most `maxApprovals`), `""` when absent, or undefined. */
+const approversJson = (approvers: unknown): string | undefined => {
+  if (approvers === undefined) return ""
+  if (!Array.isArray(approvers) || approvers.length > maxApprovals) return undefined
+  let out = ""
+  for (const a of approvers as ReadonlyArray<unknown>) {
+    if (!isPlain(a) || !isName(a.id) || !isName(a.name)) return undefined
+    out += `${out === "" ? "" : ","}{"id":${JSON.stringify(a.id)},"name":${JSON.stringify(a.name)}}`
+  }
+  return `,"approvers":[${out}]`
+}
+
 /** `,"events":[…]`, or undefined. */
 const eventsJson = (events: unknown): string | undefined => {
   if (!Array.isArray(events)) return undefined
@@ -322,9 +335,11 @@ export const readStep = (record: unknown, parts: StepParts): boolean => {
       !isPlain(leash) || !isUuid(leash.leashId) || !isName(leash.actionName) ||
       !leashAgrees(leash.decision, leash.approved) || typeof leash.reason !== "string"
     ) return false
+    const approvers = approversJson(leash.approvers)
+    if (approvers === undefined) return false
     rest += `,"leash":{"leash_id":"${leash.leashId}","action_name":${JSON.stringify(leash.actionName)},"decision":"${
       leash.decision as string
-    }","approved":${leash.approved as boolean},"reason":${JSON.stringify(leash.reason)}}`
+    }","approved":${leash.approved as boolean},"reason":${JSON.stringify(leash.reason)}${approvers}}`
   }
   const model = record.model
   if (model !== undefined) {

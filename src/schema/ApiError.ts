@@ -10,7 +10,7 @@
  * | 401 | `Unauthorized` | `unauthorized`: no key, or a key the server does not know |
  * | 403 | `Forbidden` | `forbidden`: an agent key on a reviewer route |
  * | 404 | `NotFound` | `not_found` |
- * | 409 | `Conflict` | `already_decided`: the leash was decided, expired or cancelled, or another decision won |
+ * | 409 | `Conflict` | `already_decided`: the leash was decided, expired or cancelled, or another decision won; `already_approved`: this reviewer (the same key or the same person) already approved the payload under review of a leash that needs several approvals; `payload_changed`: that payload was modified after the reviewer read it, so their approval was not recorded |
  * | 413 | `PayloadTooLarge` | `payload_too_large` |
  * | 422 | `Unprocessable` | `idempotency_conflict`: the same `leash_id` with a different body |
  * | 500 | `InternalServerError` | `internal` |

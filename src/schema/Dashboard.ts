@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import { BoundedString, Id, Timestamp, Tokens, Usd } from "./Common.js"
 import { Flag } from "./Flag.js"
 import { LeashRequest } from "./LeashRequest.js"
+import { Approval } from "./LeashState.js"
 import { StepRecord } from "./StepRecord.js"
 import { TrailRecord, TrailStatus } from "./TrailRecord.js"
 
@@ -232,7 +233,10 @@ export const PendingLeashItem = Schema.Struct({
   createdAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("created_at")),
   expiresAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("expires_at")),
   request: LeashRequestSummary,
-  payloadPreview: Schema.propertySignature(PayloadPreview).pipe(Schema.fromKey("payload_preview"))
+  payloadPreview: Schema.propertySignature(PayloadPreview).pipe(Schema.fromKey("payload_preview")),
+  /** Additive (two-person approval): how many reviewers it needs, and who approved so far. */
+  approvalsRequired: Schema.optional(Schema.Int).pipe(Schema.fromKey("approvals_required")),
+  approvals: Schema.optional(Schema.Array(Approval))
 }).annotations({ identifier: "PendingLeashItem" })
 
 /**

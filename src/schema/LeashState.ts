@@ -40,8 +40,29 @@ export const Reviewer = Schema.Struct({
 export interface Reviewer extends Schema.Schema.Type<typeof Reviewer> {}
 
 /**
+ * One approval of a leash that needs several (two-person approval, additive): who approved, how
+ * (`approved`, or `modified`: the modification that is the payload now under review, which counts
+ * as its author's approval), and when.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Approval = Schema.Struct({
+  reviewer: Reviewer,
+  decision: Schema.Literal("approved", "modified"),
+  at: Timestamp
+}).annotations({ identifier: "Approval", description: "one reviewer's approval of the payload under review" })
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Approval extends Schema.Schema.Type<typeof Approval> {}
+
+/**
  * The decision stored on a decided leash. A `modified` decision carries `modified_payload`;
- * a decision a person made names them in `reviewer` (and by name in `decided_by`).
+ * a decision a person made names them in `reviewer` (and by name in `decided_by`); an approval
+ * several reviewers gave names them all in `approvers`.
  *
  * @since 0.1.0
  * @category schemas
@@ -52,6 +73,12 @@ export const GateDecision = Schema.Struct({
   modifiedPayload: Schema.optional(Json).pipe(Schema.fromKey("modified_payload")),
   decidedBy: Schema.optional(Schema.String).pipe(Schema.fromKey("decided_by")),
   reviewer: Schema.optional(Reviewer),
+  /**
+   * Additive (two-person approval): on an approving decision of a leash an approval rule made
+   * need several reviewers, every reviewer whose approval of the final payload completed it, in
+   * the order they approved (the last one is `reviewer`).
+   */
+  approvers: Schema.optional(Schema.Array(Reviewer)),
   decidedAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("decided_at")),
   traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link"))
 }).pipe(
@@ -75,7 +102,22 @@ export interface GateDecision extends Schema.Schema.Type<typeof GateDecision> {}
 const request = Schema.optional(LeashRequest)
 
 /**
- * A leash still waiting for a decision.
+ * The approval fields of a pending leash an approval rule made need several reviewers (additive,
+ * two-person approval; absent on every other leash): how many distinct reviewers it needs, the
+ * approvals of the payload under review so far, and that payload when a reviewer modified it
+ * (a modification restarts the count: earlier approvals were of the old payload).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ApprovalProgress = Schema.Struct({
+  approvalsRequired: Schema.optional(Schema.Int).pipe(Schema.fromKey("approvals_required")),
+  approvals: Schema.optional(Schema.Array(Approval)),
+  modifiedPayload: Schema.optional(Json).pipe(Schema.fromKey("modified_payload"))
+})
+
+/**
+ * A leash still waiting for a decision; with an approval rule, its approvals so far.
  *
  * @since 0.1.0
  * @category schemas
@@ -84,6 +126,7 @@ export const PendingLeash = Schema.Struct({
   leashId: Schema.propertySignature(Id).pipe(Schema.fromKey("leash_id")),
   status: Schema.Literal("pending"),
   traceLink: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("trace_link")),
+  ...ApprovalProgress.fields,
   request
 }).annotations({ identifier: "PendingLeash" })
 

@@ -1,6 +1,7 @@
 /**
- * The rules file: the sensitive-action list (used by the bypass audit) and the floor rules the
- * server runs when a leash is created. One schema, shared by the server and the SDK's audit.
+ * The rules file: the sensitive-action list (used by the bypass audit), the floor rules the
+ * server runs when a leash is created, and the approval rules (two-person approval) it runs
+ * after them. One schema, shared by the server and the SDK's audit.
  *
  * @since 0.1.0
  */
@@ -86,6 +87,51 @@ export const FloorRule = Schema.Struct({
 export type FloorRule = typeof FloorRule.Type
 
 /**
+ * The fewest approvals an approval rule may ask for (one approval is what every leash needs).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const minApprovals = 2
+
+/**
+ * The most approvals an approval rule may ask for: more distinct reviewers than a team can muster
+ * before a leash expires would only turn the rule into a slow block.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxApprovals = 5
+
+/**
+ * An approval rule (additive): when every condition holds for an action matching `action`, the
+ * leash needs `approvals` distinct reviewers (2 to 5) to approve it before it is approved. Any
+ * rejection rejects; a modification counts as the modifier's approval of the new payload and
+ * restarts the count. `when` may be left out: then every matching action needs them. Floor rules
+ * run first: a block wins.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ApprovalRule = Schema.Struct({
+  action: ActionPattern,
+  approvals: Schema.Number.pipe(
+    Schema.filter((n) =>
+      (Number.isInteger(n) && n >= minApprovals && n <= maxApprovals) ||
+      `expected a whole number of distinct reviewers from ${minApprovals} to ${maxApprovals}, got ${n} ` +
+        `(one approval is the default for every leash; leave the action out of "approvals" for that)`
+    )
+  ),
+  when: Schema.optionalWith(Schema.Array(Condition), { default: () => [], exact: true })
+}).annotations({ identifier: "ApprovalRule" })
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type ApprovalRule = typeof ApprovalRule.Type
+
+/**
  * The whole rules file. Unknown keys are refused at every level, so a typo cannot silently
  * drop a rule.
  *
@@ -94,7 +140,9 @@ export type FloorRule = typeof FloorRule.Type
  */
 export const RulesFile = Schema.Struct({
   sensitive: Schema.optionalWith(Schema.Array(ActionPattern), { default: () => [], exact: true }),
-  rules: Schema.optionalWith(Schema.Array(FloorRule), { default: () => [], exact: true })
+  rules: Schema.optionalWith(Schema.Array(FloorRule), { default: () => [], exact: true }),
+  /** v0.2, additive: the approval rules. Absent: every leash needs one approval. */
+  approvals: Schema.optionalWith(Schema.Array(ApprovalRule), { exact: true })
 }).annotations({
   identifier: "RulesFile",
   // A misspelt key ("rule", "condition") would otherwise be dropped in silence and leave an
@@ -151,10 +199,32 @@ export const firstFiring = (
   actionName: string,
   signals: Readonly<Record<string, unknown>>
 ): FloorRule | undefined =>
-  rules.rules.find((rule) =>
-    matches(rule.action, actionName) &&
-    rule.when.every((c) => Object.hasOwn(signals, c.signal) && compare(signals[c.signal], c.op, c.value))
-  )
+  rules.rules.find((rule) => matches(rule.action, actionName) && holds(rule.when, signals))
+
+const holds = (when: ReadonlyArray<Condition>, signals: Readonly<Record<string, unknown>>): boolean =>
+  when.every((c) => Object.hasOwn(signals, c.signal) && compare(signals[c.signal], c.op, c.value))
+
+/**
+ * How many distinct reviewers must approve an action with these (snake_case) risk signals: the
+ * largest `approvals` of the approval rules that fire, or `undefined` when none fires (one
+ * approval, as ever). Run after the floor rules: a leash a floor rule blocks needs no approval.
+ *
+ * @since 0.2.0
+ * @category evaluation
+ */
+export const approvalsRequired = (
+  rules: RulesFile,
+  actionName: string,
+  signals: Readonly<Record<string, unknown>>
+): number | undefined => {
+  let required: number | undefined
+  for (const rule of rules.approvals ?? []) {
+    if (matches(rule.action, actionName) && holds(rule.when, signals)) {
+      required = Math.max(required ?? 0, rule.approvals)
+    }
+  }
+  return required
+}
 
 /**
  * Whether an action is on the sensitive list.

@@ -6,6 +6,7 @@
 import * as Schema from "effect/Schema"
 import { BoundedString, Event, Id, Json, StepLayer, Timestamp, Usd, oneOf } from "./Common.js"
 import { DecisionValue, isApproving } from "./DecisionValue.js"
+import { maxApprovals } from "./Rules.js"
 
 /**
  * How a step ended.
@@ -31,7 +32,7 @@ export const StepError = Schema.Struct({
 
 /**
  * The leash summary carried by a review step. `approved` must agree with `decision`: the bypass
- * audit trusts it.
+ * audit trusts it. `approvers` (additive) names who approved, as the gate said.
  *
  * @since 0.1.0
  * @category schemas
@@ -41,7 +42,17 @@ export const LeashSummary = Schema.Struct({
   actionName: Schema.propertySignature(BoundedString(256)).pipe(Schema.fromKey("action_name")),
   decision: DecisionValue,
   approved: Schema.Boolean,
-  reason: Schema.String
+  reason: Schema.String,
+  /**
+   * Additive (two-person approval): the reviewers the gate named as approving (their key's id and
+   * name), in order. What the agent says: the dashboard shows the server's own record of who
+   * approved, never this.
+   */
+  approvers: Schema.optional(
+    Schema.Array(Schema.Struct({ id: BoundedString(256), name: BoundedString(256) })).pipe(
+      Schema.maxItems(maxApprovals, { message: () => `expected at most ${maxApprovals} approvers` })
+    )
+  )
 }).pipe(
   Schema.filter((summary) =>
     summary.approved === isApproving(summary.decision) || {

@@ -71,3 +71,50 @@ describe("LeashState", () => {
       .toContain("status")
   })
 })
+
+describe("LeashState with two-person approval (additive)", () => {
+  const ada = { id: "key_ada", name: "Ada" }
+  const bob = { id: "key_bob", name: "Bob" }
+
+  it("a pending leash carries approvals_required, the approvals so far and the modified payload under review", () => {
+    const wire = {
+      leash_id: ids.leash,
+      status: "pending",
+      trace_link: traceLink,
+      approvals_required: 2,
+      approvals: [{ reviewer: bob, decision: "modified", at: t1 }],
+      modified_payload: { cents: 1 }
+    }
+    const state = fromWire(Wire.LeashState, wire)
+    expect(state).toEqual({
+      leashId: ids.leash,
+      status: "pending",
+      traceLink,
+      approvalsRequired: 2,
+      approvals: [{ reviewer: bob, decision: "modified", at: new Date(t1) }],
+      modifiedPayload: { cents: 1 }
+    })
+    expect(toWire(Wire.LeashState, state)).toEqual(wire)
+    expect(rejectWire(Wire.LeashState, { ...wire, approvals: [{ reviewer: ada, decision: "rejected", at: t1 }] }).tree)
+      .toContain("approvals")
+  })
+
+  it("a decided leash names every approver", () => {
+    const wire = {
+      leash_id: ids.leash,
+      status: "decided",
+      decision: {
+        decision: "approved",
+        reason: "",
+        decided_by: "Bob",
+        reviewer: bob,
+        approvers: [ada, bob],
+        decided_at: t1,
+        trace_link: traceLink
+      }
+    }
+    const state = fromWire(Wire.LeashState, wire)
+    expect(state.status === "decided" && state.decision.approvers).toEqual([ada, bob])
+    expect(toWire(Wire.LeashState, state)).toEqual(wire)
+  })
+})

@@ -199,3 +199,60 @@ describe("Rules.isSensitive", () => {
     expect(Rules.isSensitive(fromWire(Rules.RulesFile, {}), "stripe.charge")).toBe(false)
   })
 })
+
+describe("approval rules (two-person approval)", () => {
+  const file = {
+    approvals: [
+      { action: "stripe.*", approvals: 2, when: [{ signal: "amount_usd", op: ">", value: 1000 }] },
+      { action: "stripe.payout", approvals: 3 },
+      { action: "db.drop", approvals: 2 }
+    ]
+  }
+
+  it("decode beside the floor rules; a file without them stays valid and encodes back unchanged", () => {
+    const rules = fromWire(Rules.RulesFile, { ...designExample, ...file })
+    expect(rules.approvals?.[1]).toEqual({ action: "stripe.payout", approvals: 3, when: [] })
+    expect(rules.rules).toHaveLength(1)
+    expect(toWire(Rules.RulesFile, fromWire(Rules.RulesFile, designExample))).toEqual(designExample)
+  })
+
+  it("need as many reviewers as the strictest rule that fires; none fires: undefined (one approval)", () => {
+    const rules = fromWire(Rules.RulesFile, file)
+    expect(Rules.approvalsRequired(rules, "stripe.charge", { amount_usd: 5000 })).toBe(2)
+    expect(Rules.approvalsRequired(rules, "stripe.charge", { amount_usd: 50 })).toBeUndefined()
+    expect(Rules.approvalsRequired(rules, "stripe.charge", {})).toBeUndefined()
+    expect(Rules.approvalsRequired(rules, "stripe.payout", { amount_usd: 5000 })).toBe(3)
+    expect(Rules.approvalsRequired(rules, "stripe.payout", {})).toBe(3)
+    expect(Rules.approvalsRequired(rules, "db.drop", {})).toBe(2)
+    expect(Rules.approvalsRequired(rules, "email.send", { amount_usd: 5000 })).toBeUndefined()
+    expect(Rules.approvalsRequired(fromWire(Rules.RulesFile, designExample), "stripe.charge", { amount_usd: 1e6 }))
+      .toBeUndefined()
+  })
+
+  it("refuse a count that is not a whole number from 2 to 5, naming the rule's position", () => {
+    for (const approvals of [1, 0, 6, 2.5, -2]) {
+      const failure = rejectWire(Rules.RulesFile, { approvals: [{ action: "a", approvals: 2 }, { action: "b", approvals }] })
+      expect(failure.paths).toEqual(["approvals.1.approvals"])
+      expect(failure.tree).toContain(`expected a whole number of distinct reviewers from 2 to 5, got ${approvals}`)
+    }
+    expect(rejectWire(Rules.RulesFile, { approvals: [{ action: "a", approvals: "2" }] }).paths).toEqual([
+      "approvals.0.approvals"
+    ])
+    expect(rejectWire(Rules.RulesFile, { approvals: [{ action: "a" }] }).paths).toEqual(["approvals.0.approvals"])
+  })
+
+  it("refuse a bad pattern, a bad condition and a misspelt key, naming where", () => {
+    expect(rejectWire(Rules.RulesFile, { approvals: [{ action: "stripe*", approvals: 2 }] }).paths).toEqual([
+      "approvals.0.action"
+    ])
+    expect(
+      rejectWire(Rules.RulesFile, {
+        approvals: [{ action: "a", approvals: 2, when: [{ signal: "n", op: "in", value: 1 }] }]
+      }).paths
+    ).toEqual(["approvals.0.when.0.value"])
+    expect(rejectWire(Rules.RulesFile, { approvals: [{ action: "a", approvals: 2, reason: "x" }] }).paths).toEqual([
+      "approvals.0.reason"
+    ])
+    expect(rejectWire(Rules.RulesFile, { approval: [{ action: "a", approvals: 2 }] }).paths).toEqual(["approval"])
+  })
+})

@@ -115,3 +115,35 @@ describe("StepRecord", () => {
     expect(rejectWire(Wire.StepRecord, { ...wire, trail_id: "t-1" }).tree).toContain("expected a UUID (v4 or v7)")
   })
 })
+
+describe("the review step's approvers (two-person approval, additive)", () => {
+  const review = (approvers: unknown) => ({
+    id: "0190d7a4-5c1e-7000-8000-000000000005",
+    trail_id: "0190d7a4-5c1e-7000-8000-000000000001",
+    parent_id: null,
+    seq: 1,
+    name: "stripe.charge",
+    layer: "review",
+    status: "ok",
+    started_at: "2026-11-24T09:00:00.000Z",
+    ended_at: "2026-11-24T09:00:01.250Z",
+    events: [],
+    leash: {
+      leash_id: "0190d7a4-5c1e-7000-8000-000000000004",
+      action_name: "stripe.charge",
+      decision: "approved",
+      approved: true,
+      reason: "",
+      approvers
+    }
+  })
+
+  it("are kept as sent, and bounded to five", () => {
+    const two = [{ id: "key_a", name: "Ada" }, { id: "key_b", name: "Bob" }]
+    const step = fromWire(Wire.StepRecord, review(two))
+    expect(step.leash?.approvers).toEqual(two)
+    expect(toWire(Wire.StepRecord, step)).toEqual(review(two))
+    const six = Array.from({ length: 6 }, (_, i) => ({ id: `key_${i}`, name: `R${i}` }))
+    expect(rejectWire(Wire.StepRecord, review(six)).tree).toContain("expected at most 5 approvers")
+  })
+})

@@ -16,6 +16,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Wire from "houndsight/wire"
+import { hasApproved } from "../Approvals.js"
 import { yieldToEventLoop } from "../EventLoop.js"
 import type { DecidedLeash } from "./Queries.js"
 import * as Format from "./Format.js"
@@ -36,6 +37,57 @@ export interface Pending {
   readonly preview: Wire.PayloadPreview
   readonly createdAt: Date
   readonly expiresAt: Date
+  /** A leash that needs several approvals: how many, and who approved so far. */
+  readonly approvals?: Progress | undefined
+}
+
+/**
+ * The approvals of a leash that needs several (two-person approval), as the views show them.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Progress {
+  readonly required: number
+  /** Of the payload under review; the first is a modification when one is under review. */
+  readonly approvals: ReadonlyArray<Wire.Approval>
+}
+
+/** Whether a modification (not the agent's payload) is under review. */
+const modifiedUnderReview = (progress: Progress | undefined): boolean => progress?.approvals[0]?.decision === "modified"
+
+/**
+ * Who approved so far, out of how many needed; and, for the reviewer looking (`viewer`), that
+ * they approved already.
+ *
+ * @since 0.2.0
+ * @category components
+ */
+export const approvalsSoFar = (progress: Progress, viewer: Wire.Reviewer | undefined): Html => {
+  const mine = viewer !== undefined && hasApproved(progress.approvals, viewer)
+  return html`<div class="approvals" data-approvals data-approvals-count="${String(progress.approvals.length)}" data-approvals-required="${
+    String(progress.required)
+  }">
+    <p><strong>${Format.count(progress.approvals.length)} of ${Format.count(progress.required)} approvals</strong> <span class="small muted">(distinct reviewers needed: ${
+    Format.count(progress.required)
+  })</span></p>
+    ${
+    progress.approvals.length === 0 ? "" : html`<ul class="approvers" aria-label="Approved so far">${
+      progress.approvals.map((a) =>
+        html`<li data-approver="${a.reviewer.id}"><span class="name">${a.reviewer.name}</span> <span class="small muted">${
+          a.decision === "modified" ? "modified the payload" : "approved"
+        } ${Format.time(a.at)}</span></li>`
+      )
+    }</ul>`
+  }
+    ${
+    mine
+      ? html`<p class="notice good" data-you-approved>You approved this. It waits for ${
+        Format.plural(progress.required - progress.approvals.length, "more reviewer")
+      }; you may still reject it or modify it.</p>`
+      : ""
+  }
+  </div>`
 }
 
 /** The value a preview holds whole (`undefined`: its text does not parse). */
@@ -128,8 +180,25 @@ export const decider = (decidedBy: string | undefined): string => {
   return decidedBy
 }
 
-const hidden = (csrf: string, returnTo: ReturnTo) =>
-  html`<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="return" value="${returnTo}">`
+/**
+ * What the decision forms offer: the Approve button (not to a reviewer who approved already, nor
+ * on a card whose payload is no longer the one under review), and the payload round shown (an
+ * approval of another round is refused: it would approve a payload its reviewer did not see).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FormOptions {
+  readonly approve: boolean
+  readonly round: number
+}
+
+const anyRound: FormOptions = { approve: true, round: 0 }
+
+const hidden = (csrf: string, returnTo: ReturnTo, round: number) =>
+  html`<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="return" value="${returnTo}"><input type="hidden" name="round" value="${
+    String(round)
+  }">`
 
 /**
  * What the modify form starts from. Never a cut value: the whole payload (`Whole`, its JSON
@@ -155,7 +224,14 @@ export type ModifyBase =
 export const wholeBase = (payload: unknown, json: string = Format.json(payload)): ModifyBase =>
   Cut.find(payload).count > 0 ? { _tag: "Blank" } : { _tag: "Whole", json }
 
-const modifyForm = (action: string, base: ModifyBase, csrf: string, returnTo: ReturnTo, leashId: string): Html => {
+const modifyForm = (
+  action: string,
+  base: ModifyBase,
+  csrf: string,
+  returnTo: ReturnTo,
+  leashId: string,
+  round: number
+): Html => {
   if (base._tag === "OnLeashPage") {
     return html`<p class="small" data-modify-elsewhere>This card shows a cut preview of the payload, and a modification starts from the whole payload: <a href="${
       url`/leashes/${leashId}`
@@ -163,7 +239,7 @@ const modifyForm = (action: string, base: ModifyBase, csrf: string, returnTo: Re
   }
   const text = base._tag === "Whole" ? base.json : ""
   return html`<form method="post" action="${action}" class="stack" data-modify>
-      ${hidden(csrf, returnTo)}
+      ${hidden(csrf, returnTo, round)}
       <input type="hidden" name="decision" value="modified">
       ${
     base._tag === "Blank"
@@ -188,18 +264,24 @@ const modifyForm = (action: string, base: ModifyBase, csrf: string, returnTo: Re
  * @since 0.1.0
  * @category components
  */
-export const decisionForms = (leashId: string, base: ModifyBase, csrf: string, returnTo: ReturnTo): Html => {
+export const decisionForms = (
+  leashId: string,
+  base: ModifyBase,
+  csrf: string,
+  returnTo: ReturnTo,
+  options: FormOptions = anyRound
+): Html => {
   const action = url`/leashes/${leashId}/decision`
   return html`<form method="post" action="${action}" class="decide" data-decide>
-    ${hidden(csrf, returnTo)}
+    ${hidden(csrf, returnTo, options.round)}
     <input type="text" name="reason" maxlength="4096" placeholder="Reason (needed to reject)" aria-label="Reason">
-    <button type="submit" name="decision" value="approved" class="approve">Approve</button>
+    ${options.approve ? html`<button type="submit" name="decision" value="approved" class="approve">Approve</button>` : ""}
     <button type="submit" name="decision" value="rejected" class="reject">Reject</button>
     <p class="form-error" role="alert" hidden></p>
   </form>
   <details class="modify">
     <summary>Modify the payload…</summary>
-    ${modifyForm(action, base, csrf, returnTo, leashId)}
+    ${modifyForm(action, base, csrf, returnTo, leashId, options.round)}
   </details>`
 }
 
@@ -210,9 +292,13 @@ export const decisionForms = (leashId: string, base: ModifyBase, csrf: string, r
  * @since 0.1.0
  * @category components
  */
-export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): Html => {
+export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo, viewer?: Wire.Reviewer): Html => {
   const r = leash.request
   const p = leash.preview
+  const progress = leash.approvals
+  // the card shows the agent's payload: no approval from it once a modification is under review
+  const modified = modifiedUnderReview(progress)
+  const mine = viewer !== undefined && progress !== undefined && hasApproved(progress.approvals, viewer)
   // The payload is written once, from its preview; a preview that holds the whole payload is
   // also the start of a modification.
   const whole = p.cut ? undefined : parsePreview(p.text)
@@ -238,8 +324,24 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
       : ""
   }
   </details>
+  ${progress === undefined ? "" : approvalsSoFar(progress, viewer)}
+  ${
+    modified
+      ? html`<p class="notice" data-modified-under-review>${
+        progress!.approvals[0]!.reviewer.name
+      } modified the payload: the approvals so far are of the modified payload. <a href="${
+        url`/leashes/${leash.leashId}`
+      }">Review the change on the leash page</a> to approve it.</p>`
+      : ""
+  }
   <div class="decision-forms">${
-    decisionForms(leash.leashId, whole === undefined ? { _tag: "OnLeashPage" } : wholeBase(whole.value, text), csrf, returnTo)
+    decisionForms(
+      leash.leashId,
+      whole === undefined || modified ? { _tag: "OnLeashPage" } : wholeBase(whole.value, text),
+      csrf,
+      returnTo,
+      { approve: !mine && !modified, round: 0 }
+    )
   }</div>
   <footer class="leash-foot small muted">
     asked ${Format.time(leash.createdAt)} ·
@@ -282,8 +384,8 @@ export const decisionsTable = (decisions: ReadonlyArray<DecidedLeash>): Html => 
  * @since 0.1.0
  * @category components
  */
-export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string, paged = false): Html =>
-  pendingListOf(pending.length, pending.map((p) => pendingCard(p, csrf, "queue")), paged)
+export const pendingList = (pending: ReadonlyArray<Pending>, csrf: string, paged = false, viewer?: Wire.Reviewer): Html =>
+  pendingListOf(pending.length, pending.map((p) => pendingCard(p, csrf, "queue", viewer)), paged)
 
 const pendingListOf = (count: number, cards: Html | ReadonlyArray<Html>, paged: boolean): Html =>
   html`<p class="empty muted" data-empty${count > 0 ? html` hidden` : ""}>Nothing is waiting. Requests appear here the moment an agent asks.</p>
@@ -303,13 +405,14 @@ const cardSlice = 10
 export const pendingListInSlices = (
   pending: ReadonlyArray<Pending>,
   csrf: string,
-  paged = false
+  paged = false,
+  viewer?: Wire.Reviewer
 ): Effect.Effect<Html> =>
   Effect.gen(function*() {
     const slices: Array<Html> = []
     for (let i = 0; i < pending.length; i += cardSlice) {
       if (i > 0) yield* yieldToEventLoop
-      slices.push(join(pending.slice(i, i + cardSlice).map((p) => pendingCard(p, csrf, "queue"))))
+      slices.push(join(pending.slice(i, i + cardSlice).map((p) => pendingCard(p, csrf, "queue", viewer))))
     }
     return pendingListOf(pending.length, slices, paged)
   })
@@ -398,9 +501,17 @@ export const leashPage = (options: {
   readonly decision: Wire.GateDecision | undefined
   readonly csrf: string
   readonly notice?: Html | undefined
+  /** A pending leash that needs several approvals: its approvals, the payload under review and its round. */
+  readonly approvals?: (Progress & { readonly round: number; readonly payload: unknown }) | undefined
+  /** The reviewer looking at the page. */
+  readonly viewer?: Wire.Reviewer | undefined
 }): Html => {
   const r = options.request
   const d = options.decision
+  const progress = d === undefined ? options.approvals : undefined
+  const modified = progress !== undefined && modifiedUnderReview(progress)
+  const mine = options.viewer !== undefined && progress !== undefined && hasApproved(progress.approvals, options.viewer)
+  const underReview = modified ? progress!.payload : r.payload
   // The whole payload, written as JSON text once (this page is the only one that reads it).
   const json = Format.json(r.payload)
   const cut = Cut.find(r.payload)
@@ -415,12 +526,33 @@ export const leashPage = (options: {
     <h2 id="decide-title">Decide <span class="expires small muted">answer within <span data-countdown="${options.expiresAt.toISOString()}">${
       Format.duration(options.expiresAt.getTime() - Date.now())
     }</span></span></h2>
-    <div class="decision-forms">${decisionForms(options.leashId, wholeBase(r.payload, json), options.csrf, "leash")}</div>
+    ${progress === undefined ? "" : approvalsSoFar(progress, options.viewer)}
+    ${
+      modified
+        ? html`<h3>${progress!.approvals[0]!.reviewer.name} modified the payload: approving approves this</h3>
+    ${changes(r.payload, underReview)}
+    <pre class="json" data-under-review>${Format.json(underReview)}</pre>`
+        : ""
+    }
+    <div class="decision-forms">${
+      decisionForms(
+        options.leashId,
+        modified ? wholeBase(underReview) : wholeBase(r.payload, json),
+        options.csrf,
+        "leash",
+        { approve: !mine, round: progress?.round ?? 0 }
+      )
+    }</div>
   </section>`
     : html`<section class="card decided decision-${d.decision}" aria-labelledby="decision-title">
     <h2 id="decision-title">${decisionPill(d.decision)} by ${decider(d.decidedBy)}</h2>
     <dl class="facts">
       <dt>Reason</dt><dd class="reason">${d.reason === "" ? "—" : d.reason}</dd>
+      ${
+      d.approvers === undefined || d.approvers.length < 2 ? "" : html`<dt>Approved by</dt><dd data-approvers>${
+        d.approvers.map((a) => a.name).join(", ")
+      }</dd>`
+    }
       <dt>Decided</dt><dd>${Format.time(d.decidedAt)}</dd>
       <dt>Waited</dt><dd>${Format.duration(d.decidedAt.getTime() - options.createdAt.getTime())}</dd>
     </dl>

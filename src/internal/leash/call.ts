@@ -120,12 +120,23 @@ export const checkId = (call: Call, state: LeashState): string | undefined =>
     ? undefined
     : `the gate answered for leash ${state.leashId} when asked about ${call.leashId}: the SDK and server contracts have drifted`
 
+/**
+ * The approvers of an approving decision of the gate: every one it names (two-person approval),
+ * or the one reviewer who decided; none when it names nobody.
+ */
+const approversOf = (d: GateDecision): { readonly approvers?: ReadonlyArray<Decision.Approver> } => {
+  const named = d.approvers ?? (d.reviewer === undefined ? undefined : [d.reviewer])
+  return named === undefined || named.length === 0
+    ? {}
+    : { approvers: named.map((r) => ({ id: r.id, name: r.name })) }
+}
+
 /** The outcome of the gate's decision; a reviewer's payload is checked (size, schema) first. */
 export const fromGate = <P>(call: Call, d: GateDecision): LeashOutcome<P> => {
   const f = fields(call, d.reason)
   switch (d.decision) {
     case "approved":
-      return { decision: Decision.approved(f) }
+      return { decision: Decision.approved({ ...f, ...approversOf(d) }) }
     case "rejected":
       return { decision: Decision.rejected(f) }
     case "blocked":
@@ -149,7 +160,10 @@ export const fromGate = <P>(call: Call, d: GateDecision): LeashOutcome<P> => {
         )
       }
       if (call.schema === undefined) {
-        return { decision: Decision.modified({ ...f, modifiedPayload: d.modifiedPayload as P }), wirePayload: d.modifiedPayload }
+        return {
+          decision: Decision.modified({ ...f, ...approversOf(d), modifiedPayload: d.modifiedPayload as P }),
+          wirePayload: d.modifiedPayload
+        }
       }
       const decoded = Schema.decodeUnknownEither(call.schema)(d.modifiedPayload)
       if (Either.isLeft(decoded)) {
@@ -160,7 +174,10 @@ export const fromGate = <P>(call: Call, d: GateDecision): LeashOutcome<P> => {
           wirePayload: d.modifiedPayload
         }
       }
-      return { decision: Decision.modified({ ...f, modifiedPayload: decoded.right as P }), wirePayload: d.modifiedPayload }
+      return {
+        decision: Decision.modified({ ...f, ...approversOf(d), modifiedPayload: decoded.right as P }),
+        wirePayload: d.modifiedPayload
+      }
     }
   }
 }
@@ -177,7 +194,8 @@ const summary = (decision: Decision.Decision<unknown>) => ({
   actionName: decision.actionName,
   decision: decision.decision,
   approved: decision.approved,
-  reason: decision.reason
+  reason: decision.reason,
+  ...(decision.approvers === undefined ? {} : { approvers: decision.approvers })
 })
 
 /** Ends the review step with the outcome. */

@@ -16,7 +16,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
-import { LeashDesk } from "../../LeashDesk.js"
+import * as Approvals from "../../Approvals.js"
+import { LeashDesk, type Seen as LeashDeskSeen } from "../../LeashDesk.js"
 import { maxJsonDepth, nestsDeeperThan } from "../../Http.js"
 import { Store } from "../../Store.js"
 import * as Guards from "../Guards.js"
@@ -64,6 +65,13 @@ const readDecision = (form: UrlParams.UrlParams): Wire.ReviewerDecision | string
   }
 }
 
+/** The payload round the form showed (two-person approval), when it says. */
+const readSeen = (form: UrlParams.UrlParams): LeashDeskSeen | undefined => {
+  const text = Option.getOrUndefined(UrlParams.getFirst(form, "round"))
+  const round = text === undefined ? Number.NaN : Number(text)
+  return Number.isSafeInteger(round) && round >= 0 ? { round } : undefined
+}
+
 const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
 
 /**
@@ -96,8 +104,11 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
         // The whole request, as received (in the agent's key order): this page is the only one that reads it.
         const request = decodeRequest(JSON.parse(row.value.request))
         const decision = state.right.status === "decided" ? state.right.decision : undefined
+        const gate = decision === undefined ? yield* desk.approvals(id) : undefined
         const notice = params["decided"] === "1" && decision !== undefined
           ? html`<p class="notice good" role="status">Decision recorded: the agent has its answer.</p>`
+          : params["approved"] === "1" && gate !== undefined
+          ? html`<p class="notice good" role="status" data-approval-recorded>Your approval was recorded: ${gate.count} of ${gate.required}. The agent waits until ${gate.required} reviewers have approved.</p>`
           : undefined
         const body = LeashViews.leashPage({
           leashId: id,
@@ -106,7 +117,14 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
           expiresAt: new Date(row.value.expiresAt),
           decision,
           csrf: session.csrf,
-          notice
+          notice,
+          approvals: gate === undefined ? undefined : {
+            required: gate.required,
+            round: gate.round,
+            approvals: Approvals.toWire(gate.approvals),
+            payload: gate.payload === undefined ? request.payload : JSON.parse(gate.payload) as unknown
+          },
+          viewer: { id: session.keyId, name: session.reviewer }
         })
         return yield* framed(session, { title: request.actionName, kind: "leash", section: "queue", body })
       })
@@ -119,12 +137,19 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
         if (!Guards.isId(id)) return yield* notFound(session, "There is no such leash: a leash id is a UUID.")
         const decision = readDecision(form)
         if (typeof decision === "string") return yield* errorPage(400, "Not decided", decision, session, back)
-        const result = yield* Effect.either(desk.decide(id, decision, { id: session.keyId, name: session.reviewer }))
+        const result = yield* Effect.either(
+          desk.decide(id, decision, { id: session.keyId, name: session.reviewer }, readSeen(form))
+        )
         if (result._tag === "Left") {
           const error = result.left
           if (error._tag === "NotFound") return yield* notFound(session, error.message)
           if (error._tag === "Conflict") {
-            return yield* errorPage(409, "Already decided", `Your decision was not recorded: ${error.message}.`, session, back)
+            const title = error.code === "already_approved"
+              ? "Already approved"
+              : error.code === "payload_changed"
+              ? "The payload changed"
+              : "Already decided"
+            return yield* errorPage(409, title, `Your decision was not recorded: ${error.message}.`, session, back)
           }
           if (error._tag === "PayloadTooLarge") {
             return yield* errorPage(413, "Not decided", `Your decision was not recorded: ${error.message}.`, session, back)
@@ -132,9 +157,10 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
           return yield* Effect.fail(error)
         }
         yield* live.publish("leashes")
-        return form.some(([k, v]) => k === "return" && v === "leash")
-          ? redirect(`/leashes/${id}?decided=1`)
-          : redirect(`/?decided=${id}`)
+        const toLeash = form.some(([k, v]) => k === "return" && v === "leash")
+        // an approval that leaves the leash waiting for more reviewers
+        if (result.right.status === "pending") return redirect(toLeash ? `/leashes/${id}?approved=1` : "/")
+        return toLeash ? redirect(`/leashes/${id}?decided=1`) : redirect(`/?decided=${id}`)
       })
     )
 

@@ -47,7 +47,8 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
           request: l.request,
           preview: l.payloadPreview,
           createdAt: l.createdAt,
-          expiresAt: l.expiresAt
+          expiresAt: l.expiresAt,
+          approvals: l.approvalsRequired === undefined ? undefined : { required: l.approvalsRequired, approvals: l.approvals ?? [] }
         })),
         nextCursor
       }))
@@ -68,7 +69,10 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
         const { nextCursor, pending } = yield* pendingPage(cursor)
         const body = LeashViews.queue({
           pending,
-          pendingList: yield* LeashViews.pendingListInSlices(pending, session.csrf, cursor !== undefined),
+          pendingList: yield* LeashViews.pendingListInSlices(pending, session.csrf, cursor !== undefined, {
+            id: session.keyId,
+            name: session.reviewer
+          }),
           nextCursor,
           paged: cursor !== undefined,
           decisions: yield* queries.recentDecisions(limits.decisions),
