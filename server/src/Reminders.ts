@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Context from "effect/Context"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -21,6 +22,17 @@ import * as Expiry from "./Expiry.js"
  * @category constants
  */
 export const defaultShare = 0.8
+
+/**
+ * The server's reminder share, for the dashboard's mark of leashes close to expiry (the default
+ * when no server set it).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Share extends Context.Reference<Share>()("houndsight-server/Reminders/Share", {
+  defaultValue: () => defaultShare
+}) {}
 
 /**
  * Checks a reminder share: a number above 0 and below 1 (`1` would remind at the deadline,

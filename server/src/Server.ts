@@ -42,6 +42,7 @@ import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as OtlpRoute from "./OtlpRoute.js"
 import * as OutboxStore from "./OutboxStore.js"
 import * as PublicUrl from "./PublicUrl.js"
+import * as Reminders from "./Reminders.js"
 import * as Rules from "./Rules.js"
 import { chainMessage, StartupError } from "./ServerError.js"
 import * as Store from "./Store.js"
@@ -389,7 +390,9 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
       }
     })
   )
-  const ready = Layer.mergeAll(info, serveLayer(host))
+  const ready = Layer.mergeAll(info, serveLayer(host)).pipe(
+    Layer.provide(Layer.succeed(Reminders.Share, options.reminderAt ?? Reminders.defaultShare))
+  )
   return Layer.provideMerge(ready, withGate).pipe(
     Layer.map((context) => context as Context.Context<ServerInfo | LeashDesk.LeashDesk | Store.Store | Waiters.Waiters>)
   )

@@ -36,7 +36,21 @@ export interface Pending {
   readonly preview: Wire.PayloadPreview
   readonly createdAt: Date
   readonly expiresAt: Date
+  /** When it is close to expiry (its reminder time): from then on its card is marked. */
+  readonly remindAt?: Date | undefined
 }
+
+/**
+ * The mark of a leash close to expiry ("expires in 2 min"), shown from `remindAt` on (the
+ * page's script shows it when that time comes while the page is open, and keeps its time).
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export const soonMark = (remindAt: Date, expiresAt: Date, now: number): Html =>
+  html`<span class="pill soon" data-soon data-remind-at="${remindAt.toISOString()}"${now < remindAt.getTime() ? html` hidden` : ""}>⏰ <span data-soon-text>expires in ${
+    Format.duration(expiresAt.getTime() - now)
+  }</span></span>`
 
 /** The value a preview holds whole (`undefined`: its text does not parse). */
 const parsePreview = (text: string): { readonly value: unknown } | undefined => {
@@ -217,10 +231,13 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo): H
   // also the start of a modification.
   const whole = p.cut ? undefined : parsePreview(p.text)
   const text = whole === undefined ? previewText(p) : Format.json(whole.value)
-  return html`<article class="card leash" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
+  const now = Date.now()
+  const soon = leash.remindAt !== undefined && now >= leash.remindAt.getTime()
+  return html`<article class="card leash${soon ? " soon" : ""}" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
   <header class="leash-head">
     <span class="action">${r.actionName}</span>
     <span class="agent" title="Agent">${r.agent}</span>
+    ${leash.remindAt === undefined ? "" : soonMark(leash.remindAt, leash.expiresAt, now)}
     <span class="expires">answer within <span data-countdown="${leash.expiresAt.toISOString()}">${
     Format.duration(leash.expiresAt.getTime() - Date.now())
   }</span></span>
