@@ -85,6 +85,9 @@ export const retryDelay = (attempt: number, min: number, max: number, retryAfter
     ? Math.min(max, retryAfter)
     : Math.min(max, min * 2 ** Math.min(30, Math.max(0, attempt - 1))) * (0.8 + 0.4 * random)
 
+/** How long the worker gathers events after the first wakes it. */
+const batchMillis = 50
+
 /**
  * The lock clause of a claim: `FOR UPDATE SKIP LOCKED` on PostgreSQL (rows another instance is
  * claiming are skipped, not waited for), nothing on SQLite (a write locks the whole database).
@@ -337,7 +340,13 @@ export const make = (options: Options = {}) =>
       const written = yield* signal.listen
       const free = yield* freed.listen
       yield* tick
-      yield* Effect.raceAll([Effect.sleep(Duration.millis(o.pollMillis)), written, free])
+      // woken by a new event, the worker waits a moment more, so a burst of events costs one
+      // tick (one fan-out, one claim), not one each
+      yield* Effect.raceAll([
+        Effect.sleep(Duration.millis(o.pollMillis)),
+        Effect.zipRight(written, Effect.sleep(Duration.millis(Math.min(o.pollMillis, batchMillis)))),
+        free
+      ])
     }))
     yield* Effect.forkScoped(Effect.interruptible(loop))
   })

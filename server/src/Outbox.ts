@@ -118,5 +118,8 @@ export const flagsRaised = (sql: SqlClient.SqlClient, flags: ReadonlyArray<unkno
         created_at: now
       }
     })
-    yield* sql`INSERT INTO outbox_events ${sql.insert(rows)} ON CONFLICT (dedupe_key) DO NOTHING`
+    // in slices: a statement's parameters are bounded (7 a row)
+    for (let i = 0; i < rows.length; i += 500) {
+      yield* sql`INSERT INTO outbox_events ${sql.insert(rows.slice(i, i + 500))} ON CONFLICT (dedupe_key) DO NOTHING`
+    }
   })

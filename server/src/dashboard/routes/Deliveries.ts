@@ -71,7 +71,7 @@ export const routes = (_shared: Guards.Shared, guards: Guards.Guards) =>
     const page = guards.page((session) =>
       Effect.gen(function*() {
         const failed = yield* Delivery.failed(sql, listed)
-        return yield* guards.framed(session, { title: "Deliveries", kind: "deliveries", body: deliveriesPage(failed) })
+        return yield* guards.framed(session, { title: "Deliveries", kind: "deliveries", section: "deliveries", body: deliveriesPage(failed) })
       })
     )
     return HttpRouter.empty.pipe(HttpRouter.get("/deliveries", page))
