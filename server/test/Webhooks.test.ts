@@ -180,21 +180,29 @@ describe("webhooks", () => {
       const db = Path.join(yield* tempDir, "h.db")
       const receiver = yield* scopedReceiver()
       yield* addHook(db, receiver.url, "--events", "flag.raised")
-      const s = yield* startServer({ db, webhooks: fast, rulesFile: { sensitive: ["stripe.*"], rules: [] } })
       const trail = trailRecord({ status: "running" })
       const charge = stepRecord(trail.id, 1, "stripe.charge")
-      expect((yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: [charge] } })).status).toBe(202)
-      // more steps of the trail, and the trail's end: its flags are brought up to date again
-      const later = reviewStep(trail.id, 2, "email.send", "approved")
-      yield* s.agent.post("/v1/ingest", {
-        body: { trails: [{ ...trail, status: "ok", ended_at: at(9000) }], steps: [later, stepRecord(trail.id, 3, "search")] }
-      })
-      yield* Effect.promise(() => receiver.until((r) => r.length >= 1))
-      yield* Effect.sleep("500 millis")
+      const publicUrl = yield* Effect.scoped(Effect.gen(function*() {
+        const s = yield* startServer({ db, webhooks: fast, rulesFile: { sensitive: ["stripe.*"], rules: [] } })
+        expect((yield* s.agent.post("/v1/ingest", { body: { trails: [trail], steps: [charge] } })).status).toBe(202)
+        // more steps of the trail, and the trail's end: its flags are brought up to date again
+        const later = reviewStep(trail.id, 2, "email.send", "approved")
+        yield* s.agent.post("/v1/ingest", {
+          body: { trails: [{ ...trail, status: "ok", ended_at: at(9000) }], steps: [later, stepRecord(trail.id, 3, "search")] }
+        })
+        yield* Effect.promise(() => receiver.until((r) => r.length >= 1))
+        return s.info.publicUrl
+      }))
+      // a new sensitive list: the next start recomputes every trail's flags, writing them anew
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* startServer({ db, webhooks: fast, rulesFile: { sensitive: ["stripe.*", "search"], rules: [] } })
+        yield* Effect.promise(() => receiver.until((r) => bodies(r).some((b) => b.data.action_name === "search")))
+        yield* Effect.sleep("500 millis")
+      }))
       const got = bodies(receiver.received).filter((b) => b.data.step_id === charge.id)
       expect(got).toHaveLength(1)
       expect(got[0].data).toMatchObject({ trail_id: trail.id, kind: "unleashed_action", action_name: "stripe.charge" })
-      expect(got[0].data.link).toBe(`${s.info.publicUrl}/trails/${trail.id}`)
+      expect(got[0].data.link).toBe(`${publicUrl}/trails/${trail.id}`)
     }))
 
   it.scopedLive("a leash pending past the reminder share sends one leash.reminder, not again after a restart", () =>
