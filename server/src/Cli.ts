@@ -1,6 +1,7 @@
 /**
  * The `houndsight-server` command: serve (flags and environment, the startup banner, exit codes)
- * and manage keys (`keys create`, `keys list`, `keys revoke`). See `usage`.
+ * and manage keys (`keys create`, `keys list`, `keys revoke`) and webhooks (`webhooks add`,
+ * `webhooks list`, `webhooks remove`, `webhooks rotate-secret`). See `usage`.
  *
  * Every setting of the server is a flag and an environment variable; a flag wins over its
  * variable, and a bad value is a usage error naming the one that was used. A database URL's
