@@ -153,6 +153,36 @@ describe("webhooks", () => {
       expect(anonymous.location).toContain("/login")
     }))
 
+  it.scopedLive("a receiver that never answers holds at most `concurrency` sockets, each given up at the timeout", () =>
+    Effect.gen(function*() {
+      const db = Path.join(yield* tempDir, "h.db")
+      const hanging = yield* scopedReceiver(() => "hang")
+      yield* addHook(db, hanging.url, "--events", "leash.pending,leash.decided")
+      const s = yield* startServer({
+        db,
+        webhooks: { ...fast, concurrency: 2, requestTimeoutMillis: 300, maxAgeMillis: 1_000 }
+      })
+      let most = 0
+      for (let i = 0; i < 6; i++) {
+        const leash = leashRequest()
+        expect((yield* s.agent.post("/v1/leashes", { body: leash })).status).toBe(200)
+        expect((yield* s.reviewer.post(`/v1/leashes/${leash.leash_id}/decision`, { body: { decision: "approved" } })).status)
+          .toBe(200)
+      }
+      for (let i = 0; i < 30; i++) {
+        most = Math.max(most, hanging.open())
+        yield* Effect.sleep("50 millis")
+      }
+      expect(most).toBe(2)
+      const { tab } = yield* signIn(s)
+      let listed = yield* tab.get("/deliveries")
+      for (let i = 0; i < 100 && !listed.text.includes("no answer within 0.3 s"); i++) {
+        yield* Effect.sleep("50 millis")
+        listed = yield* tab.get("/deliveries")
+      }
+      expect(listed.text).toContain("no answer within 0.3 s")
+    }))
+
   it.scopedLive("a rotated secret: both secrets sign meanwhile; list shows no secret", () =>
     Effect.gen(function*() {
       const db = Path.join(yield* tempDir, "h.db")
