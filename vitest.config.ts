@@ -42,7 +42,10 @@ const slow = [
   // these start the server command as a process of its own (tsx compiling it), many times
   "server/test/Restart.test.ts",
   "server/test/Cli.test.ts",
-  "server/test/Keys.test.ts"
+  "server/test/Keys.test.ts",
+  // webhooks: retries, reminders and restarts waited out in real time; SIGKILLed server processes
+  "server/test/Webhooks.test.ts",
+  "server/test/WebhooksRestart.test.ts"
 ]
 
 export default defineConfig({

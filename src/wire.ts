@@ -18,3 +18,12 @@
  * @since 0.1.0
  */
 export * from "./schema/index.js"
+
+/**
+ * Reads a `Retry-After` header as milliseconds from `now` (the one reading the SDK's transport
+ * and exporter use; the server's webhook deliveries share it).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export { parseRetryAfter } from "./internal/retryAfter.js"

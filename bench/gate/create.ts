@@ -11,6 +11,21 @@ import { rawClient } from "./load.js"
 import type { GateResults } from "./results.js"
 import { count, latency } from "./stats.js"
 
+/** The body of a new pending leash (a fresh id each call), as the case creates them. */
+export const leashBody = (timeoutSeconds = 600): string =>
+  JSON.stringify({
+    leash_id: Crypto.randomUUID(),
+    trail_id: Crypto.randomUUID(),
+    step_id: Crypto.randomUUID(),
+    agent: "bench-agent",
+    action_name: "stripe.charge",
+    action_summary: "Charge cus_42 $120.00",
+    risk_signals: { amount_usd: 120, merchant_country: "FR" },
+    payload: { customer: "cus_42", amountUsd: 120 },
+    timeout_seconds: timeoutSeconds,
+    blocking: true
+  })
+
 /** Runs the case on the connected server. */
 export const createCase = async (c: Connected): Promise<Pick<GateResults, "creations">> => {
   const { server } = c
@@ -22,18 +37,7 @@ export const createCase = async (c: Connected): Promise<Pick<GateResults, "creat
   const deadline = t0 + sizes.createSeconds * 1000
   const worker = async () => {
     while (performance.now() < deadline) {
-      const body = JSON.stringify({
-        leash_id: Crypto.randomUUID(),
-        trail_id: Crypto.randomUUID(),
-        step_id: Crypto.randomUUID(),
-        agent: "bench-agent",
-        action_name: "stripe.charge",
-        action_summary: "Charge cus_42 $120.00",
-        risk_signals: { amount_usd: 120, merchant_country: "FR" },
-        payload: { customer: "cus_42", amountUsd: 120 },
-        timeout_seconds: 600,
-        blocking: true
-      })
+      const body = leashBody()
       const s = performance.now()
       const answer = await raw.post("/v1/leashes", body)
       if (answer.status !== 200) throw new Error(`bench: POST /v1/leashes answered ${answer.status}: ${answer.text}`)

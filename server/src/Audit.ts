@@ -28,6 +28,7 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Wire from "houndsight/wire"
 import { Audit } from "houndsight/wire"
+import * as Outbox from "./Outbox.js"
 
 /**
  * Step rows the audit read: its work, counted by ingest and by the full recompute (tests read it
@@ -140,13 +141,13 @@ const judge = (sql: Sql, reviews: ReadonlyArray<Audit.AuditStep>) =>
 
 /** Inserts or replaces flags given as `[trail_id, step_id, seq, kind, action_name, review_step_id]`. */
 const writeFlags = (sql: Sql, flags: ReadonlyArray<unknown>) =>
-  sql.unsafe(
+  Effect.zipLeft(sql.unsafe(
     `INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
       ON CONFLICT (trail_id, step_id) DO UPDATE SET seq = excluded.seq, kind = excluded.kind,
         action_name = excluded.action_name, review_step_id = excluded.review_step_id`,
     [json(flags)]
-  )
+  ), Outbox.flagsRaised(sql, flags))
 
 /** A wrapper walk: `levels` more steps to look at, from `id` up, for a step named `name`. */
 interface Walk {

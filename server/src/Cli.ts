@@ -1,6 +1,7 @@
 /**
  * The `houndsight-server` command: serve (flags and environment, the startup banner, exit codes)
- * and manage keys (`keys create`, `keys list`, `keys revoke`). See `usage`.
+ * and manage keys (`keys create`, `keys list`, `keys revoke`) and webhooks (`webhooks add`,
+ * `webhooks list`, `webhooks remove`, `webhooks rotate-secret`). See `usage`.
  *
  * Every setting of the server is a flag and an environment variable; a flag wins over its
  * variable, and a bad value is a usage error naming the one that was used. A database URL's
@@ -25,9 +26,12 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { parseArgs } from "node:util"
 import * as Database from "./Database.js"
+import * as Delivery from "./Delivery.js"
 import * as Keys from "./Keys.js"
+import * as Reminders from "./Reminders.js"
 import * as Server from "./Server.js"
 import { chainMessage, StartupError } from "./ServerError.js"
+import * as Webhooks from "./Webhooks.js"
 
 /**
  * Each setting of the server: its flag and its environment variable.
@@ -40,7 +44,9 @@ export const settings = {
   db: { flag: "--db", env: "HOUNDSIGHT_SERVER_DB" },
   rules: { flag: "--rules", env: "HOUNDSIGHT_SERVER_RULES" },
   host: { flag: "--host", env: "HOUNDSIGHT_SERVER_HOST" },
-  publicUrl: { flag: "--public-url", env: "HOUNDSIGHT_SERVER_PUBLIC_URL" }
+  publicUrl: { flag: "--public-url", env: "HOUNDSIGHT_SERVER_PUBLIC_URL" },
+  reminderAt: { flag: "--reminder-at", env: "HOUNDSIGHT_SERVER_REMINDER_AT" },
+  webhookTimeout: { flag: "--webhook-timeout", env: "HOUNDSIGHT_SERVER_WEBHOOK_TIMEOUT" }
 } as const
 
 /**
@@ -54,6 +60,10 @@ export const usage = `Usage: houndsight-server [options]
        houndsight-server keys create --reviewer NAME [--email EMAIL] [--db PATH]
        houndsight-server keys list [--db PATH]
        houndsight-server keys revoke ID [--db PATH]
+       houndsight-server webhooks add URL --events EVENTS [--actions PATTERNS] [--format standard|slack] [--db PATH]
+       houndsight-server webhooks list [--db PATH]
+       houndsight-server webhooks remove ID [--db PATH]
+       houndsight-server webhooks rotate-secret ID [--db PATH]
 
 The Houndsight gate server: the whole wire contract v1.1 on an embedded SQLite database,
 with its reviewer dashboard.
@@ -64,6 +74,10 @@ Options (each also an environment variable; the flag wins):
   --rules <path>      HOUNDSIGHT_SERVER_RULES       rules file: floor rules and the sensitive-action list (default: none)
   --host <address>    HOUNDSIGHT_SERVER_HOST        address to bind (default ${Server.defaultHost}, this machine only)
   --public-url <url>  HOUNDSIGHT_SERVER_PUBLIC_URL  base of trace links and the dashboard (default http://<host>:<port>)
+  --reminder-at <share>  HOUNDSIGHT_SERVER_REMINDER_AT  share of a leash's timeout after which a pending leash sends
+                                                   leash.reminder (default ${Reminders.defaultShare}; above 0, below 1)
+  --webhook-timeout <s>  HOUNDSIGHT_SERVER_WEBHOOK_TIMEOUT  seconds a webhook receiver has to answer (default ${
+  Delivery.defaults.requestTimeoutMillis / 1000})
   -h, --help                                        show this text
 
 Keys (stored hashed in the database; a new key is shown once):
@@ -72,6 +86,14 @@ Keys (stored hashed in the database; a new key is shown once):
   keys list                     every key: id, kind, agent or person, created, last used, revoked
   keys revoke ID                refuses the key from its next request on (401), and ends its dashboard sessions
   The first start of a database creates a development agent key (any agent name) and a reviewer key.
+
+Webhooks (stored in the database; a secret is shown once):
+  webhooks add URL --events E1,E2   notify URL (http or https) of these events: ${Webhooks.eventTypes.join(", ")}
+      [--actions 'stripe.*,email.send']  only leashes of these actions (default: every action)
+      [--format standard|slack]        a signed Standard Webhooks JSON body (default), or a Slack incoming-webhook message
+  webhooks list                     every webhook: id, URL, events, actions, format (never the secrets)
+  webhooks remove ID                stops notifying it (deliveries not yet made are dropped)
+  webhooks rotate-secret ID         a new secret; the old one stays valid ${Webhooks.rotationGraceMillis / 3_600_000} h (both sign meanwhile)
 
 Environment (more):
   HOUNDSIGHT_AGENT_KEY     one more agent key (sk-hnd-...) to accept, held in memory only (development: any agent)
@@ -90,6 +112,18 @@ export type KeysCommand =
   | { readonly _tag: "Revoke"; readonly db: string; readonly id: string }
 
 /**
+ * A webhooks command.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WebhooksCommand =
+  | { readonly _tag: "Add"; readonly db: string; readonly hook: Webhooks.NewWebhook }
+  | { readonly _tag: "List"; readonly db: string }
+  | { readonly _tag: "Remove"; readonly db: string; readonly id: string }
+  | { readonly _tag: "Rotate"; readonly db: string; readonly id: string }
+
+/**
  * What the command line asks for.
  *
  * @since 0.1.0
@@ -99,6 +133,7 @@ export type Command =
   | { readonly _tag: "Help" }
   | { readonly _tag: "Serve"; readonly options: Server.Options }
   | { readonly _tag: "Keys"; readonly command: KeysCommand }
+  | { readonly _tag: "Webhooks"; readonly command: WebhooksCommand }
 
 const usageError = (message: string) =>
   new StartupError({ reason: "Usage", message: `${message}\nRun houndsight-server --help for the options.` })
@@ -175,6 +210,8 @@ const fromEnvironment = (env: Readonly<Record<string, string | undefined>>) => {
     rules: read(settings.rules.env),
     host: read(settings.host.env),
     publicUrl: read(settings.publicUrl.env),
+    reminderAt: read(settings.reminderAt.env),
+    webhookTimeout: read(settings.webhookTimeout.env),
     agentKey: Config.option(Config.redacted("HOUNDSIGHT_AGENT_KEY")),
     reviewerKey: Config.option(Config.redacted("HOUNDSIGHT_REVIEWER_KEY"))
   })
@@ -253,6 +290,51 @@ const parseKeys = (
     )
   })
 
+const webhookFlags = ["events", "actions", "format"] as const
+
+const parseWebhooks = (
+  positionals: ReadonlyArray<string>,
+  v: Record<string, string | boolean | undefined>,
+  db: string
+): Effect.Effect<WebhooksCommand, StartupError> =>
+  Effect.gen(function*() {
+    const [, sub, ...rest] = positionals
+    const other = (["port", "rules", "host", "public-url", "agent", "reviewer", "email", "reminder-at", "webhook-timeout"] as const)
+      .find((k) => v[k] !== undefined)
+    if (other !== undefined) return yield* usageError(`webhooks ${sub ?? ""} takes no --${other}`)
+    const check = <A>(result: A | Webhooks.Invalid): Effect.Effect<A, StartupError> =>
+      typeof result === "object" && result !== null && (result as Webhooks.Invalid)._tag === "Invalid"
+        ? Effect.fail(usageError((result as Webhooks.Invalid).message))
+        : Effect.succeed(result as A)
+    if (sub === "add") {
+      if (rest.length !== 1) {
+        return yield* usageError("webhooks add needs one URL, such as webhooks add https://hooks.example.com/h --events leash.pending")
+      }
+      const url = yield* check(Webhooks.checkUrl(rest[0]!))
+      const events = yield* check(Webhooks.checkEvents(v["events"] as string | undefined))
+      const actions = yield* check(Webhooks.checkActions(v["actions"] as string | undefined))
+      const format = yield* check(Webhooks.checkFormat(v["format"] as string | undefined))
+      return { _tag: "Add", db, hook: { url, events, actions, format } } as const
+    }
+    const bad = webhookFlags.find((k) => v[k] !== undefined)
+    if (bad !== undefined) return yield* usageError(`--${bad} goes with webhooks add`)
+    if (sub === "list") {
+      if (rest.length > 0) return yield* usageError(`webhooks list takes no ${JSON.stringify(rest[0])}`)
+      return { _tag: "List", db } as const
+    }
+    if (sub === "remove" || sub === "rotate-secret") {
+      if (rest.length !== 1 || rest[0]!.trim() === "") {
+        return yield* usageError(`webhooks ${sub} needs one webhook id (webhooks list shows them), such as wh_3f9a1c2e7b10`)
+      }
+      return { _tag: sub === "remove" ? "Remove" : "Rotate", db, id: rest[0]!.trim() } as const
+    }
+    return yield* usageError(
+      sub === undefined
+        ? "webhooks needs a command: add, list, remove or rotate-secret"
+        : `webhooks ${JSON.stringify(sub)} is not a command: use add, list, remove or rotate-secret`
+    )
+  })
+
 /**
  * Reads the command line and the environment (flags win over variables).
  *
@@ -279,6 +361,11 @@ export const parse = (
             agent: { type: "string" },
             reviewer: { type: "string" },
             email: { type: "string" },
+            events: { type: "string" },
+            actions: { type: "string" },
+            format: { type: "string" },
+            "reminder-at": { type: "string" },
+            "webhook-timeout": { type: "string" },
             help: { type: "boolean", short: "h" }
           }
         }),
@@ -304,18 +391,38 @@ export const parse = (
     const db = dbGiven === undefined ? Database.defaultPath : yield* parseDb(dbGiven)
 
     const [first] = parsed.positionals
-    if (first === "keys") return { _tag: "Keys", command: yield* parseKeys(parsed.positionals, v, db) } as const
+    if (first === "webhooks") return { _tag: "Webhooks", command: yield* parseWebhooks(parsed.positionals, v, db) } as const
+    if (first === "keys") {
+      const hookFlag = [...webhookFlags, "reminder-at", "webhook-timeout"].find((k) => v[k as keyof typeof v] !== undefined)
+      if (hookFlag !== undefined) return yield* usageError(`keys takes no --${hookFlag}`)
+      return { _tag: "Keys", command: yield* parseKeys(parsed.positionals, v, db) } as const
+    }
     if (first !== undefined) {
-      return yield* usageError(`unexpected argument ${JSON.stringify(first)}: the only command is keys (create, list, revoke)`)
+      return yield* usageError(
+        `unexpected argument ${JSON.stringify(first)}: the commands are keys (create, list, revoke) and webhooks (add, list, remove, rotate-secret)`
+      )
     }
     for (const k of ["agent", "reviewer", "email"] as const) {
       if (v[k] !== undefined) return yield* usageError(`--${k} goes with keys create`)
+    }
+    for (const k of webhookFlags) {
+      if (v[k] !== undefined) return yield* usageError(`--${k} goes with webhooks add`)
     }
 
     const port = yield* given("port", v.port, fromEnv.port)
     const host = yield* given("host", v.host, fromEnv.host)
     const rules = yield* given("rules", v.rules, fromEnv.rules)
     const publicUrl = yield* given("publicUrl", v["public-url"], fromEnv.publicUrl)
+    const reminderGiven = yield* given("reminderAt", v["reminder-at"], fromEnv.reminderAt)
+    const reminderAt = reminderGiven === undefined ? undefined : Reminders.checkShare(reminderGiven.value)
+    if (typeof reminderAt === "string") return yield* usageError(`${reminderGiven!.from} ${reminderAt}`)
+    const timeoutGiven = yield* given("webhookTimeout", v["webhook-timeout"], fromEnv.webhookTimeout)
+    const timeout = timeoutGiven === undefined ? undefined : Number(timeoutGiven.value)
+    if (timeoutGiven !== undefined && !(/^\d*\.?\d+$/.test(timeoutGiven.value.trim()) && timeout! > 0 && timeout! <= 600)) {
+      return yield* usageError(
+        `${timeoutGiven.from} must be a number of seconds above 0 and at most 600, got ${JSON.stringify(timeoutGiven.value.slice(0, 40))}`
+      )
+    }
     const keys: Keys.Options = {
       ...Option.match(Option.filter(fromEnv.agentKey, (k) => Redacted.value(k) !== ""), {
         onNone: () => ({}),
@@ -332,7 +439,9 @@ export const parse = (
       db,
       rules: rules?.value,
       publicUrl: publicUrl === undefined ? undefined : yield* parseUrl(publicUrl),
-      keys
+      keys,
+      ...(reminderAt === undefined ? {} : { reminderAt }),
+      ...(timeout === undefined ? {} : { webhooks: { requestTimeoutMillis: Math.round(timeout * 1000) } })
     }
     return { _tag: "Serve", options } as const
   })
@@ -454,6 +563,68 @@ export const runKeys = (command: KeysCommand): Effect.Effect<string, StartupErro
 }
 
 /**
+ * The table `webhooks list` prints (never a secret).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const webhooksTable = (hooks: ReadonlyArray<Webhooks.Webhook>): string => {
+  if (hooks.length === 0) return "No webhooks yet: houndsight-server webhooks add URL --events leash.pending,leash.decided\n"
+  const rows = [
+    ["ID", "URL", "EVENTS", "ACTIONS", "FORMAT", "CREATED"],
+    ...hooks.map((h) => [h.id, h.url, h.events.join(","), h.actions.length === 0 ? "*" : h.actions.join(","), h.format, h.createdAt])
+  ]
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n"
+}
+
+const secretLines = (hook: Webhooks.Webhook, what: string) => [
+  what,
+  "",
+  `  ${Redacted.value(hook.secret)}`,
+  "",
+  "It is shown only this once: the receiver checks each delivery's webhook-signature with it (README: Webhooks).",
+  ""
+]
+
+/**
+ * Runs a webhooks command on its database and answers what to print.
+ *
+ * @since 0.1.0
+ * @category main
+ */
+export const runWebhooks = (command: WebhooksCommand): Effect.Effect<string, StartupError> => {
+  const failure = (cause: unknown) =>
+    new StartupError({ reason: "Database", message: `cannot read or write the webhooks in ${redactUrl(command.db)} (${chainMessage(cause)})` })
+  const missing = (id: string) =>
+    new StartupError({ reason: "Webhooks", message: `no webhook has the id ${JSON.stringify(id)}: houndsight-server webhooks list shows the ids` })
+  const work: Effect.Effect<string, StartupError, SqlClient.SqlClient> = Effect.gen(function*() {
+    if (command._tag === "List") return webhooksTable(yield* Effect.mapError(Webhooks.list, failure))
+    if (command._tag === "Remove") {
+      if (!(yield* Effect.mapError(Webhooks.remove(command.id), failure))) return yield* missing(command.id)
+      return `removed webhook ${command.id}: it is notified of nothing from now on.\n`
+    }
+    if (command._tag === "Rotate") {
+      const hook = yield* Effect.mapError(Webhooks.rotateSecret(command.id), failure)
+      if (Option.isNone(hook)) return yield* missing(command.id)
+      return [
+        ...secretLines(hook.value, `new signing secret of webhook ${hook.value.id} (${hook.value.url}):`),
+        `the previous secret stays valid until ${new Date(hook.value.previousUntil!).toISOString()}: meanwhile each delivery is signed by both.`,
+        ""
+      ].join("\n")
+    }
+    const hook = yield* Effect.mapError(Webhooks.add(command.hook), failure)
+    return [
+      ...secretLines(hook, `created webhook ${hook.id} for ${hook.url} (${hook.events.join(", ")}${
+        hook.actions.length === 0 ? "" : `; actions ${hook.actions.join(", ")}`
+      }; ${hook.format} format), signing secret:`),
+      ""
+    ].join("\n")
+  })
+  return Effect.provide(work, Database.layer(command.db))
+}
+
+/**
  * Runs the command: prints the usage, runs a keys command, or starts the server, prints the
  * banner and serves until interrupted.
  *
@@ -468,6 +639,9 @@ export const main = (
     const command = yield* parse(argv, env)
     if (command._tag === "Help") return yield* Console.log(usage)
     if (command._tag === "Keys") return yield* Effect.flatMap(runKeys(command.command), (text) => Console.log(text.trimEnd()))
+    if (command._tag === "Webhooks") {
+      return yield* Effect.flatMap(runWebhooks(command.command), (text) => Console.log(text.trimEnd()))
+    }
     yield* Effect.scoped(Effect.gen(function*() {
       const context = yield* Layer.build(Server.layer(command.options))
       yield* Console.log(banner(Context.get(context, Server.ServerInfo)))

@@ -13,6 +13,9 @@
  * | `flags` | bypass flags, recomputed per trail whenever a batch touches it |
  * | `leashes` | leash requests (as received; canonical JSON in rows written before it kept the order), their state and decision |
  * | `approval_gates`, `approvals` | leashes that need several approvals, and their approvals (`0006`) |
+ * | `webhooks` | notification endpoints: URL, events, action patterns, format, signing secrets (`0007`) |
+ * | `outbox_events` | events to announce, written with the change that caused them (`0007`) |
+ * | `webhook_deliveries` | one per event and matching webhook: state, attempts, next attempt, last error (`0007`) |
  *
  * `0002_review_steps_by_trail` adds a partial index of the review steps by trail, so ingest can
  * tell which trails hold a review step without reading their other steps.
@@ -52,6 +55,7 @@ import * as Wire from "houndsight/wire"
 import * as Crypto from "node:crypto"
 import * as Audit from "./Audit.js"
 import * as LeashSummary from "./LeashSummary.js"
+import * as Outbox from "./Outbox.js"
 
 const initial = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -323,6 +327,61 @@ const twoPersonApproval = Effect.gen(function*() {
 })
 
 /**
+ * `0007_webhooks`: notifications (see `Webhooks`, `Outbox`, `Delivery`). `webhooks` holds each
+ * endpoint (URL, events, action patterns, format, its signing secret and, for a grace period after
+ * a rotation, the previous one). `outbox_events` holds each event, written in the transaction of
+ * the change that caused it; `dedupe_key` makes an event that must happen once (a reminder, a
+ * flag's first raising) unique. `webhook_deliveries` holds one row per (event, matching webhook):
+ * its state, attempts, next attempt, claim and last error. The flags already stored count as
+ * announced (a key each), so upgrading announces none of them.
+ */
+const webhooks = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY NOT NULL,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    format TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_until TEXT,
+    created_at TEXT NOT NULL
+  )`
+  yield* sql`CREATE TABLE outbox_events (
+    id TEXT PRIMARY KEY NOT NULL,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    action_name TEXT,
+    data TEXT,
+    dedupe_key TEXT UNIQUE,
+    created_at TEXT NOT NULL,
+    fanned_out INTEGER NOT NULL DEFAULT 0
+  )`
+  yield* sql`CREATE INDEX outbox_events_unsent ON outbox_events (fanned_out, created_at)`
+  yield* sql`CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY NOT NULL,
+    event_id TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL,
+    claimed_until TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    done_at TEXT,
+    UNIQUE (event_id, webhook_id)
+  )`
+  yield* sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at)`
+  const now = new Date().toISOString()
+  yield* sql`INSERT INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at, fanned_out)
+    SELECT 'seed:' || trail_id || ':' || step_id, 'flag.raised', trail_id, action_name, NULL,
+      'flag:' || trail_id || ':' || step_id, ${now}, 1 FROM flags WHERE true
+    ON CONFLICT (dedupe_key) DO NOTHING`
+})
+
+/**
  * Every migration, by `<id>_<name>`.
  *
  * @since 0.1.0
@@ -334,7 +393,8 @@ export const migrations = {
   "0003_bounded_reads": boundedReads,
   "0004_server_audit": serverAudit,
   "0005_keys_by_holder": keysByHolder,
-  "0006_two_person_approval": twoPersonApproval
+  "0006_two_person_approval": twoPersonApproval,
+  "0007_webhooks": webhooks
 }
 
 /**
@@ -346,4 +406,4 @@ export const migrations = {
 export const run = Migrator.make({})({
   loader: Migrator.fromRecord(migrations),
   table: "houndsight_migrations"
-})
+}).pipe(Effect.locally(Outbox.announcingFlags, false))

@@ -33,13 +33,16 @@ import type { Duplex } from "node:stream"
 import * as Connections from "./Connections.js"
 import * as Database from "./Database.js"
 import * as Dashboard from "./dashboard/Dashboard.js"
+import * as Delivery from "./Delivery.js"
 import * as LeashDesk from "./LeashDesk.js"
 import * as Handlers from "./Handlers.js"
 import * as HttpFront from "./Http.js"
 import * as Keys from "./Keys.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as OtlpRoute from "./OtlpRoute.js"
+import * as OutboxStore from "./OutboxStore.js"
 import * as PublicUrl from "./PublicUrl.js"
+import * as Reminders from "./Reminders.js"
 import * as Rules from "./Rules.js"
 import { chainMessage, StartupError } from "./ServerError.js"
 import * as Store from "./Store.js"
@@ -84,6 +87,10 @@ export interface Options {
   readonly keys?: Keys.Options | undefined
   /** Bounds on connections: how many, and how long a request may take to arrive (see `Connections`). */
   readonly connections?: Connections.Options | undefined
+  /** How webhook deliveries are made (timeouts, retries; see `Delivery`). */
+  readonly webhooks?: Delivery.Options | undefined
+  /** The share of a leash's timeout after which a pending leash sends `leash.reminder` (default 0.8). */
+  readonly reminderAt?: number | undefined
 }
 
 /**
@@ -348,7 +355,7 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   const db = options.db ?? Database.defaultPath
   const rules = options.rulesFile !== undefined ? Rules.layerFile(options.rulesFile) : Rules.layer(options.rules)
   // Built in this order, so the first problem found is reported: rules, database, port.
-  const storage = Layer.mergeAll(Store.layer, Keys.layer(options.keys ?? {})).pipe(
+  const storage = Layer.mergeAll(OutboxStore.layer({ reminderAt: options.reminderAt }), Keys.layer(options.keys ?? {})).pipe(
     Layer.provideMerge(Database.layer(db))
   )
   const stored = Layer.provideMerge(
@@ -358,7 +365,10 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   const connections = Connections.settings(options.connections)
   const bound = Layer.provideMerge(httpServerLayer(host, port, connections), stored)
   const withUrl = Layer.provideMerge(publicUrlLayer(options, host), bound)
-  const withGate = Layer.provideMerge(LeashDesk.layer, withUrl)
+  const withGate = Layer.provideMerge(
+    Layer.merge(LeashDesk.layer, Delivery.layer(options.webhooks)),
+    withUrl
+  )
   const info = Layer.effect(
     ServerInfo,
     Effect.gen(function*() {
@@ -380,7 +390,9 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
       }
     })
   )
-  const ready = Layer.mergeAll(info, serveLayer(host))
+  const ready = Layer.mergeAll(info, serveLayer(host)).pipe(
+    Layer.provide(Layer.succeed(Reminders.Share, options.reminderAt ?? Reminders.defaultShare))
+  )
   return Layer.provideMerge(ready, withGate).pipe(
     Layer.map((context) => context as Context.Context<ServerInfo | LeashDesk.LeashDesk | Store.Store | Waiters.Waiters>)
   )

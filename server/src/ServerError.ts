@@ -33,7 +33,7 @@ import * as Wire from "houndsight/wire"
  * @category errors
  */
 export class StartupError extends Schema.TaggedError<StartupError>("houndsight-server/StartupError")("StartupError", {
-  reason: Schema.Literal("Usage", "Rules", "Database", "Keys", "Port"),
+  reason: Schema.Literal("Usage", "Rules", "Database", "Keys", "Webhooks", "Port"),
   message: Schema.String
 }) {}
 

@@ -109,3 +109,18 @@ export * as ServerError from "./ServerError.js"
  * @since 0.1.0
  */
 export * as Dashboard from "./dashboard/Dashboard.js"
+
+/**
+ * Webhooks: the endpoints notified of leash events and flags (managed by `webhooks add|list|
+ * remove|rotate-secret`), and the Standard Webhooks signature of a delivery.
+ *
+ * @since 0.1.0
+ */
+export * as Webhooks from "./Webhooks.js"
+
+/**
+ * The webhook delivery worker: retries, back-off, failed deliveries.
+ *
+ * @since 0.1.0
+ */
+export * as Delivery from "./Delivery.js"

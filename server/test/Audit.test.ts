@@ -496,6 +496,12 @@ describe("migration 0004 on a database made before it", () => {
             "DROP TABLE api_keys",
             "DROP TABLE trail_owners",
             "ALTER TABLE leashes DROP COLUMN decided_by_id",
+            // and before 0006 (two-person approval) and 0007 (webhooks)
+            "DROP TABLE approval_gates",
+            "DROP TABLE approvals",
+            "DROP TABLE webhooks",
+            "DROP TABLE outbox_events",
+            "DROP TABLE webhook_deliveries",
             "DELETE FROM houndsight_migrations WHERE migration_id >= 4"
           ]) yield* sql.unsafe(statement)
           yield* Effect.flatMap(Store.Store, (store) => store.setMeta("sensitive", JSON.stringify(rules.sensitive)))

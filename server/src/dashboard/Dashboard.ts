@@ -11,6 +11,7 @@
  * | `GET /trails`, `GET /trails/{id}` | trails (paged, filtered), and a page of a trail's steps as a tree (the SDK's `Trail.link`) |
  * | `GET /trails/{id}/steps/{step}` | one step whole (the trail page shows previews of inputs and outputs) |
  * | `GET /flags` | bypass flags |
+ * | `GET /deliveries` | failed webhook deliveries |
  * | `GET /events` | server-sent events for the live view |
  * | `GET /fragments/trails` | the trails table, for the live view |
  * | `GET /assets/{name}` | the stylesheet, the script and the icon |
@@ -46,6 +47,7 @@ import * as Live from "./Live.js"
 import * as Queries from "./Queries.js"
 import * as Responses from "./Responses.js"
 import * as AssetRoutes from "./routes/Assets.js"
+import * as Deliveries from "./routes/Deliveries.js"
 import * as Events from "./routes/Events.js"
 import * as Flags from "./routes/Flags.js"
 import * as Leashes from "./routes/Leashes.js"
@@ -96,6 +98,7 @@ export const mount = <R>(
       yield* Leashes.routes(shared, guards),
       yield* Trails.routes(shared, guards),
       yield* Flags.routes(shared, guards),
+      yield* Deliveries.routes(shared, guards),
       yield* Events.routes(shared, guards),
       yield* AssetRoutes.routes(shared, guards)
     )

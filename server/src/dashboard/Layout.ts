@@ -30,7 +30,7 @@ export interface Chrome {
  * @since 0.1.0
  * @category models
  */
-export type Section = "queue" | "trails" | "flags"
+export type Section = "queue" | "trails" | "flags" | "deliveries"
 
 /**
  * A page to frame.
@@ -63,6 +63,7 @@ export const page = (assets: Assets, p: Page): Html => {
       ${navLink("/", "Queue", "queue", p.section, html` <span class="count" data-pending-count${c.pending === 0 ? html` hidden` : ""}>${Format.count(c.pending)}</span>`)}
       ${navLink("/trails", "Trails", "trails", p.section, "")}
       ${navLink("/flags", "Flags", "flags", p.section, html` <span class="count flag" data-flag-count${c.flags === 0 ? html` hidden` : ""}>${Format.count(c.flags)}</span>`)}
+      ${navLink("/deliveries", "Deliveries", "deliveries", p.section, "")}
     </nav>
     <div class="who">
       <span class="reviewer" title="Your decisions are recorded under this name">${c.reviewer}</span>

@@ -39,6 +39,8 @@ export interface Pending {
   readonly expiresAt: Date
   /** A leash that needs several approvals: how many, and who approved so far. */
   readonly approvals?: Progress | undefined
+  /** When it is close to expiry (its reminder time): from then on its card is marked. */
+  readonly remindAt?: Date | undefined
 }
 
 /**
@@ -89,6 +91,18 @@ export const approvalsSoFar = (progress: Progress, viewer: Wire.Reviewer | undef
   }
   </div>`
 }
+
+/**
+ * The mark of a leash close to expiry ("expires in 2 min"), shown from `remindAt` on (the
+ * page's script shows it when that time comes while the page is open, and keeps its time).
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export const soonMark = (remindAt: Date, expiresAt: Date, now: number): Html =>
+  html`<span class="pill soon" data-soon data-remind-at="${remindAt.toISOString()}"${now < remindAt.getTime() ? html` hidden` : ""}>⏰ <span data-soon-text>expires in ${
+    Format.duration(expiresAt.getTime() - now)
+  }</span></span>`
 
 /** The value a preview holds whole (`undefined`: its text does not parse). */
 const parsePreview = (text: string): { readonly value: unknown } | undefined => {
@@ -303,10 +317,13 @@ export const pendingCard = (leash: Pending, csrf: string, returnTo: ReturnTo, vi
   // also the start of a modification.
   const whole = p.cut ? undefined : parsePreview(p.text)
   const text = whole === undefined ? previewText(p) : Format.json(whole.value)
-  return html`<article class="card leash" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
+  const now = Date.now()
+  const soon = leash.remindAt !== undefined && now >= leash.remindAt.getTime()
+  return html`<article class="card leash${soon ? " soon" : ""}" id="leash-${leash.leashId}" data-leash-id="${leash.leashId}" data-action="${r.actionName}" data-expires-at="${leash.expiresAt.toISOString()}">
   <header class="leash-head">
     <span class="action">${r.actionName}</span>
     <span class="agent" title="Agent">${r.agent}</span>
+    ${leash.remindAt === undefined ? "" : soonMark(leash.remindAt, leash.expiresAt, now)}
     <span class="expires">answer within <span data-countdown="${leash.expiresAt.toISOString()}">${
     Format.duration(leash.expiresAt.getTime() - Date.now())
   }</span></span>

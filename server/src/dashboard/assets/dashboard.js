@@ -81,6 +81,16 @@
       el.textContent = left > 0 ? duration(left) : "expired"
       if (left <= 0) expire(el.closest("[data-leash-id]") ?? el.closest(".card"))
     }
+    // a leash past its reminder time is marked close to expiry, with the time it has left
+    for (const mark of all("[data-soon]")) {
+      const card = mark.closest("[data-leash-id]")
+      if (card === null || Date.now() < Date.parse(mark.dataset.remindAt)) continue
+      const left = Date.parse(card.dataset.expiresAt) - Date.now()
+      mark.hidden = left <= 0
+      card.classList.add("soon")
+      const text = mark.querySelector("[data-soon-text]")
+      if (text !== null) text.textContent = `expires in ${duration(Math.max(0, left))}`
+    }
   }
 
   // ---------------------------------------------------------------------------------------

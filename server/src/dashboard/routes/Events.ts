@@ -14,6 +14,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as Reminders from "../../Reminders.js"
 import type { PendingRow } from "../../Store.js"
 import * as Guards from "../Guards.js"
 import { render } from "../Html.js"
@@ -32,12 +33,13 @@ const refreshMillis = 5_000
 /** How long a browser waits before it reconnects a dropped stream. */
 const retryMillis = 3_000
 
-const toPending = (row: PendingRow): LeashViews.Pending => ({
+const toPending = (row: PendingRow, share: number): LeashViews.Pending => ({
   leashId: row.leashId,
   request: row.summary.request,
   preview: row.summary.payloadPreview,
   createdAt: new Date(row.createdAt),
-  expiresAt: new Date(row.expiresAt)
+  expiresAt: new Date(row.expiresAt),
+  remindAt: new Date(Reminders.reminderAt(row.createdAt, row.expiresAt, share))
 })
 
 /** What a live page was last told, compared at every change and check. */
@@ -56,8 +58,9 @@ interface Watch {
  * @category routes
  */
 export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
-  Effect.sync(() => {
+  Effect.gen(function*() {
     const { live, queries, sessions } = shared
+    const share = yield* Reminders.Share
 
     /** What changed for one page since it was last told: an event, or nothing. */
     const changesFor = (session: Session.Session, watch: Watch, topics: ReadonlyArray<Live.Topic>) =>
@@ -86,7 +89,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
             out.push(Live.event("leashes", {
               added: cards.map((row) => ({
                 id: row.leashId,
-                html: render(LeashViews.pendingCard(toPending(row), session.csrf, "queue"))
+                html: render(LeashViews.pendingCard(toPending(row, share), session.csrf, "queue"))
               })),
               removed: change.removed,
               ...(decisions === undefined ? {} : { decisions }),

@@ -1,5 +1,6 @@
 /**
- * The queue, `GET /`: the pending leashes (paged; kept live by `/events`), the recent
+ * The queue, `GET /`: the pending leashes (paged; kept live by `/events`), closest to expiry
+ * first, those past the server's reminder share marked ("expires in 2 min"), the recent
  * decisions and the recent trails, and a notice for the leash just decided from it.
  *
  * @since 0.1.0
@@ -11,6 +12,7 @@ import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
 import { LeashDesk } from "../../LeashDesk.js"
 import * as PendingSlices from "../../PendingSlices.js"
+import * as Reminders from "../../Reminders.js"
 import { Store } from "../../Store.js"
 import * as Guards from "../Guards.js"
 import { html } from "../Html.js"
@@ -38,6 +40,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
     const desk = yield* LeashDesk
     const store = yield* Store
     const { queries } = shared
+    const share = yield* Reminders.Share
 
     /** A page of pending leashes, as summaries (the gate expires the due ones first). */
     const pendingPage = (cursor?: readonly [number, string]) =>
@@ -48,7 +51,8 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
           preview: l.payloadPreview,
           createdAt: l.createdAt,
           expiresAt: l.expiresAt,
-          approvals: l.approvalsRequired === undefined ? undefined : { required: l.approvalsRequired, approvals: l.approvals ?? [] }
+          approvals: l.approvalsRequired === undefined ? undefined : { required: l.approvalsRequired, approvals: l.approvals ?? [] },
+          remindAt: new Date(Reminders.reminderAt(l.createdAt.getTime(), l.expiresAt.getTime(), share))
         })),
         nextCursor
       }))
