@@ -13,6 +13,7 @@ import * as Wire from "houndsight/wire"
 import { LeashDesk } from "./LeashDesk.js"
 import type * as Http from "./Http.js"
 import { isHolder } from "./Keys.js"
+import { Notifier } from "./Notifier.js"
 import * as Ownership from "./Ownership.js"
 import * as PendingSlices from "./PendingSlices.js"
 import { Rules } from "./Rules.js"
@@ -34,7 +35,7 @@ const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk | Store | Rules | SqlClient.SqlClient> = Effect
+export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk | Store | Rules | Notifier | SqlClient.SqlClient> = Effect
   .gen(function*() {
   const desk = yield* LeashDesk
   const sql = yield* SqlClient.SqlClient
@@ -42,6 +43,10 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk 
     Effect.provideService(effect, SqlClient.SqlClient, sql)
   const store = yield* Store
   const rules = yield* Rules
+  const notifier = yield* Notifier
+  /** The trails a batch wrote to, told to the other instances (their dashboards). */
+  const announceTrails = (batch: Wire.IngestBatch) =>
+    notifier.announce("trails", [...new Set([...batch.trails.map((t) => t.id), ...batch.steps.map((s) => s.trailId)])])
 
   return {
     health: {
@@ -51,7 +56,7 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk 
       ingest: ({ payload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           Effect.flatMap(withSql(Ownership.checkIngest(caller, payload)), (claim) =>
-            Effect.tap(store.ingest(payload, rules.file), () => withSql(claim)))),
+            Effect.tap(store.ingest(payload, rules.file), () => Effect.zipRight(withSql(claim), announceTrails(payload))))),
       createLeash: ({ payload, rawPayload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>

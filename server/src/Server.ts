@@ -44,6 +44,8 @@ import * as Rules from "./Rules.js"
 import { chainMessage, StartupError } from "./ServerError.js"
 import * as Store from "./Store.js"
 import * as Waiters from "./Waiters.js"
+import * as Notifier from "./Notifier.js"
+import * as PgClient from "@effect/sql-pg/PgClient"
 
 /**
  * The default port.
@@ -84,6 +86,12 @@ export interface Options {
   readonly keys?: Keys.Options | undefined
   /** Bounds on connections: how many, and how long a request may take to arrive (see `Connections`). */
   readonly connections?: Connections.Options | undefined
+  /**
+   * The in-memory hub that servers embedded in one process on one SQLite file share, so each
+   * hears the others' changes (`Notifier`; default: a hub of its own). On PostgreSQL the
+   * instances hear one another through the database and this is not used.
+   */
+  readonly notifierHub?: Notifier.Hub | undefined
 }
 
 /**
@@ -198,6 +206,13 @@ const publicUrlLayer = (options: Options, host: string) =>
 
 const urlHost = (host: string): string =>
   host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+
+/** The notifier on PostgreSQL when the database is, else on the given (or a private) hub. */
+const notifierLayer = (options: Options) =>
+  Layer.unwrapEffect(Effect.map(
+    Effect.serviceOption(PgClient.PgClient),
+    (pg) => Notifier.layer({ pg: Option.getOrUndefined(pg), hub: options.notifierHub })
+  ))
 
 /** Recomputes every trail's flags when the sensitive list changed since the last start. */
 const refreshFlags = Effect.gen(function*() {
@@ -353,7 +368,7 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   )
   const stored = Layer.provideMerge(
     Layer.effectDiscard(refreshFlags),
-    Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer), rules)
+    Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer, notifierLayer(options)), rules)
   )
   const connections = Connections.settings(options.connections)
   const bound = Layer.provideMerge(httpServerLayer(host, port, connections), stored)

@@ -38,6 +38,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { LeashDesk } from "../LeashDesk.js"
 import type { Keys } from "../Keys.js"
+import type { Notifier } from "../Notifier.js"
 import { PublicUrl } from "../PublicUrl.js"
 import type { Store } from "../Store.js"
 import * as Assets from "./Assets.js"
@@ -77,7 +78,7 @@ export const mount = <R>(
 ): Effect.Effect<
   HttpApp.Default<never, R>,
   never,
-  LeashDesk | Store | Keys | PublicUrl | SqlClient.SqlClient | Scope.Scope
+  LeashDesk | Store | Keys | Notifier | PublicUrl | SqlClient.SqlClient | Scope.Scope
 > =>
   Effect.gen(function*() {
     const publicUrl = yield* PublicUrl
