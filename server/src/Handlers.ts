@@ -17,6 +17,7 @@ import { Notifier } from "./Notifier.js"
 import * as Ownership from "./Ownership.js"
 import * as PendingSlices from "./PendingSlices.js"
 import { Rules } from "./Rules.js"
+import { chainMessage } from "./ServerError.js"
 import { Store } from "./Store.js"
 
 /**
@@ -50,7 +51,16 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk 
 
   return {
     health: {
-      healthz: () => Effect.succeed({ status: "ok" as const })
+      // ready when the database answers: a proxy's health check takes an instance out while it does not
+      healthz: () =>
+        sql`SELECT 1`.pipe(
+          Effect.as({ status: "ok" as const }),
+          Effect.mapError((cause) =>
+            new Wire.ApiError.ServiceUnavailable({
+              message: `not ready: the database does not answer (${chainMessage(cause)}); try again in a moment`
+            })
+          )
+        )
     },
     agent: {
       ingest: ({ payload }) =>

@@ -36,6 +36,7 @@ import * as Dashboard from "./dashboard/Dashboard.js"
 import * as LeashDesk from "./LeashDesk.js"
 import * as Handlers from "./Handlers.js"
 import * as HttpFront from "./Http.js"
+import * as Instances from "./Instances.js"
 import * as Keys from "./Keys.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as OtlpRoute from "./OtlpRoute.js"
@@ -366,9 +367,10 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   const storage = Layer.mergeAll(Store.layer, Keys.layer(options.keys ?? {})).pipe(
     Layer.provideMerge(Database.layer(db))
   )
+  // instances with other rules refuse to start before the flags are recomputed by these rules
   const stored = Layer.provideMerge(
     Layer.effectDiscard(refreshFlags),
-    Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer, notifierLayer(options)), rules)
+    Layer.provideMerge(Instances.layer, Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer, notifierLayer(options)), rules))
   )
   const connections = Connections.settings(options.connections)
   const bound = Layer.provideMerge(httpServerLayer(host, port, connections), stored)

@@ -496,6 +496,9 @@ describe("migration 0004 on a database made before it", () => {
             "DROP TABLE api_keys",
             "DROP TABLE trail_owners",
             "ALTER TABLE leashes DROP COLUMN decided_by_id",
+            // and before 0006
+            "DROP TABLE dashboard_sessions",
+            "DROP TABLE server_instances",
             "DELETE FROM houndsight_migrations WHERE migration_id >= 4"
           ]) yield* sql.unsafe(statement)
           yield* Effect.flatMap(Store.Store, (store) => store.setMeta("sensitive", JSON.stringify(rules.sensitive)))

@@ -86,7 +86,7 @@ export const mount = <R>(
       queries: yield* Queries.make,
       live: yield* Live.make,
       assets: Assets.load(),
-      sessions: Session.makeSessions(),
+      sessions: yield* Session.makeSessions,
       publicUrl,
       secure: Session.isSecure(publicUrl)
     }
