@@ -370,7 +370,10 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   // instances with other rules refuse to start before the flags are recomputed by these rules
   const stored = Layer.provideMerge(
     Layer.effectDiscard(refreshFlags),
-    Layer.provideMerge(Instances.layer, Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer, notifierLayer(options)), rules))
+    Layer.provideMerge(
+      Instances.layer,
+      Layer.provideMerge(Layer.mergeAll(Layer.provideMerge(notifierLayer(options), storage), Waiters.layer), rules)
+    )
   )
   const connections = Connections.settings(options.connections)
   const bound = Layer.provideMerge(httpServerLayer(host, port, connections), stored)

@@ -1,6 +1,6 @@
 /**
- * Who may do what, across three server instances on one database (SQLite file, in-process
- * instances) behind the round-robin proxy: a reviewer's dashboard session and its CSRF token
+ * Who may do what, across three server instances on one database (PostgreSQL, and a SQLite
+ * file; see `cluster.ts`) behind the round-robin proxy: a reviewer's dashboard session and its CSRF token
  * hold on every instance and across a restart, sign-out ends it everywhere, and a revoked key is
  * refused by every instance.
  */
@@ -13,10 +13,10 @@ import { csrfOf, signIn, tab } from "../dashboard/helpers.js"
 import { client, leashRequest } from "../helpers.js"
 import * as Cluster from "./cluster.js"
 
-describe("sessions and keys on three instances", () => {
+describe.each(Cluster.backends)("sessions and keys on three instances (%s)", (backend) => {
   it.scopedLive("a reviewer signs in through the proxy and stays signed in on every instance, decides with the session's token, and signs out everywhere", () =>
     Effect.gen(function*() {
-      const cluster = yield* Cluster.start(3)
+      const cluster = yield* Cluster.start(3, { backend })
       // the sign-in page, the sign-in post and the first page land on three different instances
       const { csrf, tab: t } = yield* signIn({ url: cluster.proxy.url, reviewerKey: cluster.reviewerKey })
       const session = t.cookies.get("houndsight_session")!
@@ -54,7 +54,7 @@ describe("sessions and keys on three instances", () => {
 
   it.scopedLive("the database holds a hash of each session id, never the id or its token", () =>
     Effect.gen(function*() {
-      const cluster = yield* Cluster.start(1)
+      const cluster = yield* Cluster.start(1, { backend })
       const { csrf, tab: t } = yield* signIn({ url: cluster.proxy.url, reviewerKey: cluster.reviewerKey })
       const session = t.cookies.get("houndsight_session")!
       const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<Record<string, string>>`SELECT * FROM dashboard_sessions`).pipe(
@@ -70,7 +70,7 @@ describe("sessions and keys on three instances", () => {
 
   it.scopedLive("a key revoked while three instances run is refused by every one of them, and its dashboard sessions end", () =>
     Effect.gen(function*() {
-      const cluster = yield* Cluster.start(3)
+      const cluster = yield* Cluster.start(3, { backend })
       const inDb = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
         effect.pipe(Effect.provide(Database.layer(cluster.db)), Effect.orDie)
       const reviewer = yield* inDb(Keys.create({ kind: "reviewer", person: "Grace Hopper" }))

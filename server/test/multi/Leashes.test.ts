@@ -1,6 +1,6 @@
 /**
- * A leash's contract across three server instances on one database (SQLite file, in-process
- * instances sharing a notifier hub), through the round-robin proxy: a decision is one
+ * A leash's contract across three server instances on one database (PostgreSQL, and a SQLite
+ * file; see `cluster.ts`), through the round-robin proxy: a decision is one
  * compare-and-set whichever instance takes it, a long-poll held on one instance wakes when
  * another decides, and each pending leash is expired exactly once.
  */
@@ -9,10 +9,10 @@ import { Effect } from "effect"
 import { leashRequest } from "../helpers.js"
 import * as Cluster from "./cluster.js"
 
-describe("three instances on one database", () => {
+describe.each(Cluster.backends)("three instances on one database (%s)", (backend) => {
   it.scopedLive("of 50 racing decisions sent round-robin to 3 instances exactly one wins; the 49 others are 409", () =>
     Effect.gen(function*() {
-      const cluster = yield* Cluster.start(3)
+      const cluster = yield* Cluster.start(3, { backend })
       const body = leashRequest()
       const created = yield* cluster.agent.post("/v1/leashes", { body })
       expect(created.status).toBe(200)
@@ -39,7 +39,7 @@ describe("three instances on one database", () => {
 
   it.scopedLive("a long-poll held on instance A wakes when instance B writes the decision", () =>
     Effect.gen(function*() {
-      const cluster = yield* Cluster.start(3)
+      const cluster = yield* Cluster.start(3, { backend })
       const [a, b, c] = cluster.instances
       const body = leashRequest()
       expect((yield* c!.agent.post("/v1/leashes", { body })).status).toBe(200)
@@ -64,8 +64,8 @@ describe("three instances on one database", () => {
 
   it.scopedLive("each expiring leash is expired exactly once, whichever instances hold polls of it", () =>
     Effect.gen(function*() {
-      const cluster = yield* Cluster.start(3)
-      const counts = yield* Cluster.tap(cluster.hub)
+      const cluster = yield* Cluster.start(3, { backend })
+      const counts = yield* Cluster.tap(cluster)
       const bodies = Array.from({ length: 12 }, () => leashRequest({ timeout_seconds: 1 }))
       yield* Effect.forEach(bodies, (body) => cluster.agent.post("/v1/leashes", { body }), { concurrency: 4 })
       // every instance holds a poll of every leash, so every instance's timer meets each deadline

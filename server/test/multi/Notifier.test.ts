@@ -45,8 +45,9 @@ describe.skipIf(!Postgres.available && !Postgres.required)("the notifier on Post
       yield* a.notifier.announce("trails", ["t-1"])
       const idsHeard = (heard: ReadonlyArray<Notifier.Event>, kind: Notifier.Kind) =>
         heard.flatMap((e) => (e._tag === "Changed" && e.kind === kind ? e.ids : []))
-      expect(yield* eventually(() => idsHeard(b.heard, "trails").length === 1 && idsHeard(c.heard, "trails").length === 1))
-        .toBe(true)
+      const all = (heard: ReadonlyArray<Notifier.Event>) =>
+        idsHeard(heard, "trails").length === 1 && idsHeard(heard, "leashes").length === ids.length
+      expect(yield* eventually(() => all(b.heard) && all(c.heard))).toBe(true)
       // 600 ids take several payloads (PostgreSQL refuses one of 8000 bytes): all arrive
       expect(idsHeard(b.heard, "leashes")).toEqual(ids)
       expect(idsHeard(c.heard, "leashes")).toEqual(ids)

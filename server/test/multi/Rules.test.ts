@@ -11,14 +11,15 @@ import * as Path from "node:path"
 import type * as Wire from "houndsight/wire"
 import { Server } from "../../src/index.js"
 import { tempDir } from "../helpers.js"
+import * as Cluster from "./cluster.js"
 
 const rules: Wire.Rules.RulesFile = { sensitive: ["stripe.*"], rules: [{ action: "stripe.*", reason: "charges need finance", when: [{ signal: "amount_usd", op: ">", value: 10000 }] }] }
 
-describe("the rules of several instances", () => {
+describe.each(Cluster.backends)("the rules of several instances (%s)", (backend) => {
   it.scopedLive("a second instance with a different rules file refuses to start; the same rules in another order start", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const db = Path.join(dir, "houndsight.db")
+      const { db } = yield* Cluster.database(backend)
       const first = Path.join(dir, "rules.json")
       const reordered = Path.join(dir, "same-rules.json")
       const other = Path.join(dir, "other-rules.json")
@@ -39,8 +40,7 @@ describe("the rules of several instances", () => {
 
   it.scopedLive("once every instance has stopped, the next start may bring new rules", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const db = Path.join(dir, "houndsight.db")
+      const { db } = yield* Cluster.database(backend)
       yield* Effect.scoped(Effect.gen(function*() {
         yield* Layer.build(Server.layer({ port: 0, db, rulesFile: rules }))
         yield* Layer.build(Server.layer({ port: 0, db, rulesFile: rules }))

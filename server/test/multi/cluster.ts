@@ -1,15 +1,38 @@
 /**
  * Several gate server instances on one database behind the round-robin proxy, for the
- * multi-instance tests: in-process `Server.layer`s on port 0, sharing a SQLite file (and, since
- * they share a process, a notifier hub: what several processes on PostgreSQL get from
- * `LISTEN`/`NOTIFY`).
+ * multi-instance tests: in-process `Server.layer`s on port 0, on one PostgreSQL database (a
+ * cluster of test/support/postgres.ts: the real multi-instance setup, the instances hearing one
+ * another through `LISTEN`/`NOTIFY`) or on one SQLite file (sharing a notifier hub, since they
+ * share a process).
+ *
+ * `backends` lists the backends to run on: SQLite always; PostgreSQL when the server has its
+ * PostgreSQL backend (`Database.isPostgres`) and PostgreSQL is installed (or required).
  */
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import * as Path from "node:path"
-import { Notifier, Server } from "../../src/index.js"
+import { Database, Notifier, Server } from "../../src/index.js"
 import type { StartupError } from "../../src/ServerError.js"
+import * as Postgres from "../../../test/support/postgres.js"
 import * as RoundRobin from "../../../test/support/roundRobin.js"
 import { client, type Client, tempDir } from "../helpers.js"
+
+/** A backend the instances share. */
+export type Backend = "sqlite" | "postgres"
+
+/** Whether the server can run on PostgreSQL (its backend is there, and PostgreSQL is). */
+export const onPostgres: boolean = "isPostgres" in Database && (Postgres.available || Postgres.required)
+
+/** The backends the multi-instance tests run on. */
+export const backends: ReadonlyArray<Backend> = onPostgres ? ["postgres", "sqlite"] : ["sqlite"]
+
+if (!onPostgres) {
+  console.log(
+    "isPostgres" in Database
+      ? Postgres.skipMessage
+      : "multi-instance tests on PostgreSQL skipped: this server has no PostgreSQL backend (Database.isPostgres)"
+  )
+}
 
 /** One running instance. */
 export interface Instance {
@@ -21,7 +44,11 @@ export interface Instance {
 
 /** The instances, the proxy in front of them, and clients through it. */
 export interface Cluster {
+  readonly backend: Backend
+  /** The SQLite file or the PostgreSQL URL. */
   readonly db: string
+  /** The PostgreSQL cluster (`postgres` only). */
+  readonly pg: Postgres.Postgres | undefined
   readonly hub: Notifier.Hub
   readonly instances: ReadonlyArray<Instance>
   readonly proxy: RoundRobin.Proxy
@@ -35,10 +62,24 @@ export interface Cluster {
   readonly startAnother: (options?: Server.Options) => Effect.Effect<Instance, StartupError, Scope.Scope>
 }
 
-/** Starts `n` instances (one after the other) on one new SQLite file, and the proxy. */
-export const start = (n: number, options: Server.Options = {}): Effect.Effect<Cluster, StartupError, Scope.Scope> =>
+let databases = 0
+
+/** A new, empty database: a fresh PostgreSQL cluster's database, or a SQLite file in a temporary folder. */
+export const database = (backend: Backend): Effect.Effect<{ readonly db: string; readonly pg: Postgres.Postgres | undefined }, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const db = Path.join(yield* tempDir, "houndsight.db")
+    const pg = backend === "postgres" ? yield* Postgres.start : undefined
+    const db = pg !== undefined ? yield* pg.database(`multi_${++databases}`) : Path.join(yield* tempDir, "houndsight.db")
+    return { db, pg }
+  })
+
+/** Starts `n` instances (one after the other) on one new database, and the proxy. */
+export const start = (
+  n: number,
+  options: Server.Options & { readonly backend?: Backend | undefined } = {}
+): Effect.Effect<Cluster, StartupError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const backend = options.backend ?? "sqlite"
+    const { db, pg } = yield* database(backend)
     const hub = Notifier.makeHub()
     // the proxy first: its URL is every instance's public URL (trace links name it, as in production)
     const proxy = yield* RoundRobin.start([])
@@ -60,7 +101,9 @@ export const start = (n: number, options: Server.Options = {}): Effect.Effect<Cl
     for (let i = 1; i < n; i++) instances.push(yield* startAnother())
     proxy.setTargets(instances.map((i) => i.url))
     return {
+      backend,
       db,
+      pg,
       hub,
       instances,
       proxy,
@@ -74,19 +117,24 @@ export const start = (n: number, options: Server.Options = {}): Effect.Effect<Cl
   })
 
 /**
- * Counts what the instances announce on the hub, by kind and id (an extra member that only
- * listens): how many times each leash was told changed.
+ * Counts what the instances announce, by leash id: an extra notifier that only listens (on the
+ * hub, or on PostgreSQL over a client of its own). Wait a moment after it is made on PostgreSQL
+ * (its LISTEN starts with its first ping).
  */
-export const tap = (hub: Notifier.Hub): Effect.Effect<Map<string, number>, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const counts = new Map<string, number>()
-      const member = (event: Notifier.Event) => {
-        if (event._tag !== "Changed" || event.kind !== "leashes") return
-        for (const id of event.ids) counts.set(id, (counts.get(id) ?? 0) + 1)
-      }
-      hub.members.add(member)
-      return { counts, member }
-    }),
-    ({ member }) => Effect.sync(() => hub.members.delete(member))
-  ).pipe(Effect.map(({ counts }) => counts))
+export const tap = (cluster: Cluster): Effect.Effect<Map<string, number>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const notifier = cluster.backend === "postgres"
+      ? yield* Effect.flatMap(
+        Layer.build(PgClient.layer({ url: Redacted.make(cluster.db) }).pipe(Layer.orDie)),
+        (context) => Notifier.makePg(Context.get(context, PgClient.PgClient))
+      )
+      : yield* Notifier.makeMemory(cluster.hub)
+    const counts = new Map<string, number>()
+    const unsubscribe = notifier.unsafeSubscribe((event) => {
+      if (event._tag !== "Changed" || event.kind !== "leashes") return
+      for (const id of event.ids) counts.set(id, (counts.get(id) ?? 0) + 1)
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
+    if (cluster.backend === "postgres") yield* Effect.sleep("1500 millis")
+    return counts
+  })
