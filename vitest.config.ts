@@ -42,7 +42,9 @@ const slow = [
   // these start the server command as a process of its own (tsx compiling it), many times
   "server/test/Restart.test.ts",
   "server/test/Cli.test.ts",
-  "server/test/Keys.test.ts"
+  "server/test/Keys.test.ts",
+  // several servers on one database (on PostgreSQL, a cluster started per test), and its faults
+  "server/test/multi/**"
 ]
 
 export default defineConfig({
