@@ -45,7 +45,9 @@ const slow = [
   "server/test/Keys.test.ts",
   // webhooks: retries, reminders and restarts waited out in real time; SIGKILLed server processes
   "server/test/Webhooks.test.ts",
-  "server/test/WebhooksRestart.test.ts"
+  "server/test/WebhooksRestart.test.ts",
+  // several servers on one database (on PostgreSQL, a cluster started per test), and its faults
+  "server/test/multi/**"
 ]
 
 export default defineConfig({

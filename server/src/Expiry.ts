@@ -191,6 +191,8 @@ export const make = (options: Options): Effect.Effect<Expiry, never, Scope.Scope
     return {
       arm: (key, at) =>
         Effect.sync(() => {
+          // already armed for this deadline (a poll arms its leash each time it holds)
+          if (armed.get(key) === at) return
           armed.set(key, at)
           heap.push({ at, key })
           if (at + slack < wakeAt) {

@@ -13,9 +13,11 @@ import * as Wire from "houndsight/wire"
 import { LeashDesk } from "./LeashDesk.js"
 import type * as Http from "./Http.js"
 import { isHolder } from "./Keys.js"
+import { Notifier } from "./Notifier.js"
 import * as Ownership from "./Ownership.js"
 import * as PendingSlices from "./PendingSlices.js"
 import { Rules } from "./Rules.js"
+import { chainMessage } from "./ServerError.js"
 import { Store } from "./Store.js"
 
 /**
@@ -34,7 +36,7 @@ const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk | Store | Rules | SqlClient.SqlClient> = Effect
+export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk | Store | Rules | Notifier | SqlClient.SqlClient> = Effect
   .gen(function*() {
   const desk = yield* LeashDesk
   const sql = yield* SqlClient.SqlClient
@@ -42,16 +44,29 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk 
     Effect.provideService(effect, SqlClient.SqlClient, sql)
   const store = yield* Store
   const rules = yield* Rules
+  const notifier = yield* Notifier
+  /** The trails a batch wrote to, told to the other instances (their dashboards). */
+  const announceTrails = (batch: Wire.IngestBatch) =>
+    notifier.announce("trails", [...new Set([...batch.trails.map((t) => t.id), ...batch.steps.map((s) => s.trailId)])])
 
   return {
     health: {
-      healthz: () => Effect.succeed({ status: "ok" as const })
+      // ready when the database answers: a proxy's health check takes an instance out while it does not
+      healthz: () =>
+        sql`SELECT 1`.pipe(
+          Effect.as({ status: "ok" as const }),
+          Effect.mapError((cause) =>
+            new Wire.ApiError.ServiceUnavailable({
+              message: `not ready: the database does not answer (${chainMessage(cause)}); try again in a moment`
+            })
+          )
+        )
     },
     agent: {
       ingest: ({ payload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           Effect.flatMap(withSql(Ownership.checkIngest(caller, payload)), (claim) =>
-            Effect.tap(store.ingest(payload, rules.file), () => withSql(claim)))),
+            Effect.tap(store.ingest(payload, rules.file), () => Effect.zipRight(withSql(claim), announceTrails(payload))))),
       createLeash: ({ payload, rawPayload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
           Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>

@@ -20,7 +20,7 @@
  * | body nested more than 512 levels deep | `400 bad_request` |
  * | path, query or body does not decode | `400 bad_request`, naming each field |
  * | a handler's `ApiError` | its status and code |
- * | storage busy | `503 unavailable` with `Retry-After: 1` |
+ * | storage busy, or the database unreachable (PostgreSQL down or restarting) | `503 unavailable` with `Retry-After: 1` |
  * | anything else | `500 internal` (logged); never for bad input |
  *
  * @since 0.1.0
@@ -132,6 +132,29 @@ export const isBusy = (error: unknown): boolean =>
     return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
   })
 
+/** PostgreSQL's SQLSTATEs of a server shutting down or not accepting connections yet, and of a lost connection. */
+const unavailableStates = new Set(["57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006"])
+
+/** Node's socket errors of a database that cannot be reached. */
+const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"])
+
+/**
+ * Whether a failure is the database being unreachable: refused or lost connections, PostgreSQL
+ * shutting down or starting up (answered `503` with `Retry-After: 1`; the pool reconnects by
+ * itself once it is back).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const isUnavailable = (error: unknown): boolean =>
+  Wire.causeChain(error, 6).some((link) => {
+    if (typeof link !== "object" || link === null) return false
+    const { code, message } = link as { code?: unknown; message?: unknown }
+    if (typeof code === "string" && (unavailableStates.has(code) || unreachableCodes.has(code))) return true
+    return typeof message === "string" &&
+      /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/.test(message)
+  })
+
 /**
  * Turns any failure of a request into its answer (the one place where errors become HTTP).
  *
@@ -153,6 +176,16 @@ export const toResponse = (
         return Effect.succeed(errorResponse(
           new Wire.ApiError.ServiceUnavailable({ message: "the database is busy; try again in a moment" })
         ))
+      }
+      if (error._tag === "SqlError" && isUnavailable(error)) {
+        return Effect.as(
+          Effect.logWarning(`${request.method} ${pathOf(request.url)}: the database is unavailable`),
+          errorResponse(
+            new Wire.ApiError.ServiceUnavailable({
+              message: "the database is unavailable (restarting or unreachable): try again in a moment"
+            })
+          )
+        )
       }
     }
   }

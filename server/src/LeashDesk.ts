@@ -25,6 +25,12 @@
  *   is no longer pending it answers the current state.
  * - **Long-poll**: `get(id, waitSeconds)` holds until the leash is decided (woken by whoever
  *   wrote the decision), the wait is over, or the leash expires.
+ * - **Several instances** on one database: every write that changes a leash (a create, a
+ *   decision, a cancel, an expiry) is announced to the other instances (`Notifier`), which wake
+ *   their own held polls of it; a woken poll re-reads the leash and holds on while it is still
+ *   pending. A poll also arms this instance's expiry timer for its leash, so it expires at its
+ *   deadline even when the instance that created it is gone (the expiry's compare-and-set lets
+ *   one instance write it).
  *
  * @since 0.1.0
  */
@@ -35,6 +41,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
@@ -42,6 +49,7 @@ import * as Approvals from "./Approvals.js"
 import * as Canonical from "./Canonical.js"
 import * as Expiry from "./Expiry.js"
 import * as Limits from "./Limits.js"
+import { Notifier } from "./Notifier.js"
 import { leashLink, PublicUrl } from "./PublicUrl.js"
 import { Rules } from "./Rules.js"
 import { type Decided, type LeashRow, Store } from "./Store.js"
@@ -160,6 +168,7 @@ export const make = Effect.gen(function*() {
   const store = yield* Store
   const rules = yield* Rules
   const waiters = yield* Waiters
+  const notifier = yield* Notifier
   const base = yield* PublicUrl
   let closing = false
 
@@ -220,17 +229,38 @@ export const make = Effect.gen(function*() {
   // expired in the store and its held polls are woken with the state written.
   const expiry = yield* Expiry.make({
     onDue: (leashId, at, now) =>
+      // a compare-and-set: of the instances whose timers meet this deadline, only the one whose
+      // write changed the row wakes the polls and tells the others
       Effect.flatMap(
         store.expire(leashId, now),
-        (expired) => (expired ? waiters.wake(leashId, expiredState(leashId, at)) : Effect.void)
+        (expired) => (expired ? settled(leashId, expiredState(leashId, at)) : Effect.void)
       ).pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause))
       )
   })
 
-  /** A leash was decided (`state`: what was written, when known): wakes its polls, disarms its timer. */
-  const settled = (leashId: string, state?: Wire.LeashState) =>
-    Effect.zipRight(waiters.wake(leashId, state), expiry.disarm(leashId))
+  /**
+   * A leash was decided (`state`: what was written, when known): wakes its polls, disarms its
+   * timer, and tells the other instances.
+   */
+  const settled = (leashId: string, state?: Wire.LeashState): Effect.Effect<void> =>
+    Effect.zipRight(
+      Effect.zipRight(waiters.wake(leashId, state), expiry.disarm(leashId)),
+      notifier.announce("leashes", [leashId])
+    )
+
+  // Another instance changed these leashes: their held polls here re-read them.
+  const runSync = Runtime.runSync(yield* Effect.runtime<never>())
+  yield* Effect.acquireRelease(
+    Effect.sync(() =>
+      notifier.unsafeSubscribe((event) => {
+        runSync(event._tag === "Changed"
+          ? event.kind === "leashes" ? Effect.forEach(event.ids, (id) => waiters.wake(id), { discard: true }) : Effect.void
+          : waiters.wakeAll)
+      })
+    ),
+    (unsubscribe) => Effect.sync(unsubscribe)
+  )
 
   /** The stored leash, expired first if its deadline has passed. */
   const current = (leashId: string): Effect.Effect<Option.Option<LeashRow>, SqlError> =>
@@ -313,6 +343,7 @@ export const make = Effect.gen(function*() {
         return yield* toState(Option.getOrElse(row, () => existing.value))
       }
       if (decision === undefined) yield* expiry.arm(request.leashId, expiresAt)
+      yield* notifier.announce("leashes", [request.leashId])
       return stateOf(
         request.leashId,
         decision,
@@ -343,10 +374,9 @@ export const make = Effect.gen(function*() {
 
   const read = (leashId: string) => Effect.flatMap(found(leashId), toState)
 
-  const get = (leashId: string, waitSeconds: number): Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError> =>
+  /** Holds a poll of `leashId` until it is decided or Node's clock reaches `endAt`. */
+  const holdUntil = (leashId: string, endAt: number): Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError> =>
     Effect.suspend(() => {
-      const wait = closing ? 0 : waitSeconds
-      if (wait <= 0) return read(leashId)
       // listen before reading, so a decision written between the read and the wait is not missed
       const listener = waiters.unsafeListen(leashId)
       return Effect.flatMap(found(leashId), (row) => {
@@ -354,11 +384,24 @@ export const make = Effect.gen(function*() {
         // The deadline is not this poll's timer: the expiry timer (on the server's Clock, which
         // tests replace) expires the leash and wakes its polls. A Node timer bounded by the
         // deadline would answer "pending" early whenever the Clock and Node's timers disagree.
-        return Effect.flatMap(
-          hold(listener, wait * 1000),
-          (state) => (state === undefined ? read(leashId) : Effect.succeed(state))
+        // Armed here too, so a leash another instance created expires here if that one is gone.
+        return Effect.zipRight(
+          expiry.arm(leashId, row.expiresAt),
+          Effect.flatMap(hold(listener, endAt - Date.now()), (state) => {
+            if (state !== undefined) return Effect.succeed(state)
+            // Woken without the state (another instance wrote it, or notifications were missed):
+            // read again, and hold on while it is still pending.
+            if (!listener.woken || closing || Date.now() >= endAt) return read(leashId)
+            return holdUntil(leashId, endAt)
+          })
         )
       }).pipe(Effect.ensuring(Effect.sync(listener.stop)))
+    })
+
+  const get = (leashId: string, waitSeconds: number): Effect.Effect<Wire.LeashState, Wire.ApiError.NotFound | SqlError> =>
+    Effect.suspend(() => {
+      const wait = closing ? 0 : waitSeconds
+      return wait <= 0 ? read(leashId) : holdUntil(leashId, Date.now() + wait * 1000)
     })
 
   /** Writes a decision (compare-and-set); the state written when this call won, else `undefined`. */
@@ -545,5 +588,5 @@ export const make = Effect.gen(function*() {
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<LeashDesk, never, Store | Rules | Waiters | PublicUrl | SqlClient.SqlClient> = Layer
+export const layer: Layer.Layer<LeashDesk, never, Store | Rules | Waiters | Notifier | PublicUrl | SqlClient.SqlClient> = Layer
   .scoped(LeashDesk, make)

@@ -16,6 +16,8 @@
  * | `webhooks` | notification endpoints: URL, events, action patterns, format, signing secrets (`0007`) |
  * | `outbox_events` | events to announce, written with the change that caused them (`0007`) |
  * | `webhook_deliveries` | one per event and matching webhook: state, attempts, next attempt, last error (`0007`) |
+ * | `dashboard_sessions` | the dashboard's sign-in sessions: the hash of each session id, its reviewer and key, its expiry (`0008`) |
+ * | `server_instances` | the server instances running on the database, and the hash of the rules each runs (`0008`) |
  *
  * `0002_review_steps_by_trail` adds a partial index of the review steps by trail, so ingest can
  * tell which trails hold a review step without reading their other steps.
@@ -382,6 +384,33 @@ const webhooks = Effect.gen(function*() {
 })
 
 /**
+ * `0008_instances`: what several server instances on one database share.
+ * - `dashboard_sessions`: the dashboard's sign-in sessions, known to every instance and kept
+ *   across restarts. A row holds the SHA-256 of the session id (never the id itself, which only
+ *   the reviewer's cookie holds), the reviewer and the id of their key, and when it was created
+ *   and expires (ISO-8601 text, compared as text: always the same width).
+ * - `server_instances`: the instances running, each with the hash of its rules (`Instances`).
+ */
+const instances = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE dashboard_sessions (
+    id_hash TEXT PRIMARY KEY NOT NULL,
+    reviewer TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  )`
+  yield* sql`CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions (expires_at)`
+  yield* sql`CREATE TABLE server_instances (
+    id TEXT PRIMARY KEY NOT NULL,
+    rules_hash TEXT NOT NULL,
+    rules_path TEXT,
+    started_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+  )`
+})
+
+/**
  * Every migration, by `<id>_<name>`.
  *
  * @since 0.1.0
@@ -394,7 +423,8 @@ export const migrations = {
   "0004_server_audit": serverAudit,
   "0005_keys_by_holder": keysByHolder,
   "0006_two_person_approval": twoPersonApproval,
-  "0007_webhooks": webhooks
+  "0007_webhooks": webhooks,
+  "0008_instances": instances
 }
 
 /**

@@ -37,6 +37,7 @@ import * as Delivery from "./Delivery.js"
 import * as LeashDesk from "./LeashDesk.js"
 import * as Handlers from "./Handlers.js"
 import * as HttpFront from "./Http.js"
+import * as Instances from "./Instances.js"
 import * as Keys from "./Keys.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as OtlpRoute from "./OtlpRoute.js"
@@ -47,6 +48,8 @@ import * as Rules from "./Rules.js"
 import { chainMessage, StartupError } from "./ServerError.js"
 import * as Store from "./Store.js"
 import * as Waiters from "./Waiters.js"
+import * as Notifier from "./Notifier.js"
+import * as PgClient from "@effect/sql-pg/PgClient"
 
 /**
  * The default port.
@@ -91,6 +94,12 @@ export interface Options {
   readonly webhooks?: Delivery.Options | undefined
   /** The share of a leash's timeout after which a pending leash sends `leash.reminder` (default 0.8). */
   readonly reminderAt?: number | undefined
+  /**
+   * The in-memory hub that servers embedded in one process on one SQLite file share, so each
+   * hears the others' changes (`Notifier`; default: a hub of its own). On PostgreSQL the
+   * instances hear one another through the database and this is not used.
+   */
+  readonly notifierHub?: Notifier.Hub | undefined
 }
 
 /**
@@ -205,6 +214,13 @@ const publicUrlLayer = (options: Options, host: string) =>
 
 const urlHost = (host: string): string =>
   host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+
+/** The notifier on PostgreSQL when the database is, else on the given (or a private) hub. */
+const notifierLayer = (options: Options) =>
+  Layer.unwrapEffect(Effect.map(
+    Effect.serviceOption(PgClient.PgClient),
+    (pg) => Notifier.layer({ pg: Option.getOrUndefined(pg), hub: options.notifierHub })
+  ))
 
 /** Recomputes every trail's flags when the sensitive list changed since the last start. */
 const refreshFlags = Effect.gen(function*() {
@@ -358,9 +374,13 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   const storage = Layer.mergeAll(OutboxStore.layer({ reminderAt: options.reminderAt }), Keys.layer(options.keys ?? {})).pipe(
     Layer.provideMerge(Database.layer(db))
   )
+  // instances with other rules refuse to start before the flags are recomputed by these rules
   const stored = Layer.provideMerge(
     Layer.effectDiscard(refreshFlags),
-    Layer.provideMerge(Layer.mergeAll(storage, Waiters.layer), rules)
+    Layer.provideMerge(
+      Instances.layer,
+      Layer.provideMerge(Layer.mergeAll(Layer.provideMerge(notifierLayer(options), storage), Waiters.layer), rules)
+    )
   )
   const connections = Connections.settings(options.connections)
   const bound = Layer.provideMerge(httpServerLayer(host, port, connections), stored)

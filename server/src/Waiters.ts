@@ -4,6 +4,8 @@
  * decision (a reviewer, a cancel, the expiry timer) wakes every listener of that leash at once,
  * handing over the leash state it wrote when it knows it (so a woken poll answers without
  * reading the leash again). No polling interval sits between a decision and the waiting agent.
+ * A decision written by another server instance on the same database arrives through the
+ * `Notifier` and wakes the listeners here without a state: they read the leash.
  *
  * A listener is a plain object in a map, not a fiber, a scope or a `Deferred`: a server holds a
  * thousand polls at once, and each held poll costs only its own request.

@@ -83,6 +83,14 @@ export * as Handlers from "./Handlers.js"
 export * as Waiters from "./Waiters.js"
 
 /**
+ * "These leash ids / trail ids changed", told between server instances on one database
+ * (PostgreSQL `LISTEN`/`NOTIFY`; in memory in one process).
+ *
+ * @since 0.1.0
+ */
+export * as Notifier from "./Notifier.js"
+
+/**
  * The public base URL and trace links.
  *
  * @since 0.1.0

@@ -16,7 +16,7 @@ import * as WireSchema from "houndsight/wire"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Path from "node:path"
 import * as Approvals from "../src/Approvals.js"
-import { Database, Keys, LeashDesk, PublicUrl, Rules, Store, Waiters } from "../src/index.js"
+import { Database, Keys, LeashDesk, Notifier, PublicUrl, Rules, Store, Waiters } from "../src/index.js"
 import { type Client, client, leashRequest, type Running, startServer, tempDir, uuid } from "./helpers.js"
 
 const rulesFile: Wire.Rules.RulesFile = {
@@ -337,7 +337,7 @@ describe("racing decisions on the desk, interleaved", () => {
       }))
     ).pipe(Layer.provideMerge(stored))
     return LeashDesk.layer.pipe(
-      Layer.provideMerge(Layer.mergeAll(slowStore, Waiters.layer, Rules.layerFile(rulesFile))),
+      Layer.provideMerge(Layer.mergeAll(slowStore, Waiters.layer, Notifier.layer(), Rules.layerFile(rulesFile))),
       Layer.provideMerge(Layer.succeed(PublicUrl.PublicUrl, "http://127.0.0.1:7411"))
     )
   }))

@@ -502,6 +502,9 @@ describe("migration 0004 on a database made before it", () => {
             "DROP TABLE webhooks",
             "DROP TABLE outbox_events",
             "DROP TABLE webhook_deliveries",
+            // and before 0008 (instances)
+            "DROP TABLE dashboard_sessions",
+            "DROP TABLE server_instances",
             "DELETE FROM houndsight_migrations WHERE migration_id >= 4"
           ]) yield* sql.unsafe(statement)
           yield* Effect.flatMap(Store.Store, (store) => store.setMeta("sensitive", JSON.stringify(rules.sensitive)))

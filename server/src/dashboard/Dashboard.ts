@@ -39,6 +39,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { LeashDesk } from "../LeashDesk.js"
 import type { Keys } from "../Keys.js"
+import type { Notifier } from "../Notifier.js"
 import { PublicUrl } from "../PublicUrl.js"
 import type { Store } from "../Store.js"
 import * as Assets from "./Assets.js"
@@ -79,7 +80,7 @@ export const mount = <R>(
 ): Effect.Effect<
   HttpApp.Default<never, R>,
   never,
-  LeashDesk | Store | Keys | PublicUrl | SqlClient.SqlClient | Scope.Scope
+  LeashDesk | Store | Keys | Notifier | PublicUrl | SqlClient.SqlClient | Scope.Scope
 > =>
   Effect.gen(function*() {
     const publicUrl = yield* PublicUrl
@@ -87,7 +88,7 @@ export const mount = <R>(
       queries: yield* Queries.make,
       live: yield* Live.make,
       assets: Assets.load(),
-      sessions: Session.makeSessions(),
+      sessions: yield* Session.makeSessions,
       publicUrl,
       secure: Session.isSecure(publicUrl)
     }

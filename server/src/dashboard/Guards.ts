@@ -84,6 +84,8 @@ export interface Framed {
 export interface Guards {
   /** The request's live session, if any (a revoked key's session ends here). */
   readonly currentSession: Effect.Effect<Session.Session | undefined, never, HttpServerRequest.HttpServerRequest>
+  /** The live session of a cookie value whose key is still in force, or `undefined`. */
+  readonly findSession: (id: string | undefined) => Effect.Effect<Session.Session | undefined>
   /** A session whose reviewer key is still in force, or `undefined` (a revoked key's session ends here). */
   readonly stillValid: (found: Session.Session | undefined) => Effect.Effect<Session.Session | undefined>
   /** An error page; inside the frame when a session is given. */
@@ -218,24 +220,30 @@ export const make = (shared: Shared): Effect.Effect<Guards, never, Keys> =>
               errorPage(500, "Something went wrong", "The dashboard could not answer this request; the server's log has the details.")
             )))
 
+    // fails closed: a key or session that cannot be read counts as signed out
     const stillValid: Guards["stillValid"] = (found) =>
-      found === undefined ? Effect.succeed(undefined) : Effect.map(
+      found === undefined ? Effect.succeed(undefined) : Effect.flatMap(
         Effect.orElseSucceed(keys.active(found.keyId), () => undefined),
-        (active) => {
-          if (active === false) sessions.end(found.id)
-          return active === true ? found : undefined
-        }
+        (active) =>
+          active === false
+            ? Effect.as(Effect.ignore(sessions.end(found.id)), undefined)
+            : Effect.succeed(active === true ? found : undefined)
+      )
+
+    const findSession: Guards["findSession"] = (id) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.flatMap(Effect.orElseSucceed(sessions.find(id, now), () => undefined), stillValid)
       )
 
     const currentSession: Guards["currentSession"] = Effect.flatMap(
       HttpServerRequest.HttpServerRequest,
       (request) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.map(stillValid(sessions.find(request.cookies[Session.sessionCookie], now)), (session) => {
-            // a signed-in reviewer's connection is never closed to make room (see Connections)
-            if (session !== undefined) Connections.markAuthenticated(request.source)
-            return session
-          }))
+        Effect.map(findSession(request.cookies[Session.sessionCookie]), (session) => {
+          // a signed-in reviewer's connection is never closed to make room (see Connections)
+          if (session !== undefined) Connections.markAuthenticated(request.source)
+          return session
+        })
     )
 
     const page: Guards["page"] = (handler) =>
@@ -280,5 +288,5 @@ export const make = (shared: Shared): Effect.Effect<Guards, never, Keys> =>
         return yield* handler(session, form)
       }))
 
-    return { currentSession, stillValid, errorPage, notFound, framed, guard, page, action }
+    return { currentSession, findSession, stillValid, errorPage, notFound, framed, guard, page, action }
   })

@@ -12,6 +12,10 @@
  * that with the ids now pending, read from an index (never the payloads): a check costs the
  * page's ids, and the cards sent are only the new ones.
  *
+ * Changes made by another server instance on the same database arrive through the `Notifier`
+ * and are told to this instance's pages like its own; when the notifier may have missed some
+ * (its listening connection dropped), every page is checked again.
+ *
  * Streams end when the server stops, so shutdown never waits on an open page.
  *
  * @since 0.1.0
@@ -22,8 +26,10 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as PubSub from "effect/PubSub"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { Notifier } from "../Notifier.js"
 
 /**
  * What changed: the leashes (pending or decided), or the trails (records arrived).
@@ -55,15 +61,27 @@ export interface Live {
 const gatherMillis = 25
 
 /**
- * A change feed that ends its streams when the scope closes.
+ * A change feed that ends its streams when the scope closes, fed also by the other instances'
+ * changes (`Notifier`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Live, never, Scope.Scope> = Effect.gen(function*() {
+export const make: Effect.Effect<Live, never, Scope.Scope | Notifier> = Effect.gen(function*() {
   const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<Topic>(), PubSub.shutdown)
   const closing = yield* Deferred.make<void>()
   yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
+  const notifier = yield* Notifier
+  // an unbounded PubSub takes a message at once: publishing from the notifier's callback is synchronous
+  const publishNow = Runtime.runSync(yield* Effect.runtime<never>())
+  yield* Effect.acquireRelease(
+    Effect.sync(() =>
+      notifier.unsafeSubscribe((event) => {
+        publishNow(PubSub.publishAll(pubsub, event._tag === "Changed" ? [event.kind] : ["leashes", "trails"] as const))
+      })
+    ),
+    (unsubscribe) => Effect.sync(unsubscribe)
+  )
   return {
     publish: (topic) => Effect.asVoid(PubSub.publish(pubsub, topic)),
     changes: (refreshMillis) =>

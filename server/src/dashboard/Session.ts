@@ -3,16 +3,25 @@
  *
  * - **Sign-in** takes a reviewer key once; the browser then holds only a random session id in
  *   an `HttpOnly`, `SameSite=Strict` cookie (`Secure` when the dashboard is served over https).
- *   Sessions live in the server's memory for 12 hours: restarting the server signs everyone out.
- * - **CSRF**: each session has a random token that every state-changing form carries in a hidden
- *   field, compared in constant time. The sign-in form, which has no session yet, carries a token
- *   that must equal a `SameSite=Strict` cookie set with the form (double submit).
+ *   Sessions last 12 hours and are kept in the database (table `dashboard_sessions`), so every
+ *   server instance on it knows them (a reviewer behind a round-robin proxy stays signed in) and
+ *   a restart signs no one out. The table holds the SHA-256 of each session id, never the id:
+ *   what it holds cannot be replayed as a cookie. Each request costs one lookup by that hash
+ *   (its primary key); sign-out deletes the row, and expired rows are deleted as sessions start.
+ * - **CSRF**: each session has a token that every state-changing form carries in a hidden
+ *   field, compared in constant time: derived from the session id (`SHA-256("csrf:" + id)`), so
+ *   it is stored nowhere and only the holder of the cookie can know it. The sign-in form, which
+ *   has no session yet, carries a token that must equal a `SameSite=Strict` cookie set with the
+ *   form (double submit).
  * - **Cross-site requests are refused** before the token is even read: a `Sec-Fetch-Site` other
  *   than `same-origin` or `none`, or an `Origin` that is not this server, is a 403.
  *
  * @since 0.1.0
  */
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
 import * as Crypto from "node:crypto"
 
 /**
@@ -58,18 +67,18 @@ export interface Session {
 }
 
 /**
- * The sessions of one server.
+ * The sessions of the dashboard, in the database (shared by every instance on it).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Sessions {
   /** Starts a session for a reviewer (by name and key id). */
-  readonly create: (reviewer: string, now: number, keyId?: string) => Session
-  /** The live session of a cookie value, if any (an expired one is forgotten). */
-  readonly find: (id: string | undefined, now: number) => Session | undefined
+  readonly create: (reviewer: string, now: number, keyId?: string) => Effect.Effect<Session, SqlError>
+  /** The live session of a cookie value, if any. */
+  readonly find: (id: string | undefined, now: number) => Effect.Effect<Session | undefined, SqlError>
   /** Ends a session (sign-out). */
-  readonly end: (id: string) => void
+  readonly end: (id: string) => Effect.Effect<void, SqlError>
 }
 
 /**
@@ -101,39 +110,58 @@ export const sameToken = (expected: string | undefined, given: string | undefine
   return Crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(given))
 }
 
+const sha256 = (text: string) => Crypto.createHash("sha256").update(text)
+
 /**
- * An empty session store.
+ * What the database keeps of a session id: its SHA-256, in hex.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const idHash = (id: string): string => sha256(id).digest("hex")
+
+/**
+ * The CSRF token of a session: derived from its id, so only the cookie's holder knows it.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const csrfOf = (id: string): string => sha256(`csrf:${id}`).digest("base64url")
+
+const iso = (millis: number): string => new Date(millis).toISOString()
+
+/**
+ * The session store on the database of the `SqlClient` (table `dashboard_sessions`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeSessions = (): Sessions => {
-  const sessions = new Map<string, Session>()
-  const sweep = (now: number) => {
-    for (const [id, s] of sessions) if (s.expiresAt <= now) sessions.delete(id)
-  }
-  return {
-    create: (reviewer, now, keyId = reviewer) => {
-      sweep(now)
-      const session: Session = { id: token(), reviewer, keyId, csrf: token(), expiresAt: now + sessionMillis }
-      sessions.set(session.id, session)
-      return session
-    },
-    find: (id, now) => {
-      if (!isToken(id)) return undefined
-      const session = sessions.get(id)
-      if (session === undefined) return undefined
-      if (session.expiresAt <= now) {
-        sessions.delete(id)
-        return undefined
-      }
-      return session
-    },
-    end: (id) => {
-      sessions.delete(id)
-    }
-  }
-}
+export const makeSessions: Effect.Effect<Sessions, never, SqlClient.SqlClient> = Effect.map(
+  SqlClient.SqlClient,
+  (sql): Sessions => ({
+    create: (reviewer, now, keyId = reviewer) =>
+      Effect.gen(function*() {
+        yield* sql`DELETE FROM dashboard_sessions WHERE expires_at <= ${iso(now)}`
+        const id = token()
+        const expiresAt = now + sessionMillis
+        yield* sql`INSERT INTO dashboard_sessions (id_hash, reviewer, key_id, created_at, expires_at)
+          VALUES (${idHash(id)}, ${reviewer}, ${keyId}, ${iso(now)}, ${iso(expiresAt)})`
+        return { id, reviewer, keyId, csrf: csrfOf(id), expiresAt }
+      }),
+    find: (id, now) =>
+      !isToken(id) ? Effect.succeed(undefined) : Effect.map(
+        sql<{ reviewer: string; key_id: string; expires_at: string }>`SELECT reviewer, key_id, expires_at
+          FROM dashboard_sessions WHERE id_hash = ${idHash(id)} AND expires_at > ${iso(now)}`,
+        (rows) => {
+          const row = rows[0]
+          return row === undefined
+            ? undefined
+            : { id, reviewer: row.reviewer, keyId: row.key_id, csrf: csrfOf(id), expiresAt: Date.parse(row.expires_at) }
+        }
+      ),
+    end: (id) => Effect.asVoid(sql`DELETE FROM dashboard_sessions WHERE id_hash = ${idHash(id)}`)
+  })
+)
 
 const hostOf = (origin: string): string | undefined => {
   try {

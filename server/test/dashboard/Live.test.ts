@@ -6,53 +6,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import { leashRequest, type Running, startServer, stepRecord, uuid } from "../helpers.js"
+import * as Events from "./events.js"
 import { signIn, type Tab } from "./helpers.js"
 
-interface Event {
-  readonly name: string
-  readonly data: any
-}
-
-/** An open `/events` stream, read event by event. */
-const openEvents = (s: Running, t: Tab, path = "/events") =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const controller = new AbortController()
-      const cookie = [...t.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
-      const response = await fetch(`${s.url}${path}`, { headers: { cookie }, signal: controller.signal })
-      return { controller, response, reader: response.body!.getReader(), buffer: "" }
-    }),
-    (stream) => Effect.sync(() => stream.controller.abort())
-  ).pipe(Effect.map((stream) => {
-    const decoder = new TextDecoder()
-    /** The next event, or `undefined` when the stream ended. */
-    const next: Effect.Effect<Event | undefined> = Effect.promise(async () => {
-      for (;;) {
-        const end = stream.buffer.indexOf("\n\n")
-        if (end !== -1) {
-          const block = stream.buffer.slice(0, end)
-          stream.buffer = stream.buffer.slice(end + 2)
-          const name = /^event: (.*)$/m.exec(block)?.[1]
-          const data = /^data: (.*)$/m.exec(block)?.[1]
-          if (name !== undefined && data !== undefined) return { name, data: JSON.parse(data) }
-          continue
-        }
-        const chunk = await stream.reader.read().catch(() => ({ done: true as const, value: undefined }))
-        if (chunk.done) return undefined
-        stream.buffer += decoder.decode(chunk.value, { stream: true })
-      }
-    })
-    /** Reads events until one satisfies `test`. */
-    const until = (test: (event: Event) => boolean) =>
-      Effect.gen(function*() {
-        for (;;) {
-          const event = yield* next
-          if (event === undefined) throw new Error("the event stream ended before the expected event")
-          if (test(event)) return event
-        }
-      }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("no such event arrived") }))
-    return { response: stream.response, next, until }
-  }))
+/** An open `/events` stream of `s`. */
+const openEvents = (s: Running, t: Tab, path = "/events") => Events.openEvents(s.url, t, path)
 
 describe("the live view", () => {
   it.scopedLive("a pending leash reaches an open page as soon as the agent asks, and leaves once decided", () =>

@@ -59,7 +59,7 @@ interface Watch {
  */
 export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
   Effect.gen(function*() {
-    const { live, queries, sessions } = shared
+    const { live, queries } = shared
     const share = yield* Reminders.Share
 
     /** What changed for one page since it was last told: an event, or nothing. */
@@ -117,10 +117,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
         decisions: undefined,
         counts: undefined
       }
-      const stillSignedIn = Effect.flatMap(
-        Clock.currentTimeMillis,
-        (now) => Effect.map(guards.stillValid(sessions.find(session.id, now)), (s) => s !== undefined)
-      )
+      const stillSignedIn = Effect.map(guards.findSession(session.id), (s) => s !== undefined)
       const body = Stream.concat(
         Stream.make(Live.preamble(retryMillis)),
         live.changes(refreshMillis).pipe(

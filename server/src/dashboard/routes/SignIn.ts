@@ -102,7 +102,7 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
           403
         )
       }
-      const session = sessions.create(found.holder.name, yield* Clock.currentTimeMillis, found.holder.id)
+      const session = yield* sessions.create(found.holder.name, yield* Clock.currentTimeMillis, found.holder.id)
       return redirect(next).pipe(
         HttpServerResponse.unsafeSetCookie(Session.sessionCookie, session.id, {
           httpOnly: true,
@@ -116,12 +116,12 @@ export const routes = (shared: Guards.Shared, guards: Guards.Guards) =>
     }))
 
     const postLogout = guards.action((session) =>
-      Effect.sync(() => {
-        sessions.end(session.id)
-        return redirect("/login").pipe(
+      Effect.as(
+        sessions.end(session.id),
+        redirect("/login").pipe(
           HttpServerResponse.expireCookie(Session.sessionCookie, { path: "/", httpOnly: true, sameSite: "strict", secure })
         )
-      })
+      )
     )
 
     return HttpRouter.empty.pipe(
