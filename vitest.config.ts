@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url"
 import { configDefaults, defineConfig } from "vitest/config"
+import * as Postgres from "./test/support/postgres.js"
 
 const src = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url))
 
@@ -45,6 +46,17 @@ const slow = [
   "server/test/Keys.test.ts"
 ]
 
+/**
+ * The `pg` project: the server's storage and contract suites again, each server on a fresh
+ * database of one PostgreSQL cluster started for the run (`server/test/pgSetup.ts`), and the
+ * PostgreSQL backend's own tests. Without PostgreSQL it is left out with one line saying so, or
+ * fails when `HOUNDSIGHT_REQUIRE_POSTGRES=1` (CI).
+ */
+const postgresOnly = ["server/test/Postgres.test.ts"]
+const onPostgres = [...postgresOnly]
+const postgresProject = Postgres.available || Postgres.required
+if (!postgresProject) console.log(Postgres.skipMessage)
+
 export default defineConfig({
   resolve: {
     alias: [
@@ -63,8 +75,19 @@ export default defineConfig({
     // the first alone with `--no-isolate` (the files share one module graph, so Effect and the
     // sources are loaded once instead of once a file, which is most of a short suite's time)
     projects: [
-      { extends: true, test: { name: "unit", include, exclude: [...configDefaults.exclude, ...slow] } },
-      { extends: true, test: { name: "slow", include: slow.map((glob) => glob.endsWith("/**") ? `${glob}/*.test.ts` : glob) } }
+      { extends: true, test: { name: "unit", include, exclude: [...configDefaults.exclude, ...slow, ...postgresOnly] } },
+      { extends: true, test: { name: "slow", include: slow.map((glob) => glob.endsWith("/**") ? `${glob}/*.test.ts` : glob) } },
+      ...(postgresProject
+        ? [{
+          extends: true as const,
+          test: {
+            name: "pg",
+            include: onPostgres,
+            globalSetup: ["server/test/pgSetup.ts"],
+            env: { HOUNDSIGHT_TEST_BACKEND: "postgres" }
+          }
+        }]
+        : [])
     ]
   }
 })

@@ -72,8 +72,10 @@ export interface Options {
   readonly port?: number | undefined
   /** The address to bind (default `127.0.0.1`). */
   readonly host?: string | undefined
-  /** The SQLite file (default `.houndsight/houndsight.db`; its folder is created). */
+  /** The database: a SQLite file (default `.houndsight/houndsight.db`; its folder is created) or a `postgres://` URL. */
   readonly db?: string | undefined
+  /** With a PostgreSQL `db`: the number of connections of its pool (default `Database.defaultPool`). */
+  readonly dbPool?: number | undefined
   /** A rules file to load. */
   readonly rules?: string | undefined
   /** Rules given in code instead of a file (tests). */
@@ -349,7 +351,7 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   const rules = options.rulesFile !== undefined ? Rules.layerFile(options.rulesFile) : Rules.layer(options.rules)
   // Built in this order, so the first problem found is reported: rules, database, port.
   const storage = Layer.mergeAll(Store.layer, Keys.layer(options.keys ?? {})).pipe(
-    Layer.provideMerge(Database.layer(db))
+    Layer.provideMerge(Database.layer(db, { pool: options.dbPool }))
   )
   const stored = Layer.provideMerge(
     Layer.effectDiscard(refreshFlags),
