@@ -22,7 +22,6 @@
  * @since 0.1.0
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -172,9 +171,10 @@ export const make = Effect.gen(function*() {
   // The deadline of every pending leash, met by one timer (`Expiry`): at its deadline a leash is
   // expired in the store and its held polls are woken with the state written.
   const expiry = yield* Expiry.make({
-    onDue: (leashId, at, now) =>
+    onDue: (leashId, at) =>
       Effect.flatMap(
-        store.expire(leashId, now),
+        // the store's clock decides whether it is due (the database's on PostgreSQL)
+        Effect.flatMap(store.now, (now) => store.expire(leashId, now)),
         (expired) => (expired ? waiters.wake(leashId, expiredState(leashId, at)) : Effect.void)
       ).pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause))
@@ -190,7 +190,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const row = yield* store.leash(leashId)
       if (Option.isNone(row) || row.value.status !== "pending") return row
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       if (now < row.value.expiresAt) return row
       if (yield* store.expire(leashId, now)) yield* settled(leashId, expiredState(leashId, row.value.expiresAt))
       return yield* store.leash(leashId)
@@ -216,7 +216,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const tooLarge = Limits.leashOverLimit(raw)
       if (tooLarge !== undefined) return yield* tooLarge
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       // Stored as received (the dashboard shows the payload in the order it was sent);
       // compared with a retry as canonical JSON.
       const received = JSON.stringify(raw) ?? "null"
@@ -313,7 +313,7 @@ export const make = Effect.gen(function*() {
 
   const cancel = (leashId: string, by: string) =>
     Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       const won = yield* write(leashId, {
         decision: "timeout",
         reason: cancelledReason,
@@ -329,7 +329,7 @@ export const make = Effect.gen(function*() {
       const modifiedPayload = body.modifiedPayload === undefined ? undefined : JSON.stringify(body.modifiedPayload)
       const tooLarge = modifiedPayload === undefined ? undefined : Limits.modifiedPayloadOverLimit(body.modifiedPayload)
       if (tooLarge !== undefined) return yield* tooLarge
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       const won = yield* write(leashId, {
         decision: body.decision,
         reason: body.reason,
@@ -349,7 +349,7 @@ export const make = Effect.gen(function*() {
 
   const pending = (limit: number, cursor?: readonly [number, string]) =>
     Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       for (const leashId of yield* store.expireDue(now)) yield* settled(leashId)
       const page = yield* store.pending(now, limit, cursor)
       return {

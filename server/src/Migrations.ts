@@ -215,10 +215,10 @@ const boundedReads = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   // Leashes: the columns, then every existing row filled in one at a time (a row may hold a
   // request of several MiB from before v1.1's limits).
-  yield* sql`ALTER TABLE leashes ADD COLUMN trail_id TEXT`
-  yield* sql`ALTER TABLE leashes ADD COLUMN action_name TEXT`
-  yield* sql`ALTER TABLE leashes ADD COLUMN agent TEXT`
-  yield* sql`ALTER TABLE leashes ADD COLUMN summary TEXT`
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN trail_id TEXT`)
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN action_name TEXT`)
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN agent TEXT`)
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN summary TEXT`)
   yield* backfill(
     sql,
     Effect.gen(function*() {
@@ -250,9 +250,9 @@ const boundedReads = Effect.gen(function*() {
   yield* sql`CREATE INDEX flags_page ON flags (trail_id, seq, step_id)`
 
   // Trails: summary columns, flag counts and tags, kept by triggers.
-  yield* sql`ALTER TABLE trails ADD COLUMN agent TEXT`
-  yield* sql`ALTER TABLE trails ADD COLUMN trail_trigger TEXT`
-  yield* sql`ALTER TABLE trails ADD COLUMN summary TEXT`
+  yield* table(sql, `ALTER TABLE trails ADD COLUMN agent TEXT`)
+  yield* table(sql, `ALTER TABLE trails ADD COLUMN trail_trigger TEXT`)
+  yield* table(sql, `ALTER TABLE trails ADD COLUMN summary TEXT`)
   yield* table(sql, `ALTER TABLE trails ADD COLUMN flag_count INTEGER NOT NULL DEFAULT 0`)
   yield* table(sql, `CREATE TABLE trail_tags (
     trail_id TEXT NOT NULL,
@@ -382,7 +382,7 @@ const keysByHolder = Effect.gen(function*() {
     trail_id TEXT PRIMARY KEY NOT NULL,
     key_id TEXT NOT NULL
   ) WITHOUT ROWID`)
-  yield* sql`ALTER TABLE leashes ADD COLUMN decided_by_id TEXT`
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN decided_by_id TEXT`)
   const old = yield* sql<{ key: string; role: "agent" | "reviewer"; created_at: string }>`
     SELECT key, role, created_at FROM keys ORDER BY created_at, key`
   for (const row of old) {
