@@ -53,7 +53,25 @@ const slow = [
  * fails when `HOUNDSIGHT_REQUIRE_POSTGRES=1` (CI).
  */
 const postgresOnly = ["server/test/Postgres.test.ts"]
-const onPostgres = [...postgresOnly]
+/**
+ * The suites run again on PostgreSQL: those that test storage and the contract (ingest and its
+ * idempotency, batches, leashes with their decisions, expiry and idempotent creates, the audit's
+ * flags, the bounded lists and pages, the dashboard's decisions and trail pages, whose reads have
+ * PostgreSQL forms of their own). Left on SQLite alone: the browser, process and packaging
+ * suites (nothing backend-specific), the SDK's, the timer's (no database), and the checks of
+ * SQLite's own file, migrations and plans.
+ */
+const onPostgres = [
+  ...postgresOnly,
+  "server/test/Api.test.ts",
+  "server/test/Ingest.test.ts",
+  "server/test/IngestBatch.test.ts",
+  "server/test/Leash.test.ts",
+  "server/test/Audit.test.ts",
+  "server/test/Reads.test.ts",
+  "server/test/dashboard/Decisions.test.ts",
+  "server/test/dashboard/Pages.test.ts"
+]
 const postgresProject = Postgres.available || Postgres.required
 if (!postgresProject) console.log(Postgres.skipMessage)
 

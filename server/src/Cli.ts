@@ -344,7 +344,7 @@ export const parse = (
       port: port === undefined ? Server.defaultPort : yield* parsePort(port),
       host: host?.value ?? Server.defaultHost,
       db,
-      dbPool: dbPool === undefined ? undefined : yield* parseDbPool(dbPool),
+      ...(dbPool === undefined ? {} : { dbPool: yield* parseDbPool(dbPool) }),
       rules: rules?.value,
       publicUrl: publicUrl === undefined ? undefined : yield* parseUrl(publicUrl),
       keys
