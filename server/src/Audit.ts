@@ -81,12 +81,33 @@ interface CheckRow {
 const json = (value: unknown): string => JSON.stringify(value)
 
 /**
+ * The rows of an upsert with one row per key, a later row replacing an earlier one (`keep`
+ * chooses between two): PostgreSQL refuses an `ON CONFLICT DO UPDATE` that meets one row twice,
+ * where SQLite applies the rows in turn.
+ */
+const onePerKey = <A extends ReadonlyArray<unknown>>(
+  rows: ReadonlyArray<A>,
+  key: (row: A) => string,
+  keep: (earlier: A, later: A) => A = (_, later) => later
+): ReadonlyArray<A> => {
+  const byKey = new Map<string, A>()
+  for (const row of rows) {
+    const k = key(row)
+    const known = byKey.get(k)
+    byKey.set(k, known === undefined ? row : keep(known, row))
+  }
+  return byKey.size === rows.length ? rows : [...byKey.values()]
+}
+
+/**
  * Stores wrapper walks that stopped at a step not arrived yet (`[trail_id, step_id, name,
  * levels]` each), keeping the longer walk where one waits already.
  */
 const storeWaiting = (sql: Sql, waiting: ReadonlyArray<unknown>) =>
   waiting.length === 0 ? Effect.void : Effect.asVoid(sql`INSERT INTO audit_waiting (trail_id, step_id, name, levels)
-    SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, CAST(j.value ->> 3 AS INTEGER) FROM ${Dialect.each(sql, json(waiting))}
+    SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, CAST(j.value ->> 3 AS INTEGER) FROM ${
+    Dialect.each(sql, json(onePerKey(waiting as ReadonlyArray<ReadonlyArray<unknown>>, (w) => `${w[0]}\n${w[1]}\n${w[2]}`, (a, b) => (Number(b[3]) > Number(a[3]) ? b : a))))
+  }
     WHERE true
     ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = CASE WHEN excluded.levels > audit_waiting.levels
       THEN excluded.levels ELSE audit_waiting.levels END`)
@@ -137,11 +158,11 @@ const judge = (sql: Sql, reviews: ReadonlyArray<Audit.AuditStep>) =>
     return held
   })
 
-/** Inserts or replaces flags given as `[trail_id, step_id, seq, kind, action_name, review_step_id]`. */
+/** Inserts or replaces flags given as `[trail_id, step_id, seq, kind, action_name, review_step_id]` (the last of a step wins). */
 const writeFlags = (sql: Sql, flags: ReadonlyArray<unknown>) =>
   sql`INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
     SELECT j.value ->> 0, j.value ->> 1, CAST(j.value ->> 2 AS INTEGER), j.value ->> 3, j.value ->> 4, j.value ->> 5
-    FROM ${Dialect.each(sql, json(flags))} WHERE true
+    FROM ${Dialect.each(sql, json(onePerKey(flags as ReadonlyArray<ReadonlyArray<unknown>>, (f) => `${f[0]}\n${f[1]}`)))} WHERE true
     ON CONFLICT (trail_id, step_id) DO UPDATE SET seq = excluded.seq, kind = excluded.kind,
       action_name = excluded.action_name, review_step_id = excluded.review_step_id`
 
@@ -628,7 +649,7 @@ export const rebuild = (sql: Sql) =>
       if (uses.length > 0) {
         yield* sql`INSERT INTO audit_uses (trail_id, name, leash_id, step_id, seq)
           SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, CAST(j.value ->> 4 AS INTEGER)
-          FROM ${Dialect.each(sql, json(uses))} WHERE true
+          FROM ${Dialect.each(sql, json(onePerKey(uses, (u) => `${u[0]}\n${u[1]}\n${u[2]}`)))} WHERE true
           ON CONFLICT (trail_id, name, leash_id) DO UPDATE SET step_id = excluded.step_id, seq = excluded.seq`
       }
     }
