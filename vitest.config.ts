@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url"
 import { configDefaults, defineConfig } from "vitest/config"
+import * as Postgres from "./test/support/postgres.js"
 
 const src = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url))
 
@@ -50,6 +51,37 @@ const slow = [
   "server/test/multi/**"
 ]
 
+/**
+ * The `pg` project: the server's storage and contract suites again, each server on a fresh
+ * database of one PostgreSQL cluster started for the run (`server/test/pgSetup.ts`), and the
+ * PostgreSQL backend's own tests. Without PostgreSQL it is left out with one line saying so, or
+ * fails when `HOUNDSIGHT_REQUIRE_POSTGRES=1` (CI).
+ */
+const postgresOnly = ["server/test/Postgres.test.ts"]
+/**
+ * The suites run again on PostgreSQL: those that test storage and the contract (ingest and its
+ * idempotency, batches, leashes with their decisions, expiry and idempotent creates, the audit's
+ * flags, the bounded lists and pages, the dashboard's decisions and trail pages, whose reads have
+ * PostgreSQL forms of their own, two-person approval's compare-and-set). Left on SQLite alone: the browser, process and packaging
+ * suites (nothing backend-specific), the SDK's, the timer's (no database), and the checks of
+ * SQLite's own file, migrations and plans.
+ */
+const onPostgres = [
+  ...postgresOnly,
+  "server/test/Api.test.ts",
+  "server/test/Ingest.test.ts",
+  "server/test/IngestBatch.test.ts",
+  "server/test/Leash.test.ts",
+  "server/test/Audit.test.ts",
+  "server/test/Reads.test.ts",
+  "server/test/dashboard/Decisions.test.ts",
+  "server/test/dashboard/Pages.test.ts",
+  // two-person approval's compare-and-set statements
+  "server/test/Approvals.test.ts"
+]
+const postgresProject = Postgres.available || Postgres.required
+if (!postgresProject) console.log(Postgres.skipMessage)
+
 export default defineConfig({
   resolve: {
     alias: [
@@ -68,8 +100,19 @@ export default defineConfig({
     // the first alone with `--no-isolate` (the files share one module graph, so Effect and the
     // sources are loaded once instead of once a file, which is most of a short suite's time)
     projects: [
-      { extends: true, test: { name: "unit", include, exclude: [...configDefaults.exclude, ...slow] } },
-      { extends: true, test: { name: "slow", include: slow.map((glob) => glob.endsWith("/**") ? `${glob}/*.test.ts` : glob) } }
+      { extends: true, test: { name: "unit", include, exclude: [...configDefaults.exclude, ...slow, ...postgresOnly] } },
+      { extends: true, test: { name: "slow", include: slow.map((glob) => glob.endsWith("/**") ? `${glob}/*.test.ts` : glob) } },
+      ...(postgresProject
+        ? [{
+          extends: true as const,
+          test: {
+            name: "pg",
+            include: onPostgres,
+            globalSetup: ["server/test/pgSetup.ts"],
+            env: { HOUNDSIGHT_TEST_BACKEND: "postgres" }
+          }
+        }]
+        : [])
     ]
   }
 })

@@ -29,6 +29,7 @@ import * as Metric from "effect/Metric"
 import * as Wire from "houndsight/wire"
 import { Audit } from "houndsight/wire"
 import * as Outbox from "./Outbox.js"
+import * as Dialect from "./Dialect.js"
 
 /**
  * Step rows the audit read: its work, counted by ingest and by the full recompute (tests read it
@@ -81,16 +82,36 @@ interface CheckRow {
 const json = (value: unknown): string => JSON.stringify(value)
 
 /**
+ * The rows of an upsert with one row per key, a later row replacing an earlier one (`keep`
+ * chooses between two): PostgreSQL refuses an `ON CONFLICT DO UPDATE` that meets one row twice,
+ * where SQLite applies the rows in turn.
+ */
+const onePerKey = <A extends ReadonlyArray<unknown>>(
+  rows: ReadonlyArray<A>,
+  key: (row: A) => string,
+  keep: (earlier: A, later: A) => A = (_, later) => later
+): ReadonlyArray<A> => {
+  const byKey = new Map<string, A>()
+  for (const row of rows) {
+    const k = key(row)
+    const known = byKey.get(k)
+    byKey.set(k, known === undefined ? row : keep(known, row))
+  }
+  return byKey.size === rows.length ? rows : [...byKey.values()]
+}
+
+/**
  * Stores wrapper walks that stopped at a step not arrived yet (`[trail_id, step_id, name,
  * levels]` each), keeping the longer walk where one waits already.
  */
 const storeWaiting = (sql: Sql, waiting: ReadonlyArray<unknown>) =>
-  waiting.length === 0 ? Effect.void : Effect.asVoid(sql.unsafe(
-    `INSERT INTO audit_waiting (trail_id, step_id, name, levels)
-      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
-      ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = max(levels, excluded.levels)`,
-    [json(waiting)]
-  ))
+  waiting.length === 0 ? Effect.void : Effect.asVoid(sql`INSERT INTO audit_waiting (trail_id, step_id, name, levels)
+    SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, CAST(j.value ->> 3 AS INTEGER) FROM ${
+    Dialect.each(sql, json(onePerKey(waiting as ReadonlyArray<ReadonlyArray<unknown>>, (w) => `${w[0]}\n${w[1]}\n${w[2]}`, (a, b) => (Number(b[3]) > Number(a[3]) ? b : a))))
+  }
+    WHERE true
+    ON CONFLICT (step_id, trail_id, name) DO UPDATE SET levels = CASE WHEN excluded.levels > audit_waiting.levels
+      THEN excluded.levels ELSE audit_waiting.levels END`)
 
 /**
  * Judges review steps against the leash records as they stand now and stores the verdicts
@@ -128,26 +149,26 @@ const judge = (sql: Sql, reviews: ReadonlyArray<Audit.AuditStep>) =>
       ])
       if (Audit.claimsApproval(r) && !approving) flags.push([r.trailId, r.id, r.seq, "unverified_review", r.name, null])
     }
-    yield* sql.unsafe(
-      `INSERT OR IGNORE INTO review_checks
-        (step_id, trail_id, name, seq, leash_id, found, leash_trail_id, leash_action, leash_decision, approving, held)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-          value ->> 8, value ->> 9, value ->> 10 FROM json_each(?) WHERE true`,
-      [json(rows)]
-    )
+    const ignoring = Dialect.insertIgnoring(sql)
+    yield* sql`${sql.literal(ignoring.head)} review_checks
+      (step_id, trail_id, name, seq, leash_id, found, leash_trail_id, leash_action, leash_decision, approving, held)
+      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, CAST(j.value ->> 3 AS INTEGER), j.value ->> 4,
+        CAST(j.value ->> 5 AS INTEGER), j.value ->> 6, j.value ->> 7, j.value ->> 8, CAST(j.value ->> 9 AS INTEGER),
+        CAST(j.value ->> 10 AS INTEGER) FROM ${Dialect.each(sql, json(rows))} WHERE true ${sql.literal(ignoring.tail)}`
     if (flags.length > 0) yield* writeFlags(sql, flags)
     return held
   })
 
-/** Inserts or replaces flags given as `[trail_id, step_id, seq, kind, action_name, review_step_id]`. */
+/** Inserts or replaces flags given as `[trail_id, step_id, seq, kind, action_name, review_step_id]` (the last of a step wins). */
 const writeFlags = (sql: Sql, flags: ReadonlyArray<unknown>) =>
-  Effect.zipLeft(sql.unsafe(
-    `INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
-      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
+  Effect.zipLeft(
+    sql`INSERT INTO flags (trail_id, step_id, seq, kind, action_name, review_step_id)
+      SELECT j.value ->> 0, j.value ->> 1, CAST(j.value ->> 2 AS INTEGER), j.value ->> 3, j.value ->> 4, j.value ->> 5
+      FROM ${Dialect.each(sql, json(onePerKey(flags as ReadonlyArray<ReadonlyArray<unknown>>, (f) => `${f[0]}\n${f[1]}`)))} WHERE true
       ON CONFLICT (trail_id, step_id) DO UPDATE SET seq = excluded.seq, kind = excluded.kind,
         action_name = excluded.action_name, review_step_id = excluded.review_step_id`,
-    [json(flags)]
-  ), Outbox.flagsRaised(sql, flags))
+    Outbox.flagsRaised(sql, flags)
+  )
 
 /** A wrapper walk: `levels` more steps to look at, from `id` up, for a step named `name`. */
 interface Walk {
@@ -177,10 +198,8 @@ const walkWrappers = (sql: Sql, trailId: string, held: ReadonlyArray<Audit.Audit
       }
       const ids = [...new Set([...walks.values()].map((w) => w.id))]
       // by id only: with `trail_id = ?` too, SQLite may take the index by trail and read all of it
-      const rows = yield* sql.unsafe<{ id: string; trail_id: string; parent_id: string | null; name: string; layer: string; seq: number }>(
-        `SELECT id, trail_id, parent_id, name, layer, seq FROM steps WHERE id IN (SELECT value FROM json_each(?))`,
-        [json(ids)]
-      )
+      const rows = yield* sql<{ id: string; trail_id: string; parent_id: string | null; name: string; layer: string; seq: number }>`
+        SELECT id, trail_id, parent_id, name, layer, seq FROM steps WHERE ${Dialect.inTexts(sql, "id", ids)}`
       yield* Metric.incrementBy(stepsVisited, rows.length)
       const byId = new Map(rows.filter((r) => r.trail_id === trailId).map((r) => [r.id, r]))
       const marks: Array<string> = []
@@ -195,10 +214,10 @@ const walkWrappers = (sql: Sql, trailId: string, held: ReadonlyArray<Audit.Audit
         if (w.levels > 1 && step.parent_id !== null) next.push({ id: step.parent_id, name: w.name, levels: w.levels - 1 })
       }
       if (marks.length > 0) {
-        const marked = yield* sql.unsafe<{ step_id: string }>(
-          `INSERT OR IGNORE INTO audit_wrappers (step_id) SELECT value FROM json_each(?) WHERE true RETURNING step_id`,
-          [json([...new Set(marks)])]
-        )
+        const ignoring = Dialect.insertIgnoring(sql)
+        const marked = yield* sql<{ step_id: string }>`${sql.literal(ignoring.head)} audit_wrappers (step_id)
+          SELECT j.value FROM ${Dialect.texts(sql, json([...new Set(marks)]))} WHERE true ${sql.literal(ignoring.tail)}
+          RETURNING step_id`
         for (const m of marked) {
           const step = byId.get(m.step_id)!
           wrappers.push({ id: step.id, name: step.name, seq: step.seq })
@@ -216,19 +235,18 @@ interface Bound {
   readonly inclusive: boolean
 }
 
+/** Whether step `s` is a wrapper, as 1 or 0 on both backends (PostgreSQL's EXISTS is a boolean). */
+const isWrapper = "CASE WHEN EXISTS (SELECT 1 FROM audit_wrappers w WHERE w.step_id = s.id) THEN 1 ELSE 0 END"
+
 /** The actions of `name` from `start` to `end` (`undefined`: to the end), in audit order. */
 const actionsIn = (sql: Sql, trailId: string, name: string, start: Bound, end: Bound | undefined) =>
   Effect.tap(
-    sql.unsafe<ActionRow>(
-      `SELECT s.id, s.seq, s.status, EXISTS (SELECT 1 FROM audit_wrappers w WHERE w.step_id = s.id) AS wrapper
-        FROM steps s INDEXED BY steps_by_name
-        WHERE s.trail_id = ? AND s.name = ? AND s.layer <> 'review' AND (s.seq, s.id) ${start.inclusive ? ">=" : ">"} (?, ?)
-          ${end === undefined ? "" : `AND (s.seq, s.id) ${end.inclusive ? "<=" : "<"} (?, ?)`}
-        ORDER BY s.seq, s.id`,
-      end === undefined
-        ? [trailId, name, start.key[0], start.key[1]]
-        : [trailId, name, start.key[0], start.key[1], end.key[0], end.key[1]]
-    ),
+    sql<ActionRow>`SELECT s.id, s.seq, s.status, ${sql.literal(isWrapper)} AS wrapper
+      FROM steps s ${Dialect.indexedBy(sql, "steps_by_name")}
+      WHERE s.trail_id = ${trailId} AND s.name = ${name} AND s.layer <> 'review'
+        AND (s.seq, s.id) ${sql.literal(start.inclusive ? ">=" : ">")} (${start.key[0]}, ${start.key[1]})
+        ${end === undefined ? sql.literal("") : sql`AND (s.seq, s.id) ${sql.literal(end.inclusive ? "<=" : "<")} (${end.key[0]}, ${end.key[1]})`}
+      ORDER BY s.seq, s.id`,
     (rows) => Metric.incrementBy(stepsVisited, rows.length)
   )
 
@@ -238,13 +256,10 @@ const actionsBetween = (sql: Sql, trailId: string, name: string, from: Key, to: 
 /** The review step for `name` right after `key` (`undefined`: none). */
 const nextReview = (sql: Sql, trailId: string, name: string, key: Key) =>
   Effect.map(
-    Effect.tap(sql.unsafe<ReviewRow>(
-      `SELECT s.id, s.seq, coalesce(c.approving, 0) AS approving, c.leash_id
-        FROM steps s INDEXED BY steps_reviews_by_name LEFT JOIN review_checks c ON c.step_id = s.id
-        WHERE s.trail_id = ? AND s.name = ? AND s.layer = 'review' AND (s.seq, s.id) > (?, ?)
-        ORDER BY s.seq, s.id LIMIT 1`,
-      [trailId, name, key[0], key[1]]
-    ), (rows) => Metric.incrementBy(stepsVisited, rows.length)),
+    Effect.tap(sql<ReviewRow>`SELECT s.id, s.seq, coalesce(c.approving, 0) AS approving, c.leash_id
+      FROM steps s ${Dialect.indexedBy(sql, "steps_reviews_by_name")} LEFT JOIN review_checks c ON c.step_id = s.id
+      WHERE s.trail_id = ${trailId} AND s.name = ${name} AND s.layer = 'review' AND (s.seq, s.id) > (${key[0]}, ${key[1]})
+      ORDER BY s.seq, s.id LIMIT 1`, (rows) => Metric.incrementBy(stepsVisited, rows.length)),
     (rows) => rows[0]
   )
 
@@ -252,15 +267,14 @@ const nextReview = (sql: Sql, trailId: string, name: string, key: Key) =>
 const latestReviews = (sql: Sql, trailId: string, name: string, keys: ReadonlyArray<Key>) =>
   Effect.map(
     Effect.tap(
-      keys.length === 0 ? Effect.succeed([]) : sql.unsafe<{ k: string; id: string | null; seq: number | null; approving: number | null; leash_id: string | null }>(
-      `SELECT k.value ->> 1 AS k, r.id, r.seq, coalesce(c.approving, 0) AS approving, c.leash_id
-        FROM json_each(?) k
-        LEFT JOIN steps r ON r.id = (SELECT s.id FROM steps s INDEXED BY steps_reviews_by_name
-          WHERE s.trail_id = ? AND s.name = ? AND s.layer = 'review' AND (s.seq, s.id) < (k.value ->> 0, k.value ->> 1)
-          ORDER BY s.seq DESC, s.id DESC LIMIT 1)
-        LEFT JOIN review_checks c ON c.step_id = r.id`,
-      [json(keys), trailId, name]
-    ),
+      keys.length === 0 ? Effect.succeed([]) : sql<{ k: string; id: string | null; seq: number | null; approving: number | null; leash_id: string | null }>`
+      SELECT k.value ->> 1 AS k, r.id, r.seq, coalesce(c.approving, 0) AS approving, c.leash_id
+      FROM ${Dialect.each(sql, json(keys), "k")}
+      LEFT JOIN steps r ON r.id = (SELECT s.id FROM steps s ${Dialect.indexedBy(sql, "steps_reviews_by_name")}
+        WHERE s.trail_id = ${trailId} AND s.name = ${name} AND s.layer = 'review'
+          AND (s.seq, s.id) < (CAST(k.value ->> 0 AS INTEGER), k.value ->> 1)
+        ORDER BY s.seq DESC, s.id DESC LIMIT 1)
+      LEFT JOIN review_checks c ON c.step_id = r.id`,
       (rows) => Metric.incrementBy(stepsVisited, rows.filter((r) => r.id !== null).length)
     ),
     (rows) => {
@@ -278,20 +292,18 @@ const latestReviews = (sql: Sql, trailId: string, name: string, keys: ReadonlyAr
  */
 const segmentsOf = (sql: Sql, trailId: string, name: string, leashId: string, lo: Key, hi: Key | undefined) =>
   Effect.gen(function*() {
-    const last = yield* sql.unsafe<ReviewRow>(
-      `SELECT step_id AS id, seq, approving, leash_id FROM review_checks INDEXED BY review_checks_by_leash
-        WHERE trail_id = ? AND name = ? AND leash_id = ? AND approving = 1 AND (seq, step_id) < (?, ?)
-        ORDER BY seq DESC, step_id DESC LIMIT 1`,
-      [trailId, name, leashId, lo[0], lo[1]]
-    )
+    const last = yield* sql<ReviewRow>`SELECT step_id AS id, seq, approving, leash_id
+      FROM review_checks ${Dialect.indexedBy(sql, "review_checks_by_leash")}
+      WHERE trail_id = ${trailId} AND name = ${name} AND leash_id = ${leashId} AND approving = 1
+        AND (seq, step_id) < (${lo[0]}, ${lo[1]})
+      ORDER BY seq DESC, step_id DESC LIMIT 1`
     const from = last[0] === undefined ? lo : keyOf(last[0])
-    const reviews = yield* sql.unsafe<ReviewRow>(
-      `SELECT step_id AS id, seq, approving, leash_id FROM review_checks INDEXED BY review_checks_by_leash
-        WHERE trail_id = ? AND name = ? AND leash_id = ? AND approving = 1 AND (seq, step_id) >= (?, ?)
-          ${hi === undefined ? "" : "AND (seq, step_id) < (?, ?)"}
-        ORDER BY seq, step_id`,
-      [trailId, name, leashId, from[0], from[1], ...(hi === undefined ? [] : [hi[0], hi[1]])]
-    )
+    const reviews = yield* sql<ReviewRow>`SELECT step_id AS id, seq, approving, leash_id
+      FROM review_checks ${Dialect.indexedBy(sql, "review_checks_by_leash")}
+      WHERE trail_id = ${trailId} AND name = ${name} AND leash_id = ${leashId} AND approving = 1
+        AND (seq, step_id) >= (${from[0]}, ${from[1]})
+        ${hi === undefined ? sql.literal("") : sql`AND (seq, step_id) < (${hi[0]}, ${hi[1]})`}
+      ORDER BY seq, step_id`
     yield* Metric.incrementBy(stepsVisited, reviews.length)
     const out: Array<{ review: ReviewRow; to: Key | undefined }> = []
     for (const review of reviews) {
@@ -308,14 +320,13 @@ const firstCandidateAfter = (sql: Sql, trailId: string, name: string, leashId: s
   Effect.gen(function*() {
     for (const { review, to } of yield* segmentsOf(sql, trailId, name, leashId, after, undefined)) {
       const from = before(keyOf(review), after) ? after : keyOf(review)
-      const rows = yield* sql.unsafe<{ id: string; seq: number }>(
-        `SELECT s.id, s.seq FROM steps s INDEXED BY steps_by_name
-          WHERE s.trail_id = ? AND s.name = ? AND s.layer <> 'review' AND s.status = 'ok' AND (s.seq, s.id) > (?, ?)
-            ${to === undefined ? "" : "AND (s.seq, s.id) < (?, ?)"}
-            AND NOT EXISTS (SELECT 1 FROM audit_wrappers w WHERE w.step_id = s.id)
-          ORDER BY s.seq, s.id LIMIT 1`,
-        to === undefined ? [trailId, name, from[0], from[1]] : [trailId, name, from[0], from[1], to[0], to[1]]
-      )
+      const rows = yield* sql<{ id: string; seq: number }>`SELECT s.id, s.seq
+        FROM steps s ${Dialect.indexedBy(sql, "steps_by_name")}
+        WHERE s.trail_id = ${trailId} AND s.name = ${name} AND s.layer <> 'review' AND s.status = 'ok'
+          AND (s.seq, s.id) > (${from[0]}, ${from[1]})
+          ${to === undefined ? sql.literal("") : sql`AND (s.seq, s.id) < (${to[0]}, ${to[1]})`}
+          AND NOT EXISTS (SELECT 1 FROM audit_wrappers w WHERE w.step_id = s.id)
+        ORDER BY s.seq, s.id LIMIT 1`
       yield* Metric.incrementBy(stepsVisited, rows.length)
       if (rows[0] !== undefined) return keyOf(rows[0])
     }
@@ -345,10 +356,8 @@ const updateName = (
     const reviews = [...dirtyReviews].sort((a, b) => (before(a, b) ? -1 : 1))
     const reviewInfo = new Map<string, ReviewRow>()
     if (reviews.length > 0) {
-      const rows = yield* sql.unsafe<ReviewRow>(
-        `SELECT step_id AS id, seq, approving, leash_id FROM review_checks WHERE step_id IN (SELECT value FROM json_each(?))`,
-        [json(reviews.map((k) => k[1]))]
-      )
+      const rows = yield* sql<ReviewRow>`SELECT step_id AS id, seq, approving, leash_id FROM review_checks
+        WHERE ${Dialect.inTexts(sql, "step_id", reviews.map((k) => k[1]))}`
       for (const r of rows) reviewInfo.set(r.id, r)
       const previous = yield* latestReviews(sql, trailId, name, reviews)
       for (const k of reviews) {
@@ -367,11 +376,8 @@ const updateName = (
     // new actions and new wrappers, each under its latest review step
     const lone = dirtyActions.filter((k) => !region.has(k[1]))
     if (lone.length > 0) {
-      const rows = yield* sql.unsafe<ActionRow>(
-        `SELECT s.id, s.seq, s.status, EXISTS (SELECT 1 FROM audit_wrappers w WHERE w.step_id = s.id) AS wrapper
-          FROM steps s WHERE s.id IN (SELECT value FROM json_each(?))`,
-        [json(lone.map((k) => k[1]))]
-      )
+      const rows = yield* sql<ActionRow>`SELECT s.id, s.seq, s.status, ${sql.literal(isWrapper)} AS wrapper
+        FROM steps s WHERE ${Dialect.inTexts(sql, "s.id", lone.map((k) => k[1]))}`
       yield* Metric.incrementBy(stepsVisited, rows.length)
       const latest = yield* latestReviews(sql, trailId, name, rows.map(keyOf))
       for (const a of rows) {
@@ -386,10 +392,8 @@ const updateName = (
     // actions of that approval between the old and the new user are re-flagged.
     const users = new Map<string, Key | undefined>()
     for (const leashId of touched) {
-      const stored = yield* sql.unsafe<{ step_id: string; seq: number }>(
-        `SELECT step_id, seq FROM audit_uses WHERE trail_id = ? AND name = ? AND leash_id = ?`,
-        [trailId, name, leashId]
-      )
+      const stored = yield* sql<{ step_id: string; seq: number }>`SELECT step_id, seq FROM audit_uses
+        WHERE trail_id = ${trailId} AND name = ${name} AND leash_id = ${leashId}`
       const old = stored[0] === undefined ? undefined : ([stored[0].seq, stored[0].step_id] as Key)
       let user: Key | undefined
       for (const a of region.values()) {
@@ -405,13 +409,11 @@ const updateName = (
       users.set(leashId, user)
       if (old?.[1] === user?.[1]) continue
       if (user === undefined) {
-        yield* sql.unsafe(`DELETE FROM audit_uses WHERE trail_id = ? AND name = ? AND leash_id = ?`, [trailId, name, leashId])
+        yield* sql`DELETE FROM audit_uses WHERE trail_id = ${trailId} AND name = ${name} AND leash_id = ${leashId}`
       } else {
-        yield* sql.unsafe(
-          `INSERT INTO audit_uses (trail_id, name, leash_id, step_id, seq) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (trail_id, name, leash_id) DO UPDATE SET step_id = excluded.step_id, seq = excluded.seq`,
-          [trailId, name, leashId, user[1], user[0]]
-        )
+        yield* sql`INSERT INTO audit_uses (trail_id, name, leash_id, step_id, seq)
+          VALUES (${trailId}, ${name}, ${leashId}, ${user[1]}, ${user[0]})
+          ON CONFLICT (trail_id, name, leash_id) DO UPDATE SET step_id = excluded.step_id, seq = excluded.seq`
       }
       const lo = old === undefined ? user! : user === undefined ? old : before(old, user) ? old : user
       const hi = old === undefined || user === undefined ? undefined : before(old, user) ? user : old
@@ -431,20 +433,16 @@ const updateName = (
       if (l !== null && l !== undefined && !users.has(l)) untouched.add(l)
     }
     if (untouched.size > 0) {
-      const rows = yield* sql.unsafe<{ leash_id: string; step_id: string; seq: number }>(
-        `SELECT leash_id, step_id, seq FROM audit_uses WHERE trail_id = ? AND name = ? AND leash_id IN (SELECT value FROM json_each(?))`,
-        [trailId, name, json([...untouched])]
-      )
+      const rows = yield* sql<{ leash_id: string; step_id: string; seq: number }>`SELECT leash_id, step_id, seq
+        FROM audit_uses WHERE trail_id = ${trailId} AND name = ${name} AND ${Dialect.inTexts(sql, "leash_id", [...untouched])}`
       for (const l of untouched) users.set(l, undefined)
       for (const r of rows) users.set(r.leash_id, [r.seq, r.step_id])
     }
     // the flags, as the reference computes them, against the stored ones
     const ids = [...region.keys()]
     const stored = new Map(
-      (yield* sql.unsafe<FlagRow>(
-        `SELECT step_id, seq, kind, review_step_id FROM flags WHERE trail_id = ? AND step_id IN (SELECT value FROM json_each(?))`,
-        [trailId, json(ids)]
-      )).map((f) => [f.step_id, f])
+      (yield* sql<FlagRow>`SELECT step_id, seq, kind, review_step_id FROM flags
+        WHERE trail_id = ${trailId} AND ${Dialect.inTexts(sql, "step_id", ids)}`).map((f) => [f.step_id, f])
     )
     const writes: Array<unknown> = []
     const deletes: Array<string> = []
@@ -474,10 +472,7 @@ const updateName = (
       }
     }
     if (deletes.length > 0) {
-      yield* sql.unsafe(`DELETE FROM flags WHERE trail_id = ? AND step_id IN (SELECT value FROM json_each(?))`, [
-        trailId,
-        json(deletes)
-      ])
+      yield* sql`DELETE FROM flags WHERE trail_id = ${trailId} AND ${Dialect.inTexts(sql, "step_id", deletes)}`
     }
     if (writes.length > 0) yield* writeFlags(sql, writes)
   })
@@ -500,10 +495,9 @@ export const afterIngest = (
     // every statement costs far more than SQLite's work for a row: each step below is one
     // statement for the whole batch, and only names that hold a review step cost more
     const held = yield* judge(sql, all.filter((s) => s.layer === "review"))
-    const resumed = yield* sql.unsafe<{ trail_id: string; step_id: string; name: string; levels: number }>(
-      `DELETE FROM audit_waiting WHERE step_id IN (SELECT value FROM json_each(?)) RETURNING trail_id, step_id, name, levels`,
-      [json(all.map((s) => s.id))]
-    )
+    const resumed = yield* sql<{ trail_id: string; step_id: string; name: string; levels: number }>`
+      DELETE FROM audit_waiting WHERE ${Dialect.inTexts(sql, "step_id", all.map((s) => s.id))}
+      RETURNING trail_id, step_id, name, levels`
     const walks = new Map<string, { held: Array<Audit.AuditStep>; resumed: Array<Walk> }>()
     const walksOf = (trailId: string) => {
       let entry = walks.get(trailId)
@@ -532,13 +526,11 @@ export const afterIngest = (
     // A name with no review step in its trail has no wrapper, no ignored decision and no reused
     // approval: its new actions are flagged on their own, without reading anything else.
     const reviewed = new Set(
-      (yield* sql.unsafe<{ k: string }>(
-        `SELECT k.value AS k FROM json_each(?) k WHERE EXISTS (SELECT 1 FROM steps s INDEXED BY steps_reviews_by_name
-          WHERE s.trail_id = k.value ->> 0 AND s.name = k.value ->> 1 AND s.layer = 'review')`,
-        [json([...dirty.values()].filter((d) => d.reviews.length === 0).map((d) => [d.trailId, d.name]))]
-      )).map((r) => {
-        const [trailId, name] = JSON.parse(r.k) as [string, string]
-        return `${trailId}\n${name}`
+      (yield* sql<{ t: string; n: string }>`SELECT k.value ->> 0 AS t, k.value ->> 1 AS n
+        FROM ${Dialect.each(sql, json([...dirty.values()].filter((d) => d.reviews.length === 0).map((d) => [d.trailId, d.name])), "k")}
+        WHERE EXISTS (SELECT 1 FROM steps s ${Dialect.indexedBy(sql, "steps_reviews_by_name")}
+          WHERE s.trail_id = k.value ->> 0 AND s.name = k.value ->> 1 AND s.layer = 'review')`).map((r) => {
+        return `${r.t}\n${r.n}`
       })
     )
     const unleashed: Array<unknown> = []
@@ -584,15 +576,11 @@ const toAuditStep = (row: StepAuditRow): Audit.AuditStep => {
  */
 export const load = (sql: Sql, trailId: string) =>
   Effect.gen(function*() {
-    const rows = yield* sql.unsafe<StepAuditRow>(
-      `SELECT id, trail_id, parent_id, seq, name, layer, status, leash FROM steps WHERE trail_id = ?`,
-      [trailId]
-    )
+    const rows = yield* sql<StepAuditRow>`SELECT id, trail_id, parent_id, seq, name, layer, status, leash
+      FROM steps WHERE trail_id = ${trailId}`
     yield* Metric.incrementBy(stepsVisited, rows.length)
-    const checks = yield* sql.unsafe<CheckRow>(
-      `SELECT step_id, found, leash_trail_id, leash_action, leash_decision FROM review_checks WHERE trail_id = ?`,
-      [trailId]
-    )
+    const checks = yield* sql<CheckRow>`SELECT step_id, found, leash_trail_id, leash_action, leash_decision
+      FROM review_checks WHERE trail_id = ${trailId}`
     const byStep = new Map(checks.map((c) => [c.step_id, c]))
     const records = (review: Audit.AuditStep): Audit.LeashRecord | undefined => {
       const c = byStep.get(review.id)
@@ -614,7 +602,7 @@ export const recomputeTrail = (sql: Sql, trailId: string, rules: Audit.AuditRule
   Effect.gen(function*() {
     const { records, steps } = yield* load(sql, trailId)
     const audit = Audit.trail(steps, rules, records)
-    yield* sql.unsafe(`DELETE FROM flags WHERE trail_id = ?`, [trailId])
+    yield* sql`DELETE FROM flags WHERE trail_id = ${trailId}`
     if (audit.flags.length > 0) {
       yield* writeFlags(sql, audit.flags.map((f) => [f.trailId, f.stepId, f.seq, f.kind, f.actionName, f.reviewStepId ?? null]))
     }
@@ -632,7 +620,7 @@ export const recomputeTrail = (sql: Sql, trailId: string, rules: Audit.AuditRule
  */
 export const rebuild = (sql: Sql) =>
   Effect.gen(function*() {
-    const trails = yield* sql.unsafe<{ trail_id: string }>(`SELECT DISTINCT trail_id FROM steps`)
+    const trails = yield* sql<{ trail_id: string }>`SELECT DISTINCT trail_id FROM steps`
     for (const { trail_id } of trails) {
       const loaded = yield* load(sql, trail_id)
       yield* judge(sql, loaded.steps.filter((s) => s.layer === "review" && !loaded.judged.has(s.id)))
@@ -653,9 +641,9 @@ export const rebuild = (sql: Sql) =>
         }
       }
       if (audit.wrappers.size > 0) {
-        yield* sql.unsafe(`INSERT OR IGNORE INTO audit_wrappers (step_id) SELECT value FROM json_each(?) WHERE true`, [
-          json([...audit.wrappers])
-        ])
+        const ignoring = Dialect.insertIgnoring(sql)
+        yield* sql`${sql.literal(ignoring.head)} audit_wrappers (step_id)
+          SELECT j.value FROM ${Dialect.texts(sql, json([...audit.wrappers]))} WHERE true ${sql.literal(ignoring.tail)}`
       }
       yield* storeWaiting(sql, waiting)
       const uses = [...audit.uses].map(([key, stepId]) => {
@@ -663,11 +651,10 @@ export const rebuild = (sql: Sql) =>
         return [trail_id, name, leashId, stepId, byId.get(stepId)!.seq]
       })
       if (uses.length > 0) {
-        yield* sql.unsafe(
-          `INSERT OR REPLACE INTO audit_uses (trail_id, name, leash_id, step_id, seq)
-            SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) WHERE true`,
-          [json(uses)]
-        )
+        yield* sql`INSERT INTO audit_uses (trail_id, name, leash_id, step_id, seq)
+          SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, CAST(j.value ->> 4 AS INTEGER)
+          FROM ${Dialect.each(sql, json(onePerKey(uses, (u) => `${u[0]}\n${u[1]}\n${u[2]}`)))} WHERE true
+          ON CONFLICT (trail_id, name, leash_id) DO UPDATE SET step_id = excluded.step_id, seq = excluded.seq`
       }
     }
   })
@@ -698,7 +685,7 @@ export interface HeldLeash {
  */
 export const heldLeashes = (sql: Sql, leashIds: ReadonlyArray<string>) =>
   Effect.map(
-    leashIds.length === 0 ? Effect.succeed([]) : sql.unsafe<{
+    leashIds.length === 0 ? Effect.succeed([]) : sql<{
       leash_id: string
       trail_id: string
       action_name: string
@@ -707,12 +694,9 @@ export const heldLeashes = (sql: Sql, leashIds: ReadonlyArray<string>) =>
       decided_by: string | null
       decided_at: number | null
       expires_at: number
-    }>(
-      `SELECT b.leash_id, b.trail_id, b.action_name, l.status, l.decision, l.decided_by, l.decided_at, l.expires_at
+    }>`SELECT b.leash_id, b.trail_id, b.action_name, l.status, l.decision, l.decided_by, l.decided_at, l.expires_at
         FROM leash_bindings b JOIN leashes l ON l.leash_id = b.leash_id
-        WHERE b.leash_id IN (SELECT value FROM json_each(?))`,
-      [json([...new Set(leashIds)])]
-    ),
+        WHERE ${Dialect.inTexts(sql, "b.leash_id", [...new Set(leashIds)])}`,
     (rows) =>
       new Map(rows.map((r): [string, HeldLeash] => {
         const decided = r.status === "decided" && r.decision !== null

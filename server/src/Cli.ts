@@ -42,6 +42,7 @@ import * as Webhooks from "./Webhooks.js"
 export const settings = {
   port: { flag: "--port", env: "HOUNDSIGHT_SERVER_PORT" },
   db: { flag: "--db", env: "HOUNDSIGHT_SERVER_DB" },
+  dbPool: { flag: "--db-pool", env: "HOUNDSIGHT_SERVER_DB_POOL" },
   rules: { flag: "--rules", env: "HOUNDSIGHT_SERVER_RULES" },
   host: { flag: "--host", env: "HOUNDSIGHT_SERVER_HOST" },
   publicUrl: { flag: "--public-url", env: "HOUNDSIGHT_SERVER_PUBLIC_URL" },
@@ -70,7 +71,9 @@ with its reviewer dashboard.
 
 Options (each also an environment variable; the flag wins):
   --port <n>          HOUNDSIGHT_SERVER_PORT        port to listen on (default ${Server.defaultPort}; 0 picks a free port)
-  --db <path>         HOUNDSIGHT_SERVER_DB          SQLite database file (default ${Database.defaultPath}; its folder is created)
+  --db <path>         HOUNDSIGHT_SERVER_DB          SQLite database file (default ${Database.defaultPath}; its folder is created),
+                                                    or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DATABASE
+  --db-pool <n>       HOUNDSIGHT_SERVER_DB_POOL     PostgreSQL only: connections of this server (default ${Database.defaultPool})
   --rules <path>      HOUNDSIGHT_SERVER_RULES       rules file: floor rules and the sensitive-action list (default: none)
   --host <address>    HOUNDSIGHT_SERVER_HOST        address to bind (default ${Server.defaultHost}, this machine only)
   --public-url <url>  HOUNDSIGHT_SERVER_PUBLIC_URL  base of trace links and the dashboard (default http://<host>:<port>)
@@ -185,13 +188,21 @@ const parseUrl = (given: Given): Effect.Effect<string, StartupError> => {
   )
 }
 
+const parseDbPool = (given: Given): Effect.Effect<number, StartupError> =>
+  /^\d{1,6}$/.test(given.value.trim())
+    ? Database.checkPool(Number(given.value.trim()), given.from)
+    : Effect.fail(
+      usageError(`${given.from} must be a whole number from 1 to ${Database.maxPool}, got ${JSON.stringify(given.value)}`)
+    )
+
 const parseDb = (given: Given): Effect.Effect<string, StartupError> => {
+  if (Database.isPostgres(given.value)) return Effect.succeed(given.value.trim())
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(given.value)
   if (scheme !== null && scheme[1]!.toLowerCase() !== "file") {
     return Effect.fail(
       usageError(
         `${given.from} is a ${scheme[1]}:// URL (${redactUrl(given.value)}): this server keeps its data in a SQLite ` +
-          "file; give the path of that file"
+          "file or in PostgreSQL; give the path of that file or a postgres:// URL"
       )
     )
   }
@@ -207,6 +218,7 @@ const fromEnvironment = (env: Readonly<Record<string, string | undefined>>) => {
     db: Config.option(Config.redacted(settings.db.env)).pipe(
       Config.map((o) => Option.filter(o, (v) => Redacted.value(v).trim() !== ""))
     ),
+    dbPool: read(settings.dbPool.env),
     rules: read(settings.rules.env),
     host: read(settings.host.env),
     publicUrl: read(settings.publicUrl.env),
@@ -355,6 +367,7 @@ export const parse = (
           options: {
             port: { type: "string" },
             db: { type: "string" },
+            "db-pool": { type: "string" },
             rules: { type: "string" },
             host: { type: "string" },
             "public-url": { type: "string" },
@@ -410,6 +423,7 @@ export const parse = (
     }
 
     const port = yield* given("port", v.port, fromEnv.port)
+    const dbPool = yield* given("dbPool", v["db-pool"], fromEnv.dbPool)
     const host = yield* given("host", v.host, fromEnv.host)
     const rules = yield* given("rules", v.rules, fromEnv.rules)
     const publicUrl = yield* given("publicUrl", v["public-url"], fromEnv.publicUrl)
@@ -437,6 +451,7 @@ export const parse = (
       port: port === undefined ? Server.defaultPort : yield* parsePort(port),
       host: host?.value ?? Server.defaultHost,
       db,
+      ...(dbPool === undefined ? {} : { dbPool: yield* parseDbPool(dbPool) }),
       rules: rules?.value,
       publicUrl: publicUrl === undefined ? undefined : yield* parseUrl(publicUrl),
       keys,

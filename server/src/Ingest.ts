@@ -14,7 +14,7 @@
  *
  * Every statement through the SQL client costs far more than SQLite's work for a row, so a
  * batch's rows go to SQLite in as few statements as possible: multi-row inserts of steps, and
- * the rest as one JSON array parameter read with `json_each`.
+ * the rest as one JSON array parameter read as rows (`Dialect.each`).
  *
  * @since 0.1.0
  */
@@ -24,6 +24,7 @@ import * as Effect from "effect/Effect"
 import type { Audit } from "houndsight/wire"
 import type * as Wire from "houndsight/wire"
 import * as ServerAudit from "./Audit.js"
+import * as Dialect from "./Dialect.js"
 import { encodeStep, encodeTrail } from "./IngestCodec.js"
 
 /**
@@ -57,20 +58,29 @@ const maxChunk = 256
 const stepColumns = 9
 
 /**
- * The multi-row insert of `rows` steps, by size (at most 9 sizes: see `chunkSize`). `OR IGNORE`
- * rather than `ON CONFLICT (id) DO NOTHING`: the same for a known id (the stored record wins,
- * RETURNING leaves it out), and the decoded rows break no other constraint, but a statement that
- * cannot abort half-way needs no statement journal, which SQLite would otherwise write page by
- * page for every multi-row insert (a large share of the insert's cost).
+ * The multi-row insert of `rows` steps, by size (at most 9 sizes: see `chunkSize`), for the
+ * backend of `sql`. On SQLite `OR IGNORE` rather than `ON CONFLICT (id) DO NOTHING`: the same
+ * for a known id (the stored record wins, RETURNING leaves it out), and the decoded rows break no
+ * other constraint, but a statement that cannot abort half-way needs no statement journal, which
+ * SQLite would otherwise write page by page for every multi-row insert (a large share of the
+ * insert's cost). `Dialect.insertIgnoring` holds both spellings.
  */
-const insertStepsSql = new Map<number, string>()
-const insertSteps = (rows: number): string => {
-  let text = insertStepsSql.get(rows)
+const insertStepsSql = new Map<string, string>()
+const insertSteps = (sql: SqlClient.SqlClient, rows: number): string => {
+  const ignoring = Dialect.insertIgnoring(sql)
+  const key = `${ignoring.head}:${rows}`
+  let text = insertStepsSql.get(key)
   if (text === undefined) {
-    text = `INSERT OR IGNORE INTO steps (id, trail_id, parent_id, seq, name, layer, status, leash, record) VALUES ${
-      new Array(rows).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")
-    } RETURNING id`
-    insertStepsSql.set(rows, text)
+    const values: Array<string> = new Array(rows)
+    for (let r = 0; r < rows; r++) {
+      const row: Array<string> = new Array(stepColumns)
+      for (let c = 0; c < stepColumns; c++) row[c] = Dialect.placeholder(sql, r * stepColumns + c + 1)
+      values[r] = `(${row.join(", ")})`
+    }
+    text = `${ignoring.head} steps (id, trail_id, parent_id, seq, name, layer, status, leash, record) VALUES ${
+      values.join(", ")
+    } ${ignoring.tail} RETURNING id`
+    insertStepsSql.set(key, text)
   }
   return text
 }
@@ -151,7 +161,7 @@ export const steps: (
       params[p++] = step.leash === undefined ? null : JSON.stringify(step.leash)
       params[p++] = JSON.stringify(wire)
     }
-    const inserted = yield* sql.unsafe<{ id: string }>(insertSteps(size), params)
+    const inserted = yield* sql.unsafe<{ id: string }>(insertSteps(sql, size), params)
     accepted += inserted.length
     duplicates += size - inserted.length
     const ids = new Set(inserted.map((row) => row.id))
@@ -180,12 +190,10 @@ export const placeholders = (
   sql: SqlClient.SqlClient,
   firstSortKey: ReadonlyMap<string, string>
 ): Effect.Effect<void, SqlError> =>
-  firstSortKey.size === 0 ? Effect.void : Effect.asVoid(sql.unsafe(
-    `INSERT INTO trails (id, record, status, sort_key)
-      SELECT value ->> 0, NULL, NULL, value ->> 1 FROM json_each(?) WHERE true
-      ON CONFLICT (id) DO UPDATE SET sort_key = min(sort_key, excluded.sort_key) WHERE trails.record IS NULL`,
-    [JSON.stringify([...firstSortKey])]
-  ))
+  firstSortKey.size === 0 ? Effect.void : Effect.asVoid(sql`INSERT INTO trails (id, record, status, sort_key)
+    SELECT j.value ->> 0, NULL, NULL, j.value ->> 1 FROM ${Dialect.each(sql, JSON.stringify([...firstSortKey]))} WHERE true
+    ON CONFLICT (id) DO UPDATE SET sort_key = CASE WHEN excluded.sort_key < trails.sort_key
+      THEN excluded.sort_key ELSE trails.sort_key END WHERE trails.record IS NULL`)
 
 /**
  * Brings the flags of every trail the batch added steps to up to date (the server's incremental

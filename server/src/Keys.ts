@@ -397,7 +397,7 @@ export const make = (options: Options): Effect.Effect<Context.Tag.Service<Keys>,
         const last = lastUsed.get(id)
         if (last !== undefined && now - last < lastUsedEveryMillis) return Effect.void
         lastUsed.set(id, now)
-        return sql`UPDATE api_keys SET last_used_at = ${new Date(now).toISOString()} WHERE id = ${id}`
+        return Effect.asVoid(sql`UPDATE api_keys SET last_used_at = ${new Date(now).toISOString()} WHERE id = ${id}`)
       })
 
     const find = (key: string): Effect.Effect<Found, SqlError.SqlError> =>

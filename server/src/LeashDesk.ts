@@ -36,7 +36,6 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -228,11 +227,12 @@ export const make = Effect.gen(function*() {
   // The deadline of every pending leash, met by one timer (`Expiry`): at its deadline a leash is
   // expired in the store and its held polls are woken with the state written.
   const expiry = yield* Expiry.make({
-    onDue: (leashId, at, now) =>
+    onDue: (leashId, at) =>
       // a compare-and-set: of the instances whose timers meet this deadline, only the one whose
-      // write changed the row wakes the polls and tells the others
+      // write changed the row wakes the polls and tells the others; the store's clock decides
+      // whether it is due (the database's on PostgreSQL)
       Effect.flatMap(
-        store.expire(leashId, now),
+        Effect.flatMap(store.now, (now) => store.expire(leashId, now)),
         (expired) => (expired ? settled(leashId, expiredState(leashId, at)) : Effect.void)
       ).pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(`could not expire leash ${leashId}; it expires at its next read`, cause))
@@ -267,7 +267,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const row = yield* store.leash(leashId)
       if (Option.isNone(row) || row.value.status !== "pending") return row
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       if (now < row.value.expiresAt) return row
       if (yield* store.expire(leashId, now)) yield* settled(leashId, expiredState(leashId, row.value.expiresAt))
       return yield* store.leash(leashId)
@@ -293,7 +293,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const tooLarge = Limits.leashOverLimit(raw)
       if (tooLarge !== undefined) return yield* tooLarge
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       // Stored as received (the dashboard shows the payload in the order it was sent);
       // compared with a retry as canonical JSON.
       const received = JSON.stringify(raw) ?? "null"
@@ -414,7 +414,7 @@ export const make = Effect.gen(function*() {
 
   const cancel = (leashId: string, by: string) =>
     Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       const won = yield* write(leashId, {
         decision: "timeout",
         reason: cancelledReason,
@@ -465,7 +465,7 @@ export const make = Effect.gen(function*() {
             } after you read it, so your approval was not recorded: read the leash again and approve the new payload if you agree`
           })
         }
-        const now = yield* Clock.currentTimeMillis
+        const now = yield* store.now
         const decided = (decision: Decided["decision"], payload: string | undefined): Decided => ({
           decision,
           reason: body.reason,
@@ -519,7 +519,7 @@ export const make = Effect.gen(function*() {
         const byId = typeof by === "string" ? undefined : by.id
         return yield* decideGated(leashId, body, reviewer, byId, modifiedPayload, gate, seen?.round)
       }
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       const won = yield* write(leashId, {
         decision: body.decision,
         reason: body.reason,
@@ -539,7 +539,7 @@ export const make = Effect.gen(function*() {
 
   const pending = (limit: number, cursor?: readonly [number, string]) =>
     Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* store.now
       for (const leashId of yield* store.expireDue(now)) yield* settled(leashId)
       const page = yield* store.pending(now, limit, cursor)
       const gates = yield* Approvals.progress(sql, page.rows.map((row) => row.leashId))

@@ -56,28 +56,48 @@ import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
 import * as Crypto from "node:crypto"
 import * as Audit from "./Audit.js"
+import * as Dialect from "./Dialect.js"
 import * as LeashSummary from "./LeashSummary.js"
 import * as Outbox from "./Outbox.js"
 
+/**
+ * What a migration does differently on the two backends, in one place: `sqlite` on SQLite,
+ * `postgres` on PostgreSQL.
+ */
+const byBackend = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  options: { readonly sqlite: Effect.Effect<A, E, R>; readonly postgres: Effect.Effect<A, E, R> }
+): Effect.Effect<A, E, R> => sql.onDialectOrElse({ pg: () => options.postgres, orElse: () => options.sqlite })
+
+/**
+ * Fills rows written before a migration: SQLite only. A PostgreSQL database is created by this
+ * server, with every migration through `0005` run at once on empty tables: nothing to fill.
+ */
+const backfill = <E, R>(sql: SqlClient.SqlClient, fill: Effect.Effect<unknown, E, R>): Effect.Effect<void, E, R> =>
+  byBackend(sql, { sqlite: Effect.asVoid(fill), postgres: Effect.void })
+
+/** A table's DDL, with the column types of the backend (`Dialect.ddl`). */
+const table = (sql: SqlClient.SqlClient, text: string) => sql.unsafe(Dialect.ddl(sql, text))
+
 const initial = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE keys (
+  yield* table(sql, `CREATE TABLE keys (
     key TEXT PRIMARY KEY NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('agent', 'reviewer')),
     created_at TEXT NOT NULL
-  )`
-  yield* sql`CREATE TABLE meta (
+  )`)
+  yield* table(sql, `CREATE TABLE meta (
     key TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
-  )`
-  yield* sql`CREATE TABLE trails (
+  )`)
+  yield* table(sql, `CREATE TABLE trails (
     id TEXT PRIMARY KEY NOT NULL,
     record TEXT,
     status TEXT,
     sort_key TEXT NOT NULL
-  )`
+  )`)
   yield* sql`CREATE INDEX trails_by_sort_key ON trails (sort_key DESC, id)`
-  yield* sql`CREATE TABLE steps (
+  yield* table(sql, `CREATE TABLE steps (
     id TEXT PRIMARY KEY NOT NULL,
     trail_id TEXT NOT NULL,
     parent_id TEXT,
@@ -87,9 +107,9 @@ const initial = Effect.gen(function*() {
     status TEXT NOT NULL,
     leash TEXT,
     record TEXT NOT NULL
-  )`
+  )`)
   yield* sql`CREATE INDEX steps_by_trail ON steps (trail_id, seq)`
-  yield* sql`CREATE TABLE flags (
+  yield* table(sql, `CREATE TABLE flags (
     trail_id TEXT NOT NULL,
     step_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -97,8 +117,8 @@ const initial = Effect.gen(function*() {
     action_name TEXT NOT NULL,
     review_step_id TEXT,
     PRIMARY KEY (trail_id, step_id)
-  )`
-  yield* sql`CREATE TABLE leashes (
+  )`)
+  yield* table(sql, `CREATE TABLE leashes (
     leash_id TEXT PRIMARY KEY NOT NULL,
     request TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'decided')),
@@ -109,7 +129,7 @@ const initial = Effect.gen(function*() {
     modified_payload TEXT,
     decided_by TEXT,
     decided_at INTEGER
-  )`
+  )`)
   yield* sql`CREATE INDEX leashes_by_status ON leashes (status, expires_at)`
 })
 
@@ -125,55 +145,9 @@ const trailColumns = (row: string) =>
   `agent = ${row}.record ->> '$.agent', trail_trigger = ${row}.record ->> '$.trigger',
     summary = json_remove(${row}.record, '$.payload', '$.output', '$.events')`
 
-const boundedReads = Effect.gen(function*() {
+/** The triggers of `0003` on SQLite. */
+const sqliteListedTriggers = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  // Leashes: the columns, then every existing row filled in one at a time (a row may hold a
-  // request of several MiB from before v1.1's limits).
-  yield* sql`ALTER TABLE leashes ADD COLUMN trail_id TEXT`
-  yield* sql`ALTER TABLE leashes ADD COLUMN action_name TEXT`
-  yield* sql`ALTER TABLE leashes ADD COLUMN agent TEXT`
-  yield* sql`ALTER TABLE leashes ADD COLUMN summary TEXT`
-  let after = -1
-  for (;;) {
-    const rows = yield* sql<{ rowid: number; request: string }>`SELECT rowid, request FROM leashes
-      WHERE rowid > ${after} ORDER BY rowid LIMIT 1`
-    const row = rows[0]
-    if (row === undefined) break
-    after = row.rowid
-    const raw = JSON.parse(row.request) as unknown
-    const request = decodeRequest(raw)
-    yield* sql`UPDATE leashes SET trail_id = ${request.trailId}, action_name = ${request.actionName},
-      agent = ${request.agent}, summary = ${LeashSummary.summarize(request, raw)} WHERE rowid = ${row.rowid}`
-  }
-  yield* sql`CREATE INDEX leashes_by_trail ON leashes (trail_id, created_at, leash_id)`
-  // The index by (status, deadline) takes the id as its last column: the pending list's page order.
-  yield* sql`DROP INDEX leashes_by_status`
-  yield* sql`CREATE INDEX leashes_by_status ON leashes (status, expires_at, leash_id)`
-  yield* sql`CREATE INDEX leashes_decided_page ON leashes (decided_at, leash_id) WHERE status = 'decided'`
-
-  // Steps and flags in page order.
-  // The steps' index by trail takes the id as its last column (the same index, one more column,
-  // rather than a second index that every ingested step would pay for).
-  yield* sql`DROP INDEX steps_by_trail`
-  yield* sql`CREATE INDEX steps_by_trail ON steps (trail_id, seq, id)`
-  yield* sql`CREATE INDEX flags_page ON flags (trail_id, seq, step_id)`
-
-  // Trails: summary columns, flag counts and tags, kept by triggers.
-  yield* sql`ALTER TABLE trails ADD COLUMN agent TEXT`
-  yield* sql`ALTER TABLE trails ADD COLUMN trail_trigger TEXT`
-  yield* sql`ALTER TABLE trails ADD COLUMN summary TEXT`
-  yield* sql`ALTER TABLE trails ADD COLUMN flag_count INTEGER NOT NULL DEFAULT 0`
-  yield* sql`CREATE TABLE trail_tags (
-    trail_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    sort_key TEXT NOT NULL
-  )`
-  yield* sql.unsafe(`UPDATE trails SET ${trailColumns("trails")} WHERE record IS NOT NULL`)
-  yield* sql`UPDATE trails SET flag_count = (SELECT count(*) FROM flags f WHERE f.trail_id = trails.id)`
-  yield* sql`INSERT INTO trail_tags (trail_id, key, value, sort_key)
-    SELECT t.id, j.key, j.value, t.sort_key FROM trails t, json_each(t.record, '$.tags') j
-    WHERE t.record IS NOT NULL AND json_type(t.record, '$.tags') = 'object'`
   // A trail's row may be written after flags of its steps (whatever order a batch is stored
   // in): its count starts from the flags already there.
   yield* sql`CREATE TRIGGER trails_counted_insert AFTER INSERT ON trails BEGIN
@@ -198,6 +172,117 @@ const boundedReads = Effect.gen(function*() {
   yield* sql`CREATE TRIGGER flags_counted_delete AFTER DELETE ON flags BEGIN
     UPDATE trails SET flag_count = flag_count - 1 WHERE id = old.trail_id;
   END`
+})
+
+/**
+ * The triggers of `0003` on PostgreSQL (its triggers call functions): a trail's list columns and
+ * its flag count (from the flags already there) set before its row is written, its tags after,
+ * the flag count kept as flags come and go.
+ */
+const postgresListedTriggers = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe(`CREATE FUNCTION houndsight_trail_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      NEW.flag_count := (SELECT count(*) FROM flags f WHERE f.trail_id = NEW.id);
+    END IF;
+    IF NEW.record IS NULL THEN
+      NEW.agent := NULL; NEW.trail_trigger := NULL; NEW.summary := NULL;
+    ELSE
+      NEW.agent := NEW.record::jsonb ->> 'agent';
+      NEW.trail_trigger := NEW.record::jsonb ->> 'trigger';
+      NEW.summary := (NEW.record::jsonb - 'payload' - 'output' - 'events')::text;
+    END IF;
+    RETURN NEW;
+  END $$`)
+  yield* sql.unsafe(`CREATE TRIGGER trails_columns BEFORE INSERT OR UPDATE OF record ON trails
+    FOR EACH ROW EXECUTE FUNCTION houndsight_trail_columns()`)
+  yield* sql.unsafe(`CREATE FUNCTION houndsight_trail_tags() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'UPDATE' THEN
+      DELETE FROM trail_tags WHERE trail_id = NEW.id;
+    END IF;
+    IF NEW.record IS NOT NULL AND jsonb_typeof(NEW.record::jsonb -> 'tags') = 'object' THEN
+      INSERT INTO trail_tags (trail_id, key, value, sort_key)
+        SELECT NEW.id, j.key, j.value, NEW.sort_key FROM jsonb_each_text(NEW.record::jsonb -> 'tags') j;
+    END IF;
+    RETURN NULL;
+  END $$`)
+  yield* sql.unsafe(`CREATE TRIGGER trails_listed AFTER INSERT OR UPDATE OF record, sort_key ON trails
+    FOR EACH ROW EXECUTE FUNCTION houndsight_trail_tags()`)
+  yield* sql.unsafe(`CREATE FUNCTION houndsight_flags_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      UPDATE trails SET flag_count = flag_count + 1 WHERE id = NEW.trail_id;
+    ELSE
+      UPDATE trails SET flag_count = flag_count - 1 WHERE id = OLD.trail_id;
+    END IF;
+    RETURN NULL;
+  END $$`)
+  yield* sql.unsafe(`CREATE TRIGGER flags_counted AFTER INSERT OR DELETE ON flags
+    FOR EACH ROW EXECUTE FUNCTION houndsight_flags_counted()`)
+})
+
+const boundedReads = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  // Leashes: the columns, then every existing row filled in one at a time (a row may hold a
+  // request of several MiB from before v1.1's limits).
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN trail_id TEXT`)
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN action_name TEXT`)
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN agent TEXT`)
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN summary TEXT`)
+  yield* backfill(
+    sql,
+    Effect.gen(function*() {
+      let after = -1
+      for (;;) {
+        const rows = yield* sql<{ rowid: number; request: string }>`SELECT rowid, request FROM leashes
+          WHERE rowid > ${after} ORDER BY rowid LIMIT 1`
+        const row = rows[0]
+        if (row === undefined) break
+        after = row.rowid
+        const raw = JSON.parse(row.request) as unknown
+        const request = decodeRequest(raw)
+        yield* sql`UPDATE leashes SET trail_id = ${request.trailId}, action_name = ${request.actionName},
+          agent = ${request.agent}, summary = ${LeashSummary.summarize(request, raw)} WHERE rowid = ${row.rowid}`
+      }
+    })
+  )
+  yield* sql`CREATE INDEX leashes_by_trail ON leashes (trail_id, created_at, leash_id)`
+  // The index by (status, deadline) takes the id as its last column: the pending list's page order.
+  yield* sql`DROP INDEX leashes_by_status`
+  yield* sql`CREATE INDEX leashes_by_status ON leashes (status, expires_at, leash_id)`
+  yield* sql`CREATE INDEX leashes_decided_page ON leashes (decided_at, leash_id) WHERE status = 'decided'`
+
+  // Steps and flags in page order.
+  // The steps' index by trail takes the id as its last column (the same index, one more column,
+  // rather than a second index that every ingested step would pay for).
+  yield* sql`DROP INDEX steps_by_trail`
+  yield* sql`CREATE INDEX steps_by_trail ON steps (trail_id, seq, id)`
+  yield* sql`CREATE INDEX flags_page ON flags (trail_id, seq, step_id)`
+
+  // Trails: summary columns, flag counts and tags, kept by triggers.
+  yield* table(sql, `ALTER TABLE trails ADD COLUMN agent TEXT`)
+  yield* table(sql, `ALTER TABLE trails ADD COLUMN trail_trigger TEXT`)
+  yield* table(sql, `ALTER TABLE trails ADD COLUMN summary TEXT`)
+  yield* table(sql, `ALTER TABLE trails ADD COLUMN flag_count INTEGER NOT NULL DEFAULT 0`)
+  yield* table(sql, `CREATE TABLE trail_tags (
+    trail_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    sort_key TEXT NOT NULL
+  )`)
+  yield* backfill(
+    sql,
+    Effect.all([
+      sql.unsafe(`UPDATE trails SET ${trailColumns("trails")} WHERE record IS NOT NULL`),
+      sql`UPDATE trails SET flag_count = (SELECT count(*) FROM flags f WHERE f.trail_id = trails.id)`,
+      sql`INSERT INTO trail_tags (trail_id, key, value, sort_key)
+        SELECT t.id, j.key, j.value, t.sort_key FROM trails t, json_each(t.record, '$.tags') j
+        WHERE t.record IS NOT NULL AND json_type(t.record, '$.tags') = 'object'`
+    ], { discard: true })
+  )
+  yield* byBackend(sql, { sqlite: sqliteListedTriggers, postgres: postgresListedTriggers })
   yield* sql`CREATE INDEX trail_tags_by_trail ON trail_tags (trail_id)`
   yield* sql`CREATE INDEX trail_tags_by_key ON trail_tags (key, sort_key, trail_id)`
   yield* sql`CREATE INDEX trail_tags_by_value ON trail_tags (key, value, sort_key, trail_id)`
@@ -211,21 +296,40 @@ const boundedReads = Effect.gen(function*() {
 
 const serverAudit = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE leash_bindings (
+  yield* table(sql, `CREATE TABLE leash_bindings (
     leash_id TEXT PRIMARY KEY NOT NULL,
     trail_id TEXT NOT NULL,
     action_name TEXT NOT NULL
-  )`
-  yield* sql`CREATE TRIGGER leash_bindings_on_insert AFTER INSERT ON leashes BEGIN
+  )`)
+  yield* byBackend(sql, {
+    sqlite: sql`CREATE TRIGGER leash_bindings_on_insert AFTER INSERT ON leashes BEGIN
     INSERT OR IGNORE INTO leash_bindings (leash_id, trail_id, action_name)
       SELECT new.leash_id, lower(new.request ->> '$.trail_id'), new.request ->> '$.action_name'
       WHERE json_valid(new.request) AND (new.request ->> '$.trail_id') IS NOT NULL
         AND (new.request ->> '$.action_name') IS NOT NULL;
-  END`
-  yield* sql`INSERT OR IGNORE INTO leash_bindings (leash_id, trail_id, action_name)
+  END`,
+    // A stored request is the JSON text the server decoded: no validity test needed.
+    postgres: Effect.andThen(
+      sql.unsafe(`CREATE FUNCTION houndsight_leash_binding() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE r jsonb := NEW.request::jsonb;
+      BEGIN
+        IF jsonb_typeof(r) = 'object' AND (r ->> 'trail_id') IS NOT NULL AND (r ->> 'action_name') IS NOT NULL THEN
+          INSERT INTO leash_bindings (leash_id, trail_id, action_name)
+            VALUES (NEW.leash_id, lower(r ->> 'trail_id'), r ->> 'action_name') ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+      END $$`),
+      sql.unsafe(`CREATE TRIGGER leash_bindings_on_insert AFTER INSERT ON leashes
+        FOR EACH ROW EXECUTE FUNCTION houndsight_leash_binding()`)
+    )
+  })
+  yield* backfill(
+    sql,
+    sql`INSERT OR IGNORE INTO leash_bindings (leash_id, trail_id, action_name)
     SELECT leash_id, lower(request ->> '$.trail_id'), request ->> '$.action_name' FROM leashes
     WHERE json_valid(request) AND (request ->> '$.trail_id') IS NOT NULL AND (request ->> '$.action_name') IS NOT NULL`
-  yield* sql`CREATE TABLE review_checks (
+  )
+  yield* table(sql, `CREATE TABLE review_checks (
     step_id TEXT PRIMARY KEY NOT NULL,
     trail_id TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -237,29 +341,29 @@ const serverAudit = Effect.gen(function*() {
     leash_decision TEXT,
     approving INTEGER NOT NULL,
     held INTEGER NOT NULL
-  )`
+  )`)
   yield* sql`CREATE INDEX review_checks_by_leash ON review_checks (trail_id, name, leash_id, seq, step_id)
     WHERE approving = 1`
   yield* sql`CREATE INDEX review_checks_by_trail ON review_checks (trail_id)`
-  yield* sql`CREATE TABLE audit_wrappers (step_id TEXT PRIMARY KEY NOT NULL)`
-  yield* sql`CREATE TABLE audit_waiting (
+  yield* table(sql, `CREATE TABLE audit_wrappers (step_id TEXT PRIMARY KEY NOT NULL)`)
+  yield* table(sql, `CREATE TABLE audit_waiting (
     trail_id TEXT NOT NULL,
     step_id TEXT NOT NULL,
     name TEXT NOT NULL,
     levels INTEGER NOT NULL,
     PRIMARY KEY (step_id, trail_id, name)
-  )`
-  yield* sql`CREATE TABLE audit_uses (
+  )`)
+  yield* table(sql, `CREATE TABLE audit_uses (
     trail_id TEXT NOT NULL,
     name TEXT NOT NULL,
     leash_id TEXT NOT NULL,
     step_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (trail_id, name, leash_id)
-  )`
+  )`)
   yield* sql`CREATE INDEX steps_by_name ON steps (trail_id, name, seq)`
   yield* sql`CREATE INDEX steps_reviews_by_name ON steps (trail_id, name, seq, id) WHERE layer = 'review'`
-  yield* Audit.rebuild(sql)
+  yield* backfill(sql, Audit.rebuild(sql))
   yield* sql`DELETE FROM meta WHERE key = 'sensitive'`
 })
 
@@ -274,7 +378,7 @@ const serverAudit = Effect.gen(function*() {
  */
 const keysByHolder = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE api_keys (
+  yield* table(sql, `CREATE TABLE api_keys (
     id TEXT PRIMARY KEY NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('agent', 'reviewer')),
     hash TEXT NOT NULL UNIQUE,
@@ -285,20 +389,20 @@ const keysByHolder = Effect.gen(function*() {
     created_at TEXT NOT NULL,
     last_used_at TEXT,
     revoked_at TEXT
-  )`
-  yield* sql`CREATE TABLE trail_owners (
+  )`)
+  yield* table(sql, `CREATE TABLE trail_owners (
     trail_id TEXT PRIMARY KEY NOT NULL,
     key_id TEXT NOT NULL
-  ) WITHOUT ROWID`
-  yield* sql`ALTER TABLE leashes ADD COLUMN decided_by_id TEXT`
+  ) WITHOUT ROWID`)
+  yield* table(sql, `ALTER TABLE leashes ADD COLUMN decided_by_id TEXT`)
   const old = yield* sql<{ key: string; role: "agent" | "reviewer"; created_at: string }>`
     SELECT key, role, created_at FROM keys ORDER BY created_at, key`
   for (const row of old) {
     const hash = Crypto.createHash("sha256").update(row.key).digest("hex")
     const id = `key_${Crypto.randomBytes(6).toString("hex")}`
-    yield* sql`INSERT OR IGNORE INTO api_keys (id, kind, hash, agent, person, development, created_at)
+    yield* sql`INSERT INTO api_keys (id, kind, hash, agent, person, development, created_at)
       VALUES (${id}, ${row.role}, ${hash}, NULL, ${row.role === "reviewer" ? `reviewer:${hash.slice(0, 8)}` : null},
-        ${row.role === "agent" ? 1 : 0}, ${row.created_at})`
+        ${row.role === "agent" ? 1 : 0}, ${row.created_at}) ON CONFLICT DO NOTHING`
   }
   yield* sql`DELETE FROM keys`
 })
@@ -306,14 +410,14 @@ const keysByHolder = Effect.gen(function*() {
 /** `0006_two_person_approval` (see the module's description and `Approvals.ts`). Portable SQL. */
 const twoPersonApproval = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE approval_gates (
+  yield* table(sql, `CREATE TABLE approval_gates (
     leash_id TEXT PRIMARY KEY NOT NULL,
     required INTEGER NOT NULL CHECK (required >= 2),
     payload_round INTEGER NOT NULL DEFAULT 0,
     approval_count INTEGER NOT NULL DEFAULT 0,
     payload TEXT
-  )`
-  yield* sql`CREATE TABLE approvals (
+  )`)
+  yield* table(sql, `CREATE TABLE approvals (
     leash_id TEXT NOT NULL,
     payload_round INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -325,7 +429,7 @@ const twoPersonApproval = Effect.gen(function*() {
     PRIMARY KEY (leash_id, payload_round, seq),
     UNIQUE (leash_id, payload_round, reviewer_id),
     UNIQUE (leash_id, payload_round, person_key)
-  )`
+  )`)
 })
 
 /**
@@ -339,7 +443,7 @@ const twoPersonApproval = Effect.gen(function*() {
  */
 const webhooks = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE webhooks (
+  yield* table(sql, `CREATE TABLE webhooks (
     id TEXT PRIMARY KEY NOT NULL,
     url TEXT NOT NULL,
     events TEXT NOT NULL,
@@ -349,8 +453,8 @@ const webhooks = Effect.gen(function*() {
     previous_secret TEXT,
     previous_until TEXT,
     created_at TEXT NOT NULL
-  )`
-  yield* sql`CREATE TABLE outbox_events (
+  )`)
+  yield* table(sql, `CREATE TABLE outbox_events (
     id TEXT PRIMARY KEY NOT NULL,
     type TEXT NOT NULL,
     subject TEXT NOT NULL,
@@ -359,9 +463,9 @@ const webhooks = Effect.gen(function*() {
     dedupe_key TEXT UNIQUE,
     created_at TEXT NOT NULL,
     fanned_out INTEGER NOT NULL DEFAULT 0
-  )`
+  )`)
   yield* sql`CREATE INDEX outbox_events_unsent ON outbox_events (fanned_out, created_at)`
-  yield* sql`CREATE TABLE webhook_deliveries (
+  yield* table(sql, `CREATE TABLE webhook_deliveries (
     id TEXT PRIMARY KEY NOT NULL,
     event_id TEXT NOT NULL,
     webhook_id TEXT NOT NULL,
@@ -374,7 +478,7 @@ const webhooks = Effect.gen(function*() {
     created_at TEXT NOT NULL,
     done_at TEXT,
     UNIQUE (event_id, webhook_id)
-  )`
+  )`)
   yield* sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at)`
   const now = new Date().toISOString()
   yield* sql`INSERT INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at, fanned_out)
@@ -393,21 +497,21 @@ const webhooks = Effect.gen(function*() {
  */
 const instances = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE dashboard_sessions (
+  yield* table(sql, `CREATE TABLE dashboard_sessions (
     id_hash TEXT PRIMARY KEY NOT NULL,
     reviewer TEXT NOT NULL,
     key_id TEXT NOT NULL,
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
-  )`
+  )`)
   yield* sql`CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions (expires_at)`
-  yield* sql`CREATE TABLE server_instances (
+  yield* table(sql, `CREATE TABLE server_instances (
     id TEXT PRIMARY KEY NOT NULL,
     rules_hash TEXT NOT NULL,
     rules_path TEXT,
     started_at TEXT NOT NULL,
     seen_at TEXT NOT NULL
-  )`
+  )`)
 })
 
 /**

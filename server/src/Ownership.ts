@@ -20,6 +20,7 @@ import type * as SqlError from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Wire from "houndsight/wire"
 import { type Holder, isHolder } from "./Keys.js"
+import * as Dialect from "./Dialect.js"
 
 /**
  * The error code of a write refused because it names another agent or another key's trail.
@@ -77,7 +78,7 @@ const checkTrails = (
     const sql = yield* SqlClient.SqlClient
     const ids = [...new Set(trailIds.map((id) => id.toLowerCase()))]
     const owners = yield* sql<{ trail_id: string; key_id: string }>`
-      SELECT trail_id, key_id FROM trail_owners WHERE trail_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`
+      SELECT trail_id, key_id FROM trail_owners WHERE ${Dialect.inTexts(sql, "trail_id", ids)}`
     const taken = owners.find((o) => o.key_id !== holder.id)
     if (taken !== undefined) {
       return yield* mismatch(
@@ -89,7 +90,9 @@ const checkTrails = (
     const unowned = ids.filter((id) => !owned.has(id))
     if (unowned.length === 0) return Effect.void
     return Effect.asVoid(
-      sql`INSERT OR IGNORE INTO trail_owners (trail_id, key_id) SELECT value, ${holder.id} FROM json_each(${JSON.stringify(unowned)})`
+      sql`INSERT INTO trail_owners (trail_id, key_id) SELECT j.value, ${holder.id} FROM ${
+        Dialect.texts(sql, JSON.stringify(unowned))
+      } WHERE true ON CONFLICT DO NOTHING`
     )
   })
 

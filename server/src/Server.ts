@@ -78,8 +78,10 @@ export interface Options {
   readonly port?: number | undefined
   /** The address to bind (default `127.0.0.1`). */
   readonly host?: string | undefined
-  /** The SQLite file (default `.houndsight/houndsight.db`; its folder is created). */
+  /** The database: a SQLite file (default `.houndsight/houndsight.db`; its folder is created) or a `postgres://` URL. */
   readonly db?: string | undefined
+  /** With a PostgreSQL `db`: the number of connections of its pool (default `Database.defaultPool`). */
+  readonly dbPool?: number | undefined
   /** A rules file to load. */
   readonly rules?: string | undefined
   /** Rules given in code instead of a file (tests). */
@@ -372,7 +374,7 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   const rules = options.rulesFile !== undefined ? Rules.layerFile(options.rulesFile) : Rules.layer(options.rules)
   // Built in this order, so the first problem found is reported: rules, database, port.
   const storage = Layer.mergeAll(OutboxStore.layer({ reminderAt: options.reminderAt }), Keys.layer(options.keys ?? {})).pipe(
-    Layer.provideMerge(Database.layer(db))
+    Layer.provideMerge(Database.layer(db, { pool: options.dbPool }))
   )
   // instances with other rules refuse to start before the flags are recomputed by these rules
   const stored = Layer.provideMerge(

@@ -21,6 +21,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -29,6 +30,7 @@ import * as Schema from "effect/Schema"
 import type { Audit } from "houndsight/wire"
 import * as Wire from "houndsight/wire"
 import * as ServerAudit from "./Audit.js"
+import * as Dialect from "./Dialect.js"
 import * as Ingest from "./Ingest.js"
 import * as LeashSummary from "./LeashSummary.js"
 import * as Rows from "./Rows.js"
@@ -111,6 +113,12 @@ export class Store extends Context.Tag("houndsight-server/Store")<Store, {
   /** Stores a new leash; `Some(existing)` (and nothing written) when the id is already taken. */
   readonly insertLeash: (leash: LeashInsert) => Effect.Effect<Option.Option<LeashRow>, SqlError>
   readonly leash: (leashId: string) => Effect.Effect<Option.Option<LeashRow>, SqlError>
+  /**
+   * The time that decides (creation, deadlines, `decided_at`), in epoch milliseconds: the
+   * database's clock on PostgreSQL, so instances whose clocks differ agree; the Effect `Clock`
+   * on SQLite (the database lives in this process).
+   */
+  readonly now: Effect.Effect<number, SqlError>
   /** Compare-and-set: decides a leash that is pending and not due at `now`; `true` if this call won. */
   readonly decide: (leashId: string, decided: Decided, now: number) => Effect.Effect<boolean, SqlError>
   /** Expires a pending leash that is due at `now` (`timeout`, "expired"); `true` if it did. */
@@ -179,9 +187,14 @@ export const make = Effect.gen(function*() {
     Effect.asVoid(sql`INSERT INTO meta (key, value) VALUES (${key}, ${value})
       ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
 
+  const now = sql.onDialectOrElse({
+    pg: () => Effect.map(sql<{ now: number }>`SELECT ${Dialect.nowMillis(sql)} AS now`, (rows) => rows[0]!.now),
+    orElse: () => Clock.currentTimeMillis
+  })
+
   const leash = (leashId: string) =>
     Effect.map(
-      sql.unsafe<Rows.LeashColumns>(`SELECT ${leashColumns} FROM leashes WHERE leash_id = ?`, [leashId]),
+      sql<Rows.LeashColumns>`SELECT ${sql.literal(leashColumns)} FROM leashes WHERE leash_id = ${leashId}`,
       (rows) => Option.map(Option.fromNullable(rows[0]), Rows.toLeash)
     )
 
@@ -264,6 +277,7 @@ export const make = Effect.gen(function*() {
   )
 
   return Store.of({
+    now,
     ingest,
     recomputeAllFlags,
     getMeta,

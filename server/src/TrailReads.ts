@@ -7,6 +7,7 @@
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Dialect from "./Dialect.js"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -115,7 +116,7 @@ export const maxStepPageBytes = 1024 * 1024
 export const trails = (sql: SqlClient.SqlClient, q: TrailQuery): Effect.Effect<Wire.TrailList, SqlError> =>
   Effect.gen(function*() {
     const { params, text } = trailListSql(q)
-    const rows = yield* sql.unsafe<typeof Rows.TrailSummaryColumns.Type>(text, params)
+    const rows = yield* sql.unsafe<typeof Rows.TrailSummaryColumns.Type>(Dialect.numbered(sql, text), params)
     const page = rows.slice(0, q.limit)
     const last = page[page.length - 1]
     return {
@@ -137,11 +138,8 @@ export const trailSummaries = (
   ids: ReadonlyArray<string>
 ): Effect.Effect<ReadonlyArray<Wire.TrailSummary>, SqlError> =>
   ids.length === 0 ? Effect.succeed([]) : Effect.map(
-    sql.unsafe(
-      `SELECT ${trailSummaryColumns} FROM trails t
-        WHERE t.id IN (SELECT value FROM json_each(?)) AND t.record IS NOT NULL`,
-      [JSON.stringify(ids)]
-    ),
+    sql`SELECT ${sql.literal(trailSummaryColumns)} FROM trails t
+      WHERE ${Dialect.inTexts(sql, "t.id", ids)} AND t.record IS NOT NULL`,
     Rows.decodeTrailSummaries
   )
 
@@ -177,7 +175,7 @@ export const trail = (
     const page = steps
     const counted = yield* sql<{ n: number }>`SELECT count(*) AS n FROM steps WHERE trail_id = ${id}`
     const flags = page.length === 0 ? [] : yield* sql`SELECT * FROM flags
-      WHERE trail_id = ${id} AND step_id IN (SELECT value FROM json_each(${JSON.stringify(page.map((s) => s.id))}))
+      WHERE trail_id = ${id} AND ${Dialect.inTexts(sql, "step_id", page.map((s) => s.id))}
       ORDER BY seq, step_id`
     const record = found[0]!.record
     const last = page[page.length - 1]
@@ -221,7 +219,7 @@ export const flags = (
     if (trailId === undefined && rows.length <= limit) {
       // Then the next trails with flags, newest first (each has one at least, so no more
       // trails than flags are wanted), and each one's flags by (seq, step), until the page is full.
-      const next = yield* sql<{ id: string; sort_key: string }>`SELECT id, sort_key FROM trails INDEXED BY trails_flagged
+      const next = yield* sql<{ id: string; sort_key: string }>`SELECT id, sort_key FROM trails ${Dialect.indexedBy(sql, "trails_flagged")}
         WHERE flag_count > 0 AND (sort_key, id) < (${cursor?.[0] ?? "\uffff"}, ${cursor?.[1] ?? ""})
         ORDER BY sort_key DESC, id DESC LIMIT ${limit + 1 - rows.length}`
       for (const t of next) {

@@ -15,14 +15,18 @@ import * as ServerAudit from "../src/Audit.js"
 import { Database, Store } from "../src/index.js"
 import { reviewerName, signIn } from "./dashboard/helpers.js"
 import { at, leashRequest, reviewStep, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
+import { backend, freshDatabase } from "./postgres.js"
 
 const rules = { sensitive: ["stripe.*", "email.send"] }
 
 const decodeStep = Schema.decodeUnknownSync(Wire.StepRecord)
 
-/** A store on a fresh database in a temporary folder. */
+/** A store on a fresh database: a file in a temporary folder, or a fresh PostgreSQL database in the pg project. */
 const storeLayer = Layer.unwrapScoped(
-  Effect.map(tempDir, (dir) => Store.layer.pipe(Layer.provideMerge(Database.layer(Path.join(dir, "audit.db")))))
+  Effect.map(
+    backend === "postgres" ? freshDatabase : Effect.map(tempDir, (dir) => Path.join(dir, "audit.db")),
+    (db) => Store.layer.pipe(Layer.provideMerge(Database.layer(db)))
+  )
 )
 
 interface Spec {
@@ -196,10 +200,11 @@ describe("the server's audit equals a full recompute", () => {
               const full = yield* ServerAudit.recomputeTrail(sql, trailId, rules)
               expect(sorted(yield* storedFlags(trailId))).toStrictEqual(sorted(full.flags))
             }))),
-          { numRuns: 600 }
+          // fewer on PostgreSQL (its statements cross a socket), a failure reported unshrunk there
+          { numRuns: backend === "postgres" ? 100 : 600, endOnFailure: backend === "postgres" }
         )
       )
-    }))
+    }), 120_000)
 
   it.scoped("on every arrival order of one approval cited twice around another approval (exhaustive)", () =>
     Effect.gen(function*() {
@@ -222,7 +227,9 @@ describe("the server's audit equals a full recompute", () => {
         { seq: 6, name: "stripe.charge" }
       ]
       const base = specs.map((sp) => step(t0, sp))
-      for (const order of permutations(base.map((_, i) => i))) {
+      // every order on SQLite; every 8th on PostgreSQL (its statements cross a socket), the same each run
+      const orders = permutations(base.map((_, i) => i)).filter((_, i) => backend !== "postgres" || i % 8 === 0)
+      for (const order of orders) {
         // the same steps again for each order, on a trail emptied in between
         const arrived: Array<Wire.StepRecord> = []
         for (const i of order) {
@@ -232,7 +239,7 @@ describe("the server's audit equals a full recompute", () => {
         }
         const sql = yield* SqlClient.SqlClient
         for (const table of ["steps", "flags", "review_checks", "audit_uses", "audit_waiting"]) {
-          yield* sql.unsafe(`DELETE FROM ${table} WHERE trail_id = ?`, [t0])
+          yield* sql`DELETE FROM ${sql(table)} WHERE trail_id = ${t0}`
         }
         yield* sql.unsafe(`DELETE FROM audit_wrappers`)
       }
@@ -286,7 +293,8 @@ describe("the server's audit work per ingest (step rows read)", () => {
       expect(review.visited).toBeLessThanOrEqual(8)
     }).pipe(Effect.provide(storeLayer)))
 
-  it.scoped("a 14,000-deep parent chain with 14,000 review steps: a further step reads at most the wrapper depth", () =>
+  // the rows the audit reads are counted by the server whatever the backend: SQLite's run says it
+  it.scoped.skipIf(backend === "postgres")("a 14,000-deep parent chain with 14,000 review steps: a further step reads at most the wrapper depth", () =>
     Effect.gen(function*() {
       const t = uuid()
       const held = yield* leash(t, "stripe.charge", "rejected")

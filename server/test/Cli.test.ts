@@ -123,7 +123,8 @@ describe("the command line", () => {
           [["--port", "x"], { HOUNDSIGHT_SERVER_PORT: "1" }, "--port must be a whole number"],
           [[], { HOUNDSIGHT_SERVER_PUBLIC_URL: "gate" }, "HOUNDSIGHT_SERVER_PUBLIC_URL must be an http(s) URL"],
           [[], { HOUNDSIGHT_SERVER_DB: "mysql://db/x" }, "HOUNDSIGHT_SERVER_DB is a mysql:// URL"],
-          [["--db", "postgres://db/x"], {}, "--db is a postgres:// URL"]
+          [["--db", "postgres://db/x", "--db-pool", "0"], {}, "--db-pool must be a whole number from 1 to 1000, got 0"],
+          [[], { HOUNDSIGHT_SERVER_DB_POOL: "ten" }, "HOUNDSIGHT_SERVER_DB_POOL must be a whole number from 1 to 1000"]
         ] as const
       ) {
         const error = yield* Effect.flip(Cli.parse(argv, env))
@@ -135,8 +136,11 @@ describe("the command line", () => {
   it.effect("a database URL's password never appears in an error or the banner", () =>
     Effect.gen(function*() {
       const url = "postgres://gate:s3cr3t-pw@db.internal:5432/houndsight"
-      const error = yield* Effect.flip(Cli.parse([], { HOUNDSIGHT_SERVER_DB: url }))
-      expect(error.message).toContain("postgres://gate:***@db.internal:5432/houndsight")
+      // a postgres:// URL chooses PostgreSQL, with the pool size given
+      const serve = yield* Cli.parse(["--db-pool", "25"], { HOUNDSIGHT_SERVER_DB: url })
+      expect(serve._tag === "Serve" && [serve.options.db, serve.options.dbPool]).toStrictEqual([url, 25])
+      const error = yield* Effect.flip(Cli.parse([], { HOUNDSIGHT_SERVER_DB: url.replace("postgres", "mysql") }))
+      expect(error.message).toContain("mysql://gate:***@db.internal:5432/houndsight")
       expect(error.message).not.toContain("s3cr3t-pw")
       expect(Cli.redactUrl(url)).toBe("postgres://gate:***@db.internal:5432/houndsight")
       expect(Cli.redactUrl("/srv/gate.db")).toBe("/srv/gate.db")

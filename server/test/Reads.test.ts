@@ -12,6 +12,7 @@ import * as Path from "node:path"
 import * as Database from "../src/Database.js"
 import { trailListSql } from "../src/Store.js"
 import { at, type Client, leashRequest, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
+import { backend } from "./postgres.js"
 
 /** `[{},{},…]` of about `bytes` bytes of JSON: the shape that crashed the server (issue 12). */
 const emptyObjects = (bytes: number): Array<object> => new Array(Math.floor((bytes - 1) / 3)).fill({})
@@ -162,7 +163,8 @@ describe("GET /v1/trails (v1.1 pages and filters)", () => {
       expect(bad.body.error.message).toContain("status")
     }))
 
-  it.scopedLive("each filter is served by an index: the plan names one and never sorts the rows", () =>
+  // SQLite's plans (EXPLAIN QUERY PLAN of its file): not a question for PostgreSQL's planner
+  it.scopedLive.skipIf(backend === "postgres")("each filter is served by an index: the plan names one and never sorts the rows", () =>
     Effect.gen(function*() {
       const path = Path.join(yield* tempDir, "plans.db")
       const plans = yield* Effect.gen(function*() {

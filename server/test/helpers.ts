@@ -1,5 +1,6 @@
 /**
- * Shared helpers of the server tests: a server on 127.0.0.1, port 0, with a temporary database;
+ * Shared helpers of the server tests: a server on 127.0.0.1, port 0, with a temporary database
+ * (a SQLite file, or a fresh PostgreSQL database under `HOUNDSIGHT_TEST_BACKEND=postgres`);
  * a plain `fetch` client (test/support/fetchClient.ts, shared with the reliability suite); and wire
  * records to send.
  */
@@ -12,6 +13,7 @@ import * as Path from "node:path"
 import { Database, Keys, type LeashDesk, Server, type Store, type Waiters } from "../src/index.js"
 import type { StartupError } from "../src/ServerError.js"
 import { type Client, client } from "../../test/support/fetchClient.js"
+import { backend, freshDatabase } from "./postgres.js"
 
 /** A temporary folder, removed with the scope. */
 export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
@@ -40,7 +42,8 @@ export const startServer = (
   options: Server.Options = {}
 ): Effect.Effect<Running, StartupError, Scope.Scope> =>
   Effect.gen(function*() {
-    const db = options.db ?? Path.join(yield* tempDir, "houndsight.db")
+    // HOUNDSIGHT_TEST_BACKEND=postgres (the pg project): a fresh database of the run's cluster
+    const db = options.db ?? (backend === "postgres" ? yield* freshDatabase : Path.join(yield* tempDir, "houndsight.db"))
     const context = yield* Layer.build(Server.layer({ port: 0, ...options, db }))
     const info = Context.get(context, Server.ServerInfo)
     // A later start on a database holds no key values (only their hashes): then the test gets a

@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Wire from "houndsight/wire"
+import * as Dialect from "../Dialect.js"
 import { yieldToEventLoop } from "../EventLoop.js"
 import * as LeashSummary from "../LeashSummary.js"
 import type * as Cut from "./Cut.js"
@@ -216,21 +217,20 @@ const preview = (block: string, text: string | null, bytes: number | null, cut: 
     ? { text: text.slice(0, maxBlockChars), bytes, cut: true, sdkCut: sdkCutOf(block, cut) }
     : { text, bytes, cut: false, sdkCut: sdkCutOf(block, cut) }
 
-/**
- * The strings of a block that end with an SDK's cut marker (`Cut` names them; `GLOB` is
- * case-sensitive, and `[[]` is a literal bracket).
- */
-const sdkCutKeys = (k: string) =>
-  `(SELECT json_group_array(fullkey) FROM json_tree(record, '$.${k}') WHERE type = 'text' AND (
-    atom GLOB '*…[[]truncated: * bytes, limit *]' OR atom GLOB '[[]Truncated: nested deeper than *]'
-    OR atom GLOB '[[]truncated: * was about * bytes; a record is limited to * bytes]')) AS ${k}_cut`
+/** The strings that end with an SDK's cut marker (`Cut` names them), as `Dialect.cutPaths` patterns. */
+const cutMarkers = [
+  "*…[truncated: * bytes, limit *]",
+  "[Truncated: nested deeper than *]",
+  "[truncated: * was about * bytes; a record is limited to * bytes]"
+]
 
-/** The columns of a step as the trail page reads it: SQLite cuts input, output and events. */
-const stepHead = (["input", "output", "events"] as const).map((k) =>
-  `substr(record -> '$.${k}', 1, ${maxBlockChars + 1}) AS ${k}, length(CAST(record -> '$.${k}' AS BLOB)) AS ${k}_bytes, ${
-    sdkCutKeys(k)
-  }`
-).join(", ")
+/** The columns of a step as the trail page reads it: the database cuts input, output and events. */
+const stepHead = (sql: SqlClient.SqlClient) =>
+  (["input", "output", "events"] as const).map((k) =>
+    `substr(${Dialect.jsonBlock(sql, "record", k)}, 1, ${maxBlockChars + 1}) AS ${k}, octet_length(${
+      Dialect.jsonBlock(sql, "record", k)
+    }) AS ${k}_bytes, ${Dialect.cutPaths(sql, "record", k, cutMarkers)} AS ${k}_cut`
+  ).join(", ")
 
 const toPending = (row: SummaryRow): PendingRow => ({
   leashId: row.leash_id,
@@ -247,6 +247,7 @@ const toPending = (row: SummaryRow): PendingRow => ({
  */
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const head = stepHead(sql)
 
   const toDecided = (row: DecidedRow): DecidedLeash => ({
     leashId: row.leash_id,
@@ -260,7 +261,7 @@ export const make = Effect.gen(function*() {
   const recentDecisions = (limit: number) =>
     Effect.map(
       sql<DecidedRow>`SELECT leash_id, summary, decision, reason, decided_by, decided_at, expires_at
-        FROM leashes INDEXED BY leashes_decided_page WHERE status = 'decided' AND decision IS NOT NULL
+        FROM leashes ${Dialect.indexedBy(sql, "leashes_decided_page")} WHERE status = 'decided' AND decision IS NOT NULL
         ORDER BY decided_at DESC, leash_id DESC LIMIT ${limit}`,
       (rows) => rows.map(toDecided)
     )
@@ -274,7 +275,7 @@ export const make = Effect.gen(function*() {
 
   const recentDecisionIds = (limit: number) =>
     Effect.map(
-      sql<{ leash_id: string }>`SELECT leash_id FROM leashes INDEXED BY leashes_decided_page WHERE status = 'decided'
+      sql<{ leash_id: string }>`SELECT leash_id FROM leashes ${Dialect.indexedBy(sql, "leashes_decided_page")} WHERE status = 'decided'
         ORDER BY decided_at DESC, leash_id DESC LIMIT ${limit}`,
       (rows) => rows.map((r) => r.leash_id)
     )
@@ -297,7 +298,7 @@ export const make = Effect.gen(function*() {
   const stillPending = (now: number, ids: ReadonlyArray<string>) =>
     ids.length === 0 ? Effect.succeed([]) : Effect.map(
       sql<{ leash_id: string }>`SELECT leash_id FROM leashes
-        WHERE leash_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
+        WHERE ${Dialect.inTexts(sql, "leash_id", ids)}
           AND status = 'pending' AND expires_at > ${now}`,
       (rows) => rows.map((r) => r.leash_id)
     )
@@ -305,7 +306,7 @@ export const make = Effect.gen(function*() {
   const pendingByIds = (now: number, ids: ReadonlyArray<string>) =>
     ids.length === 0 ? Effect.succeed([]) : Effect.map(
       sql<SummaryRow>`SELECT leash_id, created_at, expires_at, summary FROM leashes
-        WHERE leash_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
+        WHERE ${Dialect.inTexts(sql, "leash_id", ids)}
           AND status = 'pending' AND expires_at > ${now}
         ORDER BY expires_at, leash_id`,
       (rows) => rows.map(toPending)
@@ -314,21 +315,30 @@ export const make = Effect.gen(function*() {
   const stepsHeld = (trailId: string, ids: ReadonlyArray<string>) =>
     ids.length === 0 ? Effect.succeed(new Map<string, number | undefined>()) : Effect.map(
       // Up each parent chain, one indexed row per ancestor, all chains together bounded.
-      sql<{ start: string; depth: number; rows: number }>`WITH RECURSIVE up(start, parent_id, n) AS (
-          SELECT id, parent_id, 0 FROM steps
-            WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND trail_id = ${trailId}
-          UNION ALL
-          SELECT up.start, s.parent_id, up.n + 1 FROM up JOIN steps s ON s.id = up.parent_id AND s.trail_id = ${trailId}
-          LIMIT ${maxAncestorRows + 1}
-        )
-        SELECT start, max(n) AS depth, (SELECT count(*) FROM up) AS rows FROM up GROUP BY start`,
+      // (PostgreSQL has no LIMIT in a recursive query: a second query takes the first rows of it,
+      // and the walk stops there, evaluated only as far as they are read.)
+      Effect.suspend(() => {
+        const pg = Dialect.backend(sql) === "postgres"
+        const bound = sql`LIMIT ${maxAncestorRows + 1}`
+        const walked = sql.literal(pg ? "capped" : "up")
+        return sql<{ start: string; depth: number; rows: number }>`WITH RECURSIVE up(start, parent_id, n) AS (
+            SELECT id, parent_id, 0 FROM steps
+              WHERE ${Dialect.inTexts(sql, "id", ids)} AND trail_id = ${trailId}
+            UNION ALL
+            SELECT up.start, s.parent_id, up.n + 1 FROM up JOIN steps s ON s.id = up.parent_id AND s.trail_id = ${trailId}
+            ${pg ? sql.literal("") : bound}
+          )${pg ? sql`, capped AS (SELECT * FROM up ${bound})` : sql.literal("")}
+          SELECT start, max(n) AS depth, (SELECT count(*) FROM ${walked}) AS rows FROM ${walked} GROUP BY start`
+      }),
       (rows): ReadonlyMap<string, number | undefined> =>
         new Map(rows.map((r) => [r.start, r.rows > maxAncestorRows ? undefined : r.depth]))
     )
 
   const leashCount = (trailId: string) =>
     Effect.map(
-      sql<{ n: number }>`SELECT count(DISTINCT coalesce(leash ->> '$.leashId', leash ->> '$.leash_id')) AS n
+      sql<{ n: number }>`SELECT count(DISTINCT coalesce(${sql.literal(Dialect.jsonText(sql, "leash", "leashId"))}, ${
+        sql.literal(Dialect.jsonText(sql, "leash", "leash_id"))
+      })) AS n
         FROM steps WHERE trail_id = ${trailId} AND leash IS NOT NULL`,
       (rows) => rows[0]?.n ?? 0
     )
@@ -347,11 +357,10 @@ export const make = Effect.gen(function*() {
       while (rows.length < want) {
         if (rows.length > 0) yield* yieldToEventLoop
         const n = Math.min(stepSlice, want - rows.length)
-        const slice = yield* sql.unsafe<StepHeadRow>(
-          `SELECT seq, id, json_remove(record, '$.input', '$.output', '$.events') AS head, ${stepHead}
-            FROM steps WHERE trail_id = ? AND (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?`,
-          [id, after[0], after[1], n]
-        )
+        const slice = yield* sql<StepHeadRow>`SELECT seq, id, ${
+          sql.literal(Dialect.jsonWithout(sql, "record", ["input", "output", "events"]))
+        } AS head, ${sql.literal(head)}
+          FROM steps WHERE trail_id = ${id} AND (seq, id) > (${after[0]}, ${after[1]}) ORDER BY seq, id LIMIT ${n}`
         for (const row of slice) rows.push(row)
         if (slice.length < n) break
         const last = slice[slice.length - 1]!
@@ -367,7 +376,7 @@ export const make = Effect.gen(function*() {
         action_name: string
         review_step_id: string | null
       }>`SELECT * FROM flags
-        WHERE trail_id = ${id} AND step_id IN (SELECT value FROM json_each(${JSON.stringify(page.map((s) => s.id))}))
+        WHERE trail_id = ${id} AND ${Dialect.inTexts(sql, "step_id", page.map((s) => s.id))}
         ORDER BY seq, step_id`
       const previews = new Map<string, StepPreview>()
       const steps = page.map((row) => {
