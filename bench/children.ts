@@ -6,6 +6,19 @@
  * @since 0.1.0
  */
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+
+/**
+ * Where a bench compiles its JavaScript: `node_modules/.cache/<name>-<hash of root>`, so two
+ * checkouts sharing one `node_modules` (a before/after comparison) do not overwrite each other.
+ *
+ * @since 0.1.0
+ * @category building
+ */
+export const cacheDirOf = (root: string, name: string): string =>
+  join(root, "node_modules", ".cache", `${name}-${createHash("sha256").update(root).digest("hex").slice(0, 8)}`)
 
 /**
  * The value after `--name` in `args`, or undefined.
@@ -69,4 +82,19 @@ export const median = (xs: ReadonlyArray<number>): number => {
   if (sorted.length === 0) return Number.NaN
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * The version of `pkg` installed in `root`'s node_modules ("unknown" when it cannot be read).
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const versionIn = (root: string, pkg: string): string => {
+  try {
+    return (JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")) as { version: string })
+      .version
+  } catch {
+    return "unknown"
+  }
 }

@@ -45,8 +45,7 @@ import { join, relative } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { Exporter, Houndsight, Sniff, Trail } from "../src/index.js"
-import { flagOf, median, runResultChild } from "./children.js"
-import { versionOf } from "./gate/results.js"
+import { cacheDirOf, flagOf, median, runResultChild, versionIn } from "./children.js"
 import { resetSink, sinkCounts, startSink } from "./sink.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -281,17 +280,17 @@ const runChild = (entry: string, task: Task): Promise<Run> =>
 const parent = async (): Promise<void> => {
   const { machine } = await import("./report.js")
   const m = machine({
-    effect: versionOf("effect"),
-    "@opentelemetry/sdk-trace-base": versionOf("@opentelemetry/sdk-trace-base"),
-    "@opentelemetry/exporter-trace-otlp-http": versionOf("@opentelemetry/exporter-trace-otlp-http"),
-    "@opentelemetry/exporter-trace-otlp-proto": versionOf("@opentelemetry/exporter-trace-otlp-proto")
+    effect: versionIn(root, "effect"),
+    "@opentelemetry/sdk-trace-base": versionIn(root, "@opentelemetry/sdk-trace-base"),
+    "@opentelemetry/exporter-trace-otlp-http": versionIn(root, "@opentelemetry/exporter-trace-otlp-http"),
+    "@opentelemetry/exporter-trace-otlp-proto": versionIn(root, "@opentelemetry/exporter-trace-otlp-proto")
   })
   console.log(
     `delivered-step bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ${rounds} round(s), ` +
       `${seconds} s a run (after ${warmSeconds} s of warm-up), rates ${rates.join(", ")}/s, sides ${sides.join(", ")}`
   )
   const { compileBench } = await import("./compile.js")
-  const entry = compileBench(root, join(root, "node_modules", ".cache", "houndsight-bench-delivered"), "delivered.ts")
+  const entry = compileBench(root, cacheDirOf(root, "houndsight-bench-delivered"), "delivered.ts")
   const sink = await startSink()
   const runs: Array<Run & { readonly round: number; readonly loadAverage: number }> = []
   try {

@@ -52,8 +52,7 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { Exporter, Houndsight, Recorder } from "../src/index.js"
 import type { StepRecord } from "../src/schema/StepRecord.js"
-import { flagOf, median, runResultChild } from "./children.js"
-import { versionOf } from "./gate/results.js"
+import { cacheDirOf, flagOf, median, runResultChild, versionIn } from "./children.js"
 import { resetSink, sinkCounts, startSink } from "./sink.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -397,15 +396,15 @@ const loadName = (load: Load): string => (load === "full" ? "full speed" : `${lo
 const parent = async (): Promise<void> => {
   const { machine } = await import("./report.js")
   const m = machine({
-    effect: versionOf("effect"),
-    "@opentelemetry/exporter-trace-otlp-http": versionOf("@opentelemetry/exporter-trace-otlp-http"),
-    "@opentelemetry/sdk-trace-base": versionOf("@opentelemetry/sdk-trace-base")
+    effect: versionIn(root, "effect"),
+    "@opentelemetry/exporter-trace-otlp-http": versionIn(root, "@opentelemetry/exporter-trace-otlp-http"),
+    "@opentelemetry/sdk-trace-base": versionIn(root, "@opentelemetry/sdk-trace-base")
   })
   console.log(
     `exporter bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ${rounds} round(s), ` +
       `${seconds} s a run, loads ${loads.map(loadName).join(", ")}`
   )
-  const entry = await compile(join(root, "node_modules", ".cache", "houndsight-bench-exporter"))
+  const entry = await compile(cacheDirOf(root, "houndsight-bench-exporter"))
   const sink = await startSink()
   const throughput: Array<Throughput & { readonly round: number }> = []
   const heap: Array<Heap & { readonly round: number }> = []
