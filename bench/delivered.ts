@@ -31,6 +31,7 @@
  *   npm run bench:delivered -- --quick                        # 1 round, 1 s a run
  *   npm run bench:delivered -- --rounds 3 --seconds 2 --rates 20000 --sides houndsight,loop.effect
  *   npm run bench:delivered -- --profile /tmp/prof            # node --cpu-prof of each child
+ *   npm run bench:delivered -- --verbose                      # the children's own output
  *
  * Writes bench/delivered-results.json (bench/delivered-results.quick.json for a quick run; no file
  * with custom settings).
@@ -259,6 +260,7 @@ const seconds = Number(flag("seconds") ?? (quick ? 1 : 3))
 const rates = (flag("rates") ?? "20000,2000").split(",").map(Number)
 const sides = (flag("sides") ?? allSides.join(",")).split(",") as Array<Side>
 const profileDir = flag("profile")
+const verbose = args.includes("--verbose")
 const custom = ["rounds", "seconds", "rates", "sides", "profile"].some((name) => flag(name) !== undefined)
 for (const side of sides) {
   if (!allSides.includes(side)) throw new Error(`bench: unknown side ${JSON.stringify(side)}; known: ${allSides.join(", ")}`)
@@ -274,7 +276,7 @@ const runChild = (entry: string, task: Task): Promise<Run> =>
     task,
     cwd: root,
     what: task.side,
-    verbose: true
+    verbose
   })
 
 const parent = async (): Promise<void> => {
@@ -336,8 +338,9 @@ const parent = async (): Promise<void> => {
     }))
     const ratio = (a: Side, b: Side) => {
       if (!sides.includes(a) || !sides.includes(b)) return undefined
-      const paired = roundsList.map((round) => net(a, rate, round) / net(b, rate, round))
-      return { median: median(paired), min: Math.min(...paired), max: Math.max(...paired) }
+      // a round where either side did not deliver everything has no pair
+      const paired = roundsList.map((round) => net(a, rate, round) / net(b, rate, round)).filter((x) => !Number.isNaN(x))
+      return { median: median(paired), min: Math.min(...paired), max: Math.max(...paired), pairs: paired.length }
     }
     return {
       rate,
@@ -365,7 +368,7 @@ const parent = async (): Promise<void> => {
       if (r === undefined) continue
       console.log(
         `${s.rate.toLocaleString("en-US")}/s: a delivered houndsight step costs ${r.median.toFixed(2)}× an OpenTelemetry span ` +
-          `with ${name} (rounds ${r.min.toFixed(2)}–${r.max.toFixed(2)})`
+          `with ${name} (${r.pairs} pair(s) of rounds both fully delivered: ${r.min.toFixed(2)}–${r.max.toFixed(2)})`
       )
     }
   }
