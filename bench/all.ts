@@ -8,10 +8,13 @@
  * 2. **exporter** (`bench/exporter.ts`, also `npm run bench:exporter`): the exporter against
  *    OpenTelemetry's OTLP/JSON exporter, same loopback sink, same offered load; and the heap a
  *    queued record holds against an OTel span in its queue.
- * 3. **gate** (`bench/gate.ts`, also `npm run bench:gate`): decision → resume, a floor-rule
+ * 3. **delivered** (`bench/delivered.ts`, also `npm run bench:delivered`): the producing
+ *    process's CPU per delivered step at a steady 20,000/s and 2,000/s, houndsight's live layer
+ *    against an OpenTelemetry span exported by OTLP/JSON and by OTLP/protobuf (issue 20).
+ * 4. **gate** (`bench/gate.ts`, also `npm run bench:gate`): decision → resume, a floor-rule
  *    leash against a bare round trip, leash creations/s, ingest steps/s and the server's RSS
  *    with 1,000 agents waiting, against the local server as its own process.
- * 4. **server** (`bench/server.ts`, also `npm run bench:server`): the server as installed (the
+ * 5. **server** (`bench/server.ts`, also `npm run bench:server`): the server as installed (the
  *    compiled package, started by its bin): spawn → first /healthz, and RSS with 1,000 agents on
  *    held long-polls (issue 15).
  *
@@ -38,7 +41,7 @@ const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] =
 
 /** One part: its script, the arguments it needs for a quick run, and the file it writes. */
 interface Part {
-  readonly name: "sniff" | "exporter" | "gate" | "server"
+  readonly name: "sniff" | "exporter" | "delivered" | "gate" | "server"
   readonly script: string
   readonly quickArgs: ReadonlyArray<string>
   readonly results: string
@@ -47,6 +50,7 @@ interface Part {
 const parts: ReadonlyArray<Part> = [
   { name: "sniff", script: "bench/index.ts", quickArgs: [], results: "sniff-results" },
   { name: "exporter", script: "bench/exporter.ts", quickArgs: ["--quick"], results: "exporter-results" },
+  { name: "delivered", script: "bench/delivered.ts", quickArgs: ["--quick"], results: "delivered-results" },
   { name: "gate", script: "bench/gate.ts", quickArgs: [], results: "gate-results" },
   { name: "server", script: "bench/server.ts", quickArgs: ["--quick"], results: "server-results" }
 ]
@@ -94,8 +98,21 @@ const fixed = (n: number, digits = 2): string => n.toFixed(digits)
 const whole = (n: number): string => Math.round(n).toLocaleString("en-US")
 
 /** The targets of issue 8, from the three results files. */
-const targetsOf = (sniff: any, exporter: any, gate: any, server: any): ReadonlyArray<Target> => {
+const targetsOf = (sniff: any, exporter: any, delivered: any, gate: any, server: any): ReadonlyArray<Target> => {
   const targets: Array<Target> = []
+  // issue 20: the whole cost of a delivered step, at each rate
+  for (const s of delivered?.summary ?? []) {
+    const r = s.houndsightOverOtlpJson
+    targets.push({
+      target: `a delivered step at ${whole(s.rate)}/s costs ≤ 0.5× an OpenTelemetry span with OTLP/JSON (CPU)`,
+      measured: r === undefined
+        ? "not measured"
+        : `${fixed(r.median)}× (${fixed(s.sides.houndsight.netMicrosPerStep)} µs against ${
+          fixed(s.sides["otlp.json"].netMicrosPerStep)
+        } µs; OTLP/protobuf ${fixed(s.sides["otlp.proto"]?.netMicrosPerStep ?? NaN)} µs)`,
+      met: r === undefined ? undefined : r.median <= 0.5
+    })
+  }
   const ratio = (a: string, b: string): number | undefined => sniff?.ratios?.[a]?.[b]?.median
   const vsOtel = ratio("sniff", "otel")
   const vsSpan = ratio("sniff", "withSpan")
@@ -202,10 +219,10 @@ const targetsOf = (sniff: any, exporter: any, gate: any, server: any): ReadonlyA
 const main = async (): Promise<void> => {
   const started = performance.now()
   for (const part of chosen) await runPart(part)
-  const [sniff, exporter, gate, server] = parts.map((p) => readJson(resultsFile(p)))
-  const targets = targetsOf(sniff, exporter, gate, server)
+  const [sniff, exporter, delivered, gate, server] = parts.map((p) => readJson(resultsFile(p)))
+  const targets = targetsOf(sniff, exporter, delivered, gate, server)
 
-  console.log(`\n== targets (issues 8 and 15)${quick ? ", from a quick run" : ""}\n`)
+  console.log(`\n== targets (issues 8, 15 and 20)${quick ? ", from a quick run" : ""}\n`)
   console.log("| target | measured | met |")
   console.log("|---|---|---|")
   for (const t of targets) console.log(`| ${t.target} | ${t.measured} | ${t.met === undefined ? "—" : t.met ? "yes" : "no"} |`)
@@ -234,6 +251,7 @@ const main = async (): Promise<void> => {
         targets,
         sniff,
         exporter,
+        delivered,
         gate,
         server
       },

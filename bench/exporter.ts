@@ -45,14 +45,15 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn } from "node:child_process"
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { join, relative } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { Exporter, Houndsight, Recorder } from "../src/index.js"
 import type { StepRecord } from "../src/schema/StepRecord.js"
+import { cacheDirOf, flagOf, median, runResultChild, versionIn } from "./children.js"
+import { resetSink, sinkCounts, startSink } from "./sink.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -247,7 +248,7 @@ const instance = (peer: Peer, endpoint: string, maxQueue?: number): Promise<Inst
 
 /** Records, requests and bytes the sink accepted from a peer, and the time it spent parsing them. */
 const sinkCount = async (sink: string, peer: Peer) => {
-  const counts = (await (await fetch(`${sink}/count`)).json()) as Record<string, number>
+  const counts = (await sinkCounts(sink)) as unknown as Readonly<Record<string, number>>
   return {
     records: counts[peer]!,
     requests: counts[`${peer}Requests`]!,
@@ -264,7 +265,7 @@ const runThroughput = async (task: ThroughputTask): Promise<Throughput> => {
   const warmClock = new OfferClock()
   await produce("full", 0.5, (i) => warm.offer(i, warmClock))
   await warm.close()
-  await fetch(`${task.sink}/reset`, { method: "POST" })
+  await resetSink(task.sink)
 
   const live = await instance(task.peer, task.sink)
   const clock = new OfferClock()
@@ -356,10 +357,7 @@ const child = async (task: Task): Promise<void> => {
 // ---------------------------------------------------------------------------------------------
 
 const args = process.argv.slice(2)
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
+const flag = flagOf(args)
 const quick = args.includes("--quick")
 const verbose = args.includes("--verbose")
 const rounds = Number(flag("rounds") ?? (quick ? 1 : 3))
@@ -378,115 +376,35 @@ if (!["default", "fetch", "undici"].includes(houndsightHttp)) {
 }
 const custom = ["rounds", "seconds", "loads", "profile", "peers", "houndsight-http"].some((name) => flag(name) !== undefined)
 
-/** The sink: plain Node, counts records per kind, answers 202/200. */
-const sinkSource = `
-const http = require("node:http")
-let houndsight = 0, otlp = 0, houndsightRequests = 0, otlpRequests = 0, houndsightBytes = 0, otlpBytes = 0
-let houndsightMs = 0, otlpMs = 0
-const server = http.createServer((req, res) => {
-  if (req.method === "GET" && req.url === "/count") {
-    res.writeHead(200, { "content-type": "application/json" })
-    return res.end(JSON.stringify({ houndsight, otlp, houndsightRequests, otlpRequests, houndsightBytes, otlpBytes, houndsightMs, otlpMs }))
-  }
-  if (req.method === "POST" && req.url === "/reset") {
-    houndsight = 0; otlp = 0; houndsightRequests = 0; otlpRequests = 0; houndsightBytes = 0; otlpBytes = 0
-    houndsightMs = 0; otlpMs = 0
-    return res.end("{}")
-  }
-  const chunks = []
-  req.on("data", (c) => chunks.push(c))
-  req.on("end", () => {
-    const t0 = performance.now()
-    const buffer = Buffer.concat(chunks)
-    const body = JSON.parse(buffer.toString("utf8"))
-    if (req.url === "/v1/ingest") {
-      houndsight += body.trails.length + body.steps.length
-      houndsightRequests++
-      houndsightBytes += buffer.length
-      houndsightMs += performance.now() - t0
-      res.writeHead(202, { "content-type": "application/json" })
-      return res.end(JSON.stringify({ accepted: body.trails.length + body.steps.length, duplicates: 0 }))
-    }
-    if (req.url === "/v1/traces") {
-      for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) otlp += (ss.spans ?? []).length
-      otlpRequests++
-      otlpBytes += buffer.length
-      otlpMs += performance.now() - t0
-      res.writeHead(200, { "content-type": "application/json" })
-      return res.end("{}")
-    }
-    res.writeHead(404); res.end("{}")
-  })
-})
-server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"))
-`
-
-const startSink = (): Promise<{ child: ChildProcess; url: string }> =>
-  new Promise((resolve, reject) => {
-    const sink = spawn(process.execPath, ["-e", sinkSource], { stdio: ["ignore", "pipe", "inherit"] })
-    sink.once("error", reject)
-    sink.stdout!.once("data", (chunk: Buffer) => resolve({ child: sink, url: `http://127.0.0.1:${chunk.toString().trim()}` }))
-  })
-
 /** Transpiles bench/exporter.ts and what it imports (bench/compile.ts explains why); returns the entry. */
 const compile = async (outDir: string): Promise<string> => (await import("./compile.js")).compileBench(root, outDir, "exporter.ts")
 
 /** Runs one task in a child process and returns what it reported. */
 const runChild = <A>(entry: string, task: Task): Promise<A> =>
-  new Promise((resolvePromise, reject) => {
-    const nodeArgs = ["--expose-gc"]
-    if (profileDir !== undefined) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${profileDir}`)
-    const proc = spawn(process.execPath, [...nodeArgs, entry, "--child", JSON.stringify(task)], {
-      stdio: ["ignore", "pipe", "pipe"],
-      cwd: root,
-      env: { ...process.env, BENCH_HOUNDSIGHT_HTTP: houndsightHttp }
-    })
-    let out = ""
-    proc.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString()
-    })
-    proc.stderr!.on("data", (chunk: Buffer) => {
-      if (verbose) process.stderr.write(chunk)
-    })
-    proc.once("error", reject)
-    proc.once("exit", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("RESULT "))
-      if (verbose) process.stderr.write(out.split("\n").filter((l) => !l.startsWith("RESULT ")).join("\n"))
-      if (code !== 0 || line === undefined) {
-        reject(new Error(`bench: the ${task.task} child for ${task.peer} failed (exit ${code}):\n${out.slice(-2000)}`))
-      } else resolvePromise(JSON.parse(line.slice("RESULT ".length)) as A)
-    })
+  runResultChild<A>({
+    entry,
+    nodeArgs: ["--expose-gc", ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])],
+    task,
+    cwd: root,
+    what: `${task.task} for ${task.peer}`,
+    verbose,
+    env: { BENCH_HOUNDSIGHT_HTTP: houndsightHttp }
   })
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
-const versionOf = (pkg: string): string => {
-  try {
-    return (JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")) as { version: string })
-      .version
-  } catch {
-    return "not installed"
-  }
-}
 
 const loadName = (load: Load): string => (load === "full" ? "full speed" : `${load.toLocaleString("en-US")}/s`)
 
 const parent = async (): Promise<void> => {
   const { machine } = await import("./report.js")
   const m = machine({
-    effect: versionOf("effect"),
-    "@opentelemetry/exporter-trace-otlp-http": versionOf("@opentelemetry/exporter-trace-otlp-http"),
-    "@opentelemetry/sdk-trace-base": versionOf("@opentelemetry/sdk-trace-base")
+    effect: versionIn(root, "effect"),
+    "@opentelemetry/exporter-trace-otlp-http": versionIn(root, "@opentelemetry/exporter-trace-otlp-http"),
+    "@opentelemetry/sdk-trace-base": versionIn(root, "@opentelemetry/sdk-trace-base")
   })
   console.log(
     `exporter bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ${rounds} round(s), ` +
       `${seconds} s a run, loads ${loads.map(loadName).join(", ")}`
   )
-  const entry = await compile(join(root, "node_modules", ".cache", "houndsight-bench-exporter"))
+  const entry = await compile(cacheDirOf(root, "houndsight-bench-exporter"))
   const sink = await startSink()
   const throughput: Array<Throughput & { readonly round: number }> = []
   const heap: Array<Heap & { readonly round: number }> = []

@@ -3,8 +3,7 @@
  *
  * @since 0.1.0
  */
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
+import { versionIn } from "../children.js"
 import { root } from "./config.js"
 import type { Memory } from "./server.js"
 import { count, type Latency, mib, ms } from "./stats.js"
@@ -63,14 +62,7 @@ export interface GateResults {
 }
 
 /** The installed version of `pkg` ("unknown" when it cannot be read). */
-export const versionOf = (pkg: string): string => {
-  try {
-    return (JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")) as { version: string })
-      .version
-  } catch {
-    return "unknown"
-  }
-}
+export const versionOf = (pkg: string): string => versionIn(root, pkg)
 
 /** The Markdown table of one run, with each target and whether it was met. */
 export const table = (r: GateResults): string => {

@@ -24,6 +24,7 @@ import {
   TRAIL,
   trailJson
 } from "../../src/internal/encode.js"
+import { assemble, bodyOf, kindAt } from "../../src/internal/exporter/batch.js"
 import { Lane } from "../../src/internal/lane.js"
 import { utf8Length } from "../../src/schema/Common.js"
 
@@ -409,5 +410,51 @@ describe("a lane", () => {
     expect(new Set(ids).size).toBe(ids.length)
     expect(lane.clear()).toBe(130)
     expect(lane.taken).toBe(lane.pushed)
+  })
+})
+
+describe("a batch", () => {
+  const utf8 = new TextDecoder()
+
+  it("is its records' JSON in order, the audit lane first, trails before steps, each record found where its starts say", () => {
+    fc.assert(fc.property(fc.array(fc.oneof(validStep, validTrail, mutate(validStep, stepKeys)), { maxLength: 120 }), fc.integer({ min: 1, max: 70 }), (records, maxRecords) => {
+      const audit = new Lane(200)
+      const ordinary = new Lane(200)
+      const reference = [new Lane(200), new Lane(200)] as const
+      for (const record of records) {
+        const kind: Kind = typeof record === "object" && record !== null && "agent" in record ? TRAIL : STEP
+        const lane = kind === TRAIL ? 0 : 1
+        ;[audit, ordinary][lane]!.push(record, kind)
+        reference[lane].push(record, kind)
+      }
+      const parts = new StepParts()
+      for (const lane of [audit, ordinary, ...reference]) lane.compact(Number.MAX_SAFE_INTEGER, parts, () => {})
+      // what the batch should hold: the audit lane first, then the ordinary one
+      const expected: Array<[string, Kind]> = []
+      for (const lane of reference) {
+        while (lane.ready()) {
+          expected.push([lane.headJson(parts), lane.headKind()])
+          lane.shift()
+        }
+      }
+      while (expected.length > 0) {
+        const batch = assemble(audit, ordinary, parts, maxRecords, 1024 * 1024)
+        const taken = expected.splice(0, maxRecords)
+        expect(batch.count).toBe(taken.length)
+        const trails = taken.filter(([, kind]) => kind === TRAIL).map(([json]) => json)
+        const steps = taken.filter(([, kind]) => kind === STEP).map(([json]) => json)
+        expect(utf8.decode(batch.body)).toBe(`{"trails":[${trails.join(",")}],"steps":[${steps.join(",")}]}`)
+        for (let from = 0; from < taken.length; from++) {
+          const to = Math.min(taken.length, from + 1 + (from % 3))
+          const run = taken.slice(from, to)
+          expect(JSON.parse(utf8.decode(bodyOf(batch, from, to)))).toEqual({
+            trails: run.filter(([, kind]) => kind === TRAIL).map(([json]) => JSON.parse(json)),
+            steps: run.filter(([, kind]) => kind === STEP).map(([json]) => JSON.parse(json))
+          })
+          expect(kindAt(batch, from)).toBe(taken[from]![1])
+        }
+      }
+      expect(audit.live + ordinary.live).toBe(0)
+    }), { numRuns: 200 })
   })
 })

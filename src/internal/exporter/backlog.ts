@@ -19,6 +19,13 @@ import type { Accounting } from "./accounting.js"
 import { assemble, type Batch } from "./batch.js"
 import type { ExporterSettings, Offers } from "./model.js"
 
+/**
+ * Raw records in a lane that wake the compactor: it then compacts them in one go, instead of
+ * waking for every few records a steady agent offers (the batch's assembly compacts what is
+ * left, and a request starting wakes it too).
+ */
+const compactAt = 64
+
 /** The lanes, the prepared batch and the offers. */
 export class Backlog implements Offers {
   readonly audit: Lane
@@ -53,7 +60,7 @@ export class Backlog implements Offers {
       accounting.scheduleReport()
       return
     }
-    if (lane.raw === 1) this.compactLatch.unsafeOpen()
+    if (lane.raw === compactAt) this.compactLatch.unsafeOpen()
     const total = this.audit.size + this.ordinary.size
     if (total === 1 || total >= this.settings.maxBatchRecords) this.workerLatch.unsafeOpen()
   }

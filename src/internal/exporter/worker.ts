@@ -5,10 +5,11 @@
  *   one, else one assembled now), delivers it, and settles its records for the flushes waiting.
  *   A batch goes as soon as it is full, a flush asks, or the close comes; else when its oldest
  *   record has waited `flushIntervalMillis`.
- * - The **compactor** encodes waiting records in place soon after they arrive (`encode.ts`: a
- *   step is kept as its parts, a trail as its JSON, a record that does not encode is dropped,
- *   counted and logged), so queued records are small and encoding overlaps the request in
- *   flight; and it assembles the next full batch while a request is in flight.
+ * - The **compactor** encodes waiting records in place (`encode.ts`: a step is kept as its
+ *   parts, a trail as its JSON, a record that does not encode is dropped, counted and logged)
+ *   once a few dozen wait in a lane or a request starts (`Backlog`), so queued records are small
+ *   and encoding overlaps the request in flight; and it assembles the next full batch while a
+ *   request is in flight.
  * - The **close** (`shutdown`) drains the lanes within `shutdownTimeoutMillis`, then counts what
  *   was not sent (`shutdown`) and what was sent without an answer (`unconfirmed`), and says so.
  *
