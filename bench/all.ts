@@ -17,6 +17,9 @@
  * 5. **server** (`bench/server.ts`, also `npm run bench:server`): the server as installed (the
  *    compiled package, started by its bin): spawn → first /healthz, and RSS with 1,000 agents on
  *    held long-polls (issue 15).
+ * 6. **pg** (`bench/pg.ts`, also `npm run bench:pg`): the server on PostgreSQL, one instance and
+ *    three behind a round-robin proxy: leash creations/s, ingest steps/s, and decision → resume
+ *    across instances (issue 18); skipped with a line saying so without PostgreSQL.
  *
  * Each part runs in its own child process (and starts its own children: the parts must not
  * share a heap or a JIT), writes its own results file, and this script reads the three files,
@@ -41,7 +44,7 @@ const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] =
 
 /** One part: its script, the arguments it needs for a quick run, and the file it writes. */
 interface Part {
-  readonly name: "sniff" | "exporter" | "delivered" | "gate" | "server"
+  readonly name: "sniff" | "exporter" | "delivered" | "gate" | "server" | "pg"
   readonly script: string
   readonly quickArgs: ReadonlyArray<string>
   readonly results: string
@@ -52,7 +55,8 @@ const parts: ReadonlyArray<Part> = [
   { name: "exporter", script: "bench/exporter.ts", quickArgs: ["--quick"], results: "exporter-results" },
   { name: "delivered", script: "bench/delivered.ts", quickArgs: ["--quick"], results: "delivered-results" },
   { name: "gate", script: "bench/gate.ts", quickArgs: [], results: "gate-results" },
-  { name: "server", script: "bench/server.ts", quickArgs: ["--quick"], results: "server-results" }
+  { name: "server", script: "bench/server.ts", quickArgs: ["--quick"], results: "server-results" },
+  { name: "pg", script: "bench/pg.ts", quickArgs: [], results: "pg-results" }
 ]
 
 const chosen = (() => {
@@ -98,7 +102,7 @@ const fixed = (n: number, digits = 2): string => n.toFixed(digits)
 const whole = (n: number): string => Math.round(n).toLocaleString("en-US")
 
 /** The targets of issue 8, from the three results files. */
-const targetsOf = (sniff: any, exporter: any, delivered: any, gate: any, server: any): ReadonlyArray<Target> => {
+const targetsOf = (sniff: any, exporter: any, delivered: any, gate: any, server: any, pg: any): ReadonlyArray<Target> => {
   const targets: Array<Target> = []
   // issue 20: the whole cost of a delivered step, at each rate
   for (const s of delivered?.summary ?? []) {
@@ -213,16 +217,23 @@ const targetsOf = (sniff: any, exporter: any, delivered: any, gate: any, server:
     measured: held === undefined ? "not measured" : `${fixed(held.perPollKiB, 1)} KiB`,
     met: held === undefined ? undefined : held.perPollKiB <= 30
   })
+  // issue 18: decision → resume across instances on PostgreSQL
+  const across = pg?.acrossInstances
+  targets.push({
+    target: "decision → resume across instances on PostgreSQL, p99 ≤ 50 ms (1,000 leashes)",
+    measured: across === undefined ? "not measured" : `p99 ${fixed(across.p99, 1)} ms (p50 ${fixed(across.p50, 1)} ms)`,
+    met: across === undefined ? undefined : across.p99 <= 50
+  })
   return targets
 }
 
 const main = async (): Promise<void> => {
   const started = performance.now()
   for (const part of chosen) await runPart(part)
-  const [sniff, exporter, delivered, gate, server] = parts.map((p) => readJson(resultsFile(p)))
-  const targets = targetsOf(sniff, exporter, delivered, gate, server)
+  const [sniff, exporter, delivered, gate, server, pg] = parts.map((p) => readJson(resultsFile(p)))
+  const targets = targetsOf(sniff, exporter, delivered, gate, server, pg)
 
-  console.log(`\n== targets (issues 8, 15 and 20)${quick ? ", from a quick run" : ""}\n`)
+  console.log(`\n== targets (issues 8, 15, 18 and 20)${quick ? ", from a quick run" : ""}\n`)
   console.log("| target | measured | met |")
   console.log("|---|---|---|")
   for (const t of targets) console.log(`| ${t.target} | ${t.measured} | ${t.met === undefined ? "—" : t.met ? "yes" : "no"} |`)
@@ -253,7 +264,8 @@ const main = async (): Promise<void> => {
         exporter,
         delivered,
         gate,
-        server
+        server,
+        pg
       },
       null,
       2
