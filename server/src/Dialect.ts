@@ -22,7 +22,9 @@
  * @since 0.1.0
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
+import * as Effect from "effect/Effect"
 
 /**
  * Which backend a client runs on.
@@ -81,6 +83,23 @@ export const texts = (sql: SqlClient.SqlClient, json: string, as = "j"): Stateme
  */
 export const inTexts = (sql: SqlClient.SqlClient, column: string, values: ReadonlyArray<string>): Statement.Fragment =>
   sql`${sql.literal(column)} IN (SELECT value FROM ${texts(sql, JSON.stringify(values))})`
+
+/**
+ * Takes, for the rest of the transaction, the lock of each trail in `trailIds`, so writes to one
+ * trail on several instances follow one another: on PostgreSQL a transaction-scoped advisory lock
+ * per trail id (taken in one order, so two batches never wait on each other in a circle); on
+ * SQLite nothing, since one writer at a time holds the whole database.
+ *
+ * @since 0.1.0
+ * @category dialect
+ */
+export const lockTrails = (sql: SqlClient.SqlClient, trailIds: ReadonlyArray<string>): Effect.Effect<void, SqlError> =>
+  trailIds.length === 0 ? Effect.void : sql.onDialectOrElse({
+    pg: () =>
+      Effect.asVoid(sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(value, 0) AS k
+        FROM ${texts(sql, JSON.stringify(trailIds))} ORDER BY k) AS trail_locks`),
+    orElse: () => Effect.void
+  })
 
 /**
  * SQLite's `INDEXED BY name` (the planner picks a worse index without it); nothing on PostgreSQL.

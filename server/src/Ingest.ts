@@ -208,8 +208,17 @@ export const flags = (
   rules: Audit.AuditRules
 ): Effect.Effect<void, SqlError> => ServerAudit.afterIngest(sql, fresh, rules)
 
+/** The ids of the trails a batch writes to: its trail records' and its steps'. */
+const trailIdsOf = (batch: Wire.IngestBatch): ReadonlyArray<string> => {
+  const ids = new Set<string>()
+  for (const trail of batch.trails) ids.add(trail.id)
+  for (const step of batch.steps) ids.add(step.trailId)
+  return [...ids]
+}
+
 /**
- * Stores a batch: the four groups of statements in order, in one transaction.
+ * Stores a batch: the four groups of statements in order, in one transaction, under the locks of
+ * its trails (`Dialect.lockTrails`).
  *
  * @since 0.1.0
  * @category statements
@@ -220,6 +229,8 @@ export const ingest = (
   rules: Audit.AuditRules
 ): Effect.Effect<Wire.IngestAccepted, SqlError> =>
   sql.withTransaction(Effect.gen(function*() {
+    // the batch's trails are written (and their flags recomputed) one instance at a time
+    yield* Dialect.lockTrails(sql, trailIdsOf(batch))
     const t = yield* trails(sql, batch.trails)
     const s = yield* steps(sql, batch.steps)
     yield* placeholders(sql, s.firstSortKey)
