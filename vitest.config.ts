@@ -77,7 +77,10 @@ const onPostgres = [
   "server/test/dashboard/Decisions.test.ts",
   "server/test/dashboard/Pages.test.ts",
   // two-person approval's compare-and-set statements
-  "server/test/Approvals.test.ts"
+  "server/test/Approvals.test.ts",
+  // the reliability suite's durability cases (SIGKILLs under write load, nothing acknowledged lost)
+  "test/reliability/restart.test.ts",
+  "test/reliability/exporter.test.ts"
 ]
 const postgresProject = Postgres.available || Postgres.required
 if (!postgresProject) console.log(Postgres.skipMessage)

@@ -145,8 +145,14 @@ const sqliteLayer = (path: string): Layer.Layer<SqlClient.SqlClient, StartupErro
 const describeUrl = (url: URL): string =>
   `${url.hostname || "localhost"}:${url.port || "5432"}${url.pathname.length > 1 ? url.pathname : "/postgres"}`
 
-/** `BIGINT` and `NUMERIC` results (`count(*)`, epoch milliseconds) as numbers, as SQLite gives them. */
-const types = {
+/**
+ * The type parsers of the server's PostgreSQL client: `BIGINT` and `NUMERIC` results
+ * (`count(*)`, epoch milliseconds) as numbers, as SQLite gives them.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const pgTypes = {
   getTypeParser: (oid: number, format?: "text" | "binary") =>
     oid === 20 || oid === 1700 ? (value: string) => Number(value) : PgTypes.getTypeParser(oid, format as never)
 }
@@ -208,7 +214,7 @@ const postgresLayer = (
         maxConnections: pool,
         connectTimeout: Duration.seconds(10),
         applicationName: "houndsight-server",
-        types
+        types: pgTypes
       }).pipe(
         Layer.catchAllCause((cause) =>
           Layer.fail(

@@ -14,8 +14,14 @@
  * `store` reads the SQLite file directly (read-only), so a test can check what the server
  * committed, even while the server is down. `agent` and `reviewer` call the server's API
  * directly (not through a proxy) with the agent and reviewer keys.
+ *
+ * Under `HOUNDSIGHT_TEST_BACKEND=postgres` (the `pg` project of vitest.config.ts) the server runs
+ * on a fresh database of the run's PostgreSQL cluster instead (`--db postgres://…`), and `store`
+ * reads that database over a connection of its own (the same statements, with `?` placeholders
+ * numbered and `json_extract(column, '$.key')` spelled for PostgreSQL).
  */
-import { Effect, type Scope } from "effect"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Effect, Redacted, type Scope } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
@@ -23,6 +29,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as FetchClient from "../../support/fetchClient.js"
 import * as ServerProcess from "../../support/serverProcess.js"
+import { pgTypes } from "../../../server/src/Database.js"
+import * as TestPostgres from "../../../server/test/postgres.js"
 
 /** The command's entry point. */
 export const bin = ServerProcess.devBin
@@ -46,7 +54,7 @@ export interface ReviewerDecision {
   readonly modified_payload?: unknown
 }
 
-/** Read-only access to the server's SQLite file. */
+/** Read-only access to the server's database. */
 export interface StoreReader {
   /** Runs one read-only statement; `?` placeholders take `params`. */
   readonly query: <T = Record<string, unknown>>(sql: string, ...params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<T>>
@@ -83,7 +91,7 @@ export interface GateServer {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string
   readonly port: number
-  /** The SQLite file. */
+  /** The database setting: the SQLite file, or the PostgreSQL URL. */
   readonly db: string
   /** The temporary folder holding the database and the rules file. */
   readonly dir: string
@@ -159,6 +167,42 @@ export const storeReader = (db: string): StoreReader => {
   }
 }
 
+/** Read-only queries on a PostgreSQL database (a connection for each query, as for SQLite). */
+export const pgStoreReader = (url: string): StoreReader => {
+  const query = <T>(text: string, ...params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<T>> => {
+    let n = 0
+    // SQLite's `json_extract(column, '$.key')` of the tests' statements, as PostgreSQL spells it
+    const numbered = text
+      .replace(/json_extract\((\w+), '\$\.(\w+)'\)/g, "($1::jsonb ->> '$2')")
+      .replace(/\?/g, () => `$${++n}`)
+    return Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe<T & object>(numbered, [...params])).pipe(
+      Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1, types: pgTypes })),
+      Effect.orDie
+    ) as Effect.Effect<ReadonlyArray<T>>
+  }
+  return {
+    query,
+    reviewSteps: (leashId) =>
+      Effect.map(
+        leashId === undefined
+          ? query<{ record: string }>("SELECT record FROM steps WHERE layer = 'review' ORDER BY trail_id, seq")
+          : query<{ record: string }>(
+            "SELECT record FROM steps WHERE layer = 'review' AND (record::jsonb -> 'leash' ->> 'leash_id') = ? ORDER BY trail_id, seq",
+            leashId
+          ),
+        (rows) => rows.map((r) => JSON.parse(r.record) as Record<string, any>)
+      ),
+    leash: (leashId) =>
+      Effect.map(
+        query<LeashRow>(
+          "SELECT leash_id, status, decision, reason, decided_by, created_at, expires_at, decided_at FROM leashes WHERE leash_id = ?",
+          leashId
+        ),
+        (rows) => rows[0]
+      )
+  }
+}
+
 /**
  * Starts `houndsight-server` in a new temporary folder and waits for its banner. The process is
  * SIGKILLed and the folder removed when the scope closes.
@@ -169,7 +213,8 @@ export const start = (options: Options = {}): Effect.Effect<GateServer, Error, S
       Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "houndsight-reliability-"))),
       (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
     )
-    const db = Path.join(dir, "gate.db")
+    const onPostgres = TestPostgres.backend === "postgres"
+    const db = onPostgres ? yield* TestPostgres.freshDatabase : Path.join(dir, "gate.db")
     const token = Crypto.randomBytes(12).toString("hex")
     const agentKey = `sk-hnd-reliability-${token}`
     const reviewerKey = `rv-hnd-reliability-${token}`
@@ -231,7 +276,7 @@ export const start = (options: Options = {}): Effect.Effect<GateServer, Error, S
       reviewer,
       decide: (leashId, decision) => reviewer.post(`/v1/leashes/${leashId}/decision`, decision),
       pending: Effect.map(reviewer.get("/v1/leashes?status=pending&limit=500"), (a) => a.body?.leashes ?? []),
-      store: storeReader(db)
+      store: onPostgres ? pgStoreReader(db) : storeReader(db)
     }
     return server
   })
