@@ -74,7 +74,7 @@ Options (each also an environment variable; the flag wins):
   --db <path>         HOUNDSIGHT_SERVER_DB          SQLite database file (default ${Database.defaultPath}; its folder is created),
                                                     or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DATABASE
   --db-pool <n>       HOUNDSIGHT_SERVER_DB_POOL     PostgreSQL only: connections of this server (default ${Database.defaultPool})
-  --rules <path>      HOUNDSIGHT_SERVER_RULES       rules file: floor rules and the sensitive-action list (default: none)
+  --rules <path>      HOUNDSIGHT_SERVER_RULES       rules file: floor rules, approval rules, the sensitive actions (default: none)
   --host <address>    HOUNDSIGHT_SERVER_HOST        address to bind (default ${Server.defaultHost}, this machine only)
   --public-url <url>  HOUNDSIGHT_SERVER_PUBLIC_URL  base of trace links and the dashboard (default http://<host>:<port>)
   --reminder-at <share>  HOUNDSIGHT_SERVER_REMINDER_AT  share of a leash's timeout after which a pending leash sends
