@@ -122,7 +122,22 @@ const decodeLeash = (u: unknown): Wire.LeashSummary | undefined => {
     typeof reason !== "string"
   ) return undefined
   if (approved !== Wire.isApproving(decision as Wire.DecisionValue)) return undefined
-  return { leashId, actionName, decision: decision as Wire.DecisionValue, approved, reason }
+  const summary = { leashId, actionName, decision: decision as Wire.DecisionValue, approved, reason }
+  if (!hasOwn(u, "approvers")) return summary
+  const approvers = decodeApprovers(u["approvers"])
+  return approvers === undefined ? undefined : { ...summary, approvers }
+}
+
+/** A review step's `approvers` (additive): at most `Rules.maxApprovals` of `{id, name}`, other keys dropped. */
+const decodeApprovers = (u: unknown): Array<{ readonly id: string; readonly name: string }> | undefined => {
+  if (!Array.isArray(u) || u.length > Wire.Rules.maxApprovals) return undefined
+  const out: Array<{ readonly id: string; readonly name: string }> = new Array(u.length)
+  for (let i = 0; i < u.length; i++) {
+    const a = u[i]
+    if (!isRecord(a) || !isName(a["id"]) || !isName(a["name"])) return undefined
+    out[i] = { id: a["id"], name: a["name"] }
+  }
+  return out
 }
 
 const decodeUsd = (u: unknown): number | undefined => (isUsd(u) ? u : undefined)
@@ -344,7 +359,8 @@ export const encodeStep = (step: Wire.StepRecord): Wire.StepRecordWire => {
       action_name: l.actionName,
       decision: l.decision,
       approved: l.approved,
-      reason: l.reason
+      reason: l.reason,
+      ...(hasOwn(l, "approvers") ? { approvers: l.approvers?.map((a) => ({ id: a.id, name: a.name })) } : {})
     }
   }
   if (hasOwn(step, "model")) {

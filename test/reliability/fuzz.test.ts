@@ -274,21 +274,28 @@ const changes = (before: Snapshot, after: Snapshot): Array<string> => {
  * Watches the database for writes: each run of the answered effect reports what was written
  * since the last one (nothing: `[]`). It reads SQLite's `data_version` (which any commit by the
  * server changes) and, only when it moved, compares every row; then it starts afresh, so a write
- * is blamed on the request that made it and on no later one.
+ * is blamed on the request that made it and on no later one. What the server writes on its own
+ * (its heartbeat, the webhook worker's fan-out of events earlier requests wrote) is not a
+ * request's write: a commit that left every watched row as it was while those rows moved is
+ * theirs.
  */
 const writeWatch = (s: Running): Effect.Effect<Effect.Effect<Array<string>>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const db = yield* reader(s.db)
     let version = yield* db.version
     let rows = yield* db.snapshot
+    let background = yield* db.background
     return Effect.gen(function*() {
       const now = yield* db.version
       if (now === version) return []
       const after = yield* db.snapshot
+      const own = yield* db.background
       const diff = changes(rows, after)
+      const moved = own !== background
       version = now
       rows = after
-      return diff.length > 0 ? diff : ["a commit that left every row as it was"]
+      background = own
+      return diff.length > 0 ? diff : moved ? [] : ["a commit that left every row as it was"]
     })
   })
 

@@ -103,6 +103,13 @@ export interface Reader {
    * even one that leaves every row as it was. Cheap enough to read around every request.
    */
   readonly version: Effect.Effect<number>
+  /**
+   * The rows the server writes on its own, after or without any request: the instances'
+   * heartbeats (`server_instances.seen_at`, every few seconds) and the webhook worker's fan-out
+   * and claims (`outbox_events`, `webhook_deliveries`), so a watch can tell such a commit from a
+   * request's write.
+   */
+  readonly background: Effect.Effect<string>
 }
 
 /** Opens a read-only connection to the database at `db` for the scope. */
@@ -118,7 +125,15 @@ export const reader = (db: string): Effect.Effect<Reader, never, Scope.Scope> =>
       return out as Snapshot
     }).pipe(Effect.orDie)
     const version = Effect.orDie(Effect.map(sql.unsafe<{ data_version: number }>("PRAGMA data_version"), (rows) => rows[0]!.data_version))
-    return { snapshot, version }
+    const background = Effect.orDie(Effect.map(
+      Effect.all([
+        sql.unsafe<Record<string, unknown>>("SELECT id, seen_at FROM server_instances ORDER BY id"),
+        sql.unsafe<Record<string, unknown>>("SELECT id, fanned_out FROM outbox_events ORDER BY id"),
+        sql.unsafe<Record<string, unknown>>("SELECT * FROM webhook_deliveries ORDER BY id")
+      ]),
+      (rows) => JSON.stringify(rows)
+    ))
+    return { snapshot, version, background }
   }).pipe(Effect.orDie)
 
 /** Reads every row of the database at `db` (read-only, beside the running server). */
