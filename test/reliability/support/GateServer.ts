@@ -18,7 +18,7 @@
  * Under `HOUNDSIGHT_TEST_BACKEND=postgres` (the `pg` project of vitest.config.ts) the server runs
  * on a fresh database of the run's PostgreSQL cluster instead (`--db postgres://…`), and `store`
  * reads that database over a connection of its own (the same statements, with `?` placeholders
- * numbered and `json_extract(column, '$.key')` spelled for PostgreSQL).
+ * numbered and `json_extract(column, '$.key')` / `'$.key.key'` spelled for PostgreSQL).
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Redacted, type Scope } from "effect"
@@ -132,6 +132,29 @@ interface Sqlite {
 type SqliteConstructor = new(path: string, options: { readonly: boolean; fileMustExist: boolean }) => Sqlite
 const require = createRequire(import.meta.url)
 
+/** A store reader on `query` (either backend's; the statements are SQLite's, translated by `query`). */
+const readerOf = (query: StoreReader["query"]): StoreReader => ({
+  query,
+  reviewSteps: (leashId) =>
+    Effect.map(
+      leashId === undefined
+        ? query<{ record: string }>("SELECT record FROM steps WHERE layer = 'review' ORDER BY trail_id, seq")
+        : query<{ record: string }>(
+          "SELECT record FROM steps WHERE layer = 'review' AND json_extract(record, '$.leash.leash_id') = ? ORDER BY trail_id, seq",
+          leashId
+        ),
+      (rows) => rows.map((r) => JSON.parse(r.record) as Record<string, any>)
+    ),
+  leash: (leashId) =>
+    Effect.map(
+      query<LeashRow>(
+        "SELECT leash_id, status, decision, reason, decided_by, created_at, expires_at, decided_at FROM leashes WHERE leash_id = ?",
+        leashId
+      ),
+      (rows) => rows[0]
+    )
+})
+
 /** Read-only queries on a SQLite file (opened for each query, so it never holds the file). */
 export const storeReader = (db: string): StoreReader => {
   const query = <T>(sql: string, ...params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<T>> =>
@@ -144,27 +167,7 @@ export const storeReader = (db: string): StoreReader => {
         connection.close()
       }
     })
-  return {
-    query,
-    reviewSteps: (leashId) =>
-      Effect.map(
-        leashId === undefined
-          ? query<{ record: string }>("SELECT record FROM steps WHERE layer = 'review' ORDER BY trail_id, seq")
-          : query<{ record: string }>(
-            "SELECT record FROM steps WHERE layer = 'review' AND json_extract(record, '$.leash.leash_id') = ? ORDER BY trail_id, seq",
-            leashId
-          ),
-        (rows) => rows.map((r) => JSON.parse(r.record) as Record<string, any>)
-      ),
-    leash: (leashId) =>
-      Effect.map(
-        query<LeashRow>(
-          "SELECT leash_id, status, decision, reason, decided_by, created_at, expires_at, decided_at FROM leashes WHERE leash_id = ?",
-          leashId
-        ),
-        (rows) => rows[0]
-      )
-  }
+  return readerOf(query)
 }
 
 /** Read-only queries on a PostgreSQL database (a connection for each query, as for SQLite). */
@@ -173,6 +176,7 @@ export const pgStoreReader = (url: string): StoreReader => {
     let n = 0
     // SQLite's `json_extract(column, '$.key')` of the tests' statements, as PostgreSQL spells it
     const numbered = text
+      .replace(/json_extract\((\w+), '\$\.(\w+)\.(\w+)'\)/g, "($1::jsonb -> '$2' ->> '$3')")
       .replace(/json_extract\((\w+), '\$\.(\w+)'\)/g, "($1::jsonb ->> '$2')")
       .replace(/\?/g, () => `$${++n}`)
     return Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe<T & object>(numbered, [...params])).pipe(
@@ -180,27 +184,7 @@ export const pgStoreReader = (url: string): StoreReader => {
       Effect.orDie
     ) as Effect.Effect<ReadonlyArray<T>>
   }
-  return {
-    query,
-    reviewSteps: (leashId) =>
-      Effect.map(
-        leashId === undefined
-          ? query<{ record: string }>("SELECT record FROM steps WHERE layer = 'review' ORDER BY trail_id, seq")
-          : query<{ record: string }>(
-            "SELECT record FROM steps WHERE layer = 'review' AND (record::jsonb -> 'leash' ->> 'leash_id') = ? ORDER BY trail_id, seq",
-            leashId
-          ),
-        (rows) => rows.map((r) => JSON.parse(r.record) as Record<string, any>)
-      ),
-    leash: (leashId) =>
-      Effect.map(
-        query<LeashRow>(
-          "SELECT leash_id, status, decision, reason, decided_by, created_at, expires_at, decided_at FROM leashes WHERE leash_id = ?",
-          leashId
-        ),
-        (rows) => rows[0]
-      )
-  }
+  return readerOf(query)
 }
 
 /**
