@@ -190,6 +190,9 @@ const onCheckExpectation = (request: Http.IncomingMessage, response: Http.Server
   response.end(body)
 }
 
+/** How long a stopping server waits for open connections before it cuts them. */
+const closeGraceMillis = 5_000
+
 const httpServerLayer = (host: string, port: number, connections: Connections.Settings) =>
   Layer.scopedContext(Effect.gen(function*() {
     // timeouts are checked every second (Node's default, 30 s, would let a slow client hold a
@@ -200,6 +203,14 @@ const httpServerLayer = (host: string, port: number, connections: Connections.Se
     server.on("checkExpectation", onCheckExpectation)
     const httpServer = yield* NodeHttpServer.make(() => server, { host, port }).pipe(
       Effect.mapError((error) => portError(host, port, error))
+    )
+    // Runs before the close above (finalizers run last first): a client that never lets go of
+    // its connection (a stuck browser tab) has `closeGraceMillis` to finish, then is cut, so a
+    // stop always ends.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        setTimeout(() => server.closeAllConnections(), closeGraceMillis).unref()
+      })
     )
     return Context.make(HttpServer.HttpServer, httpServer).pipe(Context.add(NodeServer, server))
   }))
