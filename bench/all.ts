@@ -38,6 +38,7 @@ import * as Os from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { type Busy, busyBetween, cpuTimes, describeBusy, speedMillis } from "./conditions.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] === "true"
@@ -229,7 +230,22 @@ const targetsOf = (sniff: any, exporter: any, delivered: any, gate: any, server:
 
 const main = async (): Promise<void> => {
   const started = performance.now()
-  for (const part of chosen) await runPart(part)
+  const speedAtStart = speedMillis()
+  console.log(
+    `bench: this machine does the fixed speed work in ${speedAtStart} ms (bench/conditions.ts; smaller is faster: ` +
+      `compare figures of two runs by it, not by the CPU's name)`
+  )
+  const conditions: Array<{ readonly part: string; readonly seconds: number; readonly busy: Busy | undefined }> = []
+  for (const part of chosen) {
+    const before = cpuTimes()
+    const t0 = performance.now()
+    await runPart(part)
+    const busy = busyBetween(before, cpuTimes())
+    const seconds = Math.round((performance.now() - t0) / 100) / 10
+    conditions.push({ part: part.name, seconds, busy })
+    console.log(`\n(${part.name} took ${seconds} s; ${describeBusy(busy)})`)
+  }
+  const speedAtEnd = speedMillis()
   const [sniff, exporter, delivered, gate, server, pg] = parts.map((p) => readJson(resultsFile(p)))
   const targets = targetsOf(sniff, exporter, delivered, gate, server, pg)
 
@@ -239,6 +255,8 @@ const main = async (): Promise<void> => {
   for (const t of targets) console.log(`| ${t.target} | ${t.measured} | ${t.met === undefined ? "—" : t.met ? "yes" : "no"} |`)
   const met = targets.filter((t) => t.met === true).length
   console.log(`\n${met} of ${targets.length} targets met. All parts took ${((performance.now() - started) / 1000).toFixed(0)} s.`)
+  console.log(`The fixed speed work took ${speedAtStart} ms at the start and ${speedAtEnd} ms at the end.`)
+  for (const c of conditions) console.log(`  ${c.part}: ${c.seconds} s; ${describeBusy(c.busy)}`)
 
   if (chosen.length !== parts.length) {
     console.log("BENCH_PARTS is set: bench/results.json was not written.")
@@ -257,8 +275,11 @@ const main = async (): Promise<void> => {
           cpu: Os.cpus()[0]?.model.trim() ?? "unknown",
           cores: Os.cpus().length,
           memoryGiB: Math.round(Os.totalmem() / 2 ** 30),
-          loadAverageAtEnd: Number(Os.loadavg()[0]!.toFixed(2))
+          loadAverageAtEnd: Number(Os.loadavg()[0]!.toFixed(2)),
+          speedMillisAtStart: speedAtStart,
+          speedMillisAtEnd: speedAtEnd
         },
+        conditions,
         targets,
         sniff,
         exporter,

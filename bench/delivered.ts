@@ -43,7 +43,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import { writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
-import { performance } from "node:perf_hooks"
+import { performance, PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { Exporter, Houndsight, Sniff, Trail } from "../src/index.js"
 import { cacheDirOf, flagOf, median, runResultChild, versionIn } from "./children.js"
@@ -86,7 +86,19 @@ interface Run {
   readonly wallSeconds: number
   /** CPU µs per delivered step (per step made, for a loop). */
   readonly cpuMicrosPerStep: number
+  /** Milliseconds the main thread spent in garbage collection in the measured part, and how many collections. */
+  readonly gcMillis: number
+  readonly gcCount: number
 }
+
+/** Garbage collection of this process so far: the observer's sum of pauses and their count. */
+const gc = { millis: 0, count: 0 }
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.millis += entry.duration
+    gc.count++
+  }
+})
 
 const warmSeconds = 1
 
@@ -143,6 +155,7 @@ const received = async (side: Side, sink: string): Promise<{ readonly steps: num
 
 /** The measured part of a run: CPU and wall from `mark()` until `close()` has returned. */
 interface Window {
+  readonly gc0: { readonly millis: number; readonly count: number }
   readonly cpu0: NodeJS.CpuUsage
   readonly t0: number
   readonly at: { readonly steps: number; readonly requests: number }
@@ -150,12 +163,14 @@ interface Window {
 
 const openWindow = async (task: Task): Promise<Window> => {
   const at = await received(task.side, task.sink)
-  return { at, cpu0: process.cpuUsage(), t0: performance.now() }
+  return { at, gc0: { ...gc }, cpu0: process.cpuUsage(), t0: performance.now() }
 }
 
 const closeWindow = async (task: Task, w: Window, offered: number, offeredInAll: number): Promise<Run> => {
   const cpu = process.cpuUsage(w.cpu0)
   const wallSeconds = (performance.now() - w.t0) / 1000
+  const gcMillis = Math.round((gc.millis - w.gc0.millis) * 10) / 10
+  const gcCount = gc.count - w.gc0.count
   const loop = task.side === "loop.effect" || task.side === "loop.plain"
   const end = await received(task.side, task.sink)
   const deliveredInAll = loop ? offeredInAll : end.steps
@@ -171,7 +186,9 @@ const closeWindow = async (task: Task, w: Window, offered: number, offeredInAll:
     cpuMicros,
     requests: end.requests - w.at.requests,
     wallSeconds,
-    cpuMicrosPerStep: delivered === 0 ? Number.NaN : cpuMicros / delivered
+    cpuMicrosPerStep: delivered === 0 ? Number.NaN : cpuMicros / delivered,
+    gcMillis,
+    gcCount
   }
 }
 
@@ -237,6 +254,7 @@ const runPlainLoop = async (task: Task): Promise<Run> => {
 }
 
 const child = async (task: Task): Promise<void> => {
+  gcObserver.observe({ entryTypes: ["gc"] })
   const run = task.side === "houndsight"
     ? await runHoundsight(task)
     : task.side === "loop.effect"
@@ -288,7 +306,7 @@ const parent = async (): Promise<void> => {
     "@opentelemetry/exporter-trace-otlp-proto": versionIn(root, "@opentelemetry/exporter-trace-otlp-proto")
   })
   console.log(
-    `delivered-step bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ${rounds} round(s), ` +
+    `delivered-step bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}, speed work ${m.speedMillis} ms; ${rounds} round(s), ` +
       `${seconds} s a run (after ${warmSeconds} s of warm-up), rates ${rates.join(", ")}/s, sides ${sides.join(", ")}`
   )
   const { compileBench } = await import("./compile.js")
@@ -308,7 +326,7 @@ const parent = async (): Promise<void> => {
           console.log(
             `  round ${round + 1}, ${rate}/s, ${side}: ${run.cpuMicrosPerStep.toFixed(2)} µs CPU a step ` +
               `(${run.delivered} steps in ${run.requests} requests, ${(run.cpuMicros / 1000).toFixed(0)} ms CPU, ` +
-              `${run.wallSeconds.toFixed(2)} s)` +
+              `${run.wallSeconds.toFixed(2)} s; GC ${run.gcMillis} ms in ${run.gcCount})` +
               (lost === 0 ? "" : `; NOT ALL DELIVERED: ${lost} of ${run.offeredInAll} missing`) + `; load ${loadAverage}`
           )
         }

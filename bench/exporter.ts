@@ -401,7 +401,7 @@ const parent = async (): Promise<void> => {
     "@opentelemetry/sdk-trace-base": versionIn(root, "@opentelemetry/sdk-trace-base")
   })
   console.log(
-    `exporter bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ${rounds} round(s), ` +
+    `exporter bench: node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}, speed work ${m.speedMillis} ms; ${rounds} round(s), ` +
       `${seconds} s a run, loads ${loads.map(loadName).join(", ")}`
   )
   const entry = await compile(cacheDirOf(root, "houndsight-bench-exporter"))

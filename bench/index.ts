@@ -79,7 +79,7 @@ const main = async (): Promise<void> => {
     "@opentelemetry/api": versionOf("@opentelemetry/api")
   })
   console.log(
-    `houndsight bench (${mode}): node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}; ` +
+    `houndsight bench (${mode}): node ${m.node}, ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}, speed work ${m.speedMillis} ms; ` +
       `${config.rounds} rounds of ~${config.targetMs} ms per case${config.quick ? " (quick)" : ""}`
   )
 

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as os from "node:os"
+import { speedMillis } from "./conditions.js"
 import type { BenchConfig, BenchResult, Summary } from "./harness.js"
 
 /**
@@ -21,6 +22,8 @@ export interface Machine {
   readonly memoryGiB: number
   /** 1-minute load average when the bench started (other work on the machine adds noise). */
   readonly loadAverage: number
+  /** Milliseconds of `bench/conditions.ts`'s fixed work on this machine (smaller is faster). */
+  readonly speedMillis: number
   readonly versions: Readonly<Record<string, string>>
 }
 
@@ -39,6 +42,7 @@ export const machine = (versions: Readonly<Record<string, string>>): Machine => 
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
+    speedMillis: speedMillis(),
     versions
   }
 }
