@@ -143,11 +143,18 @@ const targetsOf = (sniff: any, exporter: any, delivered: any, gate: any, server:
   })
   const at50k = exporter?.summary?.find((s: any) => s.load === 50_000)
   targets.push({
-    target: "the exporter loses nothing at 50,000 records/s",
+    target: "the exporter loses at most 0.01 % at 50,000 records/s in each round, default queue",
     measured: at50k === undefined
       ? "not measured"
-      : `${whole(at50k.houndsight.lost)} lost (OTLP/JSON: ${whole(at50k.otlp.lost)})`,
-    met: at50k === undefined ? undefined : exporter.targets?.["nothing lost at 50,000/s"] === true
+      : `${whole(at50k.houndsight.lost)} lost, median of ${exporter.config?.rounds ?? "?"} rounds; worst round ${
+        fixed(
+          (exporter.throughput ?? [])
+            .filter((r: any) => r.peer === "houndsight" && r.load === 50_000)
+            .reduce((worst: number, r: any) => Math.max(worst, r.lost / r.offered), 0) * 100,
+          3
+        )
+      } % (OTLP/JSON: ${whole(at50k.otlp.lost)})`,
+    met: at50k === undefined ? undefined : exporter.targets?.["at most 0.01 % lost at 50,000/s in each round"] === true
   })
   const heap = exporter?.heap
   targets.push({
@@ -167,11 +174,14 @@ const targetsOf = (sniff: any, exporter: any, delivered: any, gate: any, server:
   })
   const floor = gate?.floorRule
   targets.push({
-    target: "a floor-rule leash ≤ 1.5× a bare round trip",
+    target: "a floor-rule leash ≤ 2× a bare round trip, and ≤ 0.6 ms of server CPU a floor-rule creation",
     measured: floor === undefined
       ? "not measured"
-      : `${fixed(floor.pairedRatioMedian)}× (p50 ${fixed(floor.leash.p50, 1)} ms against ${fixed(floor.bare.p50, 1)} ms)`,
-    met: floor === undefined ? undefined : floor.pairedRatioMedian <= 1.5
+      : `${fixed(floor.pairedRatioMedian)}× (p50 ${fixed(floor.leash.p50, 1)} ms against ${fixed(floor.bare.p50, 1)} ms); ` +
+        (floor.serverCpuMsPerLeash === undefined ? "server CPU not measured" : `server CPU ${fixed(floor.serverCpuMsPerLeash)} ms`),
+    met: floor === undefined
+      ? undefined
+      : floor.pairedRatioMedian <= 2 && floor.serverCpuMsPerLeash !== undefined && floor.serverCpuMsPerLeash <= 0.6
   })
   const ingest: Array<any> | undefined = gate?.ingest
   const best = ingest === undefined || ingest.length === 0

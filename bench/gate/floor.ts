@@ -1,5 +1,7 @@
 /**
- * Case `floor`: a floor-rule leash against a bare round trip, interleaved (bench/gate.ts, case 3).
+ * Case `floor`: a floor-rule leash against a bare round trip, interleaved (bench/gate.ts, case 3),
+ * and the server's CPU per floor-rule creation: its CPU over the interleaved loop less its CPU over
+ * as many bare round trips alone, over the leashes made.
  *
  * @since 0.1.0
  */
@@ -13,7 +15,7 @@ import { latency, ms } from "./stats.js"
 
 /** Runs the case on the connected server. */
 export const floorCase = async (c: Connected): Promise<Pick<GateResults, "floorRule">> => {
-  const { agents, healthz } = c
+  const { agents, healthz, server } = c
   const leash: Array<number> = []
   const bare: Array<number> = []
   const blocked = Trail.run(
@@ -41,14 +43,24 @@ export const floorCase = async (c: Connected): Promise<Pick<GateResults, "floorR
       }
     })
   )
+  const cpuBoth0 = server.cpuSeconds()
   await agents.runPromise(blocked)
+  const cpuBoth = server.cpuSeconds() - cpuBoth0
+  const cpuBare0 = server.cpuSeconds()
+  await agents.runPromise(Effect.gen(function*() {
+    for (let i = 0; i < sizes.floor; i++) yield* healthz
+  }))
+  const cpuBare = server.cpuSeconds() - cpuBare0
+  const serverCpuMsPerLeash = Math.max(0, cpuBoth - cpuBare) * 1000 / sizes.floor
   const l = latency(leash)
   const b = latency(bare)
   const paired = latency(leash.map((x, i) => x / bare[i]!))
-  const floorRule: GateResults["floorRule"] = { leash: l, bare: b, ratioP50: l.p50 / b.p50, ratioP99: l.p99 / b.p99, pairedRatioMedian: paired.p50 }
+  const floorRule: GateResults["floorRule"] = { leash: l, bare: b, ratioP50: l.p50 / b.p50, ratioP99: l.p99 / b.p99, pairedRatioMedian: paired.p50, serverCpuMsPerLeash }
   console.log(
     `  floor-rule leash p50 ${ms(l.p50)} ms / bare p50 ${ms(b.p50)} ms = ${(l.p50 / b.p50).toFixed(2)}×; ` +
-      `p99 ${ms(l.p99)} / ${ms(b.p99)} = ${(l.p99 / b.p99).toFixed(2)}×`
+      `p99 ${ms(l.p99)} / ${ms(b.p99)} = ${(l.p99 / b.p99).toFixed(2)}×; ` +
+      `server CPU ${serverCpuMsPerLeash.toFixed(2)} ms a floor-rule leash (${ms(cpuBoth * 1000)} ms with the bare round ` +
+      `trips, ${ms(cpuBare * 1000)} ms for as many bare round trips alone)`
   )
 
   return { floorRule }
