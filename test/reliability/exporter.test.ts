@@ -53,7 +53,9 @@ layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, tim
           agent: "load",
           endpoint: proxy.url,
           flushInterval: "20 millis",
-          requestTimeout: "400 millis",
+          // long enough for a batch on a loaded 2-core machine (PostgreSQL took over 400 ms: every
+          // attempt was cut at the same point and retried for ever), short enough for the hangs
+          requestTimeout: "2 seconds",
           retryBaseDelay: "5 millis",
           retryMaxDelay: "40 millis",
           shutdownTimeout: "20 seconds"
