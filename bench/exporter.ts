@@ -477,11 +477,13 @@ const parent = async (): Promise<void> => {
   }
   const full = summary.find((s) => s.load === "full")
   const at50k = summary.find((s) => s.load === 50_000)
+  /** The largest share of its records houndsight lost in one round at 50,000/s, in per cent. */
+  const worstLossPercentAt50k = throughput
+    .filter((r) => r.peer === "houndsight" && r.load === 50_000)
+    .reduce((worst, r) => Math.max(worst, (r.lost / r.offered) * 100), 0)
   const targets = {
     "delivered/s at full speed >= 2x OTLP": full === undefined ? null : full.deliveredRatio >= 2,
-    "at most 0.01 % lost at 50,000/s in each round": at50k === undefined
-      ? null
-      : throughput.filter((r) => r.peer === "houndsight" && r.load === 50_000).every((r) => r.lost <= r.offered * 0.0001),
+    "at most 0.01 % lost at 50,000/s in each round": at50k === undefined ? null : worstLossPercentAt50k <= 0.01,
     "heap per queued record <= 0.3x an OTel span": heapSummary.ratio <= 0.3
   }
 
@@ -546,6 +548,7 @@ const parent = async (): Promise<void> => {
         },
         summary,
         heap: heapSummary,
+        worstLossPercentAt50k,
         targets,
         throughput,
         heapRounds: heap
