@@ -16,6 +16,11 @@
  * batch's rows go to SQLite in as few statements as possible: multi-row inserts of steps, and
  * the rest as one JSON array parameter read as rows (`Dialect.each`).
  *
+ * A large batch is stored as slices (`slices`), each in its own transaction, with the event
+ * loop let go between them (`Store.ingest`): a decision or a leash that arrives meanwhile waits
+ * for one slice, not for the whole batch. The contract does not make a batch atomic: a batch
+ * cut by a crash is sent again by the exporter, and what was stored counts as duplicates.
+ *
  * @since 0.1.0
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -96,8 +101,25 @@ const chunkSize = (left: number): number => {
   return size
 }
 
+/** What the store holds of a trail while a batch's trail records are applied: whether it has a record, and its status. */
+interface TrailHeld {
+  hasRecord: boolean
+  status: string | null
+  /** Whether the row is new in this batch (inserted), else already stored (updated). */
+  readonly fresh: boolean
+  /** The record to write, if this batch changes the row. */
+  write: { readonly record: string; readonly status: string; readonly sortKey: string } | undefined
+}
+
 /**
- * Stores the batch's trail records (a read and a write a record; a batch holds few trails).
+ * Stores the batch's trail records in three statements whatever their number: one read of the
+ * rows already stored, one multi-row insert of the new trails, and an update only of each stored
+ * trail the batch changes (a placeholder filled in, a `running` record replaced by a terminal
+ * one). The rules are applied here, record by record in batch order, to what the read found and
+ * what the records before changed, so the counts are those of applying the records one at a time
+ * (an exporter sends a trail's `running` and terminal records in one batch when the trail is
+ * short: it is inserted once, with the terminal record). Runs under the trails' locks, in the
+ * batch's transaction, so nothing else writes these rows between the read and the writes.
  *
  * @since 0.1.0
  * @category statements
@@ -106,24 +128,48 @@ export const trails: (
   sql: SqlClient.SqlClient,
   records: ReadonlyArray<Wire.TrailRecord>
 ) => Effect.Effect<Counted, SqlError> = Effect.fnUntraced(function*(sql, records) {
+  if (records.length === 0) return { accepted: 0, duplicates: 0 }
+  const ids = [...new Set(records.map((trail) => trail.id))]
+  const stored = yield* sql<{ id: string; has_record: number | boolean; status: string | null }>`SELECT id,
+    record IS NOT NULL AS has_record, status FROM trails WHERE id IN (SELECT value FROM ${
+    Dialect.texts(sql, JSON.stringify(ids))
+  })`
+  const held = new Map<string, TrailHeld>()
+  for (const row of stored) {
+    held.set(row.id, { hasRecord: Boolean(row.has_record), status: row.status, fresh: false, write: undefined })
+  }
   let accepted = 0
   let duplicates = 0
   for (const trail of records) {
-    const wire = encodeTrail(trail)
-    const record = JSON.stringify(wire)
-    const existing = yield* sql<{ record: string | null; status: string | null }>`SELECT record, status
-      FROM trails WHERE id = ${trail.id}`
-    if (existing.length === 0) {
-      yield* sql`INSERT INTO trails (id, record, status, sort_key)
-        VALUES (${trail.id}, ${record}, ${trail.status}, ${wire.started_at})`
-      accepted++
-    } else if (existing[0]!.record === null || (existing[0]!.status === "running" && trail.status !== "running")) {
-      yield* sql`UPDATE trails SET record = ${record}, status = ${trail.status}, sort_key = ${wire.started_at}
-        WHERE id = ${trail.id}`
-      accepted++
-    } else {
+    const now = held.get(trail.id)
+    if (now !== undefined && now.hasRecord && !(now.status === "running" && trail.status !== "running")) {
       duplicates++
+      continue
     }
+    const wire = encodeTrail(trail)
+    const write = { record: JSON.stringify(wire), status: trail.status, sortKey: wire.started_at }
+    if (now === undefined) held.set(trail.id, { hasRecord: true, status: trail.status, fresh: true, write })
+    else {
+      now.hasRecord = true
+      now.status = trail.status
+      now.write = write
+    }
+    accepted++
+  }
+  const inserts: Array<readonly [string, string, string, string]> = []
+  for (const [id, row] of held) {
+    if (row.write === undefined) continue
+    if (row.fresh) inserts.push([id, row.write.record, row.write.status, row.write.sortKey])
+    else {
+      yield* sql`UPDATE trails SET record = ${row.write.record}, status = ${row.write.status},
+        sort_key = ${row.write.sortKey} WHERE id = ${id}`
+    }
+  }
+  if (inserts.length > 0) {
+    yield* sql`INSERT INTO trails (id, record, status, sort_key)
+      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM ${
+      Dialect.each(sql, JSON.stringify(inserts))
+    }`
   }
   return { accepted, duplicates }
 })
@@ -207,6 +253,46 @@ export const flags = (
   fresh: ReadonlyMap<string, ReadonlyArray<Wire.StepRecord>>,
   rules: Audit.AuditRules
 ): Effect.Effect<void, SqlError> => ServerAudit.afterIngest(sql, fresh, rules)
+
+/**
+ * What one slice of a batch may hold, in records, a trail record counting as two (its read and
+ * its write weigh more than a step's share of a multi-row insert): about as much work as the
+ * server does for a few leashes, so a request that arrives meanwhile waits that long at most.
+ */
+const sliceUnits = 128
+
+/**
+ * A batch cut into slices of at most `sliceUnits` (see the module's note), its trail records
+ * first, then its steps, each in batch order; a batch that fits is its own one slice.
+ *
+ * @since 0.1.0
+ * @category slicing
+ */
+export const slices = (batch: Wire.IngestBatch): ReadonlyArray<Wire.IngestBatch> => {
+  if (batch.trails.length * 2 + batch.steps.length <= sliceUnits) return [batch]
+  const out: Array<Wire.IngestBatch> = []
+  let trails: Array<Wire.TrailRecord> = []
+  let steps: Array<Wire.StepRecord> = []
+  let units = 0
+  const cut = () => {
+    out.push({ trails, steps })
+    trails = []
+    steps = []
+    units = 0
+  }
+  for (const trail of batch.trails) {
+    if (units + 2 > sliceUnits) cut()
+    trails.push(trail)
+    units += 2
+  }
+  for (const step of batch.steps) {
+    if (units + 1 > sliceUnits) cut()
+    steps.push(step)
+    units += 1
+  }
+  if (units > 0) cut()
+  return out
+}
 
 /** The ids of the trails a batch writes to: its trail records' and its steps'. */
 const trailIdsOf = (batch: Wire.IngestBatch): ReadonlyArray<string> => {

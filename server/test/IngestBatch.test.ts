@@ -7,7 +7,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { Audit, Wire } from "houndsight"
-import { gatedReviewStep, startServer, stepRecord, uuid } from "./helpers.js"
+import * as Ingest from "../src/Ingest.js"
+import { gatedReviewStep, startServer, stepRecord, trailRecord, uuid } from "./helpers.js"
 
 const rules = { sensitive: ["stripe.*", "email.send"], rules: [] }
 
@@ -23,6 +24,43 @@ describe("POST /v1/ingest, large batches", () => {
       expect(answer.body).toStrictEqual({ accepted: 2, duplicates: 1 })
       const detail = yield* s.reviewer.get(`/v1/trails/${t}`)
       expect(detail.body.steps.map((st: any) => [st.seq, st.output])).toStrictEqual([[1, "first"], [2, undefined]])
+    }))
+
+  it.scopedLive("many trail records in one batch count and store as if sent one at a time", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const ended = "2026-11-24T09:05:00.000Z"
+      const post = (trails: ReadonlyArray<unknown>, steps: ReadonlyArray<unknown> = []) =>
+        Effect.map(s.agent.post("/v1/ingest", { body: { trails, steps } }), (a) => a.body)
+      // stored before the batch: a running trail, a finished one, and steps of a trail with no record yet
+      const running = uuid()
+      const finished = uuid()
+      const early = uuid()
+      expect(yield* post([trailRecord({ id: running }), trailRecord({ id: finished, status: "ok", output: "first", ended_at: ended })], [
+        stepRecord(early, 1, "plan")
+      ])).toStrictEqual({ accepted: 3, duplicates: 0 })
+      // the batch: 20 new trails, each running then ok; the running one finished; the finished one
+      // sent again running and then with another ending; the early trail's record, twice
+      const fresh = Array.from({ length: 20 }, () => uuid())
+      const batch = [
+        ...fresh.flatMap((id) => [trailRecord({ id }), trailRecord({ id, status: "ok", output: id, ended_at: ended })]),
+        trailRecord({ id: running, status: "error", output: "failed", ended_at: ended }),
+        trailRecord({ id: finished }),
+        trailRecord({ id: finished, status: "error", output: "second", ended_at: ended }),
+        trailRecord({ id: early, status: "ok", output: "late record", ended_at: ended }),
+        trailRecord({ id: early })
+      ]
+      expect(yield* post(batch)).toStrictEqual({ accepted: 42, duplicates: 3 })
+      const trailOf = (id: string) => Effect.map(s.reviewer.get(`/v1/trails/${id}`), (a) => a.body.trail)
+      for (const id of fresh) expect(yield* trailOf(id)).toMatchObject({ status: "ok", output: id })
+      expect(yield* trailOf(running)).toMatchObject({ status: "error", output: "failed" })
+      expect(yield* trailOf(finished)).toMatchObject({ status: "ok", output: "first" })
+      expect(yield* trailOf(early)).toMatchObject({ status: "ok", output: "late record" })
+      // every trail listed once
+      const listed = (yield* s.reviewer.get("/v1/trails?limit=100")).body.trails.map((t: any) => t.id)
+      expect([...listed].sort()).toStrictEqual([...fresh, running, finished, early].sort())
+      // the same batch again: all duplicates
+      expect(yield* post(batch)).toStrictEqual({ accepted: 0, duplicates: batch.length })
     }))
 
   it.scopedLive("keys the contract does not know are not stored", () =>
@@ -81,4 +119,52 @@ describe("POST /v1/ingest, large batches", () => {
         )
       }
     }))
+
+  it.scopedLive("a batch stored in several slices: every record once, the counts and flags of one batch", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer({ rulesFile: rules })
+      // 40 trails of 6 steps, each trail's records and steps spread over the batch: several slices
+      const ids = Array.from({ length: 40 }, () => uuid())
+      const trailRecords = ids.flatMap((id) => [trailRecord({ id }), trailRecord({ id, status: "ok", ended_at: "2026-11-24T09:05:00.000Z" })])
+      const reviewed = ids.slice(0, 4)
+      const reviews = yield* Effect.forEach(reviewed, (id) => gatedReviewStep(s, id, 1, "stripe.charge", "approved"))
+      const steps = [
+        ...reviews,
+        ...ids.flatMap((id) => [2, 3, 4, 5, 6].map((seq) => stepRecord(id, seq, seq === 3 ? "stripe.charge" : "plan")))
+      ]
+      // the other 36 trails' first steps come last: each trail's steps lie in more than one slice
+      steps.push(...ids.slice(4).map((id) => stepRecord(id, 1, "plan")))
+      const batch = { trails: trailRecords, steps }
+      const parts = Ingest.slices(Schema.decodeUnknownSync(Wire.IngestBatch)(batch))
+      expect(parts.length).toBeGreaterThan(2)
+      expect((yield* s.agent.post("/v1/ingest", { body: batch })).body)
+        .toStrictEqual({ accepted: trailRecords.length + steps.length, duplicates: 0 })
+      expect((yield* s.agent.post("/v1/ingest", { body: batch })).body)
+        .toStrictEqual({ accepted: 0, duplicates: trailRecords.length + steps.length })
+      for (const id of ids) {
+        const detail = (yield* s.reviewer.get(`/v1/trails/${id}?limit=100`)).body
+        expect(detail.trail.status).toBe("ok")
+        expect(detail.steps.map((st: any) => st.seq)).toStrictEqual([1, 2, 3, 4, 5, 6])
+        const decoded = steps.filter((st) => st.trail_id === id).map((st) => Schema.decodeUnknownSync(Wire.StepRecord)(st))
+        const flags = (yield* s.reviewer.get(`/v1/flags?trail_id=${id}`)).body.flags
+        expect(flags).toStrictEqual(Audit.flags(decoded, rules).map((f) => Schema.encodeSync(Wire.Flag)(f)))
+        // an approved charge is no flag; an unreviewed one is
+        expect(flags.length).toBe(reviewed.includes(id) ? 0 : 1)
+      }
+    }))
+
+  it("slices keep the batch's records in order, trail records first, each slice within its budget", () => {
+    const t = Schema.decodeUnknownSync(Wire.TrailRecord)(trailRecord())
+    const st = Schema.decodeUnknownSync(Wire.StepRecord)(stepRecord(t.id, 1, "plan"))
+    const small = { trails: [t], steps: [st, st] }
+    expect(Ingest.slices(small)).toStrictEqual([small])
+    const trails = Array.from({ length: 100 }, (_, i) => ({ ...t, trigger: `t${i}` }))
+    const steps = Array.from({ length: 300 }, (_, i) => ({ ...st, seq: i + 1 }))
+    const parts = Ingest.slices({ trails, steps })
+    expect(parts.flatMap((p) => p.trails)).toStrictEqual(trails)
+    expect(parts.flatMap((p) => p.steps)).toStrictEqual(steps)
+    for (const p of parts) expect(p.trails.length * 2 + p.steps.length).toBeLessThanOrEqual(128)
+    // full slices but the last: 200 + 300 units in 128-unit slices
+    expect(parts.length).toBe(4)
+  })
 })
