@@ -29,7 +29,7 @@ import { performance } from "node:perf_hooks"
 import * as Postgres from "../test/support/postgres.js"
 import * as RoundRobin from "../test/support/roundRobin.js"
 import { connect, warmUp } from "./gate/agents.js"
-import { quick, root } from "./gate/config.js"
+import { quick, root, sizes } from "./gate/config.js"
 import { createCase } from "./gate/create.js"
 import { ingestCase } from "./gate/ingest.js"
 import { oneCase } from "./gate/one.js"
@@ -81,7 +81,7 @@ const asOne = (servers: ReadonlyArray<ServerProcess>, url: string): ServerProces
 const throughput = async (server: ServerProcess): Promise<Pick<GateResults, "creations" | "ingest">> => {
   const c = await connect(server)
   try {
-    await warmUp(c)
+    await warmUp(c, sizes.shortWarmup, false)
     return { ...(await createCase(c)), ...(await ingestCase(c)) }
   } finally {
     await c.close()
@@ -118,7 +118,7 @@ const measure = async (): Promise<void> => {
       const agentSide = await connect(a)
       const reviewerSide = await connect(b)
       try {
-        await warmUp(agentSide)
+        await warmUp(agentSide, sizes.shortWarmup, false)
         const result = await oneCase({ ...agentSide, decide: reviewerSide.decide })
         acrossInstances = result.decisionResumeOne
       } finally {
