@@ -38,6 +38,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -50,6 +51,7 @@ import * as IngestIssues from "./IngestIssues.js"
 import * as Limits from "./Limits.js"
 import { type Holder, Keys } from "./Keys.js"
 import type { SqlError } from "@effect/sql/SqlError"
+import type * as Http from "node:http"
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
@@ -321,25 +323,84 @@ const tooLarge = (size: string) =>
     message: `the body is ${size}; the limit is 5 MiB (${maxBodyBytes} bytes): send smaller batches`
   })
 
+const unreadable = (why: string) => new Wire.ApiError.BadRequest({ message: `the body could not be read (${why})` })
+
+/**
+ * A body of a known length (at most `maxBodyBytes`) read straight from Node's request: Node's
+ * parser ends the body at its Content-Length, so no limit is checked per chunk. The platform's
+ * `request.stream` does the same through a channel of chunks, whose fibers and operators cost
+ * a share of every request an agent waits on (BENCHMARKS.md, "Full run of 2026-12-02,
+ * evening").
+ */
+const readKnownLength = (source: Http.IncomingMessage, length: number): Effect.Effect<Buffer, Wire.ApiError.ApiError> =>
+  Effect.async<Buffer, Wire.ApiError.ApiError>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      size += chunk.length
+    }
+    const onEnd = () => {
+      stop()
+      resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+    }
+    const onError = (error: Error) => {
+      stop()
+      resume(Effect.fail(unreadable(error.message)))
+    }
+    const onClose = () => {
+      if (source.complete) return
+      stop()
+      resume(Effect.fail(unreadable(`the connection closed after ${size} of ${length} bytes`)))
+    }
+    const stop = () => {
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", onError)
+      source.off("close", onClose)
+    }
+    source.on("data", onData)
+    source.on("end", onEnd)
+    source.on("error", onError)
+    source.on("close", onClose)
+    return Effect.sync(stop)
+  })
+
+/** Node's request behind `request`, when nothing has read its body yet. */
+const unreadSource = (request: HttpServerRequest.HttpServerRequest): Http.IncomingMessage | undefined => {
+  const source = request.source as Partial<Http.IncomingMessage> | undefined
+  return source !== undefined && typeof source.on === "function" && source.readable === true &&
+      source.readableDidRead === false && source.complete === false
+    ? source as Http.IncomingMessage
+    : undefined
+}
+
 /**
  * Reads a request's body, at most `maxBodyBytes` (a larger one is a `413`, read and dropped so
- * the client gets the answer).
+ * the client gets the answer). A body with a Content-Length within the limit is read straight
+ * from Node's request (`readKnownLength`); any other through the platform's stream, which counts
+ * and bounds what arrives.
  *
  * @since 0.2.0
  * @category decoding
  */
 export const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, Wire.ApiError.ApiError> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const length = request.headers["content-length"]
-    if (length !== undefined && /^\d+$/.test(length) && Number(length) > maxBodyBytes) {
-      return yield* tooLarge(`${length} bytes`)
-    }
+    const known = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
+    if (known !== undefined && known > maxBodyBytes) return Effect.fail(tooLarge(`${length} bytes`))
+    const source = known === undefined ? undefined : unreadSource(request)
+    if (source !== undefined) return readKnownLength(source, known!)
+    return readCounted(request)
+  })
+
+/** A body read through the platform's stream, bounded chunk by chunk. */
+const readCounted = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, Wire.ApiError.ApiError> =>
+  Effect.gen(function*() {
     // Past the limit the rest of the body is still read (and dropped), up to `maxDrainBytes`, so
     // the client gets the 413 instead of a reset connection.
     const read = yield* request.stream.pipe(
-      Stream.mapError((error) =>
-        new Wire.ApiError.BadRequest({ message: `the body could not be read (${error.description ?? error.reason})` })
-      ),
+      Stream.mapError((error) => unreadable(error.description ?? error.reason)),
       Stream.runFoldEffect(
         { size: 0, chunks: Chunk.empty<Uint8Array>() },
         (acc, chunk) => {
@@ -437,17 +498,27 @@ const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<J
     }
   })
 
-const decodeWith = (schema: Schema.Schema<any, any, any>, where: "path" | "query" | "body", input: unknown) =>
-  Effect.mapError(
-    Schema.decodeUnknown(schema as Schema.Schema<unknown, unknown, never>, { errors: "all", onExcessProperty: "ignore" })(
-      input
-    ),
-    (error) => {
-      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-      const message = Wire.ApiError.describeIssues(issues)
-      return new Wire.ApiError.BadRequest({ message: where === "body" ? message : `${where}: ${message}` })
-    }
-  )
+/** The synchronous decoder of each endpoint schema, made once (`errors: "all"`, excess keys ignored). */
+const decoders = new WeakMap<object, (input: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
+const decodeWith = (
+  schema: Schema.Schema<any, any, any>,
+  where: "path" | "query" | "body",
+  input: unknown
+): Effect.Effect<any, Wire.ApiError.BadRequest> => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown, never>, {
+      errors: "all",
+      onExcessProperty: "ignore"
+    })
+    decoders.set(schema, decode)
+  }
+  const decoded = decode(input)
+  if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+  const message = Wire.ApiError.describeIssues(ParseResult.ArrayFormatter.formatErrorSync(decoded.left))
+  return Effect.fail(new Wire.ApiError.BadRequest({ message: where === "body" ? message : `${where}: ${message}` }))
+}
 
 /**
  * How a body of one payload schema is read, beyond the schema's decode:

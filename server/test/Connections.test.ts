@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import * as Http from "node:http"
 import * as Connections from "../src/Connections.js"
-import { leashRequest, startServer } from "./helpers.js"
+import { leashRequest, startServer, trailRecord } from "./helpers.js"
 import { connect, parse } from "./RawHttp.js"
 
 /** A GET on a fresh connection of its own (no pool), answered status and body. */
@@ -51,6 +51,23 @@ describe("connection bounds", () => {
       )
       yield* c.untilClosed(8_000)
       expect(c.closed()).toBe(true)
+    }))
+
+  it.scopedLive("a client that closes in the middle of a body: nothing of it is stored, and the next request is answered", () =>
+    Effect.gen(function*() {
+      const s = yield* startServer()
+      const trail = trailRecord()
+      const body = JSON.stringify({ trails: [trail], steps: [] })
+      const c = yield* connect(
+        s.url,
+        `POST /v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${s.agentKey}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 40)}`
+      )
+      yield* Effect.sleep("100 millis")
+      c.destroy()
+      // the whole body, sent again on a connection of its own, is stored once
+      expect((yield* s.agent.post("/v1/ingest", { body: JSON.parse(body) })).body).toStrictEqual({ accepted: 1, duplicates: 0 })
+      expect((yield* s.reviewer.get(`/v1/trails/${trail.id}`)).status).toBe(200)
     }))
 
   it.scopedLive("a held long-poll outlasts both deadlines and is answered normally", () =>

@@ -12,6 +12,8 @@ export interface RawConnection {
   /** Whether the server closed (or reset) the connection. */
   readonly closed: () => boolean
   readonly write: (text: string) => void
+  /** Closes the connection from this side at once. */
+  readonly destroy: () => void
   /** Waits until the server closed the connection, or `millis` passed; answers what it sent. */
   readonly untilClosed: (millis: number) => Effect.Effect<string>
   /** Waits until the server sent a whole response head, or `millis` passed. */
@@ -52,6 +54,7 @@ export const connect = (url: string, text = ""): Effect.Effect<RawConnection, ne
       write: (t: string) => {
         if (!socket.destroyed) socket.write(t)
       },
+      destroy: () => socket.destroy(),
       untilClosed: (millis: number) => until(() => isClosed, millis),
       untilAnswered: (millis: number) => until(() => isClosed || data.includes("\r\n\r\n"), millis)
     }
