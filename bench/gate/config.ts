@@ -32,7 +32,7 @@ export const runs = (name: typeof caseNames[number]): boolean => only.length ===
  * How much each case does. `warmup` rounds (a health check, a floor-rule leash, a pending leash
  * decided) and `warmupIngestBatches` batches run before any case: a gate server runs for days,
  * so its figures are those of a server whose code V8 has optimized. After 40 rounds a floor-rule
- * creation still took twice the server CPU it takes after 1,000 (BENCHMARKS.md, "Full run of 2026-12-02, evening").
+ * creation still took twice the server CPU it takes after 1,000 (BENCHMARKS.md, "Full runs of 2026-12-02, evening").
  * The compiled servers, measured for their memory with 1,000 agents waiting, and the PostgreSQL
  * bench keep the 40 rounds (`shortWarmup`) their earlier figures had.
  */

@@ -329,7 +329,7 @@ const unreadable = (why: string) => new Wire.ApiError.BadRequest({ message: `the
  * A body of a known length (at most `maxBodyBytes`) read straight from Node's request: Node's
  * parser ends the body at its Content-Length, so no limit is checked per chunk. The platform's
  * `request.stream` does the same through a channel of chunks, whose fibers and operators cost
- * a share of every request an agent waits on (BENCHMARKS.md, "Full run of 2026-12-02,
+ * a share of every request an agent waits on (BENCHMARKS.md, "Full runs of 2026-12-02,
  * evening").
  */
 const readKnownLength = (source: Http.IncomingMessage, length: number): Effect.Effect<Buffer, Wire.ApiError.ApiError> =>
