@@ -103,8 +103,8 @@ const measure = async (): Promise<void> => {
     console.log(`  server (as shipped, tsx) pid ${server.pid} at ${server.url}`)
     const c = await connect(server)
     try {
-      await warmUp(c, sizes.warmup, true)
-      console.log(`  warmed up (${sizes.warmup} rounds, ${sizes.warmupIngestBatches} ingest batches)`)
+      await warmUp(c, sizes.warmup)
+      console.log(`  warmed up (${sizes.warmup.rounds} rounds, ${sizes.warmup.ingestBatches} ingest batches)`)
       if (runs("waiting")) Object.assign(results, await waitingCase(c))
       if (runs("one")) Object.assign(results, await oneCase(c))
       if (runs("floor")) Object.assign(results, await floorCase(c))
@@ -129,7 +129,7 @@ const measure = async (): Promise<void> => {
       console.log(`  server (${variant.label}) pid ${server.pid} at ${server.url}`)
       const c = await connect(server)
       try {
-        await warmUp(c, sizes.shortWarmup, false)
+        await warmUp(c, sizes.shortWarmup)
         results[variant.key] = await waitingCase(c)
       } finally {
         await c.close()

@@ -81,7 +81,7 @@ const asOne = (servers: ReadonlyArray<ServerProcess>, url: string): ServerProces
 const throughput = async (server: ServerProcess): Promise<Pick<GateResults, "creations" | "ingest">> => {
   const c = await connect(server)
   try {
-    await warmUp(c, sizes.shortWarmup, false)
+    await warmUp(c, sizes.shortWarmup)
     return { ...(await createCase(c)), ...(await ingestCase(c)) }
   } finally {
     await c.close()
@@ -118,7 +118,7 @@ const measure = async (): Promise<void> => {
       const agentSide = await connect(a)
       const reviewerSide = await connect(b)
       try {
-        await warmUp(agentSide, sizes.shortWarmup, false)
+        await warmUp(agentSide, sizes.shortWarmup)
         const result = await oneCase({ ...agentSide, decide: reviewerSide.decide })
         acrossInstances = result.decisionResumeOne
       } finally {

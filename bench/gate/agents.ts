@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { performance } from "node:perf_hooks"
 import { type Exporter, Houndsight, Leash, type Recorder, Trail } from "../../src/index.js"
-import { sizes } from "./config.js"
+import type { Warmup } from "./config.js"
 import { ingestBodies, rawClient } from "./load.js"
 import type { ServerProcess } from "./server.js"
 
@@ -130,12 +130,12 @@ export const connect = async (server: ServerProcess): Promise<Connected> => {
   return { server, polls, agents, plain, decide, healthz, agent, close }
 }
 
-/** Warms up both sides (JIT, connections, prepared statements): `rounds` rounds, and ingest batches alongside when `ingest`. */
-export const warmUp = async (c: Connected, rounds: number, ingest: boolean): Promise<void> => {
+/** Warms up both sides (JIT, connections, prepared statements) by `warmup`. */
+export const warmUp = async (c: Connected, warmup: Warmup): Promise<void> => {
   const warm = rawClient(c.server.url, c.server.agentKey, 4)
-  for (const body of ingestBodies(ingest ? sizes.warmupIngestBatches : 4)) await warm.post("/v1/ingest", body)
+  for (const body of ingestBodies(warmup.ingestBatches)) await warm.post("/v1/ingest", body)
   warm.close()
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < warmup.rounds; i++) {
     await c.plain.runPromise(c.healthz)
     await c.agents.runPromise(c.agent(25_000, () => {}))
     const fiber = c.agents.runFork(c.agent(120, () => {}))

@@ -28,17 +28,47 @@ for (const name of only) {
 /** Whether the case `name` runs in this run. */
 export const runs = (name: typeof caseNames[number]): boolean => only.length === 0 || only.includes(name)
 
+/** What runs before a server's cases: `rounds` rounds (a health check, a floor-rule leash, a pending leash decided) and `ingestBatches` ingest batches. */
+export interface Warmup {
+  readonly rounds: number
+  readonly ingestBatches: number
+}
+
 /**
- * How much each case does. `warmup` rounds (a health check, a floor-rule leash, a pending leash
- * decided) and `warmupIngestBatches` batches run before any case: a gate server runs for days,
- * so its figures are those of a server whose code V8 has optimized. After 40 rounds a floor-rule
- * creation still took twice the server CPU it takes after 1,000 (BENCHMARKS.md, "Full runs of 2026-12-02, evening").
- * The compiled servers, measured for their memory with 1,000 agents waiting, and the PostgreSQL
- * bench keep the 40 rounds (`shortWarmup`) their earlier figures had.
+ * How much each case does. `warmup` runs before the shipped server's cases: a gate server runs
+ * for days, so its figures are those of a server whose code V8 has optimized. After 40 rounds a
+ * floor-rule creation still took twice the server CPU it takes after 1,000 (BENCHMARKS.md, "Full
+ * runs of 2026-12-02, evening"). The compiled servers, measured for their memory with 1,000
+ * agents waiting, and the PostgreSQL bench keep the warm-up their earlier figures had
+ * (`shortWarmup`).
  */
-export const sizes = quick
-  ? { waiting: 1000, oneByOne: 150, floor: 200, createSeconds: 1.5, ingestBatches: 20, warmup: 20, warmupIngestBatches: 4, shortWarmup: 20 }
-  : { waiting: 1000, oneByOne: 1000, floor: 500, createSeconds: 4, ingestBatches: 80, warmup: 1000, warmupIngestBatches: 40, shortWarmup: 40 }
+export const sizes: {
+  readonly waiting: number
+  readonly oneByOne: number
+  readonly floor: number
+  readonly createSeconds: number
+  readonly ingestBatches: number
+  readonly warmup: Warmup
+  readonly shortWarmup: Warmup
+} = quick
+  ? {
+    waiting: 1000,
+    oneByOne: 150,
+    floor: 200,
+    createSeconds: 1.5,
+    ingestBatches: 20,
+    warmup: { rounds: 20, ingestBatches: 4 },
+    shortWarmup: { rounds: 20, ingestBatches: 4 }
+  }
+  : {
+    waiting: 1000,
+    oneByOne: 1000,
+    floor: 500,
+    createSeconds: 4,
+    ingestBatches: 80,
+    warmup: { rounds: 1000, ingestBatches: 40 },
+    shortWarmup: { rounds: 40, ingestBatches: 4 }
+  }
 
 /** After an agent's long-poll is sent, how long before the reviewer decides (so the server holds it). */
 export const settleMillis = 5

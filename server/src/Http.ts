@@ -388,10 +388,10 @@ export const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.E
   Effect.suspend(() => {
     const length = request.headers["content-length"]
     const known = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
-    if (known !== undefined && known > maxBodyBytes) return Effect.fail(tooLarge(`${length} bytes`))
-    const source = known === undefined ? undefined : unreadSource(request)
-    if (source !== undefined) return readKnownLength(source, known!)
-    return readCounted(request)
+    if (known === undefined) return readCounted(request)
+    if (known > maxBodyBytes) return Effect.fail(tooLarge(`${length} bytes`))
+    const source = unreadSource(request)
+    return source === undefined ? readCounted(request) : readKnownLength(source, known)
   })
 
 /** A body read through the platform's stream, bounded chunk by chunk. */

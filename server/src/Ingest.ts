@@ -1,6 +1,6 @@
 /**
- * How an ingest batch is stored: one function per group of statements, run in this order in the
- * store's one transaction (`Store.ingest`).
+ * How an ingest batch is stored: one function per group of statements, run in this order in one
+ * transaction for each slice of the batch (`ingest`).
  *
  * 1. `trails`: the batch's trail records. The first terminal record (`ok`, `error`,
  *    `interrupted`) wins; a `running` record never replaces a terminal one; anything already
@@ -17,7 +17,7 @@
  * the rest as one JSON array parameter read as rows (`Dialect.each`).
  *
  * A large batch is stored as slices (`slices`), each in its own transaction, with the event
- * loop let go between them (`Store.ingest`): a decision or a leash that arrives meanwhile waits
+ * loop let go between them (`ingest`): a decision or a leash that arrives meanwhile waits
  * for one slice, not for the whole batch. The contract does not make a batch atomic: a batch
  * cut by a crash is sent again by the exporter, and what was stored counts as duplicates.
  *
@@ -30,6 +30,7 @@ import type { Audit } from "houndsight/wire"
 import type * as Wire from "houndsight/wire"
 import * as ServerAudit from "./Audit.js"
 import * as Dialect from "./Dialect.js"
+import { yieldToEventLoop } from "./EventLoop.js"
 import { encodeStep, encodeTrail } from "./IngestCodec.js"
 
 /**
@@ -302,14 +303,8 @@ const trailIdsOf = (batch: Wire.IngestBatch): ReadonlyArray<string> => {
   return [...ids]
 }
 
-/**
- * Stores a batch: the four groups of statements in order, in one transaction, under the locks of
- * its trails (`Dialect.lockTrails`).
- *
- * @since 0.1.0
- * @category statements
- */
-export const ingest = (
+/** Stores one slice: the four groups of statements in order, in one transaction, under the locks of its trails (`Dialect.lockTrails`). */
+const storeSlice = (
   sql: SqlClient.SqlClient,
   batch: Wire.IngestBatch,
   rules: Audit.AuditRules
@@ -323,3 +318,30 @@ export const ingest = (
     yield* flags(sql, s.fresh, rules)
     return { accepted: t.accepted + s.accepted, duplicates: t.duplicates + s.duplicates }
   }))
+
+/**
+ * Stores a batch, slice by slice (`slices`), each slice in its own transaction; between two
+ * slices the requests that arrived meanwhile are answered. Answers the counts of the whole batch.
+ *
+ * @since 0.1.0
+ * @category statements
+ */
+export const ingest = (
+  sql: SqlClient.SqlClient,
+  batch: Wire.IngestBatch,
+  rules: Audit.AuditRules
+): Effect.Effect<Wire.IngestAccepted, SqlError> => {
+  const parts = slices(batch)
+  if (parts.length === 1) return storeSlice(sql, batch, rules)
+  return Effect.gen(function*() {
+    let accepted = 0
+    let duplicates = 0
+    for (let i = 0; i < parts.length; i++) {
+      if (i > 0) yield* yieldToEventLoop
+      const stored = yield* storeSlice(sql, parts[i]!, rules)
+      accepted += stored.accepted
+      duplicates += stored.duplicates
+    }
+    return { accepted, duplicates }
+  })
+}

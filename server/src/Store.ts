@@ -31,7 +31,6 @@ import type { Audit } from "houndsight/wire"
 import * as Wire from "houndsight/wire"
 import * as ServerAudit from "./Audit.js"
 import * as Dialect from "./Dialect.js"
-import { yieldToEventLoop } from "./EventLoop.js"
 import * as Ingest from "./Ingest.js"
 import * as LeashSummary from "./LeashSummary.js"
 import * as Rows from "./Rows.js"
@@ -169,22 +168,7 @@ const leashColumns = `leash_id, request, status, created_at, expires_at, decisio
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
-  const ingest = (batch: Wire.IngestBatch, rules: Audit.AuditRules) => {
-    const parts = Ingest.slices(batch)
-    if (parts.length === 1) return Ingest.ingest(sql, batch, rules)
-    return Effect.gen(function*() {
-      let accepted = 0
-      let duplicates = 0
-      for (let i = 0; i < parts.length; i++) {
-        // the requests that arrived during the last slice are answered before the next one
-        if (i > 0) yield* yieldToEventLoop
-        const stored = yield* Ingest.ingest(sql, parts[i]!, rules)
-        accepted += stored.accepted
-        duplicates += stored.duplicates
-      }
-      return { accepted, duplicates }
-    })
-  }
+  const ingest = (batch: Wire.IngestBatch, rules: Audit.AuditRules) => Ingest.ingest(sql, batch, rules)
 
   const recomputeAllFlags = (rules: Audit.AuditRules) =>
     sql.withTransaction(Effect.gen(function*() {

@@ -5,10 +5,12 @@
  * an agent out.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import { Effect, Either, Fiber, Option } from "effect"
 import * as Http from "node:http"
 import * as Connections from "../src/Connections.js"
-import { leashRequest, startServer, trailRecord } from "./helpers.js"
+import * as HttpFront from "../src/Http.js"
+import { leashRequest, startServer } from "./helpers.js"
 import { connect, parse } from "./RawHttp.js"
 
 /** A GET on a fresh connection of its own (no pool), answered status and body. */
@@ -53,21 +55,42 @@ describe("connection bounds", () => {
       expect(c.closed()).toBe(true)
     }))
 
-  it.scopedLive("a client that closes in the middle of a body: nothing of it is stored, and the next request is answered", () =>
+  it.scopedLive("a body cut by the client fails its read with a 400 naming the cut; a whole body in many chunks is read whole", () =>
     Effect.gen(function*() {
-      const s = yield* startServer()
-      const trail = trailRecord()
-      const body = JSON.stringify({ trails: [trail], steps: [] })
-      const c = yield* connect(
-        s.url,
-        `POST /v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${s.agentKey}\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 40)}`
+      // Node's own server, each request's body read by the server's readBody
+      const reads: Array<Promise<Either.Either<Buffer, unknown>>> = []
+      const server = Http.createServer((req, res) => {
+        const request = { headers: req.headers, source: req } as unknown as HttpServerRequest.HttpServerRequest
+        reads.push(Effect.runPromise(Effect.either(HttpFront.readBody(request))))
+        res.on("error", () => {})
+        req.on("end", () => res.end())
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () => Effect.sync(() => server.close())
       )
-      yield* Effect.sleep("100 millis")
-      c.destroy()
-      // the whole body, sent again on a connection of its own, is stored once
-      expect((yield* s.agent.post("/v1/ingest", { body: JSON.parse(body) })).body).toStrictEqual({ accepted: 1, duplicates: 0 })
-      expect((yield* s.reviewer.get(`/v1/trails/${trail.id}`)).status).toBe(200)
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+      const head = (length: number) => `POST /v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${length}\r\n\r\n`
+
+      const cut = yield* connect(url, head(100) + "{\"trails\":")
+      while (reads.length < 1) yield* Effect.sleep("10 millis")
+      cut.destroy()
+      const failed = yield* Effect.promise(() => reads[0]!)
+      expect(Either.isLeft(failed)).toBe(true)
+      const error = Either.getLeft(failed).pipe(Option.getOrThrow) as { _tag: string; message: string }
+      expect(error._tag).toBe("BadRequest")
+      expect(error.message).toMatch(/^the body could not be read \(/)
+
+      const body = JSON.stringify({ trails: [], steps: [], padding: "x".repeat(200_000) })
+      const whole = yield* connect(url, head(Buffer.byteLength(body)))
+      for (let at = 0; at < body.length; at += 50_000) {
+        whole.write(body.slice(at, at + 50_000))
+        yield* Effect.sleep("5 millis")
+      }
+      const read = yield* Effect.promise(() => reads[1]!)
+      expect(Either.getRight(read).pipe(Option.map((b) => b.toString("utf8")), Option.getOrThrow)).toBe(body)
     }))
 
   it.scopedLive("a held long-poll outlasts both deadlines and is answered normally", () =>
