@@ -245,9 +245,12 @@ layer(Layer.scoped(Server, GateServer.start()), { excludeTestServices: true, tim
         expect(elapsed, why).toBeLessThanOrEqual(timeoutSeconds * 1000 + slackMillis)
         expect(answer.status, why).toBe(409)
         expect(after, why).toMatchObject({ status: "decided", decision: "timeout", reason: "cancelled by the agent" })
+        // the exporter may still be in the back-off of the outage: delivered before the close
+        yield* sdk.exporter.flush.pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("no flush") }))
         yield* sdk.close
         const steps = yield* server.store.reviewSteps(leashId!)
-        expect(steps.map((s) => s.output.decision), why).toStrictEqual(["timeout"])
+        expect(steps.map((s) => s.output.decision), `${why}; the SDK logged ${JSON.stringify(sdk.logs())}`)
+          .toStrictEqual(["timeout"])
       }),
     60_000
   )
