@@ -13,7 +13,7 @@
 import type * as Effect from "effect/Effect"
 import type { StepRecord } from "../../schema/StepRecord.js"
 import type { TrailRecord } from "../../schema/TrailRecord.js"
-import { type Kind, STEP, StepParts, TRAIL } from "../encode.js"
+import { type Kind, STEP, TRAIL } from "../encode.js"
 import { Lane } from "../lane.js"
 import type { Accounting } from "./accounting.js"
 import { assemble, type Batch } from "./batch.js"
@@ -30,7 +30,6 @@ const compactAt = 64
 export class Backlog implements Offers {
   readonly audit: Lane
   readonly ordinary: Lane
-  private readonly parts = new StepParts()
   /** The next full batch, assembled by the compactor while a request is in flight. */
   private prepared: Batch | undefined = undefined
   /** Set once by the shutdown: records offered from then on are dropped (`shutdown`). */
@@ -79,9 +78,8 @@ export class Backlog implements Offers {
 
   /** Compacts up to `budget` raw records of each lane, audit first; returns how many remain. */
   compact(budget: number): number {
-    const { accounting, parts } = this
-    return this.audit.compact(budget, parts, accounting.onInvalid) +
-      this.ordinary.compact(budget, parts, accounting.onInvalid)
+    const onInvalid = this.accounting.onInvalid
+    return this.audit.compact(budget, onInvalid) + this.ordinary.compact(budget, onInvalid)
   }
 
   /** Takes the next batch out of the lanes: the prepared one, else one assembled now. */
@@ -92,7 +90,7 @@ export class Backlog implements Offers {
   private assemble(): Batch {
     this.compact(Number.MAX_SAFE_INTEGER)
     const { maxBatchBytes, maxBatchRecords } = this.settings
-    return assemble(this.audit, this.ordinary, this.parts, maxBatchRecords, maxBatchBytes)
+    return assemble(this.audit, this.ordinary, maxBatchRecords, maxBatchBytes)
   }
 
   /** Takes the prepared batch out of the lanes' bounds: it is in flight from now on. */

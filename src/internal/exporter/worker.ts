@@ -5,8 +5,8 @@
  *   one, else one assembled now), delivers it, and settles its records for the flushes waiting.
  *   A batch goes as soon as it is full, a flush asks, or the close comes; else when its oldest
  *   record has waited `flushIntervalMillis`.
- * - The **compactor** encodes waiting records in place (`encode.ts`: a step is kept as its
- *   parts, a trail as its JSON, a record that does not encode is dropped, counted and logged)
+ * - The **compactor** encodes waiting records in place (`lane.ts`: a record's JSON is written
+ *   as UTF-8 into its lane's arena, a record that does not encode is dropped, counted and logged)
  *   once a few dozen wait in a lane or a request starts (`Backlog`), so queued records are small
  *   and encoding overlaps the request in flight; and it assembles the next full batch while a
  *   request is in flight.
