@@ -2,7 +2,7 @@
  * A bounded FIFO of records waiting to be exported: one of the exporter's two lanes.
  *
  * Offering pushes the record as it is (`push`: a few stores, no allocation once the ring has
- * grown). The exporter then compacts waiting records in place (`compact`), off the agent's path:
+ * grown). The exporter then compacts waiting records in place (`compact`), a few dozen at a time:
  * each record is encoded once to its wire JSON (`encode.ts`), whose UTF-8 bytes go into the
  * lane's arena (`arena.ts`), and the record itself is let go; a record that does not encode
  * becomes a tombstone, counted once and skipped when its batch is assembled. A compacted record

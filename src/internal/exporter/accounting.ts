@@ -8,7 +8,8 @@
  * handed to `snapshot`.
  *
  * Losses are reported in log lines without ever logging on the agent's fiber: a record that does
- * not encode is logged by the fiber that found it (`logInvalid`), and drops at offer time (a full
+ * not encode is logged by the exporter fiber that finds it or, found by the offer, by the worker
+ * as it takes the next batch (`logInvalid`), and drops at offer time (a full
  * lane) by a fiber of their own, at most once a second (`scheduleReport`).
  *
  * @internal
@@ -106,7 +107,7 @@ export class Accounting {
     retriedRecords.unsafeUpdate(n, noLabels)
   }
 
-  /** A record that does not encode: dropped now, logged by the fiber that found it (`logInvalid`). */
+  /** A record that does not encode: dropped now, logged later by an exporter fiber (`logInvalid`). */
   readonly onInvalid = (kind: Kind, message: string): void => {
     this.drop("invalid", 1)
     this.invalidLines.push(

@@ -4,7 +4,10 @@
  *
  * The offer (`offerTrail`, `offerStep`) is synchronous and is all that runs on the agent's fiber:
  * the record goes as it is into its lane (`lane.ts`: the audit lane for trail records and review
- * steps, the ordinary lane for every other step) and, when a fiber should look, opens its latch.
+ * steps, the ordinary lane for every other step); every `compactAt`-th record compacts the
+ * lane's raw records there and then (a few dozen encodings, so no record waits long enough as an
+ * object graph for the garbage collector to copy it, and no fiber is woken for it); and, when a
+ * fiber should look, it opens its latch.
  * A prepared batch's records stay counted against their lanes' bounds until it is taken to be
  * sent, so the bounds count every record that is not in the request.
  *
@@ -20,11 +23,10 @@ import { assemble, type Batch } from "./batch.js"
 import type { ExporterSettings, Offers } from "./model.js"
 
 /**
- * Raw records in a lane that wake the compactor: it then compacts them in one go, instead of
- * waking for every few records a steady agent offers (the batch's assembly compacts what is
- * left, and a request starting wakes it too).
+ * Raw records in a lane that the offer compacts in one go (the batch's assembly compacts what is
+ * left).
  */
-const compactAt = 64
+const compactAt = 32
 
 /** The lanes, the prepared batch and the offers. */
 export class Backlog implements Offers {
@@ -40,7 +42,7 @@ export class Backlog implements Offers {
     private readonly accounting: Accounting,
     /** Wakes the worker: a first record, a full batch, a flush, the close. */
     readonly workerLatch: Effect.Latch,
-    /** Wakes the compactor: records to compact, or a request started. */
+    /** Wakes the compactor: a full batch to prepare while a request is in flight. */
     readonly compactLatch: Effect.Latch
   ) {
     this.audit = new Lane(settings.maxAuditQueue)
@@ -59,7 +61,11 @@ export class Backlog implements Offers {
       accounting.scheduleReport()
       return
     }
-    if (lane.raw === compactAt) this.compactLatch.unsafeOpen()
+    if (lane.raw >= compactAt) {
+      lane.compact(compactAt, accounting.onInvalid)
+      // a full batch is waiting while a request is in flight: the compactor prepares it
+      if (this.shouldPrepare()) this.compactLatch.unsafeOpen()
+    }
     const total = this.audit.size + this.ordinary.size
     if (total === 1 || total >= this.settings.maxBatchRecords) this.workerLatch.unsafeOpen()
   }

@@ -5,11 +5,10 @@
  *   one, else one assembled now), delivers it, and settles its records for the flushes waiting.
  *   A batch goes as soon as it is full, a flush asks, or the close comes; else when its oldest
  *   record has waited `flushIntervalMillis`.
- * - The **compactor** encodes waiting records in place (`lane.ts`: a record's JSON is written
- *   as UTF-8 into its lane's arena, a record that does not encode is dropped, counted and logged)
- *   once a few dozen wait in a lane or a request starts (`Backlog`), so queued records are small
- *   and encoding overlaps the request in flight; and it assembles the next full batch while a
- *   request is in flight.
+ * - The **compactor** assembles the next full batch while a request is in flight, and encodes
+ *   the records still raw then (`lane.ts`: a record's JSON is written as UTF-8 into its lane's
+ *   arena, a record that does not encode is dropped, counted and logged); the offer itself
+ *   compacts every few dozen records (`Backlog`), so queued records stay small.
  * - The **close** (`shutdown`) drains the lanes within `shutdownTimeoutMillis`, then counts what
  *   was not sent (`shutdown`) and what was sent without an answer (`unconfirmed`), and says so.
  *
@@ -114,8 +113,8 @@ export class Worker {
   })
 
   /**
-   * The compactor fiber: compacts records soon after they arrive, a budget at a time, and
-   * assembles the next batch while a request is in flight. It works in tasks of the event loop of
+   * The compactor fiber: woken by an offer that finds a full batch waiting while a request is in
+   * flight, it compacts what is still raw, a budget at a time, and assembles that next batch. It works in tasks of the event loop of
    * its own, never in the microtasks after an offer or an answer: a request just started is
    * written to its socket only once those are done, and an answer is read as soon as the task in
    * progress ends.
