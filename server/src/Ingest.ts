@@ -228,7 +228,9 @@ export const steps: (
 
 /**
  * One row per trail whose steps arrived before its record (the record fills it in later), sorted
- * by its earliest step; a placeholder already there keeps the earliest. One statement.
+ * by its earliest step; a placeholder already there keeps the earliest, and is written only when
+ * a step earlier than its key arrives (a write of the row, even of the same key, runs the trail
+ * list's update trigger: its derived columns and tags rewritten). One statement.
  *
  * @since 0.1.0
  * @category statements
@@ -239,8 +241,8 @@ export const placeholders = (
 ): Effect.Effect<void, SqlError> =>
   firstSortKey.size === 0 ? Effect.void : Effect.asVoid(sql`INSERT INTO trails (id, record, status, sort_key)
     SELECT j.value ->> 0, NULL, NULL, j.value ->> 1 FROM ${Dialect.each(sql, JSON.stringify([...firstSortKey]))} WHERE true
-    ON CONFLICT (id) DO UPDATE SET sort_key = CASE WHEN excluded.sort_key < trails.sort_key
-      THEN excluded.sort_key ELSE trails.sort_key END WHERE trails.record IS NULL`)
+    ON CONFLICT (id) DO UPDATE SET sort_key = excluded.sort_key
+      WHERE trails.record IS NULL AND excluded.sort_key < trails.sort_key`)
 
 /**
  * Brings the flags of every trail the batch added steps to up to date (the server's incremental
