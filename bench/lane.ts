@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { performance } from "node:perf_hooks"
-import { STEP, TRAIL, type Kind } from "../src/internal/encode.js"
+import { STEP, StepParts, TRAIL, type Kind } from "../src/internal/encode.js"
 import { Lane } from "../src/internal/lane.js"
 
 const args = process.argv.slice(2)
@@ -71,6 +71,7 @@ const cases: ReadonlyArray<{ readonly title: string; readonly kind: Kind; readon
   { title: "step of ~300 KiB (events), cut to fit", kind: STEP, make: overLimit, n: 200 }
 ]
 
+const parts = new StepParts()
 const onInvalid = () => {
   throw new Error("a benchmark record did not encode")
 }
@@ -80,9 +81,9 @@ const round = (kind: Kind, records: ReadonlyArray<unknown>): number => {
   let bytes = 0
   const start = performance.now()
   for (const r of records) lane.push(r, kind)
-  lane.compact(Number.MAX_SAFE_INTEGER, onInvalid)
+  lane.compact(Number.MAX_SAFE_INTEGER, parts, onInvalid)
   while (lane.ready()) {
-    bytes += lane.headBytes()
+    bytes += lane.headJson(parts).length
     lane.shift()
   }
   const ns = ((performance.now() - start) * 1e6) / records.length

@@ -3,15 +3,16 @@
  *
  * The contract's schemas (`TrailRecord`, `StepRecord`) stay the authority: this module only
  * writes what `JSON.stringify(Schema.encodeSync(schema)(record))` would write, byte for byte, for
- * the records it recognises, and says "not mine" (`undefined`) for anything else, which
+ * the records it recognises, and says "not mine" (`undefined` / `false`) for anything else, which
  * the caller then hands to the schema (`schemaJson`). Recognised means: plain objects (prototype
  * `Object.prototype` or `null`) with every field of the right type and within the schema's
  * bounds, as `src/internal/state.ts` builds them. A record a user's `redact` hook bent out of
  * shape is never guessed at; the schema encodes it or explains why it cannot.
  * test/exporter/encode.test.ts checks the agreement on generated records, valid and invalid.
  *
- * A record is encoded once, when its lane compacts it (`lane.ts`), and its JSON is written as
- * UTF-8 into the lane's arena (`arena.ts`) at once: no string of it outlives the compaction.
+ * A step is kept in parts while it waits in a lane (see `lane.ts`): the strings and numbers that
+ * vary, without the constant keys, so a queued step costs a fraction of its JSON text. `renderStep`
+ * writes the JSON when its batch is assembled.
  *
  * @internal
  */
@@ -26,6 +27,17 @@ import { TrailRecord } from "../schema/TrailRecord.js"
 export const TRAIL = 0
 export const STEP = 1
 export type Kind = typeof TRAIL | typeof STEP
+
+
+/**
+ * Makes `s` one flat string: a string built by `+` is a tree of pieces in V8 and keeps every
+ * piece (an id from `crypto.randomUUID()` alone holds far more than its 36 characters); reading
+ * a character copies it into one run of characters and lets the pieces go.
+ */
+export const flatten = (s: string): string => {
+  s.charCodeAt(0)
+  return s
+}
 
 // ---------------------------------------------------------------------------------------------
 // times
@@ -109,6 +121,13 @@ const isParentId = (value: unknown): value is string | null => {
 /** BoundedString(256). */
 const isName = (value: unknown): value is string =>
   typeof value === "string" && value.length >= 1 && value.length <= 256
+
+/** Decimal digits of a positive safe integer (`String(n).length`, without the string). */
+const digits = (n: number): number => {
+  let count = 1
+  for (let bound = 10; n >= bound; bound *= 10) count++
+  return count
+}
 
 /** NonNegativeInt. */
 const isCount = (value: unknown): value is number =>
@@ -245,39 +264,69 @@ const jsonField = (key: string, value: unknown): string => {
 // steps
 // ---------------------------------------------------------------------------------------------
 
-/** Steps of one kind share their name: the last one read and its JSON. */
+/**
+ * A step record in parts: what varies, without the constant keys. `body` is the id followed by
+ * the JSON after `ended_at` (`,"input":…` up to the leash, without the closing brace); `name` is
+ * the name as given when `nameQuoted` is false (it needs no escaping), else its JSON.
+ */
+export class StepParts {
+  body = ""
+  trailId = ""
+  parentId: string | null = null
+  name = ""
+  nameQuoted = false
+  seq = 0
+  layer = 0
+  status = 0
+  startedAt = 0
+  endedAt = 0
+  /** UTF-8 length of the rendered JSON. */
+  bytes = 0
+}
+
+/** `{"id":"` … `","trail_id":"` … `","parent_id":` … `,"seq":` … `,"name":` … `,"layer":"` … `","status":"` … `","started_at":"` … `","ended_at":"` … `"` … `}` */
+const stepFixedBytes = 7 + 14 + 14 + 7 + 8 + 10 + 12 + 16 + 14 + 1 + 1
+
+/** Steps of one kind share their name: the last one read, as written, and its bytes with the quotes. */
 let lastName = ""
-let lastNameJson = "\"\""
+let lastNameQuoted = false
+let lastNameJson = ""
+let lastNameBytes = 2
+
+/** Header lengths of each layer and status, as written. */
+const layerBytes = layers.map((l) => l.length)
+const stepStatusBytes = stepStatuses.map((s) => s.length)
 
 /**
- * The wire JSON of a step record if the fast path takes it (see the module doc), else undefined
- * ("ask the schema"). May throw where JSON.stringify throws (a bigint, a cycle): the caller then
- * asks the schema too.
+ * Reads a step record into `parts` if the fast path takes it (see the module doc); `false`
+ * means "ask the schema". May throw where JSON.stringify throws (a bigint, a cycle): the caller
+ * then asks the schema too.
  */
-export const stepJson = (record: unknown): string | undefined => {
-  if (!isPlain(record)) return undefined
+export const readStep = (record: unknown, parts: StepParts): boolean => {
+  if (!isPlain(record)) return false
   const id = record.id
   const trailId = record.trailId
   const parentId = record.parentId
   const seq = record.seq
   const name = record.name
-  if (!isUuid(id) || !isTrailId(trailId) || !isParentId(parentId)) return undefined
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || !(seq > 0)) return undefined
-  if (!isName(name)) return undefined
+  // the id's characters are checked in the body, once it is one flat string (see below)
+  if (typeof id !== "string" || id.length !== 36 || !isTrailId(trailId) || !isParentId(parentId)) return false
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || !(seq > 0)) return false
+  if (!isName(name)) return false
   const layer = layerCode(record.layer)
   const status = stepStatusCode(record.status)
-  if (layer < 0 || status < 0) return undefined
+  if (layer < 0 || status < 0) return false
   const startedAt = timeOf(record.startedAt)
   const endedAt = timeOf(record.endedAt)
-  if (startedAt !== startedAt || endedAt !== endedAt) return undefined
+  if (startedAt !== startedAt || endedAt !== endedAt) return false
   const cost = costJson(record.costUsd)
   const tokens = stepTokensJson(record.tokens)
   const events = eventsJson(record.events)
-  if (cost === undefined || tokens === undefined || events === undefined) return undefined
+  if (cost === undefined || tokens === undefined || events === undefined) return false
   let rest = jsonField("input", record.input) + jsonField("output", record.output) + cost + tokens + events
   const error = record.error
   if (error !== undefined) {
-    if (!isPlain(error) || typeof error.type !== "string" || typeof error.message !== "string") return undefined
+    if (!isPlain(error) || typeof error.type !== "string" || typeof error.message !== "string") return false
     rest += `,"error":{"type":${JSON.stringify(error.type)},"message":${JSON.stringify(error.message)}}`
   }
   const leash = record.leash
@@ -285,27 +334,53 @@ export const stepJson = (record: unknown): string | undefined => {
     if (
       !isPlain(leash) || !isUuid(leash.leashId) || !isName(leash.actionName) ||
       !leashAgrees(leash.decision, leash.approved) || typeof leash.reason !== "string"
-    ) return undefined
+    ) return false
     const approvers = approversJson(leash.approvers)
-    if (approvers === undefined) return undefined
+    if (approvers === undefined) return false
     rest += `,"leash":{"leash_id":"${leash.leashId}","action_name":${JSON.stringify(leash.actionName)},"decision":"${
       leash.decision as string
     }","approved":${leash.approved as boolean},"reason":${JSON.stringify(leash.reason)}${approvers}}`
   }
   const model = record.model
   if (model !== undefined) {
-    if (!isPlain(model) || !isName(model.provider) || !isName(model.name)) return undefined
+    if (!isPlain(model) || !isName(model.provider) || !isName(model.name)) return false
     rest += `,"model":{"provider":${JSON.stringify(model.provider)},"name":${JSON.stringify(model.name)}}`
   }
+  // the id is checked in the flat body (one copy, whatever pieces the id was built from)
+  const body = flatten(id + rest)
+  if (!uuidAt(body, 0)) return false
   if (name !== lastName) {
     lastName = name
-    lastNameJson = plainText.test(name) ? `"${name}"` : JSON.stringify(name)
+    lastNameQuoted = !plainText.test(name)
+    lastNameJson = lastNameQuoted ? JSON.stringify(name) : name
+    lastNameBytes = lastNameQuoted ? utf8Length(lastNameJson) : name.length + 2
   }
-  return `{"id":"${id}","trail_id":"${trailId}","parent_id":${
-    parentId === null ? "null" : `"${parentId}"`
-  },"seq":${seq},"name":${lastNameJson},"layer":"${layers[layer]}","status":"${stepStatuses[status]}","started_at":"${
-    isoTime(startedAt)
-  }","ended_at":"${isoTime(endedAt)}"${rest}}`
+  parts.body = body
+  parts.trailId = trailId
+  parts.parentId = parentId
+  parts.name = lastNameJson
+  parts.nameQuoted = lastNameQuoted
+  parts.seq = seq
+  parts.layer = layer
+  parts.status = status
+  parts.startedAt = startedAt
+  parts.endedAt = endedAt
+  // utf8Length(body) counts the id (36 ASCII characters, checked above) and the rest
+  parts.bytes = stepFixedBytes + 36 + (parentId === null ? 4 : 38) + digits(seq) + lastNameBytes + layerBytes[layer]! +
+    stepStatusBytes[status]! + 24 + 24 + utf8Length(body)
+  return true
+}
+
+/** The wire JSON of a step kept in parts. */
+export const renderStep = (parts: StepParts): string => {
+  const body = parts.body
+  return `{"id":"${body.slice(0, 36)}","trail_id":"${parts.trailId}","parent_id":${
+    parts.parentId === null ? "null" : `"${parts.parentId}"`
+  },"seq":${parts.seq},"name":${parts.nameQuoted ? parts.name : `"${parts.name}"`},"layer":"${
+    layers[parts.layer]
+  }","status":"${stepStatuses[parts.status]}","started_at":"${isoTime(parts.startedAt)}","ended_at":"${
+    isoTime(parts.endedAt)
+  }"${body.slice(36)}}`
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,7 +419,7 @@ export const trailJson = (record: unknown): string | undefined => {
     }
     tags = `,"tags":${JSON.stringify(t)}`
   }
-  return (
+  return flatten(
     `{"id":"${id}","agent":${JSON.stringify(agent)},"trigger":${JSON.stringify(trigger)}${
       jsonField("payload", record.payload)
     }${jsonField("output", record.output)},"status":"${status}","started_at":"${isoTime(startedAt)}"${ended}${cost}${tokens}${events}${tags}}`
@@ -370,11 +445,13 @@ export const schemaJson = (record: unknown, kind: Kind): string | SchemaRejectio
       ? encodeTrail(record as TrailRecord)
       : encodeStep(record as StepRecord)
     if (Either.isLeft(result)) return new SchemaRejection(result.left.message)
-    return JSON.stringify(result.right)
+    return flatten(JSON.stringify(result.right))
   } catch (error) {
     return new SchemaRejection(error instanceof Error ? error.message : String(error))
   }
 }
+
+const scratch = new StepParts()
 
 /**
  * The wire JSON of a record, by the fast path when it takes the record, else by the schema; or
@@ -382,19 +459,35 @@ export const schemaJson = (record: unknown, kind: Kind): string | SchemaRejectio
  */
 export const encodeRecord = (record: unknown, kind: Kind): string | SchemaRejection => {
   try {
-    const json = kind === STEP ? stepJson(record) : trailJson(record)
-    if (json !== undefined) return json
+    if (kind === STEP) {
+      if (readStep(record, scratch)) return renderStep(scratch)
+    } else {
+      const json = trailJson(record)
+      if (json !== undefined) return json
+    }
   } catch {
     // JSON.stringify threw: the schema path says so in its message
   }
   return schemaJson(record, kind)
 }
 
+const measureScratch = new StepParts()
+
 /**
  * UTF-8 bytes of a record's wire JSON, exactly as `encodeRecord` writes it (and the exporter
  * sends it), or -1 when it has none. Never throws.
  */
 export const recordBytes = (record: unknown, kind: Kind): number => {
-  const json = encodeRecord(record, kind)
+  try {
+    if (kind === STEP) {
+      if (readStep(record, measureScratch)) return measureScratch.bytes
+    } else {
+      const json = trailJson(record)
+      if (json !== undefined) return utf8Length(json)
+    }
+  } catch {
+    // JSON.stringify threw: the schema path says so
+  }
+  const json = schemaJson(record, kind)
   return json instanceof SchemaRejection ? -1 : utf8Length(json)
 }

@@ -3,38 +3,43 @@
  *
  * Offering pushes the record as it is (`push`: a few stores, no allocation once the ring has
  * grown). The exporter then compacts waiting records in place (`compact`), a few dozen at a time:
- * each record is encoded once to its wire JSON (`encode.ts`), whose UTF-8 bytes go into the
- * lane's arena (`arena.ts`), and the record itself is let go; a record that does not encode
- * becomes a tombstone, counted once and skipped when its batch is assembled. A compacted record
- * is its bytes and a few numbers, far smaller than the object graph it came from, and no string
- * or object of it is left for the garbage collector to keep alive until its batch: which is why
- * records are compacted soon after they arrive. Compacting measures the record's JSON exactly as
- * it will be sent; one over the server's limit of 262,144 bytes is cut to fit there
- * (`recordLimit.ts`), so a record within it pays one comparison.
+ * a step becomes its parts (`StepParts`: the id and the JSON after `ended_at` in one flat string,
+ * references to its trail id, parent id and name, and three numbers), a trail its JSON, and a
+ * record that does not encode becomes a tombstone, counted once and skipped when its batch is
+ * assembled. A compacted step is much smaller than the object graph it came from (and than its
+ * wire JSON, whose keys and trail id it does not hold), which is why records are compacted soon
+ * after they arrive rather than when their batch is built. Compacting
+ * measures the record's JSON exactly as it will be sent; one over the server's limit of 262,144
+ * bytes is cut to fit there (`recordLimit.ts`), so a record within it pays one comparison.
  *
  * The slots are columns (one array per field) that grow by doubling up to the bound, so an idle
- * lane holds 64 slots, and a slot is a few numbers in those columns (and the record until it is
- * compacted): no object per record.
+ * lane holds 64 slots, and a slot is a few numbers and references in those columns besides its
+ * string: no object per record.
  *
  * @internal
  */
+import {
+  flatten,
+  type Kind,
+  readStep,
+  renderStep,
+  SchemaRejection,
+  schemaJson,
+  STEP,
+  StepParts,
+  trailJson
+} from "./encode.js"
 import { utf8Length } from "../schema/Common.js"
-import { Arena } from "./arena.js"
-import { encodeRecord, type Kind, SchemaRejection, STEP } from "./encode.js"
 import { maxRecordBytes } from "./jsonSafe.js"
 import { fitRecord } from "./recordLimit.js"
 
 /** What a slot holds. */
 const RAW = 0
-const ENCODED = 1
+const PARTS = 1
+const JSON_TEXT = 2
 const DEAD = 3
 
 const initialSlots = 64
-
-/** Records compacted before their texts are written into the arena, at most. */
-const writeRun = 256
-
-const decoder = new TextDecoder()
 
 /** Called for a record that does not encode: its kind and the schema's message. */
 export type OnInvalid = (kind: Kind, message: string) => void
@@ -42,19 +47,18 @@ export type OnInvalid = (kind: Kind, message: string) => void
 export class Lane {
   /** Slots allocated (grows by doubling up to `capacity`). */
   private n: number
-  /** RAW: the record; otherwise undefined. */
+  /** RAW: the record; PARTS: id + rest; JSON_TEXT: the JSON; DEAD: undefined. */
   private items: Array<unknown>
-  /** ENCODED: the arena chunk and offset of the record's bytes, and their length. */
-  private chunks: Float64Array
-  private offsets: Float64Array
+  private trailIds: Array<string | undefined>
+  private parentIds: Array<string | null | undefined>
+  private names: Array<string | undefined>
+  /** seq, startedAt, endedAt of each slot. */
+  private numbers: Float64Array
   private sizes: Float64Array
   /** What the slot holds (low two bits) and its kind (bit 2). */
   private forms: Uint8Array
-  /** The encoded records' bytes. */
-  readonly arena = new Arena()
-  /** The JSON of the records being compacted, not yet written, and their slots. */
-  private readonly texts: Array<string> = []
-  private readonly slots: Array<number> = []
+  /** layer, status, nameQuoted of a step in parts. */
+  private meta: Uint8Array
 
   private head = 0
   /** Slots in use, tombstones included. */
@@ -76,10 +80,13 @@ export class Lane {
   constructor(readonly capacity: number) {
     this.n = Math.min(capacity, initialSlots)
     this.items = new Array(this.n)
-    this.chunks = new Float64Array(this.n)
-    this.offsets = new Float64Array(this.n)
+    this.trailIds = new Array(this.n)
+    this.parentIds = new Array(this.n)
+    this.names = new Array(this.n)
+    this.numbers = new Float64Array(this.n * 3)
     this.sizes = new Float64Array(this.n)
     this.forms = new Uint8Array(this.n)
+    this.meta = new Uint8Array(this.n)
   }
 
   /** Records waiting, tombstones excluded. */
@@ -104,62 +111,59 @@ export class Lane {
    * Compacts up to `budget` of the oldest raw records; returns how many raw records remain.
    * A record that does not encode becomes a tombstone and is reported to `onInvalid`.
    */
-  compact(budget: number, onInvalid: OnInvalid): number {
-    const { texts, slots } = this
+  compact(budget: number, parts: StepParts, onInvalid: OnInvalid): number {
     let done = 0
     while (this.raw > 0 && done < budget) {
       const i = this.index(this.size - this.raw)
       const kind = ((this.forms[i]! >> 2) & 1) as Kind
       const record = this.items[i]
-      this.items[i] = undefined
-      let json = encodeRecord(record, kind)
-      if (json instanceof SchemaRejection) {
+      let stored = this.encodeInto(i, kind, record, parts)
+      // the one check a record within the server's limit pays (see recordLimit.ts)
+      if (typeof stored === "number" && stored > maxRecordBytes) stored = this.fit(i, kind, record, stored, parts)
+      if (stored instanceof SchemaRejection) {
+        this.items[i] = undefined
         this.forms[i] = DEAD | (kind << 2)
         this.dead++
-        onInvalid(kind, json.message)
-      } else {
-        // the one check a record within the server's limit pays (see recordLimit.ts): a UTF-16
-        // unit is at most 3 bytes, so only a long text is measured
-        if (json.length > maxRecordBytes / 3) {
-          const bytes = utf8Length(json)
-          if (bytes > maxRecordBytes) json = this.fit(kind, record, json, bytes)
-        }
-        texts.push(json)
-        slots.push(i)
-        this.forms[i] = ENCODED | (kind << 2)
-        if (texts.length === writeRun) this.writeTexts()
+        onInvalid(kind, stored.message)
       }
       this.raw--
       done++
     }
-    this.writeTexts()
     return this.raw
   }
 
-  /** Writes the texts compacted so far into the arena, and where each went into its slot. */
-  private writeTexts(): void {
-    const { arena, slots, texts } = this
-    if (texts.length === 0) return
-    arena.write(texts)
-    for (let k = 0; k < slots.length; k++) {
-      const i = slots[k]!
-      this.chunks[i] = arena.placedChunk[k]!
-      this.offsets[i] = arena.placedOffset[k]!
-      this.sizes[i] = arena.placedBytes[k]!
+  /** Encodes `record` into slot `i`: its UTF-8 bytes, or why it does not encode (the slot is then untouched). */
+  private encodeInto(i: number, kind: Kind, record: unknown, parts: StepParts): number | SchemaRejection {
+    try {
+      if (kind === STEP) {
+        if (readStep(record, parts)) {
+          this.store(i, parts)
+          return parts.bytes
+        }
+      } else {
+        const json = trailJson(record)
+        if (json !== undefined) return this.storeJson(i, kind, json)
+      }
+    } catch {
+      // JSON.stringify threw: the schema path gives the message
     }
-    texts.length = 0
-    slots.length = 0
+    const json = schemaJson(record, kind)
+    return json instanceof SchemaRejection ? json : this.storeJson(i, kind, json)
   }
 
-  /** The JSON of `record` (whose JSON is `json`, `bytes` bytes, over the limit) cut to fit by `fitRecord`, or `json` when cutting fails. */
-  private fit(kind: Kind, record: unknown, json: string, bytes: number): string {
-    // each candidate is measured by encoding it: the last one measured is usually the one kept
+  /**
+   * Stores in slot `i` (holding `record`, `bytes` bytes, over the limit) the record cut to fit
+   * by `fitRecord`; keeps the record as it was when cutting fails. Returns the bytes stored.
+   */
+  private fit(i: number, kind: Kind, record: unknown, bytes: number, parts: StepParts): number {
+    // each candidate is measured by storing it: the last one measured is usually the one kept
     let last: unknown = record
-    let lastJson: string | SchemaRejection = json
+    let lastBytes = bytes
     const measure = (candidate: unknown): number => {
+      const stored = this.encodeInto(i, kind, candidate, parts)
       last = candidate
-      lastJson = encodeRecord(candidate, kind)
-      return lastJson instanceof SchemaRejection ? -1 : utf8Length(lastJson)
+      lastBytes = typeof stored === "number" ? stored : -1
+      return lastBytes
     }
     let cut: unknown = record
     try {
@@ -167,9 +171,12 @@ export class Lane {
     } catch {
       // JSON.stringify threw on a part: keep the record as it was
     }
-    const cutJson = cut === last ? lastJson : encodeRecord(cut, kind)
-    // the record itself encoded: keep it when its cut does not
-    return cutJson instanceof SchemaRejection ? json : cutJson
+    if (cut === last && lastBytes >= 0) return lastBytes
+    const stored = this.encodeInto(i, kind, cut, parts)
+    if (typeof stored === "number") return stored
+    // the record itself encoded before: store it again
+    const again = this.encodeInto(i, kind, record, parts)
+    return typeof again === "number" ? again : bytes
   }
 
   /** Drops tombstones at the head; whether a compacted record is there to take. */
@@ -191,48 +198,33 @@ export class Lane {
     return ((this.forms[this.head]! >> 2) & 1) as Kind
   }
 
-  /** The arena chunk of the head record's bytes; only after `ready()`. */
-  headChunk(): number {
-    return this.chunks[this.head]!
-  }
-
-  /** The offset of the head record's bytes in its chunk; only after `ready()`. */
-  headOffset(): number {
-    return this.offsets[this.head]!
-  }
-
   /** The JSON of the head record; only after `ready()`. */
-  headJson(): string {
-    const at = this.offsets[this.head]!
-    return decoder.decode(this.arena.chunk(this.chunks[this.head]!).subarray(at, at + this.sizes[this.head]!))
-  }
-
-  /**
-   * Lets the arena go of what the records taken out were in: call once their bytes are copied
-   * (`shift` keeps them, so a batch is taken out first and copied after).
-   */
-  release(): void {
-    for (let k = 0; k < this.size; k++) {
-      const i = this.index(k)
-      const form = this.forms[i]! & 3
-      if (form === ENCODED) {
-        this.arena.releaseBefore(this.chunks[i]!)
-        return
-      }
-      // raw records are the newest: no encoded one after them
-      if (form === RAW) break
-    }
-    // no encoded record left: the arena starts again
-    this.arena.reset()
+  headJson(parts: StepParts): string {
+    const i = this.head
+    if ((this.forms[i]! & 3) === JSON_TEXT) return this.items[i] as string
+    const m = this.meta[i]!
+    parts.body = this.items[i] as string
+    parts.trailId = this.trailIds[i]!
+    parts.parentId = this.parentIds[i]!
+    parts.name = this.names[i]!
+    parts.layer = m & 7
+    parts.status = (m >> 3) & 3
+    parts.nameQuoted = (m & 32) !== 0
+    parts.seq = this.numbers[i * 3]!
+    parts.startedAt = this.numbers[i * 3 + 1]!
+    parts.endedAt = this.numbers[i * 3 + 2]!
+    return renderStep(parts)
   }
 
   /** Removes the head slot. */
   shift(): void {
     const i = this.head
-    const form = this.forms[i]! & 3
-    if (form === DEAD) this.dead--
-    else if (form === RAW) this.raw--
+    if ((this.forms[i]! & 3) === DEAD) this.dead--
+    else if ((this.forms[i]! & 3) === RAW) this.raw--
     this.items[i] = undefined
+    this.trailIds[i] = undefined
+    this.parentIds[i] = undefined
+    this.names[i] = undefined
     this.head = this.head + 1 === this.n ? 0 : this.head + 1
     this.size--
     this.taken++
@@ -242,7 +234,6 @@ export class Lane {
   clear(): number {
     const live = this.live
     while (this.size > 0) this.shift()
-    this.release()
     return live
   }
 
@@ -251,29 +242,62 @@ export class Lane {
     return i < this.n ? i : i - this.n
   }
 
+  private store(i: number, parts: StepParts): void {
+    this.items[i] = parts.body
+    this.trailIds[i] = parts.trailId
+    this.parentIds[i] = parts.parentId
+    this.names[i] = parts.name
+    this.numbers[i * 3] = parts.seq
+    this.numbers[i * 3 + 1] = parts.startedAt
+    this.numbers[i * 3 + 2] = parts.endedAt
+    this.sizes[i] = parts.bytes
+    this.meta[i] = parts.layer | (parts.status << 3) | (parts.nameQuoted ? 32 : 0)
+    this.forms[i] = PARTS | (STEP << 2)
+  }
+
+  /** Stores a record's JSON in slot `i`; returns its UTF-8 bytes. */
+  private storeJson(i: number, kind: Kind, json: string): number {
+    const bytes = utf8Length(json)
+    this.items[i] = flatten(json)
+    this.sizes[i] = bytes
+    this.forms[i] = JSON_TEXT | (kind << 2)
+    return bytes
+  }
+
   /** Doubles the slots (up to the bound), oldest record first at index 0. */
   private grow(): void {
     const n = Math.min(this.capacity, this.n * 2)
     const items = new Array<unknown>(n)
-    const chunks = new Float64Array(n)
-    const offsets = new Float64Array(n)
+    const trailIds = new Array<string | undefined>(n)
+    const parentIds = new Array<string | null | undefined>(n)
+    const names = new Array<string | undefined>(n)
+    const numbers = new Float64Array(n * 3)
     const sizes = new Float64Array(n)
     const forms = new Uint8Array(n)
+    const meta = new Uint8Array(n)
     for (let k = 0; k < this.size; k++) {
       const i = this.index(k)
       items[k] = this.items[i]
-      chunks[k] = this.chunks[i]!
-      offsets[k] = this.offsets[i]!
+      trailIds[k] = this.trailIds[i]
+      parentIds[k] = this.parentIds[i]
+      names[k] = this.names[i]
+      numbers[k * 3] = this.numbers[i * 3]!
+      numbers[k * 3 + 1] = this.numbers[i * 3 + 1]!
+      numbers[k * 3 + 2] = this.numbers[i * 3 + 2]!
       sizes[k] = this.sizes[i]!
       forms[k] = this.forms[i]!
+      meta[k] = this.meta[i]!
     }
     this.n = n
     this.head = 0
     this.items = items
-    this.chunks = chunks
-    this.offsets = offsets
+    this.trailIds = trailIds
+    this.parentIds = parentIds
+    this.names = names
+    this.numbers = numbers
     this.sizes = sizes
     this.forms = forms
+    this.meta = meta
   }
 }
 

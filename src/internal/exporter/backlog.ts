@@ -16,7 +16,7 @@
 import type * as Effect from "effect/Effect"
 import type { StepRecord } from "../../schema/StepRecord.js"
 import type { TrailRecord } from "../../schema/TrailRecord.js"
-import { type Kind, STEP, TRAIL } from "../encode.js"
+import { type Kind, STEP, StepParts, TRAIL } from "../encode.js"
 import { Lane } from "../lane.js"
 import type { Accounting } from "./accounting.js"
 import { assemble, type Batch } from "./batch.js"
@@ -32,6 +32,7 @@ const compactAt = 32
 export class Backlog implements Offers {
   readonly audit: Lane
   readonly ordinary: Lane
+  private readonly parts = new StepParts()
   /** The next full batch, assembled by the compactor while a request is in flight. */
   private prepared: Batch | undefined = undefined
   /** Set once by the shutdown: records offered from then on are dropped (`shutdown`). */
@@ -62,7 +63,7 @@ export class Backlog implements Offers {
       return
     }
     if (lane.raw >= compactAt) {
-      lane.compact(compactAt, accounting.onInvalid)
+      lane.compact(compactAt, this.parts, accounting.onInvalid)
       // a full batch is waiting while a request is in flight: the compactor prepares it
       if (this.shouldPrepare()) this.compactLatch.unsafeOpen()
     }
@@ -84,8 +85,9 @@ export class Backlog implements Offers {
 
   /** Compacts up to `budget` raw records of each lane, audit first; returns how many remain. */
   compact(budget: number): number {
-    const onInvalid = this.accounting.onInvalid
-    return this.audit.compact(budget, onInvalid) + this.ordinary.compact(budget, onInvalid)
+    const { accounting, parts } = this
+    return this.audit.compact(budget, parts, accounting.onInvalid) +
+      this.ordinary.compact(budget, parts, accounting.onInvalid)
   }
 
   /** Takes the next batch out of the lanes: the prepared one, else one assembled now. */
@@ -96,7 +98,7 @@ export class Backlog implements Offers {
   private assemble(): Batch {
     this.compact(Number.MAX_SAFE_INTEGER)
     const { maxBatchBytes, maxBatchRecords } = this.settings
-    return assemble(this.audit, this.ordinary, maxBatchRecords, maxBatchBytes)
+    return assemble(this.audit, this.ordinary, this.parts, maxBatchRecords, maxBatchBytes)
   }
 
   /** Takes the prepared batch out of the lanes' bounds: it is in flight from now on. */

@@ -1,13 +1,12 @@
 /**
  * The batch builder: takes records out of the lanes into a batch (audit lane first, at most
  * `maxBatchRecords` records and `maxBatchBytes` bytes of body) and writes its request body by
- * copying the records' UTF-8 bytes out of the lanes' arenas, a run of records that lie back to
- * back at a time. The body keeps where each record starts, so any run of records can be cut out
- * again without re-encoding (a 413 split).
+ * concatenating the records' JSON, once, as UTF-8. The body keeps where each record starts, so any
+ * run of records can be cut out again without re-encoding (a 413 split).
  *
  * @internal
  */
-import { type Kind, STEP, TRAIL } from "../encode.js"
+import { type Kind, STEP, type StepParts, TRAIL } from "../encode.js"
 import type { Lane } from "../lane.js"
 
 /** `{"trails":[],"steps":[]}` */
@@ -39,43 +38,15 @@ export interface Batch {
 }
 
 /**
- * Where the records of the batch being assembled are: lane (0 audit, 1 ordinary), arena chunk,
- * offset and UTF-8 length, in batch order. Reused from batch to batch (one batch is assembled at
- * a time, synchronously).
- */
-let taken = {
-  lanes: new Uint8Array(0),
-  kinds: new Uint8Array(0),
-  chunks: new Float64Array(0),
-  offsets: new Float64Array(0),
-  sizes: new Float64Array(0)
-}
-
-/** Room for one more record in `taken`: doubles its columns, keeping what they hold. */
-const growTaken = (): void => {
-  const n = Math.max(64, taken.sizes.length * 2)
-  const lanes = new Uint8Array(n)
-  const kinds = new Uint8Array(n)
-  const chunks = new Float64Array(n)
-  const offsets = new Float64Array(n)
-  const sizes = new Float64Array(n)
-  lanes.set(taken.lanes)
-  kinds.set(taken.kinds)
-  chunks.set(taken.chunks)
-  offsets.set(taken.offsets)
-  sizes.set(taken.sizes)
-  taken = { lanes, kinds, chunks, offsets, sizes }
-}
-
-/**
- * Lays the `count` records of `taken` out in a body, copying each list's runs of records that lie
- * back to back in one chunk (each followed by its comma in the arena) in one call.
+ * Lays records out in a body: `jsons[i]` is a record's JSON, `sizes[i]` its UTF-8 length, `kinds`
+ * its kind, all in batch order.
  */
 const layOut = (
-  count: number,
-  lanes: readonly [Lane, Lane]
+  jsons: ReadonlyArray<string>,
+  sizes: ReadonlyArray<number>,
+  kinds: ReadonlyArray<Kind>
 ): Pick<Batch, "count" | "body" | "trailStarts" | "stepStarts" | "trailsBefore"> => {
-  const { chunks, kinds, offsets, sizes } = taken
+  const count = jsons.length
   const trailsBefore = new Int32Array(count + 1)
   let trailCount = 0
   let trailBytes = 0
@@ -89,55 +60,34 @@ const layOut = (
   }
   const trailStarts = new Int32Array(trailCount + 1)
   const stepStarts = new Int32Array(count - trailCount + 1)
-  // each list's bytes include a comma after every record; the last comma is not kept
+  // each list's bytes include a comma after every record; the last comma is not written
   const trailsEnd = trailsOpen.length + Math.max(0, trailBytes - 1)
   const stepsBegin = trailsEnd + stepsOpen.length
   const stepsEnd = stepsBegin + Math.max(0, stepBytes - 1)
-  // the last record of each list has its comma copied too: what follows the list is written over it
   const body = new Uint8Array(stepsEnd + bodyClose.length)
+  body.set(trailsOpen, 0)
+  body.set(stepsOpen, trailsEnd)
+  body.set(bodyClose, stepsEnd)
   let t = 0
   let s = 0
   let trailAt = trailsOpen.length
   let stepAt = stepsBegin
-  // the run being gathered: from `runFrom` in chunk `runChunk` of lane `runLane`, to `runTo`, into `runAt`
-  let runLane = -1
-  let runKind = -1
-  let runChunk = -1
-  let runFrom = 0
-  let runTo = 0
-  let runAt = 0
-  const flush = (): void => {
-    if (runLane >= 0) body.set(lanes[runLane]!.arena.chunk(runChunk).subarray(runFrom, runTo), runAt)
-  }
   for (let i = 0; i < count; i++) {
-    const size = sizes[i]! + 1
-    const kind = kinds[i]!
-    const chunk = chunks[i]!
-    const offset = offsets[i]!
-    const lane = taken.lanes[i]!
-    if (lane !== runLane || kind !== runKind || chunk !== runChunk || offset !== runTo) {
-      flush()
-      runLane = lane
-      runKind = kind
-      runChunk = chunk
-      runFrom = offset
-      runAt = kind === TRAIL ? trailAt : stepAt
-    }
-    runTo = offset + size
-    if (kind === TRAIL) {
+    const size = sizes[i]!
+    if (kinds[i] === TRAIL) {
+      if (t > 0) body[trailAt - 1] = 44 // ","
       trailStarts[t++] = trailAt
-      trailAt += size
+      encoder.encodeInto(jsons[i]!, body.subarray(trailAt, trailAt + size))
+      trailAt += size + 1
     } else {
+      if (s > 0) body[stepAt - 1] = 44
       stepStarts[s++] = stepAt
-      stepAt += size
+      encoder.encodeInto(jsons[i]!, body.subarray(stepAt, stepAt + size))
+      stepAt += size + 1
     }
   }
-  flush()
   trailStarts[t] = trailAt
   stepStarts[s] = stepAt
-  body.set(trailsOpen, 0)
-  body.set(stepsOpen, trailsEnd)
-  body.set(bodyClose, stepsEnd)
   return { count, body, trailStarts, stepStarts, trailsBefore }
 }
 
@@ -169,36 +119,36 @@ export const kindAt = (batch: Batch, i: number): Kind =>
  * Takes records into a batch: the audit lane first, at most `maxRecords` records and `maxBytes`
  * bytes of body. The lanes' records are compacted already (`Backlog.assemble`).
  */
-export const assemble = (audit: Lane, ordinary: Lane, maxRecords: number, maxBytes: number): Batch => {
-  let count = 0
+export const assemble = (
+  audit: Lane,
+  ordinary: Lane,
+  parts: StepParts,
+  maxRecords: number,
+  maxBytes: number
+): Batch => {
+  const jsons: Array<string> = []
+  const sizes: Array<number> = []
+  const kinds: Array<Kind> = []
   let fromAudit = 0
   let bytes = bodyOverhead
-  while (count < maxRecords) {
+  while (jsons.length < maxRecords) {
     const lane = audit.ready() ? audit : ordinary.ready() ? ordinary : undefined
     if (lane === undefined) break
     const size = lane.headBytes()
     // a record alone larger than the byte bound is still sent, alone: the server decides (413)
-    if (count > 0 && bytes + size + 1 > maxBytes) break
-    if (count === taken.sizes.length) growTaken()
-    taken.lanes[count] = lane === audit ? 0 : 1
-    taken.kinds[count] = lane.headKind()
-    taken.chunks[count] = lane.headChunk()
-    taken.offsets[count] = lane.headOffset()
-    taken.sizes[count] = size
+    if (jsons.length > 0 && bytes + size + 1 > maxBytes) break
+    jsons.push(lane.headJson(parts))
+    sizes.push(size)
+    kinds.push(lane.headKind())
     if (lane === audit) fromAudit++
     lane.shift()
     bytes += size + 1
-    count++
   }
-  const batch: Batch = {
-    ...layOut(count, [audit, ordinary]),
+  return {
+    ...layOut(jsons, sizes, kinds),
     fromAudit,
-    fromOrdinary: count - fromAudit,
+    fromOrdinary: jsons.length - fromAudit,
     auditMark: audit.taken,
     ordinaryMark: ordinary.taken
   }
-  // the bytes are in the body now: the arenas may let them go
-  audit.release()
-  ordinary.release()
-  return batch
 }

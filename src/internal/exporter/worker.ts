@@ -6,9 +6,9 @@
  *   A batch goes as soon as it is full, a flush asks, or the close comes; else when its oldest
  *   record has waited `flushIntervalMillis`.
  * - The **compactor** assembles the next full batch while a request is in flight, and encodes
- *   the records still raw then (`lane.ts`: a record's JSON is written as UTF-8 into its lane's
- *   arena, a record that does not encode is dropped, counted and logged); the offer itself
- *   compacts every few dozen records (`Backlog`), so queued records stay small.
+ *   the records still raw then (`lane.ts`: a step is kept as its parts, a trail as its JSON, a
+ *   record that does not encode is dropped, counted and logged); the offer itself compacts every
+ *   few dozen records (`Backlog`), so queued records stay small.
  * - The **close** (`shutdown`) drains the lanes within `shutdownTimeoutMillis`, then counts what
  *   was not sent (`shutdown`) and what was sent without an answer (`unconfirmed`), and says so.
  *
