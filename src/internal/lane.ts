@@ -8,9 +8,9 @@
  * record that does not encode becomes a tombstone, counted once and skipped when its batch is
  * assembled. A compacted step is much smaller than the object graph it came from (and than its
  * wire JSON, whose keys and trail id it does not hold), which is why records are compacted soon
- * after they arrive rather than when their batch is built. Compacting
- * measures the record's JSON exactly as it will be sent; one over the server's limit of 262,144
- * bytes is cut to fit there (`recordLimit.ts`), so a record within it pays one comparison.
+ * after they arrive rather than when their batch is built. Compacting measures the record's JSON
+ * exactly as it will be sent; one over the server's limit of 262,144 bytes is cut to fit there
+ * (`recordLimit.ts`), so a record within it pays one comparison.
  *
  * The slots are columns (one array per field) that grow by doubling up to the bound, so an idle
  * lane holds 64 slots, and a slot is a few numbers and references in those columns besides its
