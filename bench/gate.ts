@@ -1,10 +1,12 @@
 /**
  * `npm run bench:gate`: the leash and the local server, measured end to end over loopback with
- * the server as its own process (`server/bin/houndsight-server.mjs`, as `npx houndsight-server`
- * runs it) and the agents in this process, on the real SDK (`Houndsight.layer`, so
+ * the server as its own process, as installed (the package's bin
+ * `server/bin/houndsight-server.mjs` with the node flags of its `#!` line, loading the bundle
+ * `server/dist/cli.mjs`, as `npx houndsight-server` runs it; built first by
+ * `npm run build:server`) and the agents in this process, on the real SDK (`Houndsight.layer`, so
  * `Leash.request` goes through `HttpGate` with the agent key, over `FetchHttpClient`).
  *
- * Cases, in the order they run, on the server as shipped (one server, one database):
+ * Cases, in the order they run, on the server as installed (one server, one database):
  *
  * 1. **1,000 waiting agents**: 1,000 fibers call `Leash.request` at once and wait in their
  *    long-polls; the server's RSS (`/proc/<pid>/status`) with all 1,000 polls held, against
@@ -23,16 +25,16 @@
  * 5. **ingest steps/s**: raw HTTP `POST /v1/ingest`, batches of 512 step records built before
  *    timing, with 1 request in flight (as the SDK's exporter sends) and with 4.
  *
- * Then case 1 again on the server compiled to JavaScript under plain `node`, as is and with V8
- * flags for a small heap, each on a fresh server. Throughput cases also report the server's
+ * Then case 1 again on the same bundle under plain `node` (without the bin's flags) and on the
+ * TypeScript sources through tsx (`server/bin/dev.mjs`, as the repository's tests and demo run
+ * the server), each on a fresh server. Throughput cases also report the server's
  * CPU time (`/proc/<pid>/stat`), which other work on a shared machine disturbs less than the
  * wall clock.
  *
  * Each case is a file of bench/gate/ (`waiting.ts`, `one.ts`, `floor.ts`, `create.ts`,
  * `ingest.ts`); this file runs them on one server and writes the results. Run under tsx, it
  * compiles bench/gate.ts and what it imports to JavaScript (bench/compile.ts, as for
- * `npm run bench`, and for the same reason) and measures in a child `node --expose-gc` process. The server as shipped runs its TypeScript sources through tsx, as
- * its command does.
+ * `npm run bench`, and for the same reason) and measures in a child `node --expose-gc` process.
  *
  * Environment:
  * - `BENCH_QUICK=1`: a fast run (fewer leashes and batches); writes bench/gate-results.quick.json
@@ -42,6 +44,7 @@
  * - `BENCH_ONLY=ingest,create`: runs only these cases (`waiting`, `one`, `floor`, `create`,
  *   `ingest`; for profiling one of them) after the warm-up; no results file is written.
  * - `BENCH_VERBOSE=1`: prints the server's output.
+ * - `BENCH_NO_BUILD=1`: runs the bundle already built (no `npm run build:server` first).
  *
  * @since 0.1.0
  */
@@ -56,7 +59,7 @@ import { floorCase } from "./gate/floor.js"
 import { ingestCase } from "./gate/ingest.js"
 import { oneCase } from "./gate/one.js"
 import { type GateResults, table, versionOf } from "./gate/results.js"
-import { cacheDir, compileServer, startServer } from "./gate/server.js"
+import { buildShipped, cacheDir, shippedBin, shippedNodeFlags, startServer } from "./gate/server.js"
 import { waitingCase } from "./gate/waiting.js"
 import { machine as machineOf } from "./report.js"
 
@@ -72,14 +75,10 @@ const compileAndRun = async (): Promise<number> => {
   return run(root, "gate.ts", join(cacheDir(), "bench-out"), ["--expose-gc"])
 }
 
-/** The other ways of running the server, for the waiting case (its RSS). */
-const leanVariants = [
-  { key: "compiled", label: "compiled, node", flags: [] },
-  {
-    key: "compiledSmallHeap",
-    label: "compiled, node --max-semi-space-size=1 --optimize-for-size",
-    flags: ["--max-semi-space-size=1", "--optimize-for-size"]
-  }
+/** The other ways of running the server, for the waiting case (its memory and latency). */
+const otherForms = [
+  { key: "plainNode", label: "the bundle, plain node", shipped: true },
+  { key: "sources", label: "sources through tsx", shipped: false }
 ] as const
 
 const measure = async (): Promise<void> => {
@@ -96,11 +95,14 @@ const measure = async (): Promise<void> => {
   const began = performance.now()
   const results: Partial<Record<keyof GateResults, unknown>> = { date: new Date().toISOString(), quick, machine }
 
-  // ---- the server as shipped (npx houndsight-server: its sources through tsx): every case
+  // ---- the server as installed (npx houndsight-server: the bin with its node flags): every case
+  buildShipped()
+  const bin = shippedBin()
+  const flags = shippedNodeFlags()
   {
     const dir = mkdtempSync(join(Os.tmpdir(), "houndsight-bench-gate-"))
-    const server = await startServer(dir)
-    console.log(`  server (as shipped, tsx) pid ${server.pid} at ${server.url}`)
+    const server = await startServer(dir, bin, flags)
+    console.log(`  server (as installed: node ${flags.join(" ")} ${bin}) pid ${server.pid} at ${server.url}`)
     const c = await connect(server)
     try {
       await warmUp(c, sizes.warmup)
@@ -119,22 +121,21 @@ const measure = async (): Promise<void> => {
     }
   }
 
-  // ---- the same server compiled to JavaScript, under plain node (as is, then with V8 flags for
-  // a small heap): 1,000 waiting agents
+  // ---- the same bundle under plain node (without the bin's flags), and the sources through
+  // tsx: 1,000 waiting agents
   if (runs("waiting")) {
-    const main = await compileServer()
-    for (const variant of leanVariants) {
+    for (const form of otherForms) {
       const dir = mkdtempSync(join(Os.tmpdir(), "houndsight-bench-gate-"))
-      const server = await startServer(dir, main, variant.flags)
-      console.log(`  server (${variant.label}) pid ${server.pid} at ${server.url}`)
+      const server = await (form.shipped ? startServer(dir, bin, []) : startServer(dir))
+      console.log(`  server (${form.label}) pid ${server.pid} at ${server.url}`)
       const c = await connect(server)
       try {
         await warmUp(c, sizes.shortWarmup)
-        results[variant.key] = await waitingCase(c)
+        results[form.key] = await waitingCase(c)
       } finally {
         await c.close()
         const code = await server.stop()
-        if (code !== 0) console.error(`bench: the server (${variant.label}) exited with ${code}`)
+        if (code !== 0) console.error(`bench: the server (${form.label}) exited with ${code}`)
         rmSync(dir, { recursive: true, force: true })
       }
     }

@@ -38,9 +38,9 @@ export interface Warmup {
  * How much each case does. `warmup` runs before the shipped server's cases: a gate server runs
  * for days, so its figures are those of a server whose code V8 has optimized. After 40 rounds a
  * floor-rule creation still took twice the server CPU it takes after 1,000 (BENCHMARKS.md, "Full
- * runs of 2026-12-02, evening"). The compiled servers, measured for their memory with 1,000
- * agents waiting, and the PostgreSQL bench keep the warm-up their earlier figures had
- * (`shortWarmup`).
+ * runs of 2026-12-02, evening"). The other servers (the bundle under plain node, the sources
+ * through tsx), measured for their memory with 1,000 agents waiting, and the PostgreSQL bench
+ * keep the warm-up their earlier figures had (`shortWarmup`).
  */
 export const sizes: {
   readonly waiting: number

@@ -1,7 +1,7 @@
 /**
  * The gate server of the bench as its own process (test/support/serverProcess.ts spawns it):
- * the command as shipped or compiled to JavaScript, on a fresh database with the bench's rules
- * and keys; its memory and CPU time from /proc.
+ * the command as installed, its sources through tsx, or compiled to JavaScript, on a fresh
+ * database with the bench's rules and keys; its memory and CPU time from /proc.
  *
  * @since 0.1.0
  */
@@ -11,6 +11,30 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { spawnServer } from "../../test/support/serverProcess.js"
 import { profileDir, root, verbose } from "./config.js"
+
+/** The package's bin, server/bin/houndsight-server.mjs: what `npx houndsight-server` runs (it loads dist/cli.mjs). */
+export const shippedBin = (): string => join(root, "server", "bin", "houndsight-server.mjs")
+
+/**
+ * The node flags of the bin's `#!` line (`#!/usr/bin/env -S node <flags>`), read from the bin
+ * itself so the bench runs what ships: `node <flags> bin` is the bin run as npx runs it, with
+ * room for the bench's own flags (`--cpu-prof`).
+ */
+export const shippedNodeFlags = (): ReadonlyArray<string> => {
+  const first = readFileSync(shippedBin(), "utf8").split("\n", 1)[0]!
+  const match = /^#!\/usr\/bin\/env -S node((?: +\S+)*) *$/.exec(first)
+  if (match === null) {
+    throw new Error(`bench: ${shippedBin()} does not start with "#!/usr/bin/env -S node <flags>": ${first}`)
+  }
+  return match[1]!.split(" ").filter((flag) => flag !== "")
+}
+
+/** Builds the SDK and the server package (`npm run build:server`), unless `BENCH_NO_BUILD=1`. */
+export const buildShipped = (): void => {
+  if (process.env["BENCH_NO_BUILD"] === "1") return
+  console.log("  building the SDK and the server (npm run build:server)")
+  execFileSync("npm", ["run", "--silent", "build:server"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+}
 
 /** Where the compiled bench and server go. */
 export const cacheDir = (): string => join(root, "node_modules", ".cache", "houndsight-bench-gate")
@@ -110,9 +134,10 @@ export interface StartOptions {
 }
 
 /**
- * Starts the server on a fresh database in `dir`: the command as shipped (its TypeScript sources
- * through tsx), or, given `compiledMain`, that JavaScript entry under plain `node` (with
- * `nodeFlags`).
+ * Starts the server on a fresh database in `dir`: its TypeScript sources through tsx
+ * (server/bin/dev.mjs, as the repository runs it), or, given `compiledMain`, that JavaScript
+ * entry under `node` with `nodeFlags` (`shippedBin()` with `shippedNodeFlags()` is the server as
+ * installed).
  */
 export const startServer = async (
   dir: string,
