@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -157,6 +157,16 @@ export const pgTypes = {
     oid === 20 || oid === 1700 ? (value: string) => Number(value) : PgTypes.getTypeParser(oid, format as never)
 }
 
+/**
+ * `@effect/sql-pg` (and `pg` under it), loaded only for a PostgreSQL database: a server on
+ * SQLite never evaluates them, which keeps their code's objects out of its heap (BENCHMARKS.md,
+ * Part 4).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadPgClient: Effect.Effect<typeof PgClient> = Effect.promise(() => import("@effect/sql-pg/PgClient"))
+
 /** The lock key that serializes the migrations of instances starting together. */
 const migrationLock = 0x686f756e64 // "hound"
 
@@ -207,28 +217,29 @@ const postgresLayer = (
     )
   }
   const where = describeUrl(url)
-  return Layer.effectDiscard(setupPostgres(where)).pipe(
-    Layer.provideMerge(
-      PgClient.layer({
+  return Layer.unwrapEffect(Effect.map(loadPgClient, (PgClient) =>
+    Layer.effectDiscard(setupPostgres(where)).pipe(
+      Layer.provideMerge(
+        PgClient.layer({
         url: setting,
         maxConnections: pool,
         connectTimeout: Duration.seconds(10),
         applicationName: "houndsight-server",
-        types: pgTypes
-      }).pipe(
-        Layer.catchAllCause((cause) =>
-          Layer.fail(
-            new StartupError({
-              reason: "Database",
-              message: `cannot connect to the PostgreSQL database at ${where} (${
-                chainMessage(Cause.squash(cause))
-              }): check that PostgreSQL runs there and accepts this user, or correct --db`
-            })
+          types: pgTypes
+        }).pipe(
+          Layer.catchAllCause((cause) =>
+            Layer.fail(
+              new StartupError({
+                reason: "Database",
+                message: `cannot connect to the PostgreSQL database at ${where} (${
+                  chainMessage(Cause.squash(cause))
+                }): check that PostgreSQL runs there and accepts this user, or correct --db`
+              })
+            )
           )
         )
       )
-    )
-  )
+    )))
 }
 
 /**

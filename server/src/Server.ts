@@ -22,6 +22,7 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -32,6 +33,7 @@ import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as Connections from "./Connections.js"
 import * as Database from "./Database.js"
+import * as Dialect from "./Dialect.js"
 import * as Dashboard from "./dashboard/Dashboard.js"
 import * as Delivery from "./Delivery.js"
 import * as LeashDesk from "./LeashDesk.js"
@@ -49,7 +51,6 @@ import { chainMessage, StartupError } from "./ServerError.js"
 import * as Store from "./Store.js"
 import * as Waiters from "./Waiters.js"
 import * as Notifier from "./Notifier.js"
-import * as PgClient from "@effect/sql-pg/PgClient"
 
 /**
  * The default port.
@@ -230,10 +231,13 @@ const urlHost = (host: string): string =>
 
 /** The notifier on PostgreSQL when the database is, else on the given (or a private) hub. */
 const notifierLayer = (options: Options) =>
-  Layer.unwrapEffect(Effect.map(
-    Effect.serviceOption(PgClient.PgClient),
-    (pg) => Notifier.layer({ pg: Option.getOrUndefined(pg), hub: options.notifierHub })
-  ))
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const pg = Dialect.backend(sql) === "postgres"
+      ? yield* Effect.flatMap(Database.loadPgClient, (PgClient) => Effect.serviceOption(PgClient.PgClient))
+      : Option.none()
+    return Notifier.layer({ pg: Option.getOrUndefined(pg), hub: options.notifierHub })
+  }))
 
 /** Recomputes every trail's flags when the sensitive list changed since the last start. */
 const refreshFlags = Effect.gen(function*() {
