@@ -32,7 +32,7 @@ import * as Connections from "./Connections.js"
 import * as Http from "./Http.js"
 import { Keys } from "./Keys.js"
 import * as OtlpMapping from "./OtlpMapping.js"
-import * as OtlpProto from "./OtlpProto.js"
+import type * as OtlpProto from "./OtlpProto.js"
 import * as Ownership from "./Ownership.js"
 import { Rules } from "./Rules.js"
 import { Store } from "./Store.js"
@@ -63,7 +63,20 @@ export const maxDecodedBytes = 8 * 1024 * 1024
  */
 export const maxConcurrent = 4
 
-type Encoding = "protobuf" | "json"
+/** How a request's body and its answer are written: JSON, or protobuf through the codec. */
+type Encoding = { readonly kind: "json" } | { readonly kind: "protobuf"; readonly proto: typeof OtlpProto }
+
+const json: Encoding = { kind: "json" }
+
+/**
+ * The protobuf codec (`OtlpProto.ts` and `protobufjs` under it), loaded by the first protobuf
+ * request: a server that is never sent OTLP/protobuf never evaluates them (BENCHMARKS.md,
+ * Part 4).
+ */
+const protobuf: Effect.Effect<Encoding> = Effect.map(
+  Effect.promise(() => import("./OtlpProto.js")),
+  (proto) => ({ kind: "protobuf", proto })
+)
 
 /** An OTLP failure: its HTTP status and message. */
 class Refusal {
@@ -91,8 +104,8 @@ const grpcCode = (status: number): number =>
 const failure = (refusal: Refusal, encoding: Encoding): HttpServerResponse.HttpServerResponse => {
   const code = grpcCode(refusal.status)
   const headers = refusal.retryAfter === undefined ? undefined : { "retry-after": String(refusal.retryAfter) }
-  return encoding === "protobuf"
-    ? HttpServerResponse.uint8Array(OtlpProto.encodeStatus(code, refusal.message), {
+  return encoding.kind === "protobuf"
+    ? HttpServerResponse.uint8Array(encoding.proto.encodeStatus(code, refusal.message), {
       status: refusal.status,
       contentType: "application/x-protobuf",
       ...(headers === undefined ? {} : { headers })
@@ -104,8 +117,8 @@ const failure = (refusal: Refusal, encoding: Encoding): HttpServerResponse.HttpS
 }
 
 const success = (mapped: OtlpMapping.Mapped, encoding: Encoding): HttpServerResponse.HttpServerResponse => {
-  if (encoding === "protobuf") {
-    return HttpServerResponse.uint8Array(OtlpProto.encodeResponse(mapped.rejected, mapped.errorMessage), {
+  if (encoding.kind === "protobuf") {
+    return HttpServerResponse.uint8Array(encoding.proto.encodeResponse(mapped.rejected, mapped.errorMessage), {
       status: 200,
       contentType: "application/x-protobuf"
     })
@@ -118,7 +131,7 @@ const success = (mapped: OtlpMapping.Mapped, encoding: Encoding): HttpServerResp
   )
 }
 
-const encodingOf = (contentType: string | undefined): Encoding | undefined => {
+const encodingOf = (contentType: string | undefined): Encoding["kind"] | undefined => {
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase()
   return type === "application/x-protobuf" ? "protobuf" : type === "application/json" ? "json" : undefined
 }
@@ -146,7 +159,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true })
 const decode = (bytes: Buffer, encoding: Encoding): Effect.Effect<unknown, Refusal> =>
   Effect.try({
     try: () => {
-      if (encoding === "protobuf") return OtlpProto.decodeRequest(bytes)
+      if (encoding.kind === "protobuf") return encoding.proto.decodeRequest(bytes)
       const text = utf8.decode(bytes)
       if (Http.nestsDeeperThan(text)) throw new Error(`it nests more than ${Http.maxJsonDepth} levels deep`)
       return JSON.parse(text) as unknown
@@ -154,7 +167,7 @@ const decode = (bytes: Buffer, encoding: Encoding): Effect.Effect<unknown, Refus
     catch: (e) =>
       new Refusal(
         400,
-        encoding === "protobuf"
+        encoding.kind === "protobuf"
           ? `the body is not a protobuf ExportTraceServiceRequest (${e instanceof Error ? e.message : String(e)})`
           : `the body is not OTLP/JSON (${e instanceof Error ? e.message : String(e)})`
       )
@@ -162,7 +175,7 @@ const decode = (bytes: Buffer, encoding: Encoding): Effect.Effect<unknown, Refus
 
 const mapRequest = (request: unknown, encoding: Encoding): Effect.Effect<OtlpMapping.Mapped, Refusal> =>
   Effect.try({
-    try: () => OtlpMapping.map(request, encoding === "protobuf" ? "bytes" : "hex"),
+    try: () => OtlpMapping.map(request, encoding.kind === "protobuf" ? "bytes" : "hex"),
     catch: (e) =>
       e instanceof OtlpMapping.RequestTooLarge
         ? new Refusal(413, e.message)
@@ -214,10 +227,17 @@ export const serve = <E, R>(
       })
 
     const traces = (request: HttpServerRequest.HttpServerRequest) => {
-      const encoding = encodingOf(request.headers["content-type"])
+      const kind = encodingOf(request.headers["content-type"])
+      return kind === "protobuf"
+        ? Effect.flatMap(protobuf, (encoding) => tracesIn(request, encoding))
+        : tracesIn(request, kind === undefined ? undefined : json)
+    }
+
+    /** `POST /v1/traces` in its encoding (`undefined`: a Content-Type that is not OTLP/HTTP). */
+    const tracesIn = (request: HttpServerRequest.HttpServerRequest, encoding: Encoding | undefined) => {
       if (request.method !== "POST") {
         return Effect.succeed(
-          failure(new Refusal(405, `${path} takes POST only (OTLP/HTTP traces)`), encoding ?? "json").pipe(
+          failure(new Refusal(405, `${path} takes POST only (OTLP/HTTP traces)`), encoding ?? json).pipe(
             HttpServerResponse.setHeader("allow", "POST")
           )
         )
@@ -229,7 +249,7 @@ export const serve = <E, R>(
             `Content-Type ${JSON.stringify(String(request.headers["content-type"] ?? "").slice(0, 80))} is not OTLP/HTTP: ` +
               "send application/x-protobuf or application/json"
           ),
-          "json"
+          json
         ))
       }
       if (inFlight >= maxConcurrent) {
