@@ -28,7 +28,9 @@
  * Environment: `BENCH_QUICK=1` runs every part quickly (to check that everything works) and
  * writes bench/results.quick.json instead, so the last full run's figures stay;
  * `BENCH_PARTS=sniff,gate` runs only these parts (and reads the others' last results files, if
- * any, for the table; results.json is then not written).
+ * any, for the table; results.json is then not written). The gate and server parts run the built
+ * packages: this script builds them once (`npm run build:server`) before the parts, unless
+ * `BENCH_NO_BUILD=1`, and tells those parts not to build again.
  *
  * @since 0.1.0
  */
@@ -39,6 +41,7 @@ import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { type Busy, busyBetween, cpuTimes, describeBusy, speedMillis } from "./conditions.js"
+import { buildShipped } from "./gate/server.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const quick = process.env["BENCH_QUICK"] === "1" || process.env["BENCH_QUICK"] === "true"
@@ -49,14 +52,16 @@ interface Part {
   readonly script: string
   readonly quickArgs: ReadonlyArray<string>
   readonly results: string
+  /** Runs the built packages (`npm run build:server`): built once by this script for every such part. */
+  readonly built?: true
 }
 
 const parts: ReadonlyArray<Part> = [
   { name: "sniff", script: "bench/index.ts", quickArgs: [], results: "sniff-results" },
   { name: "exporter", script: "bench/exporter.ts", quickArgs: ["--quick"], results: "exporter-results" },
   { name: "delivered", script: "bench/delivered.ts", quickArgs: ["--quick"], results: "delivered-results" },
-  { name: "gate", script: "bench/gate.ts", quickArgs: [], results: "gate-results" },
-  { name: "server", script: "bench/server.ts", quickArgs: ["--quick"], results: "server-results" },
+  { name: "gate", script: "bench/gate.ts", quickArgs: [], results: "gate-results", built: true },
+  { name: "server", script: "bench/server.ts", quickArgs: ["--quick"], results: "server-results", built: true },
   { name: "pg", script: "bench/pg.ts", quickArgs: [], results: "pg-results" }
 ]
 
@@ -81,7 +86,7 @@ const runPart = (part: Part): Promise<void> =>
     const child = spawn(process.execPath, ["--import", "tsx", part.script, ...(quick ? part.quickArgs : [])], {
       cwd: root,
       stdio: "inherit",
-      env: { ...process.env, BENCH_ROOT: root }
+      env: { ...process.env, BENCH_ROOT: root, ...(part.built === true ? { BENCH_NO_BUILD: "1" } : {}) }
     })
     child.on("error", reject)
     child.on("exit", (code, signal) =>
@@ -238,6 +243,7 @@ const main = async (): Promise<void> => {
     `bench: this machine does the fixed speed work in ${speedAtStart} ms (bench/conditions.ts; smaller is faster: ` +
       `compare figures of two runs by it, not by the CPU's name)`
   )
+  if (chosen.some((part) => part.built === true)) buildShipped()
   const conditions: Array<{ readonly part: string; readonly seconds: number; readonly busy: Busy | undefined }> = []
   for (const part of chosen) {
     const before = cpuTimes()

@@ -22,12 +22,12 @@ import * as Http from "node:http"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath } from "node:url"
 import { cleanEnv as cleanParentEnv, freePort, type ServerChild, spawnServer } from "../test/support/serverProcess.js"
+import { root } from "./gate/config.js"
+import { buildShipped, shippedBin } from "./gate/server.js"
 
-const root = process.env["BENCH_ROOT"] ?? fileURLToPath(new URL("..", import.meta.url))
 const quick = process.argv.includes("--quick") || process.env["BENCH_QUICK"] === "1"
-const bin = join(root, "server", "bin", "houndsight-server.mjs")
+const bin = shippedBin()
 const startRuns = quick ? 3 : 7
 const waiters = 1_000
 
@@ -106,8 +106,7 @@ const request = (
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const main = async () => {
-  if (process.env["BENCH_NO_BUILD"] !== "1") console.log("bench server: building the SDK and the server (npm run build:server)")
-  if (process.env["BENCH_NO_BUILD"] !== "1") execFileSync("npm", ["run", "--silent", "build:server"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+  buildShipped()
 
   // 1. start-up
   const times: Array<number> = []

@@ -221,10 +221,10 @@ const postgresLayer = (
     Layer.effectDiscard(setupPostgres(where)).pipe(
       Layer.provideMerge(
         PgClient.layer({
-        url: setting,
-        maxConnections: pool,
-        connectTimeout: Duration.seconds(10),
-        applicationName: "houndsight-server",
+          url: setting,
+          maxConnections: pool,
+          connectTimeout: Duration.seconds(10),
+          applicationName: "houndsight-server",
           types: pgTypes
         }).pipe(
           Layer.catchAllCause((cause) =>
