@@ -515,6 +515,48 @@ const instances = Effect.gen(function*() {
 })
 
 /**
+ * `0009_leash_events`: a new leash's event (`leash.pending`, or `leash.decided` for a leash a
+ * floor rule decided at creation) is written by a trigger on `leashes`, in the insert's own
+ * statement: atomic with the leash without a transaction of its own (a BEGIN and a COMMIT,
+ * through the SQL client, were half of a floor-rule leash's server time). The event's fields are
+ * those `Outbox.leashEvent` writes: a random UUID (v4) for its id, the key
+ * `pending:{leash}`/`decided:{leash}`, and the leash's `created_at` as ISO-8601 with milliseconds
+ * (integer arithmetic: no rounding of a fraction of a second).
+ */
+const leashEvents = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* byBackend(sql, {
+    sqlite: sql`CREATE TRIGGER leash_events_on_insert AFTER INSERT ON leashes BEGIN
+    INSERT OR IGNORE INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at)
+      VALUES (
+        lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+          || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+        CASE WHEN new.status = 'pending' THEN 'leash.pending' ELSE 'leash.decided' END,
+        new.leash_id, new.action_name, NULL,
+        CASE WHEN new.status = 'pending' THEN 'pending:' ELSE 'decided:' END || new.leash_id,
+        strftime('%Y-%m-%dT%H:%M:%S', new.created_at / 1000, 'unixepoch') || printf('.%03dZ', new.created_at % 1000));
+  END`,
+    postgres: Effect.andThen(
+      sql.unsafe(`CREATE FUNCTION houndsight_leash_event() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at)
+          VALUES (
+            gen_random_uuid()::text,
+            CASE WHEN NEW.status = 'pending' THEN 'leash.pending' ELSE 'leash.decided' END,
+            NEW.leash_id, NEW.action_name, NULL,
+            CASE WHEN NEW.status = 'pending' THEN 'pending:' ELSE 'decided:' END || NEW.leash_id,
+            to_char(to_timestamp(NEW.created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+              || '.' || lpad((NEW.created_at % 1000)::text, 3, '0') || 'Z')
+          ON CONFLICT (dedupe_key) DO NOTHING;
+        RETURN NULL;
+      END $$`),
+      sql.unsafe(`CREATE TRIGGER leash_events_on_insert AFTER INSERT ON leashes
+        FOR EACH ROW EXECUTE FUNCTION houndsight_leash_event()`)
+    )
+  })
+})
+
+/**
  * Every migration, by `<id>_<name>`.
  *
  * @since 0.1.0
@@ -528,7 +570,8 @@ export const migrations = {
   "0005_keys_by_holder": keysByHolder,
   "0006_two_person_approval": twoPersonApproval,
   "0007_webhooks": webhooks,
-  "0008_instances": instances
+  "0008_instances": instances,
+  "0009_leash_events": leashEvents
 }
 
 /**

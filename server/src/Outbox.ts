@@ -11,8 +11,10 @@
  *   `reminder:{leash}`, `flag:{trail}:{step}`), so whatever writes it twice (a second instance, a
  *   restart, a flag recomputed) writes it once.
  *
- * The leash events come from a decorated `Store` (`OutboxStore`): its `insertLeash`, `decide`,
- * `expire` and `expireDue` run with their events in one transaction. The flags come from the
+ * The leash events come from the store: a new leash's (`leash.pending`, or `leash.decided` when a
+ * floor rule decided it) from a trigger on `leashes` (`Migrations`, `0009_leash_events`); the
+ * others from a decorated `Store` (`OutboxStore`), whose `decide`, `expire` and `expireDue` run
+ * with their events in one transaction. The flags come from the
  * audit ({@link flagsRaised}, in the ingest's transaction).
  *
  * @since 0.1.0

@@ -1,7 +1,8 @@
 /**
- * The store with the outbox: each change of a leash (stored, decided, cancelled, expired) runs in
- * one transaction with its event (`Outbox`), the delivery worker is woken after each, and the
- * reminders' timer (`Reminders`) is armed and disarmed with the leash.
+ * The store with the outbox: each change of a leash (stored, decided, cancelled, expired) is
+ * atomic with its event (`Outbox`): a new leash's event is written by a trigger in the insert's
+ * own statement, the others in one transaction with their change. The delivery worker is woken
+ * after each, and the reminders' timer (`Reminders`) is armed and disarmed with the leash.
  *
  * @since 0.1.0
  */
@@ -27,7 +28,7 @@ export interface Options {
 }
 
 /**
- * The store, with each change of a leash and its event written in one transaction; the outbox
+ * The store, with each change of a leash and its event written atomically; the outbox
  * signal, notified after each; and the reminders' timer (in the layer's scope).
  *
  * @since 0.1.0
@@ -58,18 +59,15 @@ export const layer = (options: Options = {}): Layer.Layer<Store.Store | Signal, 
 
     const decorated = Store.Store.of({
       ...store,
+      // The new leash's event is written by the `leash_events_on_insert` trigger, in the
+      // insert's own statement (`Migrations`, `0009_leash_events`): no transaction here.
       insertLeash: (row) =>
-        withEvents(
-          store.insertLeash(row),
-          (existing) =>
-            Option.isSome(existing)
-              ? Effect.void
-              : leashEvent(sql, row.decision === undefined ? "leash.pending" : "leash.decided", row.leashId, row.createdAt),
-          (existing) =>
-            Option.isNone(existing) && row.decision === undefined
-              ? reminders.arm(row.leashId, row.createdAt, row.expiresAt)
-              : Effect.void
-        ),
+        Effect.tap(store.insertLeash(row), (existing) =>
+          Option.isSome(existing)
+            ? Effect.void
+            : row.decision === undefined
+            ? Effect.zipRight(reminders.arm(row.leashId, row.createdAt, row.expiresAt), signal.notify)
+            : signal.notify),
       decide: (leashId, decided, now) =>
         withEvents(
           store.decide(leashId, decided, now),

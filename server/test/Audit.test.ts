@@ -513,6 +513,8 @@ describe("migration 0004 on a database made before it", () => {
             // and before 0008 (instances)
             "DROP TABLE dashboard_sessions",
             "DROP TABLE server_instances",
+            // and before 0009 (leash events by trigger)
+            "DROP TRIGGER leash_events_on_insert",
             "DELETE FROM houndsight_migrations WHERE migration_id >= 4"
           ]) yield* sql.unsafe(statement)
           yield* Effect.flatMap(Store.Store, (store) => store.setMeta("sensitive", JSON.stringify(rules.sensitive)))

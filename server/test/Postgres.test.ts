@@ -50,7 +50,7 @@ describe.skipIf(!available)("PostgreSQL backend", () => {
       const applied = yield* run(url, "SELECT migration_id FROM houndsight_migrations")
       expect(applied).toHaveLength(Object.keys(migrations).length)
       const triggers = yield* run(url, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname")
-      expect(triggers.map((r) => r["tgname"])).toEqual(["flags_counted", "leash_bindings_on_insert", "trails_columns", "trails_listed"])
+      expect(triggers.map((r) => r["tgname"])).toEqual(["flags_counted", "leash_bindings_on_insert", "leash_events_on_insert", "trails_columns", "trails_listed"])
     }))
 
   it.scopedLive("the test servers of the pg project run on PostgreSQL", () =>
@@ -89,6 +89,25 @@ const comparable = (body: unknown, url: string): unknown =>
   )
 
 describe.skipIf(!available)("PostgreSQL and SQLite", () => {
+  it.scopedLive("write a new leash's event in its insert, with the same id form, key and ISO time", () =>
+    Effect.gen(function*() {
+      const settings = [Path.join(yield* tempDir, "events.db"), yield* createDatabase(yield* cluster)]
+      for (const setting of settings) {
+        const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(Database.layer(setting)))
+        const created = Date.UTC(2026, 11, 2, 3, 4, 5, 6)
+        yield* sql`INSERT INTO leashes (leash_id, request, status, created_at, expires_at, action_name)
+          VALUES ('l-pending', '{}', 'pending', ${created}, ${created + 60_000}, 'stripe.charge'),
+            ('l-blocked', '{}', 'decided', ${created + 994}, ${created + 60_000}, 'email.send')`
+        const events = yield* sql<{ id: string; type: string; subject: string; action_name: string; dedupe_key: string; created_at: string }>`
+          SELECT id, type, subject, action_name, dedupe_key, created_at FROM outbox_events ORDER BY subject`
+        expect(events.map(({ id: _, ...rest }) => rest), setting).toStrictEqual([
+          { type: "leash.decided", subject: "l-blocked", action_name: "email.send", dedupe_key: "decided:l-blocked", created_at: "2026-12-02T03:04:06.000Z" },
+          { type: "leash.pending", subject: "l-pending", action_name: "stripe.charge", dedupe_key: "pending:l-pending", created_at: "2026-12-02T03:04:05.006Z" }
+        ])
+        for (const e of events) expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      }
+    }))
+
   it.scopedLive("answer the same to the same requests", () =>
     Effect.gen(function*() {
       const onSqlite = yield* startServer({ db: Path.join(yield* tempDir, "same.db") })

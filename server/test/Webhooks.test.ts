@@ -85,12 +85,46 @@ describe("webhooks", () => {
         timeout_seconds: 300
       })
       expect(pending.data.decision).toBeUndefined()
+      // each event's id is its own UUID; a leash's first event is stamped with its creation time
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+      expect(got.every((b) => uuid.test(b.id))).toBe(true)
+      expect(new Set(got.map((b) => b.id)).size).toBe(got.length)
+      for (const b of got.filter((b) => b.type === "leash.pending")) expect(b.timestamp).toBe(b.data.created_at)
       const verdict = got.find((b) => b.type === "leash.decided")
       expect(verdict.data.decision).toMatchObject({ decision: "rejected",
         reason: "too much",
         decided_by: s.info.keys.find((k) => k.role === "reviewer")!.name
       })
       expect(got.find((b) => b.type === "leash.expired").data.decision).toMatchObject({ decision: "timeout", reason: "expired" })
+    }))
+
+  it.scopedLive("a leash a floor rule blocks at creation is announced once, as leash.decided, never as pending", () =>
+    Effect.gen(function*() {
+      const db = Path.join(yield* tempDir, "h.db")
+      const receiver = yield* scopedReceiver()
+      yield* addHook(db, receiver.url, "--events", "leash.pending,leash.decided")
+      const s = yield* startServer({
+        db,
+        webhooks: fast,
+        rulesFile: { sensitive: [], rules: [{ action: "stripe.*", reason: "too big", when: [{ signal: "amount_usd", op: ">", value: 1000 }] }] }
+      })
+      const blocked = leashRequest({ risk_signals: { amount_usd: 5000 } })
+      const created = yield* s.agent.post("/v1/leashes", { body: blocked })
+      expect(created.status).toBe(200)
+      // the same request again: the stored leash answers, and no second event is written
+      expect((yield* s.agent.post("/v1/leashes", { body: blocked })).status).toBe(200)
+      const later = leashRequest({ risk_signals: { amount_usd: 10 } })
+      yield* s.agent.post("/v1/leashes", { body: later })
+      yield* Effect.promise(() => receiver.until((r) => r.length >= 2))
+      yield* Effect.sleep("300 millis")
+      const got = bodies(receiver.received)
+      expect(got.map((b) => `${b.type} ${b.data.leash_id}`).sort()).toStrictEqual([
+        `leash.decided ${blocked.leash_id}`,
+        `leash.pending ${later.leash_id}`
+      ].sort())
+      const decided = got.find((b) => b.type === "leash.decided")
+      expect(decided.timestamp).toBe(decided.data.created_at)
+      expect(decided.data.decision).toMatchObject({ decision: "blocked", reason: "too big" })
     }))
 
   it.scopedLive("a webhook gets only its events and actions; a removed one gets nothing more", () =>
