@@ -36,12 +36,11 @@ const decodeRequest = Schema.decodeUnknownSync(Wire.LeashRequest)
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk | Store | Rules | Notifier | SqlClient.SqlClient> = Effect
+export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk | Store | Rules | Notifier | Ownership.Ownership | SqlClient.SqlClient> = Effect
   .gen(function*() {
   const desk = yield* LeashDesk
   const sql = yield* SqlClient.SqlClient
-  const withSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
-    Effect.provideService(effect, SqlClient.SqlClient, sql)
+  const ownership = yield* Ownership.Ownership
   const store = yield* Store
   const rules = yield* Rules
   const notifier = yield* Notifier
@@ -65,12 +64,12 @@ export const make: Effect.Effect<Http.Handlers<Groups, never>, never, LeashDesk 
     agent: {
       ingest: ({ payload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
-          Effect.flatMap(withSql(Ownership.checkIngest(caller, payload)), (claim) =>
-            Effect.tap(store.ingest(payload, rules.file), () => Effect.zipRight(withSql(claim), announceTrails(payload))))),
+          Effect.flatMap(ownership.checkIngest(caller, payload), (claim) =>
+            Effect.tap(store.ingest(payload, rules.file), () => Effect.zipRight(claim, announceTrails(payload))))),
       createLeash: ({ payload, rawPayload }) =>
         Effect.flatMap(Wire.Api.Caller, (caller) =>
-          Effect.flatMap(withSql(Ownership.checkLeash(caller, payload)), (claim) =>
-            Effect.tap(desk.create(payload, rawPayload), () => withSql(claim)))),
+          Effect.flatMap(ownership.checkLeash(caller, payload), (claim) =>
+            Effect.tap(desk.create(payload, rawPayload), () => claim))),
       getLeash: ({ path, urlParams }) =>
         Effect.gen(function*() {
           const state = yield* desk.get(path.leashId, urlParams.waitSeconds ?? 0)

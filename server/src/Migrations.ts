@@ -521,33 +521,38 @@ const instances = Effect.gen(function*() {
  * through the SQL client, were half of a floor-rule leash's server time). The event's fields are
  * those `Outbox.leashEvent` writes: a random UUID (v4) for its id, the key
  * `pending:{leash}`/`decided:{leash}`, and the leash's `created_at` as ISO-8601 with milliseconds
- * (integer arithmetic: no rounding of a fraction of a second).
+ * (integer arithmetic: no rounding of a fraction of a second). As there, the event is written
+ * only while some webhook exists: a webhook receives the events of changes stored after it was
+ * added, and a server without webhooks writes no events.
  */
 const leashEvents = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* byBackend(sql, {
     sqlite: sql`CREATE TRIGGER leash_events_on_insert AFTER INSERT ON leashes BEGIN
     INSERT OR IGNORE INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at)
-      VALUES (
+      SELECT
         lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
           || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
         CASE WHEN new.status = 'pending' THEN 'leash.pending' ELSE 'leash.decided' END,
         new.leash_id, new.action_name, NULL,
         CASE WHEN new.status = 'pending' THEN 'pending:' ELSE 'decided:' END || new.leash_id,
-        strftime('%Y-%m-%dT%H:%M:%S', new.created_at / 1000, 'unixepoch') || printf('.%03dZ', new.created_at % 1000));
+        strftime('%Y-%m-%dT%H:%M:%S', new.created_at / 1000, 'unixepoch') || printf('.%03dZ', new.created_at % 1000)
+      WHERE EXISTS (SELECT 1 FROM webhooks);
   END`,
     postgres: Effect.andThen(
       sql.unsafe(`CREATE FUNCTION houndsight_leash_event() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        INSERT INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at)
-          VALUES (
-            gen_random_uuid()::text,
-            CASE WHEN NEW.status = 'pending' THEN 'leash.pending' ELSE 'leash.decided' END,
-            NEW.leash_id, NEW.action_name, NULL,
-            CASE WHEN NEW.status = 'pending' THEN 'pending:' ELSE 'decided:' END || NEW.leash_id,
-            to_char(to_timestamp(NEW.created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
-              || '.' || lpad((NEW.created_at % 1000)::text, 3, '0') || 'Z')
-          ON CONFLICT (dedupe_key) DO NOTHING;
+        IF EXISTS (SELECT 1 FROM webhooks) THEN
+          INSERT INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at)
+            VALUES (
+              gen_random_uuid()::text,
+              CASE WHEN NEW.status = 'pending' THEN 'leash.pending' ELSE 'leash.decided' END,
+              NEW.leash_id, NEW.action_name, NULL,
+              CASE WHEN NEW.status = 'pending' THEN 'pending:' ELSE 'decided:' END || NEW.leash_id,
+              to_char(to_timestamp(NEW.created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+                || '.' || lpad((NEW.created_at % 1000)::text, 3, '0') || 'Z')
+            ON CONFLICT (dedupe_key) DO NOTHING;
+        END IF;
         RETURN NULL;
       END $$`),
       sql.unsafe(`CREATE TRIGGER leash_events_on_insert AFTER INSERT ON leashes

@@ -23,7 +23,6 @@
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Wire from "houndsight/wire"
@@ -192,11 +191,11 @@ const mapRequest = (request: unknown, encoding: Encoding): Effect.Effect<OtlpMap
  */
 export const serve = <E, R>(
   app: HttpApp.Default<E, R>
-): Effect.Effect<HttpApp.Default<E, R | Keys>, never, Store | Rules | SqlClient.SqlClient> =>
+): Effect.Effect<HttpApp.Default<E, R | Keys>, never, Store | Rules | Ownership.Ownership> =>
   Effect.gen(function*() {
     const store = yield* Store
     const rules = yield* Rules
-    const sql = yield* SqlClient.SqlClient
+    const ownership = yield* Ownership.Ownership
     let inFlight = 0
 
     const handle = (request: HttpServerRequest.HttpServerRequest, encoding: Encoding) =>
@@ -217,10 +216,10 @@ export const serve = <E, R>(
         const bytes = contentEncoding === "gzip" ? yield* inflate(raw) : raw
         const mapped = yield* mapRequest(yield* decode(bytes, encoding), encoding)
         if (mapped.batch.trails.length + mapped.batch.steps.length > 0) {
-          const claim = yield* Effect.provideService(Ownership.checkIngest(caller, mapped.batch), SqlClient.SqlClient, sql)
+          const claim = yield* ownership.checkIngest(caller, mapped.batch)
             .pipe(Effect.mapError((error) => error._tag === "SqlError" ? error : fromApiError(error)))
           yield* store.ingest(mapped.batch, rules.file)
-          yield* Effect.provideService(claim, SqlClient.SqlClient, sql)
+          yield* claim
         }
         yield* Effect.ignore(Effect.flatMap(Keys, (keys) => keys.touch(caller.id)))
         return success(mapped, encoding)

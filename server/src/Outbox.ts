@@ -64,7 +64,9 @@ export const makeSignal = (): Context.Tag.Service<Signal> => {
 
 /**
  * Writes a leash event (with the leash's action, for the webhooks' action patterns), once per
- * key; with `whilePending`, only while the leash is still pending and not due at `now`.
+ * key, and only while some webhook exists (a webhook receives the events of changes stored after
+ * it was added: without webhooks there is nobody to tell); with `whilePending`, only while the
+ * leash is still pending and not due at `now`.
  *
  * @since 0.1.0
  * @category statements
@@ -81,7 +83,7 @@ export const leashEvent = (
   return Effect.map(
     sql<{ id: string }>`INSERT INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at)
       SELECT ${Crypto.randomUUID()}, ${type}, leash_id, action_name, NULL, ${key}, ${new Date(now).toISOString()}
-      FROM leashes WHERE leash_id = ${leashId}${pending}
+      FROM leashes WHERE leash_id = ${leashId}${pending} AND EXISTS (SELECT 1 FROM webhooks)
       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
     (rows) => rows.length === 1
   )

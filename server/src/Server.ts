@@ -43,6 +43,7 @@ import * as Instances from "./Instances.js"
 import * as Keys from "./Keys.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
 import * as OtlpRoute from "./OtlpRoute.js"
+import * as Ownership from "./Ownership.js"
 import * as OutboxStore from "./OutboxStore.js"
 import * as PublicUrl from "./PublicUrl.js"
 import * as Reminders from "./Reminders.js"
@@ -388,7 +389,11 @@ export const layer = (options: Options = {}): Layer.Layer<ServerInfo | LeashDesk
   const db = options.db ?? Database.defaultPath
   const rules = options.rulesFile !== undefined ? Rules.layerFile(options.rulesFile) : Rules.layer(options.rules)
   // Built in this order, so the first problem found is reported: rules, database, port.
-  const storage = Layer.mergeAll(OutboxStore.layer({ reminderAt: options.reminderAt }), Keys.layer(options.keys ?? {})).pipe(
+  const storage = Layer.mergeAll(
+    OutboxStore.layer({ reminderAt: options.reminderAt }),
+    Keys.layer(options.keys ?? {}),
+    Ownership.layer
+  ).pipe(
     Layer.provideMerge(Database.layer(db, { pool: options.dbPool }))
   )
   // instances with other rules refuse to start before the flags are recomputed by these rules

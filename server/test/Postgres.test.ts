@@ -10,6 +10,7 @@ import { Effect, Layer } from "effect"
 import * as Database from "../src/Database.js"
 import * as Dialect from "../src/Dialect.js"
 import { migrations } from "../src/Migrations.js"
+import * as Outbox from "../src/Outbox.js"
 import * as Postgres from "../../test/support/postgres.js"
 import { at, leashRequest, reviewStep, type Running, startServer, stepRecord, tempDir, trailRecord, uuid } from "./helpers.js"
 import { available, backend, cluster, createDatabase, run } from "./postgres.js"
@@ -89,12 +90,18 @@ const comparable = (body: unknown, url: string): unknown =>
   )
 
 describe.skipIf(!available)("PostgreSQL and SQLite", () => {
-  it.scopedLive("write a new leash's event in its insert, with the same id form, key and ISO time", () =>
+  it.scopedLive("write a new leash's event in its insert while a webhook exists, with the same id form, key and ISO time", () =>
     Effect.gen(function*() {
       const settings = [Path.join(yield* tempDir, "events.db"), yield* createDatabase(yield* cluster)]
       for (const setting of settings) {
         const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(Database.layer(setting)))
         const created = Date.UTC(2026, 11, 2, 3, 4, 5, 6)
+        // no webhook yet: nobody to tell, no event
+        yield* sql`INSERT INTO leashes (leash_id, request, status, created_at, expires_at, action_name)
+          VALUES ('l-unheard', '{}', 'pending', ${created}, ${created + 60_000}, 'stripe.charge')`
+        expect(yield* Outbox.leashEvent(sql, "leash.expired", "l-unheard", created + 60_000)).toBe(false)
+        yield* sql`INSERT INTO webhooks (id, url, events, actions, format, secret, created_at)
+          VALUES ('wh_1', 'https://hooks.example.com/h', 'leash.pending', '', 'standard', 'whsec_x', '2026-12-02T00:00:00.000Z')`
         yield* sql`INSERT INTO leashes (leash_id, request, status, created_at, expires_at, action_name)
           VALUES ('l-pending', '{}', 'pending', ${created}, ${created + 60_000}, 'stripe.charge'),
             ('l-blocked', '{}', 'decided', ${created + 994}, ${created + 60_000}, 'email.send')`
@@ -104,6 +111,9 @@ describe.skipIf(!available)("PostgreSQL and SQLite", () => {
           { type: "leash.decided", subject: "l-blocked", action_name: "email.send", dedupe_key: "decided:l-blocked", created_at: "2026-12-02T03:04:06.000Z" },
           { type: "leash.pending", subject: "l-pending", action_name: "stripe.charge", dedupe_key: "pending:l-pending", created_at: "2026-12-02T03:04:05.006Z" }
         ])
+        // and the events of later changes, once each
+        expect(yield* Outbox.leashEvent(sql, "leash.expired", "l-unheard", created + 60_000)).toBe(true)
+        expect(yield* Outbox.leashEvent(sql, "leash.expired", "l-unheard", created + 60_000)).toBe(false)
         for (const e of events) expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       }
     }))
