@@ -2,11 +2,11 @@
  * The server's bypass audit (DESIGN.md section 6, with the v1.1 cross-check), kept up to date
  * by each ingest at a cost proportional to the batch and the flags it changes, not to the
  * trail's history. The rules are the SDK's `Audit` (the reference); this module keeps, in
- * SQLite, what lets it apply them to a trail one batch at a time:
+ * SQLite, what lets it apply them to a trail one batch at a time (a leash's trail and action
+ * are the columns the server wrote when it stored the leash, from the request it decoded):
  *
  * | table | holds |
  * |---|---|
- * | `leash_bindings` | each leash's trail and action name (written by a trigger when a leash is stored) |
  * | `review_checks` | each review step's cross-check, judged once when it arrived: the leash record as it stood then, whether it confirms the claim (`approving`) and whether the server holds the leash for this trail and action (`held`) |
  * | `audit_wrappers` | the steps that are wrappers (a held review step for their name up to `Audit.wrapperDepth` levels below) |
  * | `audit_waiting` | wrapper walks stopped at a step that has not arrived yet, resumed when it does |
@@ -694,9 +694,9 @@ export const heldLeashes = (sql: Sql, leashIds: ReadonlyArray<string>) =>
       decided_by: string | null
       decided_at: number | null
       expires_at: number
-    }>`SELECT b.leash_id, b.trail_id, b.action_name, l.status, l.decision, l.decided_by, l.decided_at, l.expires_at
-        FROM leash_bindings b JOIN leashes l ON l.leash_id = b.leash_id
-        WHERE ${Dialect.inTexts(sql, "b.leash_id", [...new Set(leashIds)])}`,
+    }>`SELECT leash_id, lower(trail_id) AS trail_id, action_name, status, decision, decided_by, decided_at, expires_at
+        FROM leashes WHERE ${Dialect.inTexts(sql, "leash_id", [...new Set(leashIds)])}
+          AND trail_id IS NOT NULL AND action_name IS NOT NULL`,
     (rows) =>
       new Map(rows.map((r): [string, HeldLeash] => {
         const decided = r.status === "decided" && r.decision !== null

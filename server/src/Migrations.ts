@@ -524,9 +524,21 @@ const instances = Effect.gen(function*() {
  * (integer arithmetic: no rounding of a fraction of a second). As there, the event is written
  * only while some webhook exists: a webhook receives the events of changes stored after it was
  * added, and a server without webhooks writes no events.
+ *
+ * It also drops `leash_bindings` and its trigger (`0004`): the audit reads a leash's trail and
+ * action from the leash's own columns (`0003`), written from the same decoded request in the
+ * same insert; the copy cost each leash a second table write.
  */
 const leashEvents = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  yield* byBackend(sql, {
+    sqlite: sql`DROP TRIGGER IF EXISTS leash_bindings_on_insert`,
+    postgres: Effect.andThen(
+      sql`DROP TRIGGER IF EXISTS leash_bindings_on_insert ON leashes`,
+      sql`DROP FUNCTION IF EXISTS houndsight_leash_binding()`
+    )
+  })
+  yield* sql`DROP TABLE IF EXISTS leash_bindings`
   yield* byBackend(sql, {
     sqlite: sql`CREATE TRIGGER leash_events_on_insert AFTER INSERT ON leashes BEGIN
     INSERT OR IGNORE INTO outbox_events (id, type, subject, action_name, data, dedupe_key, created_at)

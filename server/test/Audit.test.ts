@@ -491,8 +491,7 @@ describe("migration 0004 on a database made before it", () => {
           // back to the schema before 0004, with flags as the old server left them (none here)
           const sql = yield* SqlClient.SqlClient
           for (const statement of [
-            "DROP TRIGGER leash_bindings_on_insert",
-            "DROP TABLE leash_bindings",
+            // (leash_bindings, which 0004 made, 0009 dropped again)
             "DROP TABLE review_checks",
             "DROP TABLE audit_wrappers",
             "DROP TABLE audit_waiting",

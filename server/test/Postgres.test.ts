@@ -51,7 +51,7 @@ describe.skipIf(!available)("PostgreSQL backend", () => {
       const applied = yield* run(url, "SELECT migration_id FROM houndsight_migrations")
       expect(applied).toHaveLength(Object.keys(migrations).length)
       const triggers = yield* run(url, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname")
-      expect(triggers.map((r) => r["tgname"])).toEqual(["flags_counted", "leash_bindings_on_insert", "leash_events_on_insert", "trails_columns", "trails_listed"])
+      expect(triggers.map((r) => r["tgname"])).toEqual(["flags_counted", "leash_events_on_insert", "trails_columns", "trails_listed"])
     }))
 
   it.scopedLive("the test servers of the pg project run on PostgreSQL", () =>
