@@ -101,7 +101,8 @@ export class Ownership extends Context.Tag("houndsight-server/Ownership")<Owners
 
 /**
  * How many trails' owners an instance remembers: past it, the first remembered is forgotten
- * (and read from the database again when next named). About 100 bytes each.
+ * (and read from the database again when next named). Each is two short strings: a few MiB in
+ * all.
  *
  * @since 0.1.0
  * @category constants
