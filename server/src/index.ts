@@ -76,6 +76,13 @@ export * as Http from "./Http.js"
 export * as Handlers from "./Handlers.js"
 
 /**
+ * Who may write what: the ownership checks of the agent endpoints (a service the handlers need).
+ *
+ * @since 0.2.0
+ */
+export * as Ownership from "./Ownership.js"
+
+/**
  * Wake-ups for held long-polls.
  *
  * @since 0.1.0
