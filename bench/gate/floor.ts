@@ -1,7 +1,9 @@
 /**
  * Case `floor`: a floor-rule leash against a bare round trip, interleaved (bench/gate.ts, case 3),
  * and the server's CPU per floor-rule creation: its CPU over the interleaved loop less its CPU over
- * as many bare round trips alone, over the leashes made.
+ * as many bare round trips alone, over the leashes made. Then the bare round trips once more with
+ * the server idle between them as long as a leash took: what a request that wakes a sleeping
+ * server costs it, beside the same request back to back.
  *
  * @since 0.1.0
  */
@@ -54,13 +56,34 @@ export const floorCase = async (c: Connected): Promise<Pick<GateResults, "floorR
   const serverCpuMsPerLeash = Math.max(0, cpuBoth - cpuBare) * 1000 / sizes.floor
   const l = latency(leash)
   const b = latency(bare)
+  // The same bare round trips with the server idle between them for as long as a leash took in
+  // the interleaved loop: a request that wakes a sleeping server costs it more CPU than one that
+  // follows another (BENCHMARKS.md, "Full runs of 2026-12-04"), and the interleaved loop's bare
+  // round trips are such requests, while the ones subtracted above follow one another.
+  const pause = Effect.sleep(Math.max(1, Math.round(l.p50)))
+  const cpuPaced0 = server.cpuSeconds()
+  await agents.runPromise(Effect.gen(function*() {
+    for (let i = 0; i < sizes.floor; i++) yield* Effect.zipRight(healthz, pause)
+  }))
+  const cpuPaced = server.cpuSeconds() - cpuPaced0
   const paired = latency(leash.map((x, i) => x / bare[i]!))
-  const floorRule: GateResults["floorRule"] = { leash: l, bare: b, ratioP50: l.p50 / b.p50, ratioP99: l.p99 / b.p99, pairedRatioMedian: paired.p50, serverCpuMsPerLeash }
+  const floorRule: GateResults["floorRule"] = {
+    leash: l,
+    bare: b,
+    ratioP50: l.p50 / b.p50,
+    ratioP99: l.p99 / b.p99,
+    pairedRatioMedian: paired.p50,
+    serverCpuMsPerLeash,
+    serverCpuMsPerBare: cpuBare * 1000 / sizes.floor,
+    serverCpuMsPerPacedBare: cpuPaced * 1000 / sizes.floor
+  }
   console.log(
     `  floor-rule leash p50 ${ms(l.p50)} ms / bare p50 ${ms(b.p50)} ms = ${(l.p50 / b.p50).toFixed(2)}×; ` +
       `p99 ${ms(l.p99)} / ${ms(b.p99)} = ${(l.p99 / b.p99).toFixed(2)}×; ` +
       `server CPU ${serverCpuMsPerLeash.toFixed(2)} ms a floor-rule leash (${ms(cpuBoth * 1000)} ms with the bare round ` +
-      `trips, ${ms(cpuBare * 1000)} ms for as many bare round trips alone)`
+      `trips, ${ms(cpuBare * 1000)} ms for as many bare round trips alone); a bare round trip ` +
+      `${floorRule.serverCpuMsPerBare.toFixed(2)} ms of server CPU back to back, ` +
+      `${floorRule.serverCpuMsPerPacedBare.toFixed(2)} ms with the server idle ${Math.max(1, Math.round(l.p50))} ms between them`
   )
 
   return { floorRule }

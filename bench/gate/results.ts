@@ -36,6 +36,10 @@ export interface GateResults {
   readonly floorRule: { readonly leash: Latency; readonly bare: Latency; readonly ratioP50: number; readonly ratioP99: number; readonly pairedRatioMedian: number
     /** The server's CPU per floor-rule leash, net of the bare round trips interleaved with them. */
     readonly serverCpuMsPerLeash: number
+    /** The server's CPU per bare round trip, back to back. */
+    readonly serverCpuMsPerBare: number
+    /** The server's CPU per bare round trip with the server idle between them as long as a leash took. */
+    readonly serverCpuMsPerPacedBare: number
   }
   readonly creations: {
     readonly perSecond: number
@@ -115,7 +119,9 @@ export const table = (r: GateResults): string => {
       r.floorRule.leash,
       `${r.floorRule.ratioP50.toFixed(2)}× bare (p50), ${r.floorRule.ratioP99.toFixed(2)}× (p99); server CPU ${
         r.floorRule.serverCpuMsPerLeash.toFixed(2)
-      } ms a leash`,
+      } ms a leash (a bare round trip ${r.floorRule.serverCpuMsPerBare.toFixed(2)} ms back to back, ${
+        r.floorRule.serverCpuMsPerPacedBare.toFixed(2)
+      } ms paced)`,
       "≤ 2× bare, ≤ 0.6 ms server CPU",
       met(r.floorRule.ratioP50 <= 2 && r.floorRule.serverCpuMsPerLeash <= 0.6)
     ),
