@@ -124,7 +124,7 @@ export const make = (
     const remembered = options.remembered ?? rememberedOwners
     const owners = new Map<string, string>()
     const remember = (trailId: string, keyId: string) => {
-      if (owners.size >= remembered) owners.delete(owners.keys().next().value!)
+      if (!owners.has(trailId) && owners.size >= remembered) owners.delete(owners.keys().next().value!)
       owners.set(trailId, keyId)
     }
     const refuseTaken = (holder: Holder, trailId: string, keyId: string) =>

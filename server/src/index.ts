@@ -78,7 +78,7 @@ export * as Handlers from "./Handlers.js"
 /**
  * Who may write what: the ownership checks of the agent endpoints (a service the handlers need).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export * as Ownership from "./Ownership.js"
 
