@@ -60,7 +60,8 @@ export const floorCase = async (c: Connected): Promise<Pick<GateResults, "floorR
   // the interleaved loop: a request that wakes a sleeping server costs it more CPU than one that
   // follows another (BENCHMARKS.md, "Full runs of 2026-12-04"), and the interleaved loop's bare
   // round trips are such requests, while the ones subtracted above follow one another.
-  const pause = Effect.sleep(Math.max(1, Math.round(l.p50)))
+  const pauseMillis = Math.max(1, Math.round(l.p50))
+  const pause = Effect.sleep(pauseMillis)
   const cpuPaced0 = server.cpuSeconds()
   await agents.runPromise(Effect.gen(function*() {
     for (let i = 0; i < sizes.floor; i++) yield* Effect.zipRight(healthz, pause)
@@ -83,7 +84,7 @@ export const floorCase = async (c: Connected): Promise<Pick<GateResults, "floorR
       `server CPU ${serverCpuMsPerLeash.toFixed(2)} ms a floor-rule leash (${ms(cpuBoth * 1000)} ms with the bare round ` +
       `trips, ${ms(cpuBare * 1000)} ms for as many bare round trips alone); a bare round trip ` +
       `${floorRule.serverCpuMsPerBare.toFixed(2)} ms of server CPU back to back, ` +
-      `${floorRule.serverCpuMsPerPacedBare.toFixed(2)} ms with the server idle ${Math.max(1, Math.round(l.p50))} ms between them`
+      `${floorRule.serverCpuMsPerPacedBare.toFixed(2)} ms with the server idle ${pauseMillis} ms between them`
   )
 
   return { floorRule }

@@ -14,8 +14,8 @@
  * The leash events come from the store: a new leash's (`leash.pending`, or `leash.decided` when a
  * floor rule decided it) from a trigger on `leashes` (`Migrations`, `0009_leash_events`); the
  * others from a decorated `Store` (`OutboxStore`), whose `decide`, `expire` and `expireDue` run
- * with their events in one transaction. The flags come from the
- * audit ({@link flagsRaised}, in the ingest's transaction).
+ * with their events in one transaction. The flags come from the audit ({@link flagsRaised}, in
+ * the ingest's transaction).
  *
  * @since 0.1.0
  */

@@ -178,7 +178,7 @@ export const make = (
           const trailIds: Array<string> = []
           for (const trail of batch.trails) trailIds.push(trail.id)
           for (const step of batch.steps) trailIds.push(step.trailId)
-          return trailIds.length === 0 ? Effect.void : yield* checkTrails(holder, trailIds)
+          return yield* checkTrails(holder, trailIds)
         }),
       checkLeash: (caller, request) =>
         Effect.gen(function*() {
